@@ -1,0 +1,209 @@
+#include "app/cli.h"
+
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "core/strings.h"
+#include "app/config.h"
+#include "app/pipeline.h"
+
+#ifndef SITEPULSE_VERSION
+#define SITEPULSE_VERSION "0.0.0"
+#endif
+
+namespace sitepulse {
+namespace {
+
+constexpr const char* kMainHelp =
+    "sitepulse: per-site latency, error and traffic anomalies from web access and error logs\n"
+    "\n"
+    "usage: sitepulse <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run     read logs, keep windows, run detectors, publish anomaly events\n"
+    "  check   validate a configuration file\n"
+    "\n"
+    "  sitepulse <command> --help   options of a command\n"
+    "  sitepulse --version          print the version\n";
+
+constexpr const char* kRunHelp =
+    "usage: sitepulse run [--config FILE] [--input URI]... [--output URI]... [--stats URI]\n"
+    "                     [--dlq URI] [--threads N]\n"
+    "\n"
+    "  --config FILE   YAML configuration (see configs/); without it, built-in defaults and no\n"
+    "                  detectors\n"
+    "  --input URI     file:PATH, a bare PATH, or - for stdin; optional ?kind=access|error\n"
+    "                  &preset=NAME&site=NAME override the config. Repeatable; replaces the\n"
+    "                  config's inputs. Presets: nginx caddy envoy ecs json combined json_error\n"
+    "                  error_text\n"
+    "  --output URI    where anomaly events go: stdout or file:PATH (JSON lines). Repeatable;\n"
+    "                  replaces the config's outputs. Default: stdout\n"
+    "  --stats URI     one JSON line per site per closed bucket (counts, p50..p999)\n"
+    "  --dlq URI       rejected lines with their reason and raw bytes (JSON lines)\n"
+    "  --threads N     parse lanes (default: the config's pipeline.threads, else every core)\n"
+    "\n"
+    "With file and stdin inputs the run closes every bucket at the end of input, evaluates the\n"
+    "detectors, flushes the sinks and exits 0. The last line on stderr is a JSON summary.\n";
+
+constexpr const char* kCheckHelp =
+    "usage: sitepulse check --config FILE\n"
+    "\n"
+    "Validates FILE. Exit 0 when it is valid; exit 1 with every error printed as\n"
+    "FILE:LINE: key.path: what is wrong\n";
+
+std::atomic<bool> g_stop{false};
+extern "C" void OnSignal(int) { g_stop.store(true); }
+
+int Usage(const char* msg, const char* help) {
+  std::fprintf(stderr, "sitepulse: %s\n\n%s", msg, help);
+  return 2;
+}
+
+// Pulls "--flag value" or "--flag=value" from args[i]; advances i.
+bool FlagValue(const std::vector<std::string>& args, size_t* i, const std::string& flag,
+               std::string* value) {
+  const std::string& a = args[*i];
+  if (a == flag) {
+    if (*i + 1 >= args.size()) return false;
+    *value = args[++*i];
+    return true;
+  }
+  if (a.rfind(flag + "=", 0) == 0) {
+    *value = a.substr(flag.size() + 1);
+    return true;
+  }
+  return false;
+}
+
+int Check(const std::vector<std::string>& args) {
+  std::string config_path;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--help" || args[i] == "-h") {
+      std::fputs(kCheckHelp, stdout);
+      return 0;
+    }
+    if (!FlagValue(args, &i, "--config", &config_path)) {
+      return Usage(StrCat("check: unknown argument '", args[i], "'").c_str(), kCheckHelp);
+    }
+  }
+  if (config_path.empty()) return Usage("check: --config FILE is required", kCheckHelp);
+  ConfigResult r = LoadConfig(config_path);
+  if (!r.ok()) {
+    std::fputs(r.FormatErrors().c_str(), stderr);
+    return 1;
+  }
+  std::printf("%s: ok (%zu inputs, %zu detectors, %zu site overrides)\n", config_path.c_str(),
+              r.config.inputs.size(), r.config.detectors.size(), r.config.site_detectors.size());
+  return 0;
+}
+
+int Run(const std::vector<std::string>& args) {
+  std::string config_path, stats, dlq, threads_arg;
+  std::vector<std::string> inputs, outputs;
+  for (size_t i = 1; i < args.size(); ++i) {
+    std::string v;
+    if (args[i] == "--help" || args[i] == "-h") {
+      std::fputs(kRunHelp, stdout);
+      return 0;
+    }
+    if (FlagValue(args, &i, "--config", &v)) config_path = v;
+    else if (FlagValue(args, &i, "--input", &v)) inputs.push_back(v);
+    else if (FlagValue(args, &i, "--output", &v)) outputs.push_back(v);
+    else if (FlagValue(args, &i, "--stats", &v)) stats = v;
+    else if (FlagValue(args, &i, "--dlq", &v)) dlq = v;
+    else if (FlagValue(args, &i, "--threads", &v)) threads_arg = v;
+    else return Usage(StrCat("run: unknown or incomplete argument '", args[i], "'").c_str(), kRunHelp);
+  }
+
+  ConfigResult r;
+  if (!config_path.empty()) {
+    r = LoadConfig(config_path);
+    if (!r.ok()) {
+      std::fputs(r.FormatErrors().c_str(), stderr);
+      return 1;
+    }
+  }
+  Config& c = r.config;
+  PipelineOptions opt;
+  auto fail = [](const std::string& msg) {
+    std::fprintf(stderr, "sitepulse: %s\n", msg.c_str());
+    return 1;
+  };
+  if (!inputs.empty()) {
+    c.inputs.clear();
+    for (const std::string& s : inputs) {
+      auto u = ParseUri(s);
+      if (!u.ok()) return fail(std::string(u.status().message()));
+      c.inputs.push_back({*u, {}, 0});
+    }
+  }
+  if (c.inputs.empty()) return Usage("run: no input (give --input or inputs: in the config)", kRunHelp);
+  for (const InputConfig& in : c.inputs) {
+    FormatOverrides merged = c.format;
+    merged.MergeFrom(in.format);
+    if (absl::Status st = ApplyUriParams(in.uri, &merged); !st.ok()) return fail(std::string(st.message()));
+    auto f = ResolveFormat(merged);
+    if (!f.ok()) return fail(StrCat("input '", in.uri.ToString(), "': ", f.status().message()));
+    opt.inputs.push_back({in.uri, *f});
+  }
+  if (!outputs.empty()) {
+    c.outputs.clear();
+    for (const std::string& s : outputs) {
+      auto u = ParseUri(s);
+      if (!u.ok()) return fail(std::string(u.status().message()));
+      c.outputs.push_back(*u);
+    }
+  }
+  if (c.outputs.empty()) c.outputs.push_back(*ParseUri("stdout"));
+  opt.outputs = c.outputs;
+  for (auto [flag, target] : {std::pair{&stats, &c.stats}, std::pair{&dlq, &c.dlq}}) {
+    if (flag->empty()) continue;
+    auto u = ParseUri(*flag);
+    if (!u.ok()) return fail(std::string(u.status().message()));
+    *target = *u;
+  }
+  opt.stats = c.stats;
+  opt.dlq = c.dlq;
+  int threads = c.threads;
+  if (!threads_arg.empty()) {
+    if (!absl::SimpleAtoi(threads_arg, &threads) || threads < 1 || threads > 1024) {
+      return Usage("run: --threads must be a number from 1 to 1024", kRunHelp);
+    }
+  }
+  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  opt.threads = threads;
+  opt.batch_bytes = c.batch_bytes;
+  opt.max_line_bytes = c.max_line_bytes;
+  opt.engine.resolution = c.resolution;
+  opt.engine.lateness = c.lateness;
+  opt.engine.max_sites = c.max_sites;
+  opt.engine.detectors = c.detectors;
+  opt.engine.site_detectors = c.site_detectors;
+
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  auto summary = RunPipeline(opt, &g_stop);
+  if (!summary.ok()) return fail(std::string(summary.status().message()));
+  std::fprintf(stderr, "%s\n", summary->ToJson().c_str());
+  return summary->sink_errors > 0 || summary->input_errors > 0 ? 1 : 0;
+}
+
+}  // namespace
+
+int RunCli(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::fputs(kMainHelp, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version" || args[0] == "version") {
+    std::printf("sitepulse %s\n", SITEPULSE_VERSION);
+    return 0;
+  }
+  if (args[0] == "run") return Run(args);
+  if (args[0] == "check") return Check(args);
+  return Usage(StrCat("unknown command '", args[0], "'").c_str(), kMainHelp);
+}
+
+}  // namespace sitepulse

@@ -1,0 +1,532 @@
+#include "app/config.h"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/strings.h"
+
+#include "core/duration.h"
+#include "yaml-cpp/yaml.h"
+
+namespace sitepulse {
+
+void FormatOverrides::MergeFrom(const FormatOverrides& o) {
+  if (o.kind) kind = o.kind;
+  if (o.preset) preset = o.preset;
+  for (const auto& [k, v] : o.fields) fields[k] = v;
+  if (o.latency_unit) latency_unit = o.latency_unit;
+  if (o.time_unit) time_unit = o.time_unit;
+  if (o.site) site = o.site;
+  if (o.latency_required) latency_required = o.latency_required;
+}
+
+std::string ConfigResult::FormatErrors() const {
+  std::string out;
+  for (const ConfigError& e : errors) {
+    StrAppend(&out, config.path.empty() ? "<config>" : config.path, ":", e.line, ": ",
+                    e.key.empty() ? "" : StrCat(e.key, ": "), e.message, "\n");
+  }
+  return out;
+}
+
+namespace {
+
+// Walks a YAML tree, recording errors with line numbers and key paths.
+class Parser {
+ public:
+  explicit Parser(std::vector<ConfigError>* errors) : errors_(errors) {}
+
+  void Error(const YAML::Node& n, const std::string& key, const std::string& msg) {
+    const int line = n.IsDefined() && n.Mark().line >= 0 ? n.Mark().line + 1 : 0;
+    errors_->push_back({line, key, msg});
+  }
+
+  // Checks that `n` is a map whose keys are all in `known`.
+  bool Map(const YAML::Node& n, const std::string& key, std::initializer_list<const char*> known) {
+    if (!n.IsMap()) {
+      Error(n, key, "expected a mapping");
+      return false;
+    }
+    for (const auto& kv : n) {
+      const std::string k = kv.first.Scalar();
+      if (std::find_if(known.begin(), known.end(), [&](const char* s) { return k == s; }) ==
+          known.end()) {
+        Error(kv.first, Join(key, k),
+              StrCat("unknown key (known: ", StrJoin(known, ", "), ")"));
+      }
+    }
+    return true;
+  }
+
+  static std::string Join(const std::string& a, const std::string& b) {
+    return a.empty() ? b : StrCat(a, ".", b);
+  }
+
+  bool String(const YAML::Node& n, const std::string& key, std::string* out) {
+    if (!n.IsScalar()) {
+      Error(n, key, "expected a string");
+      return false;
+    }
+    *out = n.Scalar();
+    return true;
+  }
+
+  template <typename T>
+  bool Number(const YAML::Node& n, const std::string& key, T* out, T min, T max) {
+    T v;
+    if (!n.IsScalar() || !YAML::convert<T>::decode(n, v)) {
+      Error(n, key, StrCat("expected a number, got '", n.IsScalar() ? n.Scalar() : "?", "'"));
+      return false;
+    }
+    if (v < min || v > max) {
+      Error(n, key, StrCat("must be between ", min, " and ", max));
+      return false;
+    }
+    *out = v;
+    return true;
+  }
+
+  bool Bool(const YAML::Node& n, const std::string& key, bool* out) {
+    if (!n.IsScalar() || !YAML::convert<bool>::decode(n, *out)) {
+      Error(n, key, "expected true or false");
+      return false;
+    }
+    return true;
+  }
+
+  bool Duration(const YAML::Node& n, const std::string& key, DurationNs* out) {
+    std::string s;
+    if (!String(n, key, &s)) return false;
+    auto d = ParseDuration(s);
+    if (!d.ok()) {
+      Error(n, key, std::string(d.status().message()));
+      return false;
+    }
+    *out = *d;
+    return true;
+  }
+
+  bool Size(const YAML::Node& n, const std::string& key, size_t* out) {
+    std::string s;
+    if (!String(n, key, &s)) return false;
+    auto v = ParseSize(s);
+    if (!v.ok()) {
+      Error(n, key, std::string(v.status().message()));
+      return false;
+    }
+    *out = *v;
+    return true;
+  }
+
+  bool UriValue(const YAML::Node& n, const std::string& key, Uri* out) {
+    std::string s;
+    if (!String(n, key, &s)) return false;
+    auto u = ParseUri(s);
+    if (!u.ok()) {
+      Error(n, key, std::string(u.status().message()));
+      return false;
+    }
+    *out = *u;
+    return true;
+  }
+
+  void Format(const YAML::Node& n, const std::string& key, FormatOverrides* f, bool allow_uri) {
+    if (allow_uri) {
+      if (!Map(n, key, {"uri", "kind", "preset", "fields", "latency_unit", "time_unit", "site",
+                        "latency_required"})) {
+        return;
+      }
+    } else if (!Map(n, key, {"kind", "preset", "fields", "latency_unit", "time_unit", "site",
+                             "latency_required"})) {
+      return;
+    }
+    std::string s;
+    if (n["kind"] && String(n["kind"], Join(key, "kind"), &s)) {
+      if (s != "access" && s != "error") {
+        Error(n["kind"], Join(key, "kind"), "must be access or error");
+      } else {
+        f->kind = s;
+      }
+    }
+    if (n["preset"] && String(n["preset"], Join(key, "preset"), &s)) {
+      auto spec = FormatFromPreset(s);
+      if (!spec.ok()) {
+        Error(n["preset"], Join(key, "preset"), std::string(spec.status().message()));
+      } else {
+        f->preset = s;
+      }
+    }
+    if (const YAML::Node fields = n["fields"]) {
+      const std::string fk = Join(key, "fields");
+      if (Map(fields, fk, {"site", "time", "status", "latency", "bytes", "level"})) {
+        for (const auto& kv : fields) {
+          const std::string name = kv.first.Scalar();
+          std::vector<std::string> paths;
+          if (kv.second.IsScalar()) {
+            paths.push_back(kv.second.Scalar());
+          } else if (kv.second.IsSequence()) {
+            for (const auto& p : kv.second) {
+              std::string path;
+              if (String(p, Join(fk, name), &path)) paths.push_back(path);
+            }
+          } else {
+            Error(kv.second, Join(fk, name), "expected a field path or a list of them");
+            continue;
+          }
+          if (paths.empty() || std::any_of(paths.begin(), paths.end(),
+                                           [](const std::string& p) { return p.empty(); })) {
+            Error(kv.second, Join(fk, name), "field path must not be empty");
+            continue;
+          }
+          f->fields[name] = paths;
+        }
+      }
+    }
+    if (n["latency_unit"] && String(n["latency_unit"], Join(key, "latency_unit"), &s)) {
+      LatencyUnit u;
+      if (!ParseLatencyUnit(s, &u)) {
+        Error(n["latency_unit"], Join(key, "latency_unit"), "must be one of auto, s, ms, us, ns");
+      } else {
+        f->latency_unit = u;
+      }
+    }
+    if (n["time_unit"] && String(n["time_unit"], Join(key, "time_unit"), &s)) {
+      EpochUnit u;
+      if (!ParseEpochUnit(s, &u)) {
+        Error(n["time_unit"], Join(key, "time_unit"), "must be one of auto, s, ms, us, ns");
+      } else {
+        f->time_unit = u;
+      }
+    }
+    if (n["site"] && String(n["site"], Join(key, "site"), &s)) f->site = s;
+    bool b;
+    if (n["latency_required"] && Bool(n["latency_required"], Join(key, "latency_required"), &b)) {
+      f->latency_required = b;
+    }
+  }
+
+  // Reads the settable fields of a detector into `spec` (all optional here).
+  void DetectorFields(const YAML::Node& n, const std::string& key, ThresholdSpec* spec) {
+    std::string s;
+    if (n["metric"] && String(n["metric"], Join(key, "metric"), &s)) {
+      if (!ParseMetric(s, &spec->metric)) {
+        Error(n["metric"], Join(key, "metric"),
+              "must be one of p50, p90, p95, p99, p999, error_rate, request_rate, error_log_rate");
+      }
+    }
+    if (n["op"] && String(n["op"], Join(key, "op"), &s)) {
+      if (s == "above" || s == ">") spec->above = true;
+      else if (s == "below" || s == "<") spec->above = false;
+      else Error(n["op"], Join(key, "op"), "must be above or below");
+    }
+    if (n["threshold"]) {
+      Number<double>(n["threshold"], Join(key, "threshold"), &spec->threshold, 0.0, 1e12);
+    }
+    DurationNs d;
+    if (n["window"] && Duration(n["window"], Join(key, "window"), &d)) {
+      if (d < kNanosPerSecond) Error(n["window"], Join(key, "window"), "must be at least 1s");
+      else spec->window = d;
+    }
+    if (n["for"] && Duration(n["for"], Join(key, "for"), &d)) spec->for_duration = d;
+    if (n["keep_firing_for"] && Duration(n["keep_firing_for"], Join(key, "keep_firing_for"), &d)) {
+      spec->keep_firing_for = d;
+    }
+    if (n["min_requests"]) {
+      Number<uint64_t>(n["min_requests"], Join(key, "min_requests"), &spec->min_requests, 0,
+                       uint64_t{1} << 40);
+    }
+    if (n["severity"] && String(n["severity"], Join(key, "severity"), &s)) {
+      if (s.empty()) Error(n["severity"], Join(key, "severity"), "must not be empty");
+      else spec->severity = s;
+    }
+    if (n["enabled"]) Bool(n["enabled"], Join(key, "enabled"), &spec->enabled);
+    if (const YAML::Node labels = n["labels"]) {
+      if (!labels.IsMap()) {
+        Error(labels, Join(key, "labels"), "expected a mapping of label names to values");
+      } else {
+        spec->labels.clear();
+        for (const auto& kv : labels) {
+          std::string v;
+          if (String(kv.second, Join(Join(key, "labels"), kv.first.Scalar()), &v)) {
+            spec->labels.emplace_back(kv.first.Scalar(), v);
+          }
+        }
+        std::sort(spec->labels.begin(), spec->labels.end());
+      }
+    }
+  }
+
+ private:
+  std::vector<ConfigError>* errors_;
+};
+
+#define SP_DETECTOR_KEYS                                                                   \
+  "metric", "op", "threshold", "window", "for", "keep_firing_for", "min_requests", "severity", \
+      "enabled", "labels"
+
+void ParseRoot(const YAML::Node& root, ConfigResult* r) {
+  Parser p(&r->errors);
+  Config& c = r->config;
+  if (!root.IsDefined() || root.IsNull()) return;  // an empty file: every default
+  if (!p.Map(root, "", {"format", "inputs", "outputs", "stats", "dlq", "windows", "limits",
+                        "pipeline", "detectors", "sites"})) {
+    return;
+  }
+  if (root["format"]) {
+    p.Format(root["format"], "format", &c.format, false);
+    if (auto f = ResolveFormat(c.format); !f.ok()) {
+      p.Error(root["format"], "format", std::string(f.status().message()));
+    }
+  }
+  if (const YAML::Node inputs = root["inputs"]) {
+    if (!inputs.IsSequence()) {
+      p.Error(inputs, "inputs", "expected a list of input URIs or mappings");
+    } else {
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        const std::string key = StrCat("inputs[", i, "]");
+        InputConfig in;
+        if (inputs[i].IsScalar()) {
+          if (!p.UriValue(inputs[i], key, &in.uri)) continue;
+        } else {
+          p.Format(inputs[i], key, &in.format, true);
+          if (!inputs[i].IsMap()) continue;
+          if (!inputs[i]["uri"]) {
+            p.Error(inputs[i], key, "missing required key 'uri'");
+            continue;
+          }
+          if (!p.UriValue(inputs[i]["uri"], key + ".uri", &in.uri)) continue;
+        }
+        in.line = inputs[i].Mark().line + 1;
+        FormatOverrides merged = c.format;
+        merged.MergeFrom(in.format);
+        if (absl::Status st = ApplyUriParams(in.uri, &merged); !st.ok()) {
+          p.Error(inputs[i], key, std::string(st.message()));
+        } else if (auto f = ResolveFormat(merged); !f.ok()) {
+          p.Error(inputs[i], key, std::string(f.status().message()));
+        }
+        c.inputs.push_back(std::move(in));
+      }
+    }
+  }
+  if (const YAML::Node outputs = root["outputs"]) {
+    if (!outputs.IsSequence()) {
+      p.Error(outputs, "outputs", "expected a list of output URIs");
+    } else {
+      for (size_t i = 0; i < outputs.size(); ++i) {
+        Uri u;
+        if (p.UriValue(outputs[i], StrCat("outputs[", i, "]"), &u)) c.outputs.push_back(u);
+      }
+    }
+  }
+  Uri u;
+  if (root["stats"] && p.UriValue(root["stats"], "stats", &u)) c.stats = u;
+  if (root["dlq"] && p.UriValue(root["dlq"], "dlq", &u)) c.dlq = u;
+  if (const YAML::Node w = root["windows"]; w && p.Map(w, "windows", {"resolution", "lateness"})) {
+    DurationNs d;
+    if (w["resolution"] && p.Duration(w["resolution"], "windows.resolution", &d)) {
+      if (d < kNanosPerSecond || d % kNanosPerSecond != 0) {
+        p.Error(w["resolution"], "windows.resolution", "must be a whole number of seconds, >= 1s");
+      } else {
+        c.resolution = d;
+      }
+    }
+    if (w["lateness"] && p.Duration(w["lateness"], "windows.lateness", &d)) c.lateness = d;
+  }
+  if (const YAML::Node l = root["limits"]; l && p.Map(l, "limits", {"max_line_bytes", "max_sites"})) {
+    size_t s;
+    if (l["max_line_bytes"] && p.Size(l["max_line_bytes"], "limits.max_line_bytes", &s)) {
+      if (s < 64 || s > (size_t{256} << 20)) {
+        p.Error(l["max_line_bytes"], "limits.max_line_bytes", "must be between 64B and 256MiB");
+      } else {
+        c.max_line_bytes = s;
+      }
+    }
+    if (l["max_sites"]) {
+      p.Number<size_t>(l["max_sites"], "limits.max_sites", &c.max_sites, 1, 10'000'000);
+    }
+  }
+  if (const YAML::Node pl = root["pipeline"]; pl && p.Map(pl, "pipeline", {"threads", "batch_bytes"})) {
+    if (pl["threads"]) p.Number<int>(pl["threads"], "pipeline.threads", &c.threads, 0, 1024);
+    size_t s;
+    if (pl["batch_bytes"] && p.Size(pl["batch_bytes"], "pipeline.batch_bytes", &s)) {
+      if (s < 4096 || s > (size_t{256} << 20)) {
+        p.Error(pl["batch_bytes"], "pipeline.batch_bytes", "must be between 4KiB and 256MiB");
+      } else {
+        c.batch_bytes = s;
+      }
+    }
+  }
+  std::set<std::string> names;
+  if (const YAML::Node ds = root["detectors"]) {
+    if (!ds.IsSequence()) {
+      p.Error(ds, "detectors", "expected a list of detectors");
+    } else {
+      for (size_t i = 0; i < ds.size(); ++i) {
+        const YAML::Node d = ds[i];
+        const std::string key = StrCat("detectors[", i, "]");
+        if (!p.Map(d, key, {"name", "type", SP_DETECTOR_KEYS})) continue;
+        ThresholdSpec spec;
+        if (!d["name"]) {
+          p.Error(d, key, "missing required key 'name'");
+        } else if (p.String(d["name"], key + ".name", &spec.name)) {
+          if (spec.name.empty()) p.Error(d["name"], key + ".name", "must not be empty");
+          if (!names.insert(spec.name).second) {
+            p.Error(d["name"], key + ".name", StrCat("duplicate detector name '", spec.name, "'"));
+          }
+        }
+        std::string type = "threshold";
+        if (d["type"] && p.String(d["type"], key + ".type", &type) && type != "threshold") {
+          p.Error(d["type"], key + ".type",
+                  StrCat("unknown detector type '", type, "' (known: threshold)"));
+        }
+        if (!d["metric"]) p.Error(d, key, "missing required key 'metric'");
+        if (!d["threshold"]) p.Error(d, key, "missing required key 'threshold'");
+        p.DetectorFields(d, key, &spec);
+        c.detectors.push_back(std::move(spec));
+      }
+    }
+  }
+  if (const YAML::Node sites = root["sites"]) {
+    if (!sites.IsMap()) {
+      p.Error(sites, "sites", "expected a mapping of site names to settings");
+    } else {
+      for (const auto& kv : sites) {
+        const std::string site = kv.first.Scalar();
+        const std::string key = StrCat("sites.", site);
+        if (!p.Map(kv.second, key, {"detectors"})) continue;
+        std::vector<ThresholdSpec> specs = c.detectors;
+        if (const YAML::Node od = kv.second["detectors"]) {
+          if (!od.IsMap()) {
+            p.Error(od, key + ".detectors", "expected a mapping of detector names to overrides");
+            continue;
+          }
+          for (const auto& dkv : od) {
+            const std::string dname = dkv.first.Scalar();
+            const std::string dkey = StrCat(key, ".detectors.", dname);
+            auto it = std::find_if(specs.begin(), specs.end(),
+                                   [&](const ThresholdSpec& s) { return s.name == dname; });
+            if (it == specs.end()) {
+              p.Error(dkv.first, dkey, "no detector of that name is defined under detectors");
+              continue;
+            }
+            if (!p.Map(dkv.second, dkey, {SP_DETECTOR_KEYS})) continue;
+            p.DetectorFields(dkv.second, dkey, &*it);
+          }
+        }
+        c.site_detectors[site] = std::move(specs);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+ConfigResult ParseConfigString(const std::string& yaml, const std::string& path_for_messages) {
+  ConfigResult r;
+  r.config.path = path_for_messages;
+  try {
+    ParseRoot(YAML::Load(yaml), &r);
+  } catch (const YAML::Exception& e) {
+    r.errors.push_back({e.mark.line >= 0 ? e.mark.line + 1 : 0, "", e.msg});
+  }
+  return r;
+}
+
+ConfigResult LoadConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    ConfigResult r;
+    r.config.path = path;
+    r.errors.push_back({0, "", "cannot read the config file"});
+    return r;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseConfigString(ss.str(), path);
+}
+
+absl::Status ApplyUriParams(const Uri& uri, FormatOverrides* overrides) {
+  for (const auto& [k, v] : uri.params) {
+    if (k == "kind") {
+      if (v != "access" && v != "error") {
+        return absl::InvalidArgumentError(
+            StrCat("input '", uri.ToString(), "': kind must be access or error"));
+      }
+      overrides->kind = v;
+    } else if (k == "preset") {
+      if (auto f = FormatFromPreset(v); !f.ok()) {
+        return absl::InvalidArgumentError(
+            StrCat("input '", uri.ToString(), "': ", f.status().message()));
+      }
+      overrides->preset = v;
+    } else if (k == "site") {
+      overrides->site = v;
+    } else if (uri.scheme == "kafka" && (k == "group")) {
+      // Kafka parameters are the Kafka source's business.
+    } else {
+      return absl::InvalidArgumentError(StrCat(
+          "input '", uri.ToString(), "': unknown parameter '", k, "' (known: kind, preset, site)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<FormatSpec> ResolveFormat(const FormatOverrides& o) {
+  std::string preset;
+  if (o.preset) {
+    preset = *o.preset;
+  } else {
+    preset = o.kind && *o.kind == "error" ? "json_error" : "nginx";
+  }
+  auto spec_or = FormatFromPreset(preset);
+  if (!spec_or.ok()) return spec_or.status();
+  FormatSpec f = *spec_or;
+  if (o.kind) {
+    const RecordKind k = *o.kind == "error" ? RecordKind::kError : RecordKind::kAccess;
+    if (o.preset && k != f.kind) {
+      return absl::InvalidArgumentError(StrCat("preset '", preset, "' reads ",
+                                                     f.kind == RecordKind::kError ? "error" : "access",
+                                                     " logs, but kind is ", *o.kind));
+    }
+    f.kind = k;
+  }
+  for (const auto& [name, paths] : o.fields) {
+    if (f.syntax != Syntax::kJson) {
+      return absl::InvalidArgumentError(
+          StrCat("fields apply to JSON presets only; preset '", preset, "' is text"));
+    }
+    if (name == "site") f.site_paths = paths;
+    else if (name == "time") f.time_paths = paths;
+    else if (name == "status") f.status_paths = paths;
+    else if (name == "latency") f.latency_paths = paths;
+    else if (name == "bytes") f.bytes_paths = paths;
+    else if (name == "level") f.level_paths = paths;
+  }
+  if (o.latency_unit) f.latency_unit = *o.latency_unit;
+  if (o.time_unit) f.time_unit = *o.time_unit;
+  if (o.site) f.default_site = *o.site;
+  if (o.latency_required) f.latency_required = *o.latency_required;
+  if (f.latency_unit == LatencyUnit::kAuto && f.syntax == Syntax::kJson) {
+    return absl::InvalidArgumentError("latency_unit auto is for the combined preset only");
+  }
+  if (f.syntax == Syntax::kJson) {
+    if (f.site_paths.empty() && f.default_site.empty()) {
+      return absl::InvalidArgumentError(
+          StrCat("preset '", preset, "' needs fields.site or a default site"));
+    }
+    if (f.time_paths.empty()) {
+      return absl::InvalidArgumentError(StrCat("preset '", preset, "' needs fields.time"));
+    }
+    if (f.kind == RecordKind::kAccess && f.status_paths.empty()) {
+      return absl::InvalidArgumentError(StrCat("preset '", preset, "' needs fields.status"));
+    }
+    if (f.kind == RecordKind::kError && f.level_paths.empty()) {
+      return absl::InvalidArgumentError(StrCat("preset '", preset, "' needs fields.level"));
+    }
+  }
+  return f;
+}
+
+}  // namespace sitepulse

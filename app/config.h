@@ -1,0 +1,78 @@
+// The YAML configuration: strict (unknown keys, wrong types and bad values are errors naming the
+// file, line and key path), with every error collected so one `sitepulse check` shows them all.
+// The result is immutable and shared by every thread of a run.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/uri.h"
+#include "detect/threshold_detector.h"
+#include "detect/window_engine.h"
+#include "ingest/format.h"
+
+namespace sitepulse {
+
+// Format settings as written in the config or a URI; unset fields inherit.
+struct FormatOverrides {
+  std::optional<std::string> kind;    // access | error
+  std::optional<std::string> preset;
+  std::map<std::string, std::vector<std::string>> fields;  // site, time, status, latency, ...
+  std::optional<LatencyUnit> latency_unit;
+  std::optional<EpochUnit> time_unit;
+  std::optional<std::string> site;
+  std::optional<bool> latency_required;
+
+  void MergeFrom(const FormatOverrides& o);  // o wins where set
+};
+
+struct InputConfig {
+  Uri uri;
+  FormatOverrides format;
+  int line = 0;  // where it was configured, for messages
+};
+
+struct Config {
+  std::string path;  // empty: built-in defaults
+  FormatOverrides format;
+  std::vector<InputConfig> inputs;
+  std::vector<Uri> outputs;
+  std::optional<Uri> stats;
+  std::optional<Uri> dlq;
+  DurationNs resolution = 10 * kNanosPerSecond;
+  DurationNs lateness = 30 * kNanosPerSecond;
+  size_t max_line_bytes = 1 << 20;
+  size_t max_sites = 10000;
+  int threads = 0;  // 0: every core
+  size_t batch_bytes = 1 << 20;
+  std::vector<ThresholdSpec> detectors;
+  // Per-site detector lists, already merged with the defaults.
+  absl::flat_hash_map<std::string, std::vector<ThresholdSpec>> site_detectors;
+};
+
+// One error: "FILE:LINE: key.path: message".
+struct ConfigError {
+  int line = 0;  // 1-based; 0 when unknown
+  std::string key;
+  std::string message;
+};
+
+struct ConfigResult {
+  Config config;
+  std::vector<ConfigError> errors;
+  bool ok() const { return errors.empty(); }
+  std::string FormatErrors() const;  // one line per error
+};
+
+ConfigResult LoadConfig(const std::string& path);
+ConfigResult ParseConfigString(const std::string& yaml, const std::string& path_for_messages);
+
+// Resolves preset + overrides into a parser format; errors name what is missing.
+absl::StatusOr<FormatSpec> ResolveFormat(const FormatOverrides& overrides);
+// Applies ?kind=&preset=&site= query parameters of an input URI.
+absl::Status ApplyUriParams(const Uri& uri, FormatOverrides* overrides);
+
+}  // namespace sitepulse

@@ -1,0 +1,64 @@
+// The pipeline of one run: a reader thread cuts inputs into batches, N parse lanes fold them into
+// bucket deltas, and the coordinator (the calling thread) applies the deltas to the window engine
+// in input order, writes rejects to the dead-letter sink and anomalies to the outputs. Batches
+// come from a fixed pool: a slow stage blocks the ones before it, nothing is dropped.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/record.h"
+#include "core/uri.h"
+#include "detect/window_engine.h"
+#include "ingest/format.h"
+
+namespace sitepulse {
+
+struct PipelineInput {
+  Uri uri;
+  FormatSpec format;
+};
+
+struct PipelineOptions {
+  std::vector<PipelineInput> inputs;
+  std::vector<Uri> outputs;
+  std::optional<Uri> stats;
+  std::optional<Uri> dlq;
+  int threads = 1;  // parse lanes
+  size_t batch_bytes = 1 << 20;
+  size_t max_line_bytes = 1 << 20;
+  WindowEngineOptions engine;
+};
+
+// The run's counters; the exit summary prints them. lines == parsed + rejected, always.
+struct RunSummary {
+  uint64_t lines = 0;
+  uint64_t parsed = 0;
+  uint64_t rejected = 0;
+  uint64_t rejected_by_reason[kNumRejectReasons] = {};
+  uint64_t late = 0;
+  uint64_t anomalies = 0;
+  uint64_t firing = 0;
+  uint64_t resolved = 0;
+  uint64_t sites = 0;
+  uint64_t sites_over_cap = 0;
+  uint64_t buckets = 0;
+  uint64_t bytes = 0;
+  uint64_t dead_letters = 0;
+  uint64_t sink_errors = 0;
+  uint64_t input_errors = 0;
+  int threads = 0;
+  double seconds = 0;
+
+  std::string ToJson() const;
+};
+
+// Runs to the end of every input (or until *stop becomes true), closes every bucket, flushes
+// the sinks. Errors: inputs or outputs that cannot be opened.
+absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atomic<bool>* stop);
+
+}  // namespace sitepulse

@@ -1,0 +1,25 @@
+# One warnings target for everything sitepulse compiles. simdjson is used with exceptions off on
+# the data plane, so its error-code API is the only one available.
+add_library(sitepulse_warnings INTERFACE)
+target_compile_options(sitepulse_warnings INTERFACE
+  -Wall -Wextra -Wshadow -Wconversion -Wno-sign-conversion
+  $<$<BOOL:${SITEPULSE_WERROR}>:-Werror>)
+target_compile_definitions(sitepulse_warnings INTERFACE SIMDJSON_EXCEPTIONS=0)
+# simdjson On-Demand is compiled into our code for one instruction set chosen at compile time:
+# without AVX2 it is the slow scalar fallback. x86-64-v3 (Haswell, 2013, and later) is the
+# baseline of commodity servers; set SITEPULSE_ARCH=x86-64 for older CPUs.
+set(SITEPULSE_ARCH "x86-64-v3" CACHE STRING "-march value for every sitepulse target")
+if(SITEPULSE_ARCH)
+  target_compile_options(sitepulse_warnings INTERFACE -march=${SITEPULSE_ARCH})
+endif()
+add_library(sitepulse::warnings ALIAS sitepulse_warnings)
+
+# sitepulse_module(NAME SOURCES... DEPS ...): one library per top-level module, aliased as
+# sitepulse::NAME, with the repository root as its include root ("core/time.h").
+function(sitepulse_module name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(sitepulse_${name} STATIC ${ARG_SOURCES})
+  add_library(sitepulse::${name} ALIAS sitepulse_${name})
+  target_include_directories(sitepulse_${name} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_link_libraries(sitepulse_${name} PUBLIC ${ARG_DEPS} PRIVATE sitepulse::warnings)
+endfunction()

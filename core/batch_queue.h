@@ -1,0 +1,30 @@
+// A bounded, blocking hand-off of pointers between pipeline stages, hiding moodycamel behind the
+// three operations the pipeline needs. Bounding is by construction: the pipeline owns a fixed
+// pool of batches, so a queue can never hold more than the pool.
+#pragma once
+
+#include <cstddef>
+
+#include "concurrentqueue/blockingconcurrentqueue.h"
+
+namespace sitepulse {
+
+template <typename T>
+class BatchQueue {
+ public:
+  explicit BatchQueue(size_t capacity) : queue_(capacity) {}
+
+  void Push(T* item) { queue_.enqueue(item); }
+  // Blocks until an item is available. nullptr is the end-of-stream marker by convention.
+  T* Pop() {
+    T* item = nullptr;
+    queue_.wait_dequeue(item);
+    return item;
+  }
+  size_t ApproxSize() const { return queue_.size_approx(); }
+
+ private:
+  moodycamel::BlockingConcurrentQueue<T*> queue_;
+};
+
+}  // namespace sitepulse

@@ -1,0 +1,40 @@
+// What one parse lane hands to the window engine for one input batch: the batch's records folded
+// into per-(site, bucket) counters, plus one sketch bin per latency sample. Sites are the lane's
+// own ids (the app maps them to engine ids). Reused across batches, so steady state allocates
+// nothing.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "core/time.h"
+#include "detect/bucket_counters.h"
+#include "detect/latency_sketch.h"
+
+namespace sitepulse {
+
+struct DeltaEntry {
+  uint32_t lane_site = 0;
+  EventTime bucket_start = 0;
+  BucketCounters counters;
+};
+
+struct DeltaSample {
+  uint32_t entry = 0;  // index into BucketDelta::entries
+  SketchBin bin = 0;
+};
+
+struct BucketDelta {
+  std::vector<DeltaEntry> entries;  // in order of first appearance in the batch
+  std::vector<DeltaSample> samples;
+  EventTime max_time = std::numeric_limits<EventTime>::min();  // of accepted records
+
+  void Clear() {
+    entries.clear();
+    samples.clear();
+    max_time = std::numeric_limits<EventTime>::min();
+  }
+};
+
+}  // namespace sitepulse

@@ -1,0 +1,125 @@
+// The window engine: per-site event-time buckets, the watermark that closes them, the sliding
+// windows built from closed buckets, and the detectors evaluated at every bucket close. It is the
+// single-threaded heart behind the parse lanes: lanes fold lines into BucketDeltas, the pipeline
+// feeds the deltas here in input order, so results do not depend on the number of lanes.
+//
+// Threading: not thread-safe; owned by the pipeline's coordinator thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_map.h"
+#include "core/anomaly.h"
+#include "detect/alert_state_machine.h"
+#include "detect/bucket_counters.h"
+#include "detect/bucket_delta.h"
+#include "detect/latency_sketch.h"
+#include "detect/threshold_detector.h"
+
+namespace sitepulse {
+
+inline constexpr std::string_view kOtherSite = "__other__";
+
+struct WindowEngineOptions {
+  DurationNs resolution = 10 * kNanosPerSecond;
+  DurationNs lateness = 30 * kNanosPerSecond;
+  size_t max_sites = 10000;
+  double sketch_alpha = 0.01;
+  std::vector<ThresholdSpec> detectors;
+  // Full detector lists for sites whose settings differ from `detectors`.
+  absl::flat_hash_map<std::string, std::vector<ThresholdSpec>> site_detectors;
+};
+
+// A closed bucket of one site, as handed to the stats sink.
+struct ClosedBucketView {
+  std::string_view site;
+  EventTime start = 0;
+  EventTime end = 0;
+  const BucketCounters* counters = nullptr;
+  const DenseSketch* latency = nullptr;
+  const SketchMapping* mapping = nullptr;
+};
+
+class WindowEngineListener {
+ public:
+  virtual ~WindowEngineListener() = default;
+  virtual void OnBucketClosed(const ClosedBucketView& bucket) = 0;
+  virtual void OnAnomaly(const Anomaly& anomaly) = 0;
+};
+
+class WindowEngine {
+ public:
+  WindowEngine(WindowEngineOptions options, WindowEngineListener* listener);
+  ~WindowEngine();
+  WindowEngine(const WindowEngine&) = delete;
+  WindowEngine& operator=(const WindowEngine&) = delete;
+
+  // Registers an input partition; the watermark is the minimum over partitions not yet ended.
+  int AddPartition();
+  // Engine id of a site name. Past max_sites every new name maps to the counted "__other__".
+  uint32_t InternSite(std::string_view name);
+  // Folds one batch of one partition in, then advances the watermark and closes what it passes.
+  // site_of_lane maps DeltaEntry::lane_site to engine site ids.
+  void Apply(const BucketDelta& delta, const std::vector<uint32_t>& site_of_lane, int partition);
+  // The partition has no more input; when every partition has ended, every bucket is closed.
+  void EndPartition(int partition);
+
+  uint64_t late_events() const { return late_events_; }
+  uint64_t sites_over_cap() const { return sites_over_cap_; }
+  size_t site_count() const { return sites_.size(); }
+  uint64_t anomalies() const { return anomalies_; }
+  uint64_t buckets_closed() const { return buckets_closed_; }
+  EventTime watermark() const { return watermark_; }
+  const SketchMapping& mapping() const { return mapping_; }
+
+ private:
+  struct OpenBucket;
+  struct Site;
+  struct SiteDetector;
+
+  Site& NewSite(std::string_view name);
+  OpenBucket* FindOrOpen(Site& site, EventTime start);
+  void Advance();
+  void CloseBucketsAt(EventTime start);
+  void CloseSite(Site& site, EventTime start, EventTime end);
+  void Evaluate(Site& site, EventTime now);
+  EventTime ComputeWatermark() const;
+
+  WindowEngineOptions options_;
+  WindowEngineListener* listener_;
+  SketchMapping mapping_;
+  std::vector<DurationNs> window_lengths_;  // distinct detector windows
+  std::vector<bool> window_needs_latency_;
+  size_t ring_capacity_ = 1;                // buckets kept per site
+  DurationNs max_hold_ = 0;                 // longest window + keep_firing_for
+
+  std::vector<std::unique_ptr<Site>> sites_;
+  absl::flat_hash_map<std::string, uint32_t> site_ids_;
+  uint32_t other_site_ = UINT32_MAX;
+
+  std::vector<std::unique_ptr<OpenBucket>> free_buckets_;
+  absl::btree_map<EventTime, uint32_t> open_starts_;  // start -> how many sites have it open
+  std::vector<OpenBucket*> scratch_;
+
+  struct Partition {
+    EventTime max_time = INT64_MIN;
+    bool ended = false;
+  };
+  std::vector<Partition> partitions_;
+  EventTime watermark_ = INT64_MIN;
+  bool closing_started_ = false;
+  EventTime next_close_ = 0;  // start of the oldest bucket not yet closed
+  EventTime last_data_end_ = INT64_MIN;
+
+  uint64_t late_events_ = 0;
+  uint64_t sites_over_cap_ = 0;
+  uint64_t anomalies_ = 0;
+  uint64_t buckets_closed_ = 0;
+};
+
+}  // namespace sitepulse

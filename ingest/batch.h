@@ -1,0 +1,61 @@
+// A batch: one chunk of whole lines from one input, and what a parse lane made of it. Batches
+// come from a fixed pool and are recycled, so their buffers and vectors stop allocating once
+// warm. The reader fills the first half, a lane the second, the coordinator reads both.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/record.h"
+#include "detect/bucket_delta.h"
+#include "simdjson.h"
+
+namespace sitepulse {
+
+// A line longer than the whole batch buffer: the reader skips it and keeps its head for the DLQ.
+struct OversizedLine {
+  uint64_t offset = 0;  // in the input
+  uint64_t length = 0;
+  std::string head;
+};
+
+struct RejectedLine {
+  RejectReason reason;
+  uint32_t line_index;  // 0-based within the batch
+  uint32_t offset;      // within the batch buffer
+  uint32_t length;
+};
+
+struct Batch {
+  // Filled by the reader.
+  uint64_t seq = 0;
+  int input = 0;
+  uint64_t input_offset = 0;  // byte offset of data[0] in the input
+  std::vector<char> data;     // size() >= size + SIMDJSON_PADDING
+  size_t size = 0;
+  bool end_of_input = false;
+  std::vector<OversizedLine> oversized;  // lines that follow data's lines
+
+  // Filled by the parse lane.
+  int lane = 0;
+  uint64_t lines = 0;
+  uint64_t parsed = 0;
+  uint64_t rejected_by_reason[kNumRejectReasons] = {};
+  std::vector<RejectedLine> rejects;
+  std::vector<std::string> new_sites;  // names the lane assigned new lane ids to, in id order
+  BucketDelta delta;
+
+  void ResetForReader() {
+    size = 0;
+    end_of_input = false;
+    oversized.clear();
+    lines = parsed = 0;
+    for (uint64_t& r : rejected_by_reason) r = 0;
+    rejects.clear();
+    new_sites.clear();
+    delta.Clear();
+  }
+};
+
+}  // namespace sitepulse

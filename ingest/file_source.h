@@ -1,0 +1,53 @@
+// Reads a file or stdin into batches of whole lines. The last line may lack its newline. A line
+// longer than the batch buffer is skipped (its head kept for the dead-letter sink), never
+// buffered whole, so memory stays bounded whatever the input.
+//
+// Threading: one reader thread owns a FileSource.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "ingest/batch.h"
+
+namespace sitepulse {
+
+class FileSource {
+ public:
+  struct Options {
+    size_t batch_bytes = 1 << 20;  // target bytes of whole lines per batch
+    size_t max_line_bytes = 1 << 20;
+  };
+  // path "-" reads stdin.
+  static absl::StatusOr<std::unique_ptr<FileSource>> Open(const std::string& path,
+                                                           const Options& options);
+  ~FileSource();
+
+  // Fills `batch` (data, size, input_offset, end_of_input, oversized). Returns false once the
+  // input has been fully delivered (after a batch with end_of_input).
+  bool Next(Batch* batch);
+  const std::string& name() const { return name_; }
+  // Read errors end the input early; they are reported here.
+  const std::string& error() const { return error_; }
+  size_t buffer_capacity() const { return capacity_; }
+
+ private:
+  FileSource(int fd, std::string name, const Options& options);
+  // read() into dst until `want` bytes or EOF; returns bytes read.
+  size_t ReadFull(char* dst, size_t want);
+
+  int fd_;
+  bool owns_fd_;
+  std::string name_;
+  Options options_;
+  size_t capacity_;
+  std::vector<char> carry_;  // a partial line left over from the previous read
+  uint64_t offset_ = 0;      // input offset of carry_[0]
+  bool eof_ = false;
+  bool done_ = false;
+  std::string error_;
+};
+
+}  // namespace sitepulse

@@ -1,0 +1,25 @@
+#include "sinks/dead_letter_sink.h"
+
+#include <algorithm>
+
+#include "core/json_writer.h"
+
+namespace sitepulse {
+
+std::string DeadLetterToJson(const DeadLetter& d) {
+  std::string out;
+  const std::string_view raw = d.raw.substr(0, std::min(d.raw.size(), kDeadLetterMaxRawBytes));
+  out.reserve(raw.size() + 160);
+  JsonObjectWriter w(&out);
+  w.String("reason", RejectReasonName(d.reason))
+      .String("source", d.source)
+      .Uint("line", d.line)
+      .Uint("offset", d.offset)
+      .Uint("length", d.length)
+      .String("raw", raw)
+      .Bool("truncated", raw.size() < d.length);
+  w.Close();
+  return out;
+}
+
+}  // namespace sitepulse
