@@ -54,6 +54,23 @@ bool Fraction(std::string_view s, size_t* pos, int64_t* ns) {
   return n > 0;
 }
 
+EpochUnit ResolveUnit(double magnitude, EpochUnit unit) {
+  if (unit != EpochUnit::kAuto) return unit;
+  return magnitude < 1e11   ? EpochUnit::kSeconds
+         : magnitude < 1e14 ? EpochUnit::kMillis
+         : magnitude < 1e17 ? EpochUnit::kMicros
+                            : EpochUnit::kNanos;
+}
+
+int64_t NanosPerUnit(EpochUnit unit) {
+  switch (unit) {
+    case EpochUnit::kSeconds: return kNanosPerSecond;
+    case EpochUnit::kMillis: return 1'000'000;
+    case EpochUnit::kMicros: return 1'000;
+    default: return 1;
+  }
+}
+
 }  // namespace
 
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
@@ -156,19 +173,7 @@ bool ParseNginxErrorTime(std::string_view s, EventTime* out) {
 
 bool EpochToEventTime(double value, EpochUnit unit, EventTime* out) {
   if (!std::isfinite(value) || value < 0) return false;
-  if (unit == EpochUnit::kAuto) {
-    unit = value < 1e11 ? EpochUnit::kSeconds
-           : value < 1e14 ? EpochUnit::kMillis
-           : value < 1e17 ? EpochUnit::kMicros
-                          : EpochUnit::kNanos;
-  }
-  double ns;
-  switch (unit) {
-    case EpochUnit::kSeconds: ns = value * 1e9; break;
-    case EpochUnit::kMillis: ns = value * 1e6; break;
-    case EpochUnit::kMicros: ns = value * 1e3; break;
-    default: ns = value; break;
-  }
+  const double ns = value * static_cast<double>(NanosPerUnit(ResolveUnit(value, unit)));
   if (ns > 9.0e18) return false;
   *out = static_cast<EventTime>(std::llround(ns));
   return true;
@@ -176,19 +181,7 @@ bool EpochToEventTime(double value, EpochUnit unit, EventTime* out) {
 
 bool EpochToEventTime(int64_t value, EpochUnit unit, EventTime* out) {
   if (value < 0) return false;
-  if (unit == EpochUnit::kAuto) {
-    unit = value < 100'000'000'000LL           ? EpochUnit::kSeconds
-           : value < 100'000'000'000'000LL     ? EpochUnit::kMillis
-           : value < 100'000'000'000'000'000LL ? EpochUnit::kMicros
-                                               : EpochUnit::kNanos;
-  }
-  int64_t mul = 1;
-  switch (unit) {
-    case EpochUnit::kSeconds: mul = kNanosPerSecond; break;
-    case EpochUnit::kMillis: mul = 1'000'000; break;
-    case EpochUnit::kMicros: mul = 1'000; break;
-    default: break;
-  }
+  const int64_t mul = NanosPerUnit(ResolveUnit(static_cast<double>(value), unit));
   if (value > INT64_MAX / mul) return false;
   *out = value * mul;
   return true;
@@ -202,22 +195,27 @@ bool ParseTimeString(std::string_view s, EpochUnit unit, EventTime* out) {
   int64_t whole = 0;
   size_t i = 0;
   for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
-    if (i > 19) return false;
+    if (whole > (INT64_MAX - 9) / 10) return false;
     whole = whole * 10 + (s[i] - '0');
   }
   if (i == 0) return false;
   if (i == s.size()) return EpochToEventTime(whole, unit, out);
   if (s[i] != '.') return false;
-  double v = static_cast<double>(whole);
-  double scale = 0.1;
+  // Exact integer arithmetic: whole units plus a fraction of up to 9 digits.
+  int64_t frac = 0, frac_scale = 1;
   size_t frac_digits = 0;
   for (++i; i < s.size(); ++i, ++frac_digits) {
     if (s[i] < '0' || s[i] > '9') return false;
-    v += (s[i] - '0') * scale;
-    scale /= 10;
+    if (frac_digits < 9) {
+      frac = frac * 10 + (s[i] - '0');
+      frac_scale *= 10;
+    }
   }
   if (frac_digits == 0) return false;
-  return EpochToEventTime(v, unit, out);
+  const int64_t per_unit = NanosPerUnit(ResolveUnit(static_cast<double>(whole), unit));
+  if (whole > INT64_MAX / per_unit - 1) return false;
+  *out = whole * per_unit + frac * per_unit / frac_scale;
+  return true;
 }
 
 void AppendRfc3339(EventTime t, std::string* out) {

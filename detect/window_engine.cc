@@ -183,8 +183,8 @@ void WindowEngine::Advance() {
     if (watermark_ == INT64_MAX) {
       // End of input: close through the newest open bucket, then stop.
       if (open_starts_.empty()) return;
-    } else if (next_close_ > watermark_ - res) {
-      return;
+    } else if (watermark_ == INT64_MIN || next_close_ + res > watermark_) {
+      return;  // the bucket [next_close_, next_close_ + res) may still receive events
     }
     // Skip a stretch where every window is empty and every alert has settled: evaluations there
     // cannot change anything.

@@ -1,0 +1,298 @@
+// loggen: deterministic, realistic multi-site web logs with injected incidents and a ground-truth
+// file. Used by `make demo`, the golden and detection tests, and the end-to-end benchmark.
+//
+//   loggen --format nginx|caddy|envoy|ecs|combined --out FILE [--error-out FILE]
+//          [--error-format error_text|json_error] [--sites N] [--rps R] [--duration D]
+//          [--start RFC3339] [--seed S] [--bad-lines FRACTION] [--truth FILE]
+//          [--incident KIND,SITE,AT,DURATION]...
+//   KIND: latency (x8 latency), errors (25% 5xx), drop (10% of traffic), error_spike (error-log
+//   lines at 40/s), blip (a decoy: x10 latency for the given duration, meant to be < 1 minute).
+//   SITE is a site index (0-based), AT an offset from --start (e.g. 20m), DURATION e.g. 10m.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/duration.h"
+#include "core/time.h"
+
+namespace sitepulse {
+namespace {
+
+struct Incident {
+  std::string kind;
+  int site = 0;
+  EventTime start = 0, end = 0;
+};
+
+struct Options {
+  std::string format = "nginx", out, error_out, error_format = "error_text", truth;
+  int sites = 3;
+  double rps = 20;
+  DurationNs duration = 3600 * kNanosPerSecond;
+  EventTime start = 1735689600LL * kNanosPerSecond;  // 2025-01-01T00:00:00Z
+  uint64_t seed = 42;
+  double bad_lines = 0;
+  std::vector<Incident> incidents;
+};
+
+[[noreturn]] void Die(const std::string& msg) {
+  std::fprintf(stderr, "loggen: %s\n", msg.c_str());
+  std::exit(2);
+}
+
+DurationNs Dur(const std::string& s) {
+  auto d = ParseDuration(s);
+  if (!d.ok()) Die("bad duration '" + s + "'");
+  return *d;
+}
+
+std::string SiteName(int i) {
+  static const char* kNames[] = {"shop", "api", "auth", "search", "media", "blog", "docs", "cdn"};
+  char buf[64];
+  if (i < 8) {
+    std::snprintf(buf, sizeof(buf), "%s.example.com", kNames[i]);
+  } else {
+    std::snprintf(buf, sizeof(buf), "site-%05d.example.com", i);
+  }
+  return buf;
+}
+
+// Time formats.
+void TimeLocal(EventTime t, char* buf, size_t n) {
+  std::string iso = FormatRfc3339(t - t % kNanosPerSecond);  // 2025-01-01T00:00:00Z
+  static const char* kMon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                               "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const int mon = std::atoi(iso.substr(5, 2).c_str());
+  std::snprintf(buf, n, "%s/%s/%s:%s +0000", iso.substr(8, 2).c_str(), kMon[mon - 1],
+                iso.substr(0, 4).c_str(), iso.substr(11, 8).c_str());
+}
+
+struct Request {
+  EventTime t;
+  int site;
+  int status;
+  double latency;
+  uint64_t bytes;
+  int path;
+};
+
+const char* kPaths[] = {"/", "/cart", "/api/v1/items?id=42", "/login", "/static/app.js",
+                        "/search?q=shoes", "/checkout", "/img/logo.png"};
+const char* kAgents[] = {
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
+    "curl/8.5.0", "Googlebot/2.1 (+http://www.google.com/bot.html)",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"};
+
+void WriteAccess(FILE* f, const std::string& format, const Request& r, const std::string& site,
+                 std::mt19937_64& rng) {
+  char tbuf[64];
+  const std::string iso = FormatRfc3339(r.t);
+  const char* path = kPaths[r.path];
+  const char* agent = kAgents[rng() % 4];
+  const unsigned ip = static_cast<unsigned>(rng());
+  if (format == "nginx") {
+    std::fprintf(f,
+                 "{\"time_iso8601\":\"%s\",\"remote_addr\":\"10.%u.%u.%u\",\"host\":\"%s\","
+                 "\"request\":\"GET %s HTTP/1.1\",\"status\":\"%d\",\"body_bytes_sent\":\"%llu\","
+                 "\"request_time\":\"%.3f\",\"http_user_agent\":\"%s\"}\n",
+                 iso.c_str(), ip >> 24, (ip >> 16) & 255, ip & 255, site.c_str(), path, r.status,
+                 static_cast<unsigned long long>(r.bytes), r.latency, agent);
+  } else if (format == "caddy") {
+    std::fprintf(f,
+                 "{\"level\":\"info\",\"ts\":%.6f,\"logger\":\"http.log.access\",\"msg\":\"handled "
+                 "request\",\"request\":{\"remote_ip\":\"10.0.%u.%u\",\"proto\":\"HTTP/2.0\","
+                 "\"method\":\"GET\",\"host\":\"%s\",\"uri\":\"%s\",\"headers\":{\"User-Agent\":[\"%s\"]}},"
+                 "\"bytes_read\":0,\"duration\":%.6f,\"size\":%llu,\"status\":%d}\n",
+                 static_cast<double>(r.t) / 1e9, (ip >> 8) & 255, ip & 255, site.c_str(), path,
+                 agent, r.latency, static_cast<unsigned long long>(r.bytes), r.status);
+  } else if (format == "envoy") {
+    std::fprintf(f,
+                 "{\"start_time\":\"%s\",\"method\":\"GET\",\"path\":\"%s\",\"protocol\":\"HTTP/1.1\","
+                 "\"response_code\":%d,\"response_flags\":\"-\",\"bytes_received\":0,\"bytes_sent\":%llu,"
+                 "\"duration\":%lld,\"upstream_service_time\":\"%lld\",\"x_forwarded_for\":null,"
+                 "\"user_agent\":\"%s\",\"request_id\":\"%016llx\",\"authority\":\"%s\"}\n",
+                 iso.c_str(), path, r.status, static_cast<unsigned long long>(r.bytes),
+                 static_cast<long long>(std::llround(r.latency * 1e3)),
+                 static_cast<long long>(std::llround(r.latency * 1e3)), agent,
+                 static_cast<unsigned long long>(rng()), site.c_str());
+  } else if (format == "ecs") {
+    std::fprintf(f,
+                 "{\"@timestamp\":\"%s\",\"ecs\":{\"version\":\"8.11.0\"},\"event\":{\"dataset\":"
+                 "\"nginx.access\",\"duration\":%lld},\"url\":{\"domain\":\"%s\",\"path\":\"%s\"},"
+                 "\"http\":{\"request\":{\"method\":\"GET\"},\"response\":{\"status_code\":%d,"
+                 "\"body\":{\"bytes\":%llu}}},\"user_agent\":{\"original\":\"%s\"}}\n",
+                 iso.c_str(), static_cast<long long>(std::llround(r.latency * 1e9)), site.c_str(),
+                 path, r.status, static_cast<unsigned long long>(r.bytes), agent);
+  } else {  // combined, with a leading vhost and a trailing request time
+    TimeLocal(r.t, tbuf, sizeof(tbuf));
+    std::fprintf(f, "%s:443 10.%u.%u.%u - - [%s] \"GET %s HTTP/1.1\" %d %llu \"-\" \"%s\" %.3f\n",
+                 site.c_str(), ip >> 24, (ip >> 16) & 255, ip & 255, tbuf, path, r.status,
+                 static_cast<unsigned long long>(r.bytes), agent, r.latency);
+  }
+}
+
+void WriteError(FILE* f, const std::string& format, EventTime t, const std::string& site,
+                const char* level, std::mt19937_64& rng) {
+  if (format == "json_error") {
+    std::fprintf(f,
+                 "{\"time\":\"%s\",\"level\":\"%s\",\"site\":\"%s\",\"msg\":\"upstream timed out "
+                 "after %llu ms\"}\n",
+                 FormatRfc3339(t).c_str(), level, site.c_str(),
+                 static_cast<unsigned long long>(rng() % 5000));
+    return;
+  }
+  std::string iso = FormatRfc3339(t - t % kNanosPerSecond);
+  std::fprintf(f,
+               "%s/%s/%s %s [%s] 1234#0: *%llu upstream timed out (110: Connection timed out), "
+               "client: 10.1.2.3, server: %s, request: \"GET /api HTTP/1.1\", host: \"%s\"\n",
+               iso.substr(0, 4).c_str(), iso.substr(5, 2).c_str(), iso.substr(8, 2).c_str(),
+               iso.substr(11, 8).c_str(), level, static_cast<unsigned long long>(rng() % 100000),
+               site.c_str(), site.c_str());
+}
+
+const char* kBadLines[] = {
+    "{\"time_iso8601\":\"2025-01-01T00:00:00Z\",\"host\":\"shop.example.com\",\"status\":",
+    "\x01\x02\xff\xfe garbage \x80\x81",
+    "",
+    "{\"host\":\"shop.example.com\",\"status\":\"abc\"}",
+    "not a log line at all",
+};
+
+int Main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) Die("missing value for " + a);
+      return argv[++i];
+    };
+    if (a == "--format") o.format = next();
+    else if (a == "--out") o.out = next();
+    else if (a == "--error-out") o.error_out = next();
+    else if (a == "--error-format") o.error_format = next();
+    else if (a == "--truth") o.truth = next();
+    else if (a == "--sites") o.sites = std::atoi(next().c_str());
+    else if (a == "--rps") o.rps = std::atof(next().c_str());
+    else if (a == "--duration") o.duration = Dur(next());
+    else if (a == "--seed") o.seed = std::strtoull(next().c_str(), nullptr, 10);
+    else if (a == "--bad-lines") o.bad_lines = std::atof(next().c_str());
+    else if (a == "--start") {
+      if (!ParseRfc3339(next(), &o.start)) Die("bad --start");
+    } else if (a == "--incident") {
+      std::string spec = next();
+      char kind[32], at[32], dur[32];
+      int site;
+      if (std::sscanf(spec.c_str(), "%31[^,],%d,%31[^,],%31s", kind, &site, at, dur) != 4) {
+        Die("bad --incident '" + spec + "' (KIND,SITE,AT,DURATION)");
+      }
+      Incident in{kind, site, 0, 0};
+      in.start = o.start + Dur(at);
+      in.end = in.start + Dur(dur);
+      o.incidents.push_back(in);
+    } else {
+      Die("unknown argument " + a);
+    }
+  }
+  if (o.out.empty()) Die("--out is required");
+  const std::vector<std::string> formats = {"nginx", "caddy", "envoy", "ecs", "combined"};
+  if (std::find(formats.begin(), formats.end(), o.format) == formats.end()) Die("bad --format");
+  FILE* out = o.out == "-" ? stdout : std::fopen(o.out.c_str(), "w");
+  if (out == nullptr) Die("cannot open " + o.out);
+  std::setvbuf(out, nullptr, _IOFBF, 1 << 20);
+  FILE* err = o.error_out.empty() ? nullptr : std::fopen(o.error_out.c_str(), "w");
+
+  std::mt19937_64 rng(o.seed);
+  std::uniform_real_distribution<double> uni(0, 1);
+  std::normal_distribution<double> normal(0, 1);
+  std::vector<std::string> names;
+  for (int s = 0; s < o.sites; ++s) names.push_back(SiteName(s));
+  auto active = [&](const char* kind, int site, EventTime t) {
+    for (const Incident& in : o.incidents) {
+      if (in.kind == kind && in.site == site && t >= in.start && t < in.end) return true;
+    }
+    return false;
+  };
+
+  std::vector<Request> second;
+  struct ErrLine {
+    EventTime t;
+    int site;
+    const char* level;
+  };
+  std::vector<ErrLine> errs;
+  const int64_t seconds = o.duration / kNanosPerSecond;
+  for (int64_t sec = 0; sec < seconds; ++sec) {
+    const EventTime t0 = o.start + sec * kNanosPerSecond;
+    second.clear();
+    errs.clear();
+    for (int s = 0; s < o.sites; ++s) {
+      // Sites differ in volume; a gentle daily-ish wave keeps rates from being flat.
+      double rate = o.rps * (1.0 + 0.5 * (s % 3)) *
+                    (1.0 + 0.1 * std::sin(2 * M_PI * static_cast<double>(sec) / 3600.0));
+      if (active("drop", s, t0)) rate *= 0.1;
+      std::poisson_distribution<int> pois(rate);
+      const int n = pois(rng);
+      for (int k = 0; k < n; ++k) {
+        Request r;
+        r.t = t0 + static_cast<EventTime>(uni(rng) * 1e9);
+        r.site = s;
+        double lat = 0.04 * std::exp(0.5 * normal(rng));
+        if (active("latency", s, r.t)) lat *= 8;
+        if (active("blip", s, r.t)) lat *= 10;
+        r.latency = std::min(lat, 60.0);
+        const double u = uni(rng);
+        const double p5xx = active("errors", s, r.t) ? 0.25 : 0.002;
+        r.status = u < p5xx ? 502 + static_cast<int>(rng() % 2) : u < p5xx + 0.02 ? 404 : 200;
+        r.bytes = r.status == 200 ? 500 + rng() % 50000 : 150;
+        r.path = static_cast<int>(rng() % 8);
+        second.push_back(r);
+      }
+      if (err != nullptr) {
+        const double erate = active("error_spike", s, t0) ? 40 : 0.05;
+        std::poisson_distribution<int> epois(erate);
+        const int ne = epois(rng);
+        for (int k = 0; k < ne; ++k) {
+          errs.push_back({t0 + static_cast<EventTime>(uni(rng) * 1e9), s,
+                          uni(rng) < 0.7 ? "error" : "warn"});
+        }
+      }
+    }
+    std::sort(second.begin(), second.end(),
+              [](const Request& a, const Request& b) { return a.t < b.t; });
+    for (const Request& r : second) {
+      if (o.bad_lines > 0 && uni(rng) < o.bad_lines) {
+        std::fprintf(out, "%s\n", kBadLines[rng() % 5]);
+      }
+      WriteAccess(out, o.format, r, names[static_cast<size_t>(r.site)], rng);
+    }
+    std::sort(errs.begin(), errs.end(),
+              [](const ErrLine& a, const ErrLine& b) { return a.t < b.t; });
+    for (const ErrLine& e : errs) {
+      WriteError(err, o.error_format, e.t, names[static_cast<size_t>(e.site)], e.level, rng);
+    }
+  }
+  if (out != stdout) std::fclose(out);
+  if (err != nullptr) std::fclose(err);
+  if (!o.truth.empty()) {
+    FILE* tf = std::fopen(o.truth.c_str(), "w");
+    if (tf == nullptr) Die("cannot open " + o.truth);
+    for (const Incident& in : o.incidents) {
+      std::fprintf(tf, "{\"kind\":\"%s\",\"site\":\"%s\",\"start\":\"%s\",\"end\":\"%s\",\"decoy\":%s}\n",
+                   in.kind.c_str(), names[static_cast<size_t>(in.site)].c_str(),
+                   FormatRfc3339(in.start).c_str(), FormatRfc3339(in.end).c_str(),
+                   in.kind == "blip" ? "true" : "false");
+    }
+    std::fclose(tf);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace sitepulse
+
+int main(int argc, char** argv) { return sitepulse::Main(argc, argv); }

@@ -1,0 +1,98 @@
+#include "core/time.h"
+
+#include <gtest/gtest.h>
+
+#include "core/duration.h"
+
+namespace sitepulse {
+namespace {
+
+constexpr EventTime kS = kNanosPerSecond;
+
+TEST(TimeTest, Rfc3339Variants) {
+  EventTime t;
+  ASSERT_TRUE(ParseRfc3339("2015-05-17T10:05:03Z", &t));
+  EXPECT_EQ(t, 1431857103 * kS);
+  ASSERT_TRUE(ParseRfc3339("2015-05-17T12:05:03+02:00", &t));
+  EXPECT_EQ(t, 1431857103 * kS);
+  ASSERT_TRUE(ParseRfc3339("2015-05-17T10:05:03.250Z", &t));
+  EXPECT_EQ(t, 1431857103 * kS + 250'000'000);
+  ASSERT_TRUE(ParseRfc3339("2015-05-17 10:05:03.123456789-0130", &t));
+  EXPECT_EQ(t, (int64_t{1431857103} + 5400) * kS + 123456789);
+  EXPECT_FALSE(ParseRfc3339("2015-05-17T10:05:03", &t));      // no zone
+  EXPECT_FALSE(ParseRfc3339("2015-13-17T10:05:03Z", &t));     // month 13
+  EXPECT_FALSE(ParseRfc3339("2015-05-17T10:05:03Zjunk", &t));
+  EXPECT_FALSE(ParseRfc3339("", &t));
+}
+
+TEST(TimeTest, TimeLocal) {
+  EventTime t;
+  ASSERT_TRUE(ParseTimeLocal("17/May/2015:10:05:03 +0000", &t));
+  EXPECT_EQ(t, 1431857103 * kS);
+  ASSERT_TRUE(ParseTimeLocal("17/May/2015:03:05:03 -0700", &t));
+  EXPECT_EQ(t, 1431857103 * kS);
+  EXPECT_FALSE(ParseTimeLocal("17/Foo/2015:10:05:03 +0000", &t));
+  EXPECT_FALSE(ParseTimeLocal("17/May/2015:10:05:03", &t));
+}
+
+TEST(TimeTest, ErrorLogTimes) {
+  EventTime t;
+  ASSERT_TRUE(ParseApacheErrorTime("Sun May 17 10:05:03.500000 2015", &t));
+  EXPECT_EQ(t, 1431857103 * kS + 500'000'000);
+  ASSERT_TRUE(ParseApacheErrorTime("Sun May 17 10:05:03 2015", &t));
+  EXPECT_EQ(t, 1431857103 * kS);
+  ASSERT_TRUE(ParseNginxErrorTime("2015/05/17 10:05:03", &t));
+  EXPECT_EQ(t, 1431857103 * kS);
+}
+
+TEST(TimeTest, EpochUnitsDetected) {
+  EventTime t;
+  ASSERT_TRUE(EpochToEventTime(int64_t{1431857103}, EpochUnit::kAuto, &t));
+  EXPECT_EQ(t, 1431857103 * kS);
+  ASSERT_TRUE(EpochToEventTime(int64_t{1431857103123}, EpochUnit::kAuto, &t));
+  EXPECT_EQ(t, 1431857103123 * 1'000'000);
+  ASSERT_TRUE(EpochToEventTime(int64_t{1431857103123456}, EpochUnit::kAuto, &t));
+  EXPECT_EQ(t, 1431857103123456 * 1'000);
+  ASSERT_TRUE(EpochToEventTime(int64_t{1431857103123456789}, EpochUnit::kAuto, &t));
+  EXPECT_EQ(t, 1431857103123456789);
+  ASSERT_TRUE(EpochToEventTime(1431857103.5, EpochUnit::kAuto, &t));
+  EXPECT_EQ(t, 1431857103 * kS + 500'000'000);
+  ASSERT_TRUE(EpochToEventTime(int64_t{1431857103}, EpochUnit::kMillis, &t));
+  EXPECT_EQ(t, int64_t{1431857103} * 1000000);  // told: ms, even though it looks like seconds
+  EXPECT_FALSE(EpochToEventTime(-1.0, EpochUnit::kAuto, &t));
+  ASSERT_TRUE(ParseTimeString("1431857103.250", EpochUnit::kAuto, &t));
+  EXPECT_EQ(t, 1431857103 * kS + 250'000'000);
+}
+
+TEST(TimeTest, FormatRoundTrips) {
+  EXPECT_EQ(FormatRfc3339(1431857103 * kS), "2015-05-17T10:05:03Z");
+  EXPECT_EQ(FormatRfc3339(1431857103 * kS + 7'000'000), "2015-05-17T10:05:03.007Z");
+  EXPECT_EQ(FormatRfc3339(0), "1970-01-01T00:00:00Z");
+  for (EventTime t : {951782400 * kS, 4102444799 * kS, 1709164800 * kS}) {  // leap days, 2099
+    EventTime back;
+    ASSERT_TRUE(ParseRfc3339(FormatRfc3339(t), &back));
+    EXPECT_EQ(back, t);
+  }
+}
+
+TEST(DurationTest, ParsesAndFormats) {
+  EXPECT_EQ(*ParseDuration("10s"), 10 * kS);
+  EXPECT_EQ(*ParseDuration("1h30m"), 5400 * kS);
+  EXPECT_EQ(*ParseDuration("250ms"), 250'000'000);
+  EXPECT_EQ(*ParseDuration("3d"), 3 * 86400 * kS);
+  EXPECT_EQ(*ParseDuration("0"), 0);
+  EXPECT_FALSE(ParseDuration("10").ok());
+  EXPECT_FALSE(ParseDuration("10 s").ok());
+  EXPECT_FALSE(ParseDuration("ten seconds").ok());
+  EXPECT_FALSE(ParseDuration("5y").ok());
+  EXPECT_EQ(FormatDuration(300 * kS), "5m");
+  EXPECT_EQ(FormatDuration(90 * kS), "1m30s");
+  EXPECT_EQ(*ParseSize("1MiB"), 1u << 20);
+  EXPECT_EQ(*ParseSize("64KiB"), 64u << 10);
+  EXPECT_EQ(*ParseSize("4096"), 4096u);
+  EXPECT_FALSE(ParseSize("1MiBs").ok());
+  EXPECT_FALSE(ParseSize("MiB").ok());
+}
+
+}  // namespace
+}  // namespace sitepulse
