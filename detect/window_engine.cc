@@ -175,16 +175,20 @@ EventTime WindowEngine::ComputeWatermark() const {
 void WindowEngine::Advance() {
   const DurationNs res = options_.resolution;
   while (true) {
+    EventTime candidate = next_close_;
     if (!closing_started_) {
       if (open_starts_.empty()) return;
-      next_close_ = open_starts_.begin()->first;
-      closing_started_ = true;
+      candidate = open_starts_.begin()->first;
     }
     if (watermark_ == INT64_MAX) {
       // End of input: close through the newest open bucket, then stop.
       if (open_starts_.empty()) return;
-    } else if (watermark_ == INT64_MIN || next_close_ + res > watermark_) {
-      return;  // the bucket [next_close_, next_close_ + res) may still receive events
+    } else if (watermark_ == INT64_MIN || candidate + res > watermark_) {
+      return;  // the bucket [candidate, candidate + res) may still receive events
+    }
+    if (!closing_started_) {
+      next_close_ = candidate;
+      closing_started_ = true;
     }
     // Skip a stretch where every window is empty and every alert has settled: evaluations there
     // cannot change anything.

@@ -1,0 +1,133 @@
+#include "detect/latency_sketch.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+namespace sitepulse {
+namespace {
+
+constexpr double kQuantiles[] = {0.0, 0.01, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1.0};
+
+// Every quantile of the sketch is within alpha (relative) of the exact order statistic at rank
+// floor(q * (n - 1)).
+void ExpectAccurate(std::vector<double> values, const char* what) {
+  const SketchMapping mapping(0.01);
+  DenseSketch sketch;
+  for (double v : values) sketch.Add(mapping.Bin(v));
+  std::sort(values.begin(), values.end());
+  ASSERT_EQ(sketch.count(), values.size());
+  for (double q : kQuantiles) {
+    const double exact = values[static_cast<size_t>(q * static_cast<double>(values.size() - 1))];
+    const double got = sketch.Quantile(mapping, q);
+    if (exact < kSketchMinValue) {
+      EXPECT_EQ(got, 0) << what << " q=" << q;
+    } else {
+      EXPECT_LE(std::abs(got - exact), 0.01 * exact + 1e-15)
+          << what << " q=" << q << " exact=" << exact << " got=" << got;
+    }
+  }
+}
+
+TEST(LatencySketchTest, AccurateOnUniform) {
+  std::mt19937_64 rng(1);
+  std::uniform_real_distribution<double> d(0.001, 2.0);
+  std::vector<double> v(100000);
+  for (double& x : v) x = d(rng);
+  ExpectAccurate(v, "uniform");
+}
+
+TEST(LatencySketchTest, AccurateOnLognormal) {
+  std::mt19937_64 rng(2);
+  std::lognormal_distribution<double> d(std::log(0.05), 1.0);
+  std::vector<double> v(100000);
+  for (double& x : v) x = d(rng);
+  ExpectAccurate(v, "lognormal");
+}
+
+TEST(LatencySketchTest, AccurateOnHeavyTail) {
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::vector<double> v(100000);
+  for (double& x : v) x = 0.01 / std::pow(1 - u(rng), 1.0 / 1.1);  // Pareto, alpha 1.1
+  ExpectAccurate(v, "pareto");
+}
+
+TEST(LatencySketchTest, AccurateOnBimodal) {
+  std::mt19937_64 rng(4);
+  std::normal_distribution<double> fast(0.005, 0.001), slow(2.0, 0.3);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::vector<double> v(100000);
+  for (double& x : v) x = std::max(1e-6, u(rng) < 0.9 ? fast(rng) : slow(rng));
+  ExpectAccurate(v, "bimodal");
+}
+
+TEST(LatencySketchTest, AccurateOnTinyAndHugeValues) {
+  std::vector<double> tiny, huge;
+  for (int i = 1; i <= 1000; ++i) tiny.push_back(1e-8 * i);  // 10 ns .. 10 us
+  for (int i = 1; i <= 1000; ++i) huge.push_back(1000.0 * i);  // 1000 s .. 1e6 s
+  ExpectAccurate(tiny, "tiny");
+  ExpectAccurate(huge, "huge");
+}
+
+TEST(LatencySketchTest, ZerosAreCountedAndReportedAsZero) {
+  std::vector<double> v(100, 0.0);
+  for (int i = 0; i < 100; ++i) v.push_back(0.1);
+  ExpectAccurate(v, "zeros");
+}
+
+TEST(LatencySketchTest, SingleValueAndEmpty) {
+  const SketchMapping m(0.01);
+  DenseSketch s;
+  EXPECT_TRUE(std::isnan(s.Quantile(m, 0.5)));
+  s.Add(m.Bin(0.2));
+  EXPECT_NEAR(s.Quantile(m, 0.99), 0.2, 0.002);
+  EXPECT_NEAR(s.Quantile(m, 0.0), 0.2, 0.002);
+}
+
+TEST(LatencySketchTest, MergeEqualsInsertingEverything) {
+  const SketchMapping m(0.01);
+  std::mt19937_64 rng(5);
+  std::lognormal_distribution<double> d(std::log(0.05), 1.5);
+  DenseSketch all, a, b;
+  for (int i = 0; i < 20000; ++i) {
+    const SketchBin bin = m.Bin(d(rng));
+    all.Add(bin);
+    (i % 3 == 0 ? a : b).Add(bin);
+  }
+  a.Merge(b);
+  for (double q : kQuantiles) EXPECT_EQ(a.Quantile(m, q), all.Quantile(m, q)) << q;
+  EXPECT_EQ(a.count(), all.count());
+}
+
+TEST(LatencySketchTest, SubtractUndoesMergeForSlidingWindows) {
+  const SketchMapping m(0.01);
+  DenseSketch window, first, second;
+  for (int i = 1; i <= 1000; ++i) first.Add(m.Bin(0.001 * i));
+  for (int i = 1; i <= 1000; ++i) second.Add(m.Bin(10.0 + 0.01 * i));
+  CompactSketch c1, c2;
+  first.ToCompact(&c1);
+  second.ToCompact(&c2);
+  window.Merge(c1);
+  window.Merge(c2);
+  window.Subtract(c1);
+  EXPECT_EQ(window.count(), 1000u);
+  for (double q : kQuantiles) EXPECT_EQ(window.Quantile(m, q), second.Quantile(m, q)) << q;
+  EXPECT_EQ(c2.Quantile(m, 0.5), second.Quantile(m, 0.5));
+}
+
+TEST(LatencySketchTest, ClearKeepsWorking) {
+  const SketchMapping m(0.01);
+  DenseSketch s;
+  s.Add(m.Bin(5.0));
+  s.Clear();
+  EXPECT_TRUE(s.empty());
+  s.Add(m.Bin(0.001));
+  EXPECT_NEAR(s.Quantile(m, 0.5), 0.001, 0.00001);
+}
+
+}  // namespace
+}  // namespace sitepulse

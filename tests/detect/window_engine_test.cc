@@ -1,0 +1,230 @@
+#include "detect/window_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace sitepulse {
+namespace {
+
+constexpr EventTime kS = kNanosPerSecond;
+constexpr EventTime kT0 = 1735689600 * kS;  // 2025-01-01T00:00:00Z, a multiple of 10 s
+
+struct Recorder : WindowEngineListener {
+  struct Bucket {
+    std::string site;
+    EventTime start, end;
+    uint64_t count, errors;
+    double p99;
+  };
+  void OnBucketClosed(const ClosedBucketView& b) override {
+    buckets.push_back({std::string(b.site), b.start, b.end, b.counters->requests,
+                       b.counters->errors_5xx, b.latency->Quantile(*b.mapping, 0.99)});
+  }
+  void OnAnomaly(const Anomaly& a) override { anomalies.push_back(a); }
+  std::vector<Bucket> buckets;
+  std::vector<Anomaly> anomalies;
+};
+
+// Builds deltas the way a parse lane does, with lane site ids = index in `sites`.
+class Feeder {
+ public:
+  Feeder(WindowEngine* engine, std::vector<std::string> sites, DurationNs res = 10 * kS)
+      : engine_(engine), res_(res), mapping_(0.01) {
+    for (const std::string& s : sites) site_of_lane_.push_back(engine->InternSite(s));
+  }
+  void Add(int site, EventTime t, int status = 200, double latency = 0.05) {
+    const EventTime bucket = (t / res_) * res_;
+    size_t i = 0;
+    for (; i < delta_.entries.size(); ++i) {
+      if (delta_.entries[i].lane_site == static_cast<uint32_t>(site) &&
+          delta_.entries[i].bucket_start == bucket) {
+        break;
+      }
+    }
+    if (i == delta_.entries.size()) {
+      delta_.entries.push_back({static_cast<uint32_t>(site), bucket, {}});
+    }
+    ParsedRecord r;
+    r.status = static_cast<uint16_t>(status);
+    delta_.entries[i].counters.AddRecord(r);
+    delta_.samples.push_back({static_cast<uint32_t>(i), mapping_.Bin(latency)});
+    delta_.max_time = std::max(delta_.max_time, t);
+  }
+  void Flush(int partition = 0) {
+    engine_->Apply(delta_, site_of_lane_, partition);
+    delta_.Clear();
+  }
+
+ private:
+  WindowEngine* engine_;
+  DurationNs res_;
+  SketchMapping mapping_;
+  std::vector<uint32_t> site_of_lane_;
+  BucketDelta delta_;
+};
+
+WindowEngineOptions Options() {
+  WindowEngineOptions o;
+  o.resolution = 10 * kS;
+  o.lateness = 30 * kS;
+  return o;
+}
+
+TEST(WindowEngineTest, BucketClosesOnlyWhenWatermarkPassesItsEnd) {
+  Recorder rec;
+  WindowEngine engine(Options(), &rec);
+  const int p = engine.AddPartition();
+  Feeder f(&engine, {"a"});
+  f.Add(0, kT0 + 1 * kS);
+  f.Add(0, kT0 + 5 * kS, 503, 0.2);
+  f.Add(0, kT0 + 39 * kS);  // watermark 9 s: [0, 10) still open
+  f.Flush(p);
+  EXPECT_TRUE(rec.buckets.empty());
+  f.Add(0, kT0 + 40 * kS);  // watermark 10 s: [0, 10) closes
+  f.Flush(p);
+  ASSERT_EQ(rec.buckets.size(), 1u);
+  EXPECT_EQ(rec.buckets[0].start, kT0);
+  EXPECT_EQ(rec.buckets[0].end, kT0 + 10 * kS);
+  EXPECT_EQ(rec.buckets[0].count, 2u);
+  EXPECT_EQ(rec.buckets[0].errors, 1u);
+  EXPECT_NEAR(rec.buckets[0].p99, 0.05, 0.001);  // rank floor(0.99 * 1) = 0
+}
+
+TEST(WindowEngineTest, LateEventsAreCountedNotFolded) {
+  Recorder rec;
+  WindowEngine engine(Options(), &rec);
+  const int p = engine.AddPartition();
+  Feeder f(&engine, {"a"});
+  f.Add(0, kT0 + 1 * kS);
+  f.Add(0, kT0 + 45 * kS);
+  f.Flush(p);
+  ASSERT_EQ(rec.buckets.size(), 1u);
+  f.Add(0, kT0 + 2 * kS);   // its bucket is closed
+  f.Add(0, kT0 + 16 * kS);  // within lateness: fine
+  f.Flush(p);
+  EXPECT_EQ(engine.late_events(), 1u);
+  engine.EndPartition(p);
+  ASSERT_EQ(rec.buckets.size(), 3u);  // [0,10) [10,20) [40,50)
+  EXPECT_EQ(rec.buckets[0].count, 1u);
+  EXPECT_EQ(rec.buckets[1].start, kT0 + 10 * kS);
+  EXPECT_EQ(rec.buckets[1].count, 1u);
+  EXPECT_EQ(rec.buckets[2].start, kT0 + 40 * kS);
+}
+
+TEST(WindowEngineTest, WatermarkIsMinimumOverPartitions) {
+  Recorder rec;
+  WindowEngine engine(Options(), &rec);
+  const int a = engine.AddPartition();
+  const int b = engine.AddPartition();
+  Feeder f(&engine, {"x"});
+  f.Add(0, kT0 + 100 * kS);
+  f.Flush(a);
+  f.Add(0, kT0 + 1 * kS);
+  f.Flush(a);  // same partition, 99 s behind: late by its own watermark? No: b is silent
+  EXPECT_EQ(engine.late_events(), 0u);
+  EXPECT_TRUE(rec.buckets.empty());  // b has said nothing: nothing may close
+  f.Add(0, kT0 + 50 * kS);
+  f.Flush(b);  // watermark = min(100, 50) - 30 = 20 s
+  EXPECT_EQ(engine.watermark(), kT0 + 20 * kS);
+  ASSERT_EQ(rec.buckets.size(), 1u);  // [0,10); [10,20) holds no data, nothing to report
+  engine.EndPartition(b);             // now a alone: 100 - 30 = 70 s
+  EXPECT_EQ(engine.watermark(), kT0 + 70 * kS);
+  ASSERT_EQ(rec.buckets.size(), 2u);
+  EXPECT_EQ(rec.buckets[1].start, kT0 + 50 * kS);
+}
+
+TEST(WindowEngineTest, SlidingWindowFiresAndResolvesWithSameId) {
+  WindowEngineOptions o = Options();
+  ThresholdSpec spec;
+  spec.name = "errors";
+  spec.metric = Metric::kErrorRate;
+  spec.threshold = 0.5;
+  spec.window = 30 * kS;  // three buckets
+  spec.min_requests = 1;
+  o.detectors.push_back(spec);
+  Recorder rec;
+  WindowEngine engine(o, &rec);
+  const int p = engine.AddPartition();
+  Feeder f(&engine, {"a"});
+  // Buckets 0..5: one request each; buckets 1 and 2 fail.
+  for (int b = 0; b < 6; ++b) f.Add(0, kT0 + b * 10 * kS + kS, (b == 1 || b == 2) ? 500 : 200);
+  f.Flush(p);
+  engine.EndPartition(p);
+  ASSERT_EQ(rec.anomalies.size(), 2u);
+  // Window after bucket 1 (ends 20 s): {ok, fail} = 50%, not above. After bucket 2 (ends 30 s):
+  // {ok, fail, fail} = 67%: fires. After bucket 3: {fail, fail, ok} still 67%. After bucket 4:
+  // {fail, ok, ok} = 33%: resolves.
+  EXPECT_EQ(rec.anomalies[0].state, AlertState::kFiring);
+  EXPECT_EQ(rec.anomalies[0].at, kT0 + 30 * kS);
+  EXPECT_NEAR(rec.anomalies[0].value, 2.0 / 3.0, 1e-12);
+  EXPECT_EQ(rec.anomalies[1].state, AlertState::kResolved);
+  EXPECT_EQ(rec.anomalies[1].at, kT0 + 50 * kS);
+  EXPECT_EQ(rec.anomalies[0].id, rec.anomalies[1].id);
+  EXPECT_EQ(rec.anomalies[1].started_at, kT0 + 30 * kS);
+  EXPECT_EQ(rec.anomalies[0].window_s, 30);
+}
+
+TEST(WindowEngineTest, SiteOverridesReplaceDefaults) {
+  WindowEngineOptions o = Options();
+  ThresholdSpec spec;
+  spec.name = "slow";
+  spec.metric = Metric::kP50;
+  spec.threshold = 0.1;
+  spec.window = 10 * kS;
+  o.detectors.push_back(spec);
+  ThresholdSpec relaxed = spec;
+  relaxed.threshold = 1.0;
+  o.site_detectors["tolerant"] = {relaxed};
+  Recorder rec;
+  WindowEngine engine(o, &rec);
+  const int p = engine.AddPartition();
+  Feeder f(&engine, {"strict", "tolerant"});
+  f.Add(0, kT0 + kS, 200, 0.5);
+  f.Add(1, kT0 + kS, 200, 0.5);
+  f.Flush(p);
+  engine.EndPartition(p);
+  ASSERT_EQ(rec.anomalies.size(), 1u);
+  EXPECT_EQ(rec.anomalies[0].site, "strict");
+}
+
+TEST(WindowEngineTest, SitesOverTheCapGoToOther) {
+  WindowEngineOptions o = Options();
+  o.max_sites = 2;
+  Recorder rec;
+  WindowEngine engine(o, &rec);
+  EXPECT_EQ(engine.InternSite("a"), 0u);
+  EXPECT_EQ(engine.InternSite("b"), 1u);
+  const uint32_t other = engine.InternSite("c");
+  EXPECT_EQ(engine.InternSite("d"), other);
+  EXPECT_EQ(engine.InternSite("a"), 0u);
+  EXPECT_EQ(engine.sites_over_cap(), 2u);
+  EXPECT_EQ(engine.site_count(), 3u);  // a, b, __other__
+}
+
+TEST(WindowEngineTest, LongGapsAreCrossedWithoutWalkingEveryBucket) {
+  WindowEngineOptions o = Options();
+  ThresholdSpec spec;
+  spec.name = "errors";
+  spec.metric = Metric::kErrorRate;
+  spec.threshold = 0.5;
+  spec.window = 60 * kS;
+  o.detectors.push_back(spec);
+  Recorder rec;
+  WindowEngine engine(o, &rec);
+  const int p = engine.AddPartition();
+  Feeder f(&engine, {"a"});
+  f.Add(0, kT0, 500);
+  f.Flush(p);
+  f.Add(0, kT0 + 365LL * 86400 * kS, 200);  // a year later
+  f.Flush(p);
+  engine.EndPartition(p);
+  ASSERT_EQ(rec.anomalies.size(), 2u);  // fired on the 500, resolved as it left the window
+  EXPECT_EQ(rec.anomalies[1].state, AlertState::kResolved);
+  EXPECT_EQ(rec.anomalies[1].at, kT0 + 70 * kS);
+  ASSERT_EQ(rec.buckets.size(), 2u);
+}
+
+}  // namespace
+}  // namespace sitepulse

@@ -1,0 +1,199 @@
+#include "ingest/json_line_parser.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/ingest/parser_test_util.h"
+
+namespace sitepulse {
+namespace {
+
+using testing::ParseLine;
+using testing::ParserFor;
+constexpr EventTime kS = kNanosPerSecond;
+
+TEST(JsonPresetTest, Nginx) {
+  LineParser p = ParserFor("nginx");
+  auto r = ParseLine(p,
+      R"({"time_iso8601":"2025-01-01T00:00:01+00:00","remote_addr":"10.0.0.1","host":"shop.example.com",)"
+      R"("request":"GET / HTTP/1.1","status":"503","body_bytes_sent":"1234","request_time":"0.250",)"
+      R"("upstream_response_time":"-","http_user_agent":"curl/8"})");
+  ASSERT_TRUE(r.ok()) << RejectReasonName(r.reason);
+  EXPECT_EQ(r.site, "shop.example.com");
+  EXPECT_EQ(r.rec.time, 1735689601 * kS);
+  EXPECT_EQ(r.rec.status, 503);
+  EXPECT_DOUBLE_EQ(r.rec.latency_s, 0.25);
+  EXPECT_EQ(r.rec.bytes, 1234u);
+  // Numbers instead of strings, time_local instead of ISO.
+  r = ParseLine(p, R"({"time_local":"01/Jan/2025:00:00:01 +0000","host":"a","status":200,)"
+                   R"("request_time":0.004,"body_bytes_sent":0})");
+  ASSERT_TRUE(r.ok()) << RejectReasonName(r.reason);
+  EXPECT_EQ(r.rec.time, 1735689601 * kS);
+  EXPECT_DOUBLE_EQ(r.rec.latency_s, 0.004);
+}
+
+TEST(JsonPresetTest, Caddy) {
+  LineParser p = ParserFor("caddy");
+  auto r = ParseLine(p,
+      R"({"level":"info","ts":1735689601.5,"logger":"http.log.access","msg":"handled request",)"
+      R"("request":{"remote_ip":"127.0.0.1","proto":"HTTP/2.0","method":"GET","host":"caddy.example.com",)"
+      R"("uri":"/","headers":{"User-Agent":["curl/8"],"Host":["x"]}},"bytes_read":0,)"
+      R"("user_id":"","duration":0.0012,"size":5321,"status":200,"resp_headers":{"Server":["Caddy"]}})");
+  ASSERT_TRUE(r.ok()) << RejectReasonName(r.reason);
+  EXPECT_EQ(r.site, "caddy.example.com");
+  EXPECT_EQ(r.rec.time, 1735689601 * kS + 500'000'000);
+  EXPECT_DOUBLE_EQ(r.rec.latency_s, 0.0012);
+  EXPECT_EQ(r.rec.bytes, 5321u);
+}
+
+TEST(JsonPresetTest, Envoy) {
+  LineParser p = ParserFor("envoy");
+  auto r = ParseLine(p,
+      R"({"start_time":"2025-01-01T00:00:01.000Z","method":"POST","path":"/api","protocol":"HTTP/1.1",)"
+      R"("response_code":502,"response_flags":"UF","bytes_received":10,"bytes_sent":91,)"
+      R"("duration":1500,"upstream_service_time":null,"x_forwarded_for":null,"authority":"envoy.example.com"})");
+  ASSERT_TRUE(r.ok()) << RejectReasonName(r.reason);
+  EXPECT_EQ(r.site, "envoy.example.com");
+  EXPECT_EQ(r.rec.status, 502);
+  EXPECT_DOUBLE_EQ(r.rec.latency_s, 1.5);  // milliseconds
+  EXPECT_EQ(r.rec.bytes, 91u);
+}
+
+TEST(JsonPresetTest, EcsNestedAndFlat) {
+  LineParser p = ParserFor("ecs");
+  auto r = ParseLine(p,
+      R"({"@timestamp":"2025-01-01T00:00:01.000Z","event":{"dataset":"nginx.access","duration":2500000},)"
+      R"("url":{"domain":"ecs.example.com","path":"/"},"http":{"request":{"method":"GET"},)"
+      R"("response":{"status_code":404,"body":{"bytes":77}}}})");
+  ASSERT_TRUE(r.ok()) << RejectReasonName(r.reason);
+  EXPECT_EQ(r.site, "ecs.example.com");
+  EXPECT_EQ(r.rec.status, 404);
+  EXPECT_DOUBLE_EQ(r.rec.latency_s, 0.0025);  // nanoseconds
+  EXPECT_EQ(r.rec.bytes, 77u);
+  // The same document with dotted keys, as some shippers write it.
+  r = ParseLine(p, R"({"@timestamp":"2025-01-01T00:00:01Z","event.duration":1000000000,)"
+                   R"("url.domain":"flat.example.com","http.response.status_code":200})");
+  ASSERT_TRUE(r.ok()) << RejectReasonName(r.reason);
+  EXPECT_EQ(r.site, "flat.example.com");
+  EXPECT_DOUBLE_EQ(r.rec.latency_s, 1.0);
+}
+
+TEST(JsonPresetTest, ExplicitFieldPaths) {
+  FormatSpec f = *FormatFromPreset("json");
+  f.site_paths = {"svc.name"};
+  f.time_paths = {"t"};
+  f.status_paths = {"resp.code"};
+  f.latency_paths = {"lat_us"};
+  f.latency_unit = LatencyUnit::kMicros;
+  f.time_unit = EpochUnit::kMillis;
+  LineParser p(f);
+  auto r = ParseLine(p, R"({"svc":{"name":"custom"},"t":1735689601000,"resp":{"code":201},"lat_us":1500})");
+  ASSERT_TRUE(r.ok()) << RejectReasonName(r.reason);
+  EXPECT_EQ(r.site, "custom");
+  EXPECT_EQ(r.rec.time, 1735689601 * kS);
+  EXPECT_EQ(r.rec.status, 201);
+  EXPECT_DOUBLE_EQ(r.rec.latency_s, 0.0015);
+}
+
+TEST(JsonPresetTest, JsonErrorLogLevels) {
+  LineParser p = ParserFor("json_error");
+  auto r = ParseLine(p, R"({"time":"2025-01-01T00:00:01Z","level":"ERROR","site":"a","msg":"x"})");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.rec.kind, RecordKind::kError);
+  EXPECT_EQ(r.rec.level, LogLevel::kError);
+  r = ParseLine(p, R"({"time":1735689601,"level":50,"site":"a"})");  // pino "error"
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.rec.level, LogLevel::kError);
+  r = ParseLine(p, R"({"time":1735689601,"level":"loud","site":"a"})");
+  EXPECT_EQ(r.reason, RejectReason::kBadLevel);
+  r = ParseLine(p, R"({"time":1735689601,"site":"a"})");
+  EXPECT_EQ(r.reason, RejectReason::kMissingLevel);
+}
+
+struct Hostile {
+  const char* line;
+  RejectReason reason;
+};
+
+class JsonHostileTest : public ::testing::TestWithParam<Hostile> {};
+
+TEST_P(JsonHostileTest, RejectedWithReason) {
+  LineParser p = ParserFor("nginx");
+  auto r = ParseLine(p, GetParam().line);
+  EXPECT_EQ(RejectReasonName(r.reason), RejectReasonName(GetParam().reason)) << GetParam().line;
+}
+
+constexpr const char* kGood = R"("time_iso8601":"2025-01-01T00:00:01Z","request_time":"0.1")";
+
+INSTANTIATE_TEST_SUITE_P(
+    Lines, JsonHostileTest,
+    ::testing::Values(
+        Hostile{"", RejectReason::kEmptyLine}, Hostile{"   \t", RejectReason::kEmptyLine},
+        Hostile{R"({"host":"a","status":200,"time_iso8601":"2025-01-01T00:00:01Z","request_ti)",
+                RejectReason::kMalformedJson},  // truncated
+        Hostile{R"({"host":"a","status":200,"time_iso8601":"2025-01-01T00:00:01Z","request_time":0.1)",
+                RejectReason::kMalformedJson},  // missing brace
+        Hostile{R"({"host":"a","status":200,"time_iso8601":"2025-01-01T00:00:01Z","request_time":0.1} x)",
+                RejectReason::kMalformedJson},  // trailing garbage
+        Hostile{"[1,2,3]", RejectReason::kMalformedJson},
+        Hostile{"\x01\x02\x03\x04\xff", RejectReason::kInvalidUtf8},
+        Hostile{"{\"host\":\"a\xff\xfe\",\"status\":200}", RejectReason::kInvalidUtf8},
+        Hostile{"not json at all", RejectReason::kMalformedJson},
+        Hostile{R"({"status":200,"time_iso8601":"2025-01-01T00:00:01Z","request_time":"0.1"})",
+                RejectReason::kMissingSite},
+        Hostile{R"({"host":"a","status":200,"request_time":"0.1"})", RejectReason::kMissingTime},
+        Hostile{R"({"host":"a","time_iso8601":"2025-01-01T00:00:01Z","request_time":"0.1"})",
+                RejectReason::kMissingStatus},
+        Hostile{R"({"host":"a","status":200,"time_iso8601":"2025-01-01T00:00:01Z"})",
+                RejectReason::kMissingLatency},
+        Hostile{R"({"host":42,"status":200,"time_iso8601":"2025-01-01T00:00:01Z","request_time":"0.1"})",
+                RejectReason::kBadSite},
+        Hostile{R"({"host":"a b","status":200,"time_iso8601":"2025-01-01T00:00:01Z","request_time":"0.1"})",
+                RejectReason::kBadSite},
+        Hostile{R"({"host":"a","status":200,"time_iso8601":"yesterday","request_time":"0.1"})",
+                RejectReason::kBadTime},
+        Hostile{R"({"host":"a","status":200,"time_iso8601":"1900-01-01T00:00:00Z","request_time":"0.1"})",
+                RejectReason::kBadTime},
+        Hostile{R"({"host":"a","status":99,"time_iso8601":"2025-01-01T00:00:01Z","request_time":"0.1"})",
+                RejectReason::kBadStatus},
+        Hostile{R"({"host":"a","status":600,"time_iso8601":"2025-01-01T00:00:01Z","request_time":"0.1"})",
+                RejectReason::kBadStatus},
+        Hostile{R"({"host":"a","status":"OK","time_iso8601":"2025-01-01T00:00:01Z","request_time":"0.1"})",
+                RejectReason::kBadStatus},
+        Hostile{R"({"host":"a","status":200.5,"time_iso8601":"2025-01-01T00:00:01Z","request_time":"0.1"})",
+                RejectReason::kBadStatus},
+        Hostile{R"({"host":"a","status":200,"time_iso8601":"2025-01-01T00:00:01Z","request_time":-0.5})",
+                RejectReason::kBadLatency},
+        Hostile{R"({"host":"a","status":200,"time_iso8601":"2025-01-01T00:00:01Z","request_time":"fast"})",
+                RejectReason::kBadLatency},
+        Hostile{R"({"host":"a","status":200,"time_iso8601":"2025-01-01T00:00:01Z","request_time":1e300})",
+                RejectReason::kBadLatency},
+        Hostile{R"({"host":"a","status":200,"time_iso8601":"2025-01-01T00:00:01Z","request_time":"0.1","body_bytes_sent":-5})",
+                RejectReason::kBadBytes}));
+
+TEST(JsonParserTest, NullAndDashFieldsAreAbsentNotErrors) {
+  LineParser p = ParserFor("nginx");
+  auto r = ParseLine(p, R"({"host":"a","status":200,"time_iso8601":"2025-01-01T00:00:01Z",)"
+                        R"("request_time":"0.1","body_bytes_sent":"-"})");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.rec.bytes, 0u);
+  r = ParseLine(p, R"({"host":null,"server_name":"fallback","status":200,)"
+                   R"("time_iso8601":"2025-01-01T00:00:01Z","request_time":"0.1"})");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.site, "fallback");
+}
+
+TEST(JsonParserTest, DefaultSiteWhenLineNamesNone) {
+  LineParser p = ParserFor("nginx", "default.example.com");
+  auto r = ParseLine(p, R"({"status":200,"time_iso8601":"2025-01-01T00:00:01Z","request_time":"0.1"})");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.site, "default.example.com");
+}
+
+TEST(JsonParserTest, CrlfLineEndings) {
+  LineParser p = ParserFor("nginx");
+  auto r = ParseLine(p, "{\"host\":\"a\",\"status\":200," + std::string(kGood) + "}\r");
+  EXPECT_TRUE(r.ok()) << RejectReasonName(r.reason);
+}
+
+}  // namespace
+}  // namespace sitepulse
