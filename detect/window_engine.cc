@@ -23,7 +23,7 @@ struct WindowEngine::SiteDetector {
 struct WindowEngine::Site {
   std::string name;
   bool is_other = false;
-  std::vector<OpenBucket*> open;  // few: bounded by lateness / resolution + 2
+  std::vector<std::unique_ptr<OpenBucket>> open;  // few: bounded by lateness / resolution + 2
 
   // Ring of the last ring_capacity_ closed buckets, oldest overwritten first.
   struct Closed {
@@ -115,20 +115,20 @@ uint32_t WindowEngine::InternSite(std::string_view name) {
 }
 
 WindowEngine::OpenBucket* WindowEngine::FindOrOpen(Site& site, EventTime start) {
-  for (OpenBucket* b : site.open) {
-    if (b->start == start) return b;
+  for (const auto& b : site.open) {
+    if (b->start == start) return b.get();
   }
-  OpenBucket* b;
+  std::unique_ptr<OpenBucket> b;
   if (!free_buckets_.empty()) {
-    b = free_buckets_.back().release();
+    b = std::move(free_buckets_.back());
     free_buckets_.pop_back();
   } else {
-    b = new OpenBucket();
+    b = std::make_unique<OpenBucket>();
   }
   b->start = start;
-  site.open.push_back(b);
+  site.open.push_back(std::move(b));
   ++open_starts_[start];
-  return b;
+  return site.open.back().get();
 }
 
 void WindowEngine::Apply(const BucketDelta& delta, const std::vector<uint32_t>& site_of_lane,
@@ -218,11 +218,11 @@ void WindowEngine::CloseBucketsAt(EventTime start) {
 }
 
 void WindowEngine::CloseSite(Site& site, EventTime start, EventTime end) {
-  OpenBucket* bucket = nullptr;
+  std::unique_ptr<OpenBucket> bucket;
   for (size_t i = 0; i < site.open.size(); ++i) {
     if (site.open[i]->start == start) {
-      bucket = site.open[i];
-      site.open[i] = site.open.back();
+      bucket = std::move(site.open[i]);
+      site.open[i] = std::move(site.open.back());
       site.open.pop_back();
       break;
     }
@@ -255,7 +255,6 @@ void WindowEngine::CloseSite(Site& site, EventTime start, EventTime end) {
     bucket->latency.ToCompact(&incoming.latency);
   } else {
     incoming.counters = BucketCounters{};
-    bucket = nullptr;
     DenseSketch empty;
     empty.ToCompact(&incoming.latency);
   }
@@ -267,7 +266,7 @@ void WindowEngine::CloseSite(Site& site, EventTime start, EventTime end) {
   if (bucket != nullptr) {
     bucket->counters = BucketCounters{};
     bucket->latency.Clear();
-    free_buckets_.emplace_back(bucket);
+    free_buckets_.push_back(std::move(bucket));
   }
   Evaluate(site, end);
 }

@@ -168,7 +168,10 @@ INSTANTIATE_TEST_SUITE_P(
         Hostile{R"({"host":"a","status":200,"time_iso8601":"2025-01-01T00:00:01Z","request_time":1e300})",
                 RejectReason::kBadLatency},
         Hostile{R"({"host":"a","status":200,"time_iso8601":"2025-01-01T00:00:01Z","request_time":"0.1","body_bytes_sent":-5})",
-                RejectReason::kBadBytes}));
+                RejectReason::kBadBytes}),
+    [](const ::testing::TestParamInfo<Hostile>& p) {
+      return std::to_string(p.index) + "_" + std::string(RejectReasonName(p.param.reason));
+    });
 
 TEST(JsonParserTest, NullAndDashFieldsAreAbsentNotErrors) {
   LineParser p = ParserFor("nginx");

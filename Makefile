@@ -1,0 +1,31 @@
+# sitepulse: the two commands a newcomer needs.
+#   make demo   install what is missing, build Release, run sitepulse on generated sample logs
+#   make test   install, build, run every test (unit, end-to-end, sanitizers)
+# Other targets: build, deps, unit, sanitizers, bench, clean.
+
+JOBS ?= $(shell nproc)
+RELEASE := build/release
+
+.PHONY: demo test deps build unit sanitizers bench clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+
+demo: build
+	@scripts/demo.sh $(RELEASE)
+
+test: build
+	@scripts/test.sh
+
+unit: build
+	@ctest --preset release -L unit -j $(JOBS)
+
+sanitizers: deps
+	@scripts/test.sh --sanitizers-only
+
+clean:
+	rm -rf build

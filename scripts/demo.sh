@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The demo: generate an hour of nginx JSON access logs and nginx error logs for three sites, with
+# injected incidents (a latency regression, a 5xx burst, an error-log spike) and a decoy (a
+# 30-second latency blip that must not page), then run sitepulse on them with configs/demo.yaml.
+set -euo pipefail
+build=${1:-build/release}
+cd "$(dirname "$0")/.."
+out=build/demo
+mkdir -p "$out"
+
+"$build/bench/loggen" --format nginx --out "$out/access.log" --error-out "$out/error.log" \
+  --sites 3 --rps 20 --duration 1h --bad-lines 0.0005 --seed 42 --truth "$out/truth.jsonl" \
+  --incident latency,0,20m,10m --incident errors,1,35m,6m --incident blip,2,15m,30s \
+  --incident error_spike,1,50m,5m
+
+echo "== injected incidents (ground truth, $out/truth.jsonl)"
+cat "$out/truth.jsonl"
+echo
+echo "== sitepulse run --config configs/demo.yaml   ($(wc -l < "$out/access.log") access lines, $(wc -l < "$out/error.log") error lines)"
+echo "== anomaly events (stdout):"
+"$build/app/sitepulse" run --config configs/demo.yaml 2> "$out/stderr.txt"
+echo
+echo "== exit summary (last line of stderr):"
+tail -n 1 "$out/stderr.txt"
+echo
+echo "== per-bucket stats: $out/stats.jsonl ($(wc -l < "$out/stats.jsonl") lines); first one:"
+head -n 1 "$out/stats.jsonl"
+echo "== rejected lines: $out/dlq.jsonl ($(wc -l < "$out/dlq.jsonl") lines); first one:"
+head -n 1 "$out/dlq.jsonl"
