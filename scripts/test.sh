@@ -1,26 +1,48 @@
 #!/usr/bin/env bash
 # Every test: the Release build's unit and end-to-end tests, then the unit tests under the asan
-# (AddressSanitizer + UBSan) and tsan presets. Each ctest run prints its own result line; the
-# script fails if any of them failed.
+# (AddressSanitizer + UBSan) and tsan presets. Ends with one line summing every ctest run:
+# "tests: N passed, N failed". Exits non-zero if anything failed or could not be built.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
 status=0
+passed=0
+failed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+run_ctest() {  # run_ctest PRESET
+  ctest --preset "$1" -j "$jobs" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local line
+  line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1)
+  if [ -z "$line" ]; then
+    echo "ctest ($1) ran no test" >&2
+    status=1
+    return
+  fi
+  local f t
+  f=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
+  t=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\2/' <<<"$line")
+  passed=$((passed + t - f))
+  failed=$((failed + f))
+  [ "$rc" -eq 0 ] || status=1
+}
 
 if [ "${1:-}" != "--sanitizers-only" ]; then
   echo "== release: unit and end-to-end tests"
-  ctest --preset release -j "$jobs" || status=1
+  run_ctest release
 fi
 
 for preset in asan tsan; do
   echo "== $preset: unit tests"
   if cmake --preset "$preset" >/dev/null && cmake --build --preset "$preset" -j "$jobs" >/dev/null; then
-    ctest --preset "$preset" -j "$jobs" || status=1
+    run_ctest "$preset"
   else
     echo "the $preset build failed" >&2
     status=1
   fi
 done
 
-# One closing line that CI can read, summing every ctest run above.
+echo "tests: $passed passed, $failed failed"
 exit $status
