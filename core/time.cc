@@ -28,9 +28,16 @@ int MonthFromAbbrev(std::string_view m) {
 }
 
 bool ComposeUtc(int64_t y, int64_t mo, int64_t d, int64_t h, int64_t mi, int64_t s, int64_t frac_ns,
-                int64_t offset_s, EventTime* out) {
+                int64_t offset_s, EventTime* out, DateCache* cache = nullptr) {
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return false;
-  const int64_t days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+  const int64_t key = y * 10000 + mo * 100 + d;
+  int64_t days;
+  if (cache != nullptr && cache->key == key) {
+    days = cache->days;
+  } else {
+    days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+    if (cache != nullptr) *cache = {key, days};
+  }
   const int64_t secs = days * 86400 + h * 3600 + mi * 60 + s - offset_s;
   *out = secs * kNanosPerSecond + frac_ns;
   return true;
@@ -82,7 +89,7 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
-bool ParseRfc3339(std::string_view s, EventTime* out) {
+bool ParseRfc3339(std::string_view s, EventTime* out, DateCache* cache) {
   int64_t y, mo, d, h, mi, sec;
   if (s.size() < 20) return false;
   if (!Digits(s, 0, 4, &y) || s[4] != '-' || !Digits(s, 5, 2, &mo) || s[7] != '-' ||
@@ -111,10 +118,10 @@ bool ParseRfc3339(std::string_view s, EventTime* out) {
     return false;
   }
   if (pos != s.size()) return false;
-  return ComposeUtc(y, mo, d, h, mi, sec, frac, offset, out);
+  return ComposeUtc(y, mo, d, h, mi, sec, frac, offset, out, cache);
 }
 
-bool ParseTimeLocal(std::string_view s, EventTime* out) {
+bool ParseTimeLocal(std::string_view s, EventTime* out, DateCache* cache) {
   // 17/May/2015:10:05:03 +0000
   int64_t d, y, h, mi, sec, oh, om;
   if (s.size() < 26) return false;
@@ -133,7 +140,7 @@ bool ParseTimeLocal(std::string_view s, EventTime* out) {
   }
   if (!Digits(s, pos + 2, 2, &oh) || !Digits(s, pos + 4, 2, &om)) return false;
   const int64_t offset = (s[pos + 1] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
-  return ComposeUtc(y, mo, d, h, mi, sec, frac, offset, out);
+  return ComposeUtc(y, mo, d, h, mi, sec, frac, offset, out, cache);
 }
 
 bool ParseApacheErrorTime(std::string_view s, EventTime* out) {
@@ -187,10 +194,10 @@ bool EpochToEventTime(int64_t value, EpochUnit unit, EventTime* out) {
   return true;
 }
 
-bool ParseTimeString(std::string_view s, EpochUnit unit, EventTime* out) {
+bool ParseTimeString(std::string_view s, EpochUnit unit, EventTime* out, DateCache* cache) {
   if (s.empty()) return false;
-  if (s.size() >= 20 && s[4] == '-') return ParseRfc3339(s, out);
-  if (s.size() >= 26 && s[2] == '/') return ParseTimeLocal(s, out);
+  if (s.size() >= 20 && s[4] == '-') return ParseRfc3339(s, out, cache);
+  if (s.size() >= 26 && s[2] == '/') return ParseTimeLocal(s, out, cache);
   // A decimal epoch number written as a string ("1431857103.123").
   int64_t whole = 0;
   size_t i = 0;

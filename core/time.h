@@ -21,12 +21,19 @@ enum class EpochUnit { kAuto, kSeconds, kMillis, kMicros, kNanos };
 // Days since the epoch for a proleptic Gregorian date (Howard Hinnant's algorithm).
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d);
 
+// Remembers the last civil date converted, so parsing a stream of timestamps of the same day skips
+// the calendar arithmetic. One per parser (not thread-safe); optional everywhere.
+struct DateCache {
+  int64_t key = -1;  // y * 10000 + m * 100 + d
+  int64_t days = 0;
+};
+
 // "2024-01-15T10:20:30Z", "2024-01-15T10:20:30.123456+01:00", "2024-01-15 10:20:30.5Z" (space
 // separator accepted). Returns false on anything else.
-bool ParseRfc3339(std::string_view s, EventTime* out);
+bool ParseRfc3339(std::string_view s, EventTime* out, DateCache* cache = nullptr);
 
 // nginx $time_local / Apache %t: "17/May/2015:10:05:03 +0000" (brackets already stripped).
-bool ParseTimeLocal(std::string_view s, EventTime* out);
+bool ParseTimeLocal(std::string_view s, EventTime* out, DateCache* cache = nullptr);
 
 // Apache error log: "Wed Oct 11 14:32:52.123456 2000" or without the fraction. Taken as UTC.
 bool ParseApacheErrorTime(std::string_view s, EventTime* out);
@@ -39,7 +46,8 @@ bool EpochToEventTime(double value, EpochUnit unit, EventTime* out);
 bool EpochToEventTime(int64_t value, EpochUnit unit, EventTime* out);
 
 // Any of the string forms above (RFC 3339, time_local, or a decimal epoch number).
-bool ParseTimeString(std::string_view s, EpochUnit unit, EventTime* out);
+bool ParseTimeString(std::string_view s, EpochUnit unit, EventTime* out,
+                     DateCache* cache = nullptr);
 
 // RFC 3339 in UTC; whole seconds print without a fraction, others with milliseconds.
 std::string FormatRfc3339(EventTime t);

@@ -73,7 +73,7 @@ RejectReason CombinedLineParser::Parse(const char* line, size_t len, ParsedRecor
 
   const size_t rb = s.find(']', lb + 2);
   if (rb == std::string_view::npos) return RejectReason::kMalformedLine;
-  if (!ParseTimeLocal(s.substr(lb + 2, rb - lb - 2), &out->time) ||
+  if (!ParseTimeLocal(s.substr(lb + 2, rb - lb - 2), &out->time, &date_cache_) ||
       !IsPlausibleEventTime(out->time)) {
     return RejectReason::kBadTime;
   }

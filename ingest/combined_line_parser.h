@@ -17,6 +17,7 @@ class CombinedLineParser {
 
  private:
   FormatSpec format_;
+  mutable DateCache date_cache_;  // a cache, not state: Parse stays logically const
 };
 
 }  // namespace sitepulse

@@ -30,6 +30,31 @@ bool UnsignedFromString(std::string_view s, uint64_t* out) {
 
 bool DecimalFromString(std::string_view s, double* out) {
   if (s.empty() || s[0] == '-' || s[0] == '+') return false;
+  // Fast path for the usual "123" / "0.123": an integer mantissa of at most 15 digits divided by
+  // an exact power of ten is correctly rounded, so it equals what from_chars gives.
+  static constexpr double kPow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+                                      1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+  if (s.size() <= 16) {
+    uint64_t mantissa = 0;
+    int digits = 0, frac_digits = -1;
+    bool simple = true;
+    for (char c : s) {
+      if (c >= '0' && c <= '9') {
+        mantissa = mantissa * 10 + static_cast<uint64_t>(c - '0');
+        ++digits;
+        if (frac_digits >= 0) ++frac_digits;
+      } else if (c == '.' && frac_digits < 0) {
+        frac_digits = 0;
+      } else {
+        simple = false;
+        break;
+      }
+    }
+    if (simple && digits > 0 && digits <= 15 && frac_digits != 0) {
+      *out = static_cast<double>(mantissa) / kPow10[frac_digits < 0 ? 0 : frac_digits];
+      return true;
+    }
+  }
   const char* end = s.data() + s.size();
   auto res = std::from_chars(s.data(), end, *out);
   return res.ec == std::errc() && res.ptr == end && std::isfinite(*out);
@@ -52,7 +77,8 @@ bool LatencyToSeconds(double v, LatencyUnit unit, bool had_decimal_point, double
 bool IsValidSite(std::string_view s, size_t max_bytes) {
   if (s.empty() || s.size() > max_bytes) return false;
   for (unsigned char c : s) {
-    if (c <= 0x20 || c == 0x7f) return false;
+    // Control characters, blanks, and JSON escapes (a raw JSON string is not unescaped).
+    if (c <= 0x20 || c == 0x7f || c == '\\' || c == '"') return false;
   }
   return true;
 }

@@ -19,7 +19,8 @@ bool UnsignedFromString(std::string_view s, uint64_t* out);
 // Converts a latency in `unit` to seconds; false if negative, non-finite or absurd. kAuto treats
 // a value written with a decimal point as seconds and an integer as microseconds (Apache %D).
 bool LatencyToSeconds(double v, LatencyUnit unit, bool had_decimal_point, double* seconds);
-// A site name must be non-empty, short, and free of control characters and spaces.
+// A site name must be non-empty, short, and free of control characters, spaces, quotes and
+// backslashes.
 bool IsValidSite(std::string_view s, size_t max_bytes);
 
 }  // namespace sitepulse

@@ -1,6 +1,8 @@
 #include "ingest/json_line_parser.h"
 
+#include <algorithm>
 #include <climits>
+#include <cstring>
 
 #include "absl/strings/str_split.h"
 #include "ingest/field_values.h"
@@ -20,27 +22,70 @@ JsonLineParser::JsonLineParser(const FormatSpec& format) : format_(format) {
   add_all(kLatency, format_.latency_paths);
   add_all(kBytes, format_.bytes_paths);
   add_all(kLevel, format_.level_paths);
+  if (root_.nodes.size() > 255) root_.nodes.resize(255);  // indexes are uint8_t
+  Index(&root_);
 }
 
 void JsonLineParser::AddPath(int field, int priority, const std::string& path) {
   // The flat key ("http.response.status_code" as one key) ...
-  root_.push_back(Node{path, field, priority, {}});
+  root_.nodes.push_back(Node{path, field, priority, nullptr});
   // ... and the nested path, when dotted.
   std::vector<std::string> parts = absl::StrSplit(path, '.');
   if (parts.size() < 2) return;
-  std::vector<Node>* level = &root_;
+  Level* level = &root_;
   for (size_t i = 0; i < parts.size(); ++i) {
     const bool leaf = i + 1 == parts.size();
     Node* found = nullptr;
-    for (Node& n : *level) {
+    for (Node& n : level->nodes) {
       if (n.key == parts[i] && n.field < 0 && !leaf) found = &n;
     }
     if (found == nullptr) {
-      level->push_back(Node{parts[i], leaf ? field : -1, priority, {}});
-      found = &level->back();
+      level->nodes.push_back(Node{parts[i], leaf ? field : -1, priority,
+                                  leaf ? nullptr : std::make_unique<Level>()});
+      found = &level->nodes.back();
     }
-    level = &found->children;
+    if (!leaf) level = found->children.get();
   }
+}
+
+void JsonLineParser::Index(Level* level) {
+  for (auto& v : level->by_first) v.clear();
+  for (size_t i = 0; i < level->nodes.size(); ++i) {
+    const Node& n = level->nodes[i];
+    if (n.key.empty()) continue;
+    level->by_first[static_cast<unsigned char>(n.key[0])].push_back(static_cast<uint8_t>(i));
+    if (n.children) Index(n.children.get());
+  }
+}
+
+namespace {
+
+// True if the raw (still escaped) key at `raw` is exactly `key`. Reading key.size() + 1 bytes is
+// safe: the line is followed by padding, and a shorter key ends in a quote that stops the loop.
+inline bool KeyEquals(const char* raw, const std::string& key) {
+  const size_t n = key.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (raw[i] != key[i]) return false;
+  }
+  return raw[n] == '"';
+}
+
+}  // namespace
+
+bool JsonLineParser::RawString(od::value& value, std::string_view* out) const {
+  // The token runs from the opening quote to the next structural character, spaces included;
+  // simdjson knows both ends from stage 1, so this costs no scan. Stage 1 also guaranteed the
+  // string is closed. Escapes stay escaped: the callers reject a backslash where it matters
+  // (a site), and no number or time contains one.
+  std::string_view token;
+  token = value.raw_json_token();
+  while (!token.empty() && (token.back() == ' ' || token.back() == '\t' || token.back() == '\n' ||
+                            token.back() == '\r')) {
+    token.remove_suffix(1);
+  }
+  if (token.size() < 2 || token.front() != '"' || token.back() != '"') return false;
+  *out = token.substr(1, token.size() - 2);
+  return true;
 }
 
 RejectReason JsonLineParser::Parse(const char* line, size_t len, size_t capacity,
@@ -53,6 +98,7 @@ RejectReason JsonLineParser::Parse(const char* line, size_t len, size_t capacity
   od::object obj;
   if (doc.get_object().get(obj) != SUCCESS) return RejectReason::kMalformedJson;
   for (int& f : found_) f = INT_MAX;
+  end_ = line + capacity;
   *out = ParsedRecord{};
   out->kind = format_.kind;
   rec_ = out;
@@ -78,51 +124,41 @@ RejectReason JsonLineParser::Parse(const char* line, size_t len, size_t capacity
   return RejectReason::kCount;
 }
 
-RejectReason JsonLineParser::Walk(od::object& obj, const std::vector<Node>& nodes) {
+RejectReason JsonLineParser::Walk(od::object& obj, const Level& level) {
   for (auto field_result : obj) {
     od::field field;
     if (std::move(field_result).get(field) != SUCCESS) return RejectReason::kMalformedJson;
-    const simdjson::ondemand::raw_json_string key = field.key();
-    const Node* match = nullptr;
-    for (const Node& n : nodes) {
-      if (key.unsafe_is_equal(n.key)) {
-        match = &n;
-        // A flat leaf and a nested branch can share a key; prefer the shape of the value.
-        if (n.field >= 0) break;
-      }
+    const char* key = field.key().raw();
+    const Node* leaf = nullptr;
+    const Node* branch = nullptr;
+    for (uint8_t i : level.by_first[static_cast<unsigned char>(key[0])]) {
+      const Node& n = level.nodes[i];
+      if (KeyEquals(key, n.key)) (n.field >= 0 ? leaf : branch) = &n;
     }
-    if (match == nullptr) continue;  // the value is skipped by the iterator
+    if (leaf == nullptr && branch == nullptr) continue;  // the iterator skips the value
     od::value value = field.value();
     od::json_type type;
     if (value.type().get(type) != SUCCESS) return RejectReason::kMalformedJson;
     if (type == od::json_type::object) {
-      // Find the branch node for this key (the leaf one, if any, expects a scalar).
-      const Node* branch = nullptr;
-      for (const Node& n : nodes) {
-        if (n.field < 0 && key.unsafe_is_equal(n.key)) branch = &n;
-      }
       if (branch == nullptr) continue;
       od::object sub;
       if (value.get_object().get(sub) != SUCCESS) return RejectReason::kMalformedJson;
-      if (const RejectReason r = Walk(sub, branch->children); r != RejectReason::kCount) return r;
+      if (const RejectReason r = Walk(sub, *branch->children); r != RejectReason::kCount) return r;
       continue;
     }
-    if (match->field < 0) continue;  // expected an object, got a scalar: not this path
-    if (match->priority >= found_[match->field]) continue;
+    if (leaf == nullptr || leaf->priority >= found_[leaf->field]) continue;
     if (type == od::json_type::null) continue;  // null is absent
-    if (const RejectReason r = TakeValue(*match, value); r != RejectReason::kCount) return r;
+    if (const RejectReason r = TakeValue(*leaf, value, type); r != RejectReason::kCount) return r;
   }
   return RejectReason::kCount;
 }
 
-RejectReason JsonLineParser::TakeValue(const Node& leaf, od::value value) {
+RejectReason JsonLineParser::TakeValue(const Node& leaf, od::value& value, od::json_type type) {
   ParsedRecord* rec = rec_;
-  od::json_type type;
-  if (value.type().get(type) != SUCCESS) return RejectReason::kMalformedJson;
   switch (leaf.field) {
     case kSite: {
       std::string_view s;
-      if (type != od::json_type::string || value.get_string().get(s) != SUCCESS ||
+      if (type != od::json_type::string || !RawString(value, &s) ||
           !IsValidSite(s, format_.max_site_bytes)) {
         return RejectReason::kBadSite;
       }
@@ -133,7 +169,7 @@ RejectReason JsonLineParser::TakeValue(const Node& leaf, od::value value) {
       EventTime t;
       if (type == od::json_type::string) {
         std::string_view s;
-        if (value.get_string().get(s) != SUCCESS || !ParseTimeString(s, format_.time_unit, &t)) {
+        if (!RawString(value, &s) || !ParseTimeString(s, format_.time_unit, &t, &date_cache_)) {
           return RejectReason::kBadTime;
         }
       } else if (type == od::json_type::number) {
@@ -166,7 +202,7 @@ RejectReason JsonLineParser::TakeValue(const Node& leaf, od::value value) {
         }
       } else if (type == od::json_type::string) {
         std::string_view s;
-        if (value.get_string().get(s) != SUCCESS || !StatusFromString(s, &status)) {
+        if (!RawString(value, &s) || !StatusFromString(s, &status)) {
           return RejectReason::kBadStatus;
         }
       } else {
@@ -185,7 +221,7 @@ RejectReason JsonLineParser::TakeValue(const Node& leaf, od::value value) {
         if (value.get_double().get(v) != SUCCESS) return RejectReason::kBadLatency;
       } else if (type == od::json_type::string) {
         std::string_view s;
-        if (value.get_string().get(s) != SUCCESS) return RejectReason::kBadLatency;
+        if (!RawString(value, &s)) return RejectReason::kBadLatency;
         if (s == "-" || s.empty()) return RejectReason::kCount;  // nginx: no upstream, no value
         if (!DecimalFromString(s, &v)) return RejectReason::kBadLatency;
         decimal_point = s.find('.') != std::string_view::npos;
@@ -204,7 +240,7 @@ RejectReason JsonLineParser::TakeValue(const Node& leaf, od::value value) {
         if (value.get_uint64().get(v) != SUCCESS) return RejectReason::kBadBytes;
       } else if (type == od::json_type::string) {
         std::string_view s;
-        if (value.get_string().get(s) != SUCCESS) return RejectReason::kBadBytes;
+        if (!RawString(value, &s)) return RejectReason::kBadBytes;
         if (s != "-" && !UnsignedFromString(s, &v)) return RejectReason::kBadBytes;
       } else {
         return RejectReason::kBadBytes;
@@ -215,7 +251,7 @@ RejectReason JsonLineParser::TakeValue(const Node& leaf, od::value value) {
     case kLevel: {
       if (type == od::json_type::string) {
         std::string_view s;
-        if (value.get_string().get(s) != SUCCESS || !ParseLogLevel(s, &rec->level)) {
+        if (!RawString(value, &s) || !ParseLogLevel(s, &rec->level)) {
           return RejectReason::kBadLevel;
         }
       } else if (type == od::json_type::number) {

@@ -3,6 +3,7 @@
 // the nested objects on a path), touching only the values it needs. No allocation per line.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,22 +23,36 @@ class JsonLineParser {
 
  private:
   enum Field { kSite, kTime, kStatus, kLatency, kBytes, kLevel, kNumFields };
+  struct Level;
   struct Node {
     std::string key;
-    int field = -1;     // leaf: which field
+    int field = -1;     // leaf: which field; -1: a branch into a nested object
     int priority = 0;   // leaf: position among the field's alternatives (lower wins)
-    std::vector<Node> children;
+    std::unique_ptr<Level> children;
+  };
+  // The keys wanted at one nesting level, indexed by their first byte, so that matching a key of
+  // the line costs one table lookup and a short compare with the one to four candidates that
+  // share its first byte, whatever the number of alternatives.
+  struct Level {
+    std::vector<Node> nodes;
+    std::vector<uint8_t> by_first[256];
   };
   void AddPath(int field, int priority, const std::string& path);
-  RejectReason Walk(simdjson::ondemand::object& obj, const std::vector<Node>& nodes);
-  RejectReason TakeValue(const Node& leaf, simdjson::ondemand::value value);
+  static void Index(Level* level);
+  RejectReason Walk(simdjson::ondemand::object& obj, const Level& level);
+  RejectReason TakeValue(const Node& leaf, simdjson::ondemand::value& value,
+                         simdjson::ondemand::json_type type);
+  // A string value's bytes without unescaping; false if it is not a string or holds escapes.
+  bool RawString(simdjson::ondemand::value& value, std::string_view* out) const;
 
   FormatSpec format_;
-  std::vector<Node> root_;
+  Level root_;
   simdjson::ondemand::parser parser_;
+  DateCache date_cache_;
   // Per-line state.
   int found_[kNumFields];
   ParsedRecord* rec_ = nullptr;
+  const char* end_ = nullptr;  // end of the readable buffer of the current line
 };
 
 }  // namespace sitepulse

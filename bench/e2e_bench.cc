@@ -1,0 +1,223 @@
+// End-to-end benchmark: on the same bytes, in one process, one run:
+//   floor      simdjson On-Demand extracting the same four fields (site, time, status, latency)
+//              and nothing else, one thread, over a buffer already in memory
+//   scan       memchr over the same buffer, counting lines
+//   sitepulse  the whole pipeline (read, parse, windows, detectors, null sink) with 1 lane and
+//              with every lane, reading the file from the page cache
+// Each is run --repeat times; medians are reported, with ratios to the floor.
+//
+//   e2e_bench --input FILE --format nginx|combined [--repeat 5] [--threads N] [--json OUT]
+//             [--min-ratio R]   exit 1 if one lane < R x floor (the CI guard)
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "app/config.h"
+#include "app/pipeline.h"
+#include "core/json_writer.h"
+#include "ingest/field_values.h"
+#include "ingest/line_parser.h"
+#include "simdjson.h"
+
+namespace sitepulse {
+namespace {
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// The floor for JSON: the minimum any JSON-based tool must do per line.
+uint64_t FloorJson(const simdjson::padded_string& buf, uint64_t* checksum) {
+  simdjson::ondemand::parser parser;
+  const char* p = buf.data();
+  const char* end = p + buf.size();
+  uint64_t lines = 0, sum = 0;
+  while (p < end) {
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+    const size_t len = static_cast<size_t>((nl ? nl : end) - p);
+    ++lines;
+    simdjson::ondemand::document doc;
+    if (parser.iterate(p, len, static_cast<size_t>(buf.data() + buf.size() + simdjson::SIMDJSON_PADDING - p)).get(doc) == simdjson::SUCCESS) {
+      simdjson::ondemand::object obj;
+      if (doc.get_object().get(obj) == simdjson::SUCCESS) {
+        std::string_view site, time, status, latency;
+        if (obj.find_field_unordered("time_iso8601").get_string().get(time) == simdjson::SUCCESS) sum += time.size();
+        if (obj.find_field_unordered("host").get_string().get(site) == simdjson::SUCCESS) sum += site.size();
+        if (obj.find_field_unordered("status").get_string().get(status) == simdjson::SUCCESS) sum += status.size();
+        if (obj.find_field_unordered("request_time").get_string().get(latency) == simdjson::SUCCESS) sum += latency.size();
+      }
+    }
+    p += len + 1;
+  }
+  *checksum = sum;
+  return lines;
+}
+
+// sitepulse's parser alone (no folding, no threads): where the floor-to-pipeline gap goes.
+uint64_t ParseOnly(const simdjson::padded_string& buf, const FormatSpec& format, uint64_t* parsed) {
+  LineParser parser(format);
+  ParsedRecord rec;
+  const char* p = buf.data();
+  const char* end = p + buf.size();
+  const char* cap_end = end + simdjson::SIMDJSON_PADDING;
+  uint64_t lines = 0, ok = 0;
+  while (p < end) {
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+    const size_t len = static_cast<size_t>((nl ? nl : end) - p);
+    ++lines;
+    ok += parser.Parse(p, len, static_cast<size_t>(cap_end - p), &rec) == RejectReason::kCount;
+    p += len + 1;
+  }
+  *parsed = ok;
+  return lines;
+}
+
+uint64_t ScanLines(const simdjson::padded_string& buf) {
+  const char* p = buf.data();
+  const char* end = p + buf.size();
+  uint64_t lines = 0;
+  while (p < end) {
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+    ++lines;
+    if (nl == nullptr) break;
+    p = nl + 1;
+  }
+  return lines;
+}
+
+struct Result {
+  std::string name;
+  double seconds;
+  uint64_t lines;
+  uint64_t bytes;
+};
+
+int Main(int argc, char** argv) {
+  std::string input, format = "nginx", json_out;
+  int repeat = 5, threads = static_cast<int>(std::thread::hardware_concurrency());
+  double min_ratio = 0;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&] { return std::string(i + 1 < argc ? argv[++i] : ""); };
+    if (a == "--input") input = next();
+    else if (a == "--format") format = next();
+    else if (a == "--repeat") repeat = std::stoi(next());
+    else if (a == "--threads") threads = std::stoi(next());
+    else if (a == "--json") json_out = next();
+    else if (a == "--min-ratio") min_ratio = std::stod(next());
+    else {
+      std::fprintf(stderr, "e2e_bench: unknown argument %s\n", a.c_str());
+      return 2;
+    }
+  }
+  auto loaded = simdjson::padded_string::load(input);
+  if (loaded.error()) {
+    std::fprintf(stderr, "e2e_bench: cannot read %s\n", input.c_str());
+    return 2;
+  }
+  const simdjson::padded_string buf = std::move(loaded).value_unsafe();
+  const uint64_t bytes = buf.size();
+
+  // The pipeline as configured by the shipped config for the format, with a null sink.
+  ConfigResult cfg = LoadConfig(std::string(SITEPULSE_SOURCE_DIR "/configs/") + format + ".yaml");
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "%s", cfg.FormatErrors().c_str());
+    return 2;
+  }
+  PipelineOptions opt;
+  FormatOverrides f = cfg.config.format;
+  auto spec = ResolveFormat(f);
+  opt.inputs.push_back({*ParseUri("file:" + input), *spec});
+  opt.engine.resolution = cfg.config.resolution;
+  opt.engine.lateness = cfg.config.lateness;
+  opt.engine.detectors = cfg.config.detectors;
+
+  std::vector<double> floor_s, scan_s, parse_s, one_s, all_s;
+  uint64_t floor_lines = 0, scan_lines = 0, parse_lines = 0, one_lines = 0, all_lines = 0,
+           checksum = 0, parse_ok = 0;
+  for (int r = 0; r < repeat; ++r) {
+    double t = Now();
+    scan_lines = ScanLines(buf);
+    scan_s.push_back(Now() - t);
+    if (format != "combined") {
+      t = Now();
+      floor_lines = FloorJson(buf, &checksum);
+      floor_s.push_back(Now() - t);
+    }
+    t = Now();
+    parse_lines = ParseOnly(buf, *spec, &parse_ok);
+    parse_s.push_back(Now() - t);
+    for (int lanes : {1, threads}) {
+      opt.threads = lanes;
+      auto s = RunPipeline(opt, nullptr);
+      if (!s.ok()) {
+        std::fprintf(stderr, "e2e_bench: %s\n", std::string(s.status().message()).c_str());
+        return 2;
+      }
+      if (s->lines != s->parsed + s->rejected || s->rejected > s->lines / 100) {
+        std::fprintf(stderr, "e2e_bench: unexpected summary %s\n", s->ToJson().c_str());
+        return 2;
+      }
+      (lanes == 1 ? one_s : all_s).push_back(s->seconds);
+      (lanes == 1 ? one_lines : all_lines) = s->lines;
+    }
+  }
+  // Check before reporting: everyone saw the same lines.
+  if (scan_lines != one_lines || one_lines != all_lines || (format != "combined" && floor_lines != scan_lines)) {
+    std::fprintf(stderr, "e2e_bench: line counts differ: scan %llu floor %llu one %llu all %llu\n",
+                 (unsigned long long)scan_lines, (unsigned long long)floor_lines,
+                 (unsigned long long)one_lines, (unsigned long long)all_lines);
+    return 2;
+  }
+  std::vector<Result> results;
+  if (!floor_s.empty()) results.push_back({"floor_simdjson_4_fields", Median(floor_s), floor_lines, bytes});
+  results.push_back({"memchr_line_scan", Median(scan_s), scan_lines, bytes});
+  results.push_back({"sitepulse_parse_only", Median(parse_s), parse_lines, bytes});
+  results.push_back({"sitepulse_1_lane", Median(one_s), one_lines, bytes});
+  results.push_back({"sitepulse_" + std::to_string(threads) + "_lanes", Median(all_s), all_lines, bytes});
+  const double floor_rate = floor_s.empty() ? 0 : static_cast<double>(floor_lines) / Median(floor_s);
+
+  std::printf("%-26s %12s %10s %10s %10s\n", "run (median of " , "lines/s", "MB/s", "ns/line", "x floor");
+  std::string json = "{\"format\":\"" + format + "\",\"bytes\":" + std::to_string(bytes) +
+                     ",\"lines\":" + std::to_string(scan_lines) + ",\"repeat\":" + std::to_string(repeat) +
+                     ",\"threads\":" + std::to_string(threads) + ",\"results\":[";
+  for (size_t i = 0; i < results.size(); ++i) {
+    const Result& r = results[i];
+    const double lps = static_cast<double>(r.lines) / r.seconds;
+    const double mbps = static_cast<double>(r.bytes) / 1e6 / r.seconds;
+    const double ratio = floor_rate > 0 ? lps / floor_rate : 0;
+    std::printf("%-26s %12.0f %10.1f %10.1f %10.2f\n", r.name.c_str(), lps, mbps, 1e9 / lps, ratio);
+    json += std::string(i ? "," : "") + "{\"name\":\"" + r.name + "\",\"seconds\":" + std::to_string(r.seconds) +
+            ",\"lines_per_s\":" + std::to_string(lps) + ",\"mb_per_s\":" + std::to_string(mbps) +
+            ",\"ns_per_line\":" + std::to_string(1e9 / lps) + ",\"ratio_to_floor\":" + std::to_string(ratio) + "}";
+  }
+  const double one_ratio = floor_rate > 0 ? static_cast<double>(one_lines) / Median(one_s) / floor_rate : 0;
+  const double scaling = Median(one_s) / Median(all_s);
+  std::printf("one lane / floor = %.2f, %d lanes / one lane = %.2f (checksum %llu)\n", one_ratio,
+              threads, scaling, (unsigned long long)checksum);
+  json += "],\"one_lane_over_floor\":" + std::to_string(one_ratio) +
+          ",\"all_lanes_over_one\":" + std::to_string(scaling) + "}";
+  if (!json_out.empty()) std::ofstream(json_out) << json << "\n";
+  if (min_ratio > 0 && floor_rate > 0 && one_ratio < min_ratio) {
+    std::fprintf(stderr, "e2e_bench: one lane is %.2f x the floor, below the %.2f guard\n", one_ratio, min_ratio);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace sitepulse
+
+int main(int argc, char** argv) { return sitepulse::Main(argc, argv); }
