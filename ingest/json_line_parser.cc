@@ -22,13 +22,17 @@ JsonLineParser::JsonLineParser(const FormatSpec& format) : format_(format) {
   add_all(kLatency, format_.latency_paths);
   add_all(kBytes, format_.bytes_paths);
   add_all(kLevel, format_.level_paths);
+  for (const auto* paths : {&format_.site_paths, &format_.time_paths, &format_.status_paths,
+                            &format_.latency_paths, &format_.bytes_paths, &format_.level_paths}) {
+    configured_fields_ += paths->empty() ? 0 : 1;
+  }
   if (root_.nodes.size() > 255) root_.nodes.resize(255);  // indexes are uint8_t
   Index(&root_);
 }
 
 void JsonLineParser::AddPath(int field, int priority, const std::string& path) {
   // The flat key ("http.response.status_code" as one key) ...
-  root_.nodes.push_back(Node{path, field, priority, nullptr});
+  root_.nodes.push_back(Node{path, field, priority, nullptr, {path}});
   // ... and the nested path, when dotted.
   std::vector<std::string> parts = absl::StrSplit(path, '.');
   if (parts.size() < 2) return;
@@ -41,7 +45,8 @@ void JsonLineParser::AddPath(int field, int priority, const std::string& path) {
     }
     if (found == nullptr) {
       level->nodes.push_back(Node{parts[i], leaf ? field : -1, priority,
-                                  leaf ? nullptr : std::make_unique<Level>()});
+                                  leaf ? nullptr : std::make_unique<Level>(),
+                                  leaf ? parts : std::vector<std::string>{}});
       found = &level->nodes.back();
     }
     if (!leaf) level = found->children.get();
@@ -97,17 +102,51 @@ RejectReason JsonLineParser::Parse(const char* line, size_t len, size_t capacity
   }
   od::object obj;
   if (doc.get_object().get(obj) != SUCCESS) return RejectReason::kMalformedJson;
-  for (int& f : found_) f = INT_MAX;
   end_ = line + capacity;
+  rec_ = out;
+  if (!learned_.empty()) {
+    for (int& f : found_) f = INT_MAX;
+    *out = ParsedRecord{};
+    out->kind = format_.kind;
+    const RejectReason r = FindLearned(obj);
+    if (r != kFallback) {
+      if (r != RejectReason::kCount) return r;
+      // The fast path reads only the wanted keys; check the framing of the rest: the object must
+      // close the line (catches a line cut after a complete value, and trailing garbage).
+      size_t last = len;
+      while (last > 0 && (line[last - 1] == ' ' || line[last - 1] == '\t' ||
+                          line[last - 1] == '\r')) {
+        --last;
+      }
+      if (last == 0 || line[last - 1] != '}') return RejectReason::kMalformedJson;
+      return Finish(out);
+    }
+    // Shaped differently from the learned line: walk it whole.
+    doc.rewind();
+    if (doc.get_object().get(obj) != SUCCESS) return RejectReason::kMalformedJson;
+  }
+  for (int& f : found_) f = INT_MAX;
   *out = ParsedRecord{};
   out->kind = format_.kind;
-  rec_ = out;
-  if (const RejectReason r = Walk(obj, root_); r != RejectReason::kCount) return r;
+  walk_found_.clear();
+  walking_ = true;
+  const RejectReason walked = Walk(obj, root_);
+  walking_ = false;
+  if (walked != RejectReason::kCount) return walked;
   // Trailing content after the object ("{...} garbage"): the iterator is not at the end.
   if (const char* loc; doc.current_location().get(loc) == SUCCESS) {
     return RejectReason::kMalformedJson;
   }
+  // Learn this line's shape when it had every configured field.
+  if (static_cast<int>(walk_found_.size()) == configured_fields_) {
+    learned_ = walk_found_;
+  } else {
+    learned_.clear();
+  }
+  return Finish(out);
+}
 
+RejectReason JsonLineParser::Finish(ParsedRecord* out) {
   if (found_[kSite] == INT_MAX) {
     if (format_.default_site.empty()) return RejectReason::kMissingSite;
     out->site = format_.default_site;
@@ -120,6 +159,26 @@ RejectReason JsonLineParser::Parse(const char* line, size_t len, size_t capacity
   if (found_[kStatus] == INT_MAX) return RejectReason::kMissingStatus;
   if (found_[kLatency] == INT_MAX && !format_.latency_paths.empty() && format_.latency_required) {
     return RejectReason::kMissingLatency;
+  }
+  return RejectReason::kCount;
+}
+
+RejectReason JsonLineParser::FindLearned(od::object& root) {
+  for (const Node* leaf : learned_) {
+    od::object cur = root;
+    od::value value;
+    const std::vector<std::string>& path = leaf->path;
+    bool ok = true;
+    for (size_t i = 0; i + 1 < path.size() && ok; ++i) {
+      od::object next;
+      ok = cur.find_field_unordered(path[i]).get_object().get(next) == SUCCESS;
+      cur = next;
+    }
+    if (!ok || cur.find_field_unordered(path.back()).get(value) != SUCCESS) return kFallback;
+    od::json_type type;
+    if (value.type().get(type) != SUCCESS) return kFallback;
+    if (type == od::json_type::null || type == od::json_type::object) return kFallback;
+    if (const RejectReason r = TakeValue(*leaf, value, type); r != RejectReason::kCount) return r;
   }
   return RejectReason::kCount;
 }
@@ -279,6 +338,16 @@ RejectReason JsonLineParser::TakeValue(const Node& leaf, od::value& value, od::j
       break;
   }
   found_[leaf.field] = leaf.priority;
+  if (walking_) {
+    // A better alternative replaces the one found earlier in the line.
+    for (auto it = walk_found_.begin(); it != walk_found_.end(); ++it) {
+      if ((*it)->field == leaf.field) {
+        walk_found_.erase(it);
+        break;
+      }
+    }
+    walk_found_.push_back(&leaf);
+  }
   return RejectReason::kCount;
 }
 

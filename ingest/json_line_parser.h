@@ -29,6 +29,7 @@ class JsonLineParser {
     int field = -1;     // leaf: which field; -1: a branch into a nested object
     int priority = 0;   // leaf: position among the field's alternatives (lower wins)
     std::unique_ptr<Level> children;
+    std::vector<std::string> path;  // leaf: keys from the root
   };
   // The keys wanted at one nesting level, indexed by their first byte, so that matching a key of
   // the line costs one table lookup and a short compare with the one to four candidates that
@@ -40,6 +41,11 @@ class JsonLineParser {
   void AddPath(int field, int priority, const std::string& path);
   static void Index(Level* level);
   RejectReason Walk(simdjson::ondemand::object& obj, const Level& level);
+  // The fast path: look up, in document order, exactly the keys the last fully walked line had
+  // for each field. kCount on success; kFallback when this line is shaped differently.
+  RejectReason FindLearned(simdjson::ondemand::object& obj);
+  RejectReason Finish(ParsedRecord* out);
+  static constexpr RejectReason kFallback = RejectReason::kEmptyLine;  // never a FindLearned result otherwise
   RejectReason TakeValue(const Node& leaf, simdjson::ondemand::value& value,
                          simdjson::ondemand::json_type type);
   // A string value's bytes without unescaping; false if it is not a string or holds escapes.
@@ -49,6 +55,10 @@ class JsonLineParser {
   Level root_;
   simdjson::ondemand::parser parser_;
   DateCache date_cache_;
+  int configured_fields_ = 0;               // how many fields have paths
+  std::vector<const Node*> learned_;         // leaves of the last walked line, in document order
+  std::vector<const Node*> walk_found_;      // leaves taken during the current walk
+  bool walking_ = false;
   // Per-line state.
   int found_[kNumFields];
   ParsedRecord* rec_ = nullptr;

@@ -116,10 +116,59 @@ struct Hostile {
 
 class JsonHostileTest : public ::testing::TestWithParam<Hostile> {};
 
+constexpr const char* kWellFormed =
+    R"({"time_iso8601":"2025-01-01T00:00:01Z","host":"a","status":"200","request_time":"0.1","body_bytes_sent":"5"})";
+
 TEST_P(JsonHostileTest, RejectedWithReason) {
   LineParser p = ParserFor("nginx");
   auto r = ParseLine(p, GetParam().line);
   EXPECT_EQ(RejectReasonName(r.reason), RejectReasonName(GetParam().reason)) << GetParam().line;
+}
+
+// The same lines after the parser has learned the usual shape from good lines (its fast path).
+TEST_P(JsonHostileTest, RejectedWithReasonAfterLearning) {
+  LineParser p = ParserFor("nginx");
+  ASSERT_TRUE(ParseLine(p, kWellFormed).ok());
+  ASSERT_TRUE(ParseLine(p, kWellFormed).ok());
+  auto r = ParseLine(p, GetParam().line);
+  EXPECT_EQ(RejectReasonName(r.reason), RejectReasonName(GetParam().reason)) << GetParam().line;
+  EXPECT_TRUE(ParseLine(p, kWellFormed).ok());  // and it keeps working
+}
+
+TEST(JsonParserTest, LearnedShapeFallsBackForDifferentLines) {
+  LineParser p = ParserFor("nginx");
+  ASSERT_TRUE(ParseLine(p, kWellFormed).ok());
+  // Another key order, another time alternative, extra fields, a nested object: all still parse.
+  auto r = ParseLine(p, R"({"status":503,"x":{"y":[1,2]},"request_time":0.5,)"
+                        R"("time_local":"01/Jan/2025:00:00:02 +0000","host":"b"})");
+  ASSERT_TRUE(r.ok()) << RejectReasonName(r.reason);
+  EXPECT_EQ(r.site, "b");
+  EXPECT_EQ(r.rec.status, 503);
+  EXPECT_EQ(r.rec.time, 1735689602 * kS);
+  r = ParseLine(p, kWellFormed);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.rec.time, 1735689601 * kS);
+  EXPECT_EQ(r.rec.bytes, 5u);
+  // A line without bytes (optional): parsed, bytes 0, then the usual shape again.
+  r = ParseLine(p, R"({"time_iso8601":"2025-01-01T00:00:01Z","host":"a","status":"200","request_time":"0.1"})");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.rec.bytes, 0u);
+  EXPECT_TRUE(ParseLine(p, kWellFormed).ok());
+}
+
+TEST(JsonParserTest, LearnedShapeWithNestedPaths) {
+  LineParser p = ParserFor("ecs");
+  const std::string line =
+      R"({"@timestamp":"2025-01-01T00:00:01.000Z","event":{"duration":2500000},)"
+      R"("url":{"domain":"ecs.example.com"},"http":{"response":{"status_code":404,"body":{"bytes":77}}}})";
+  for (int i = 0; i < 3; ++i) {
+    auto r = ParseLine(p, line);
+    ASSERT_TRUE(r.ok()) << i << " " << RejectReasonName(r.reason);
+    EXPECT_EQ(r.site, "ecs.example.com");
+    EXPECT_EQ(r.rec.status, 404);
+    EXPECT_EQ(r.rec.bytes, 77u);
+    EXPECT_DOUBLE_EQ(r.rec.latency_s, 0.0025);
+  }
 }
 
 constexpr const char* kGood = R"("time_iso8601":"2025-01-01T00:00:01Z","request_time":"0.1")";
