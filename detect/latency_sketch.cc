@@ -98,10 +98,16 @@ void DenseSketch::Clear() {
   total_ = 0;
 }
 
+namespace {
+// The rank read for quantile q of n values: floor(q * (n - 1)).
+uint64_t QuantileRank(double q, uint64_t n) {
+  return static_cast<uint64_t>(std::clamp(q, 0.0, 1.0) * static_cast<double>(n - 1));
+}
+}  // namespace
+
 double DenseSketch::Quantile(const SketchMapping& mapping, double q) const {
   if (total_ == 0) return std::numeric_limits<double>::quiet_NaN();
-  q = std::clamp(q, 0.0, 1.0);
-  const auto rank = static_cast<uint64_t>(q * static_cast<double>(total_ - 1));
+  const uint64_t rank = QuantileRank(q, total_);
   if (rank < zero_) return 0;
   uint64_t cum = zero_;
   for (size_t i = 0; i < counts_.size(); ++i) {
@@ -130,8 +136,7 @@ void DenseSketch::ToCompact(CompactSketch* out) const {
 
 double CompactSketch::Quantile(const SketchMapping& mapping, double q) const {
   if (total_ == 0) return std::numeric_limits<double>::quiet_NaN();
-  q = std::clamp(q, 0.0, 1.0);
-  const auto rank = static_cast<uint64_t>(q * static_cast<double>(total_ - 1));
+  const uint64_t rank = QuantileRank(q, total_);
   if (rank < zero_) return 0;
   uint64_t cum = zero_;
   for (const auto& [bin, n] : bins_) {

@@ -76,15 +76,20 @@ TEST(GoldenTest, CombinedErrorsAndLatency) {
   EXPECT_EQ(s.anomalies, 4u);
 }
 
+// Writes access.log and error.log of the nginx_multi golden case into `dir`.
+void GenerateNginxMulti(const TempDir& dir) {
+  auto gen = RunCommand(kLoggen + " $(cat " + kGolden + "/nginx_multi/loggen.args) --out " +
+                            dir / "access.log" + " --error-out " + dir / "error.log",
+                        dir);
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+}
+
 // Generated input (loggen is deterministic for a seed): access + error logs, four sites, three
 // incidents, two decoys. Pages for each incident, nothing for the decoys.
 TEST(GoldenTest, NginxAccessAndErrorLogsWithDecoys) {
   TempDir dir;
   const std::string g = kGolden + "/nginx_multi";
-  auto gen = RunCommand(kLoggen + " $(cat " + g + "/loggen.args) --out " + dir / "access.log" +
-                            " --error-out " + dir / "error.log",
-                        dir);
-  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  ASSERT_NO_FATAL_FAILURE(GenerateNginxMulti(dir));
   auto r = RunCommand(kBin + " run --config " + g + "/config.yaml --input file:" +
                           dir / "access.log" + " --input 'file:" + dir / "error.log" +
                           "?kind=error&preset=error_text' --output file:" +
@@ -104,10 +109,7 @@ TEST(GoldenTest, NginxAccessAndErrorLogsWithDecoys) {
 TEST(ThreadInvarianceTest, SameOutputForEveryLaneCount) {
   TempDir dir;
   const std::string g = kGolden + "/nginx_multi";
-  auto gen = RunCommand(kLoggen + " $(cat " + g + "/loggen.args) --out " + dir / "access.log" +
-                            " --error-out " + dir / "error.log",
-                        dir);
-  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  ASSERT_NO_FATAL_FAILURE(GenerateNginxMulti(dir));
   // A small batch size makes hundreds of batches, so lanes really interleave.
   const std::string cfg = dir / "config.yaml";
   {
