@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "core/strings.h"
 #include "app/config.h"
+#include "app/http_endpoint.h"
 #include "app/pipeline.h"
 
 #ifndef SITEPULSE_VERSION
@@ -38,11 +39,13 @@ constexpr const char* kRunHelp =
     "                  &preset=NAME&site=NAME override the config. Repeatable; replaces the\n"
     "                  config's inputs. Presets: nginx caddy envoy ecs json combined json_error\n"
     "                  error_text\n"
-    "  --output URI    where anomaly events go: stdout or file:PATH (JSON lines). Repeatable;\n"
-    "                  replaces the config's outputs. Default: stdout\n"
+    "  --output URI    where anomaly events go: stdout, file:PATH (JSON lines),\n"
+    "                  alertmanager+http(s)://HOST:PORT, webhook+http(s)://HOST:PORT/PATH.\n"
+    "                  Repeatable; replaces the config's outputs. Default: stdout\n"
     "  --stats URI     one JSON line per site per closed bucket (counts, p50..p999)\n"
     "  --dlq URI       rejected lines with their reason and raw bytes (JSON lines)\n"
     "  --threads N     parse lanes (default: the config's pipeline.threads, else every core)\n"
+    "  --listen H:P    serve /metrics, /healthz, /readyz (default off; config: listen)\n"
     "\n"
     "With file and stdin inputs the run closes every bucket at the end of input, evaluates the\n"
     "detectors, flushes the sinks and exits 0. The last line on stderr is a JSON summary.\n";
@@ -100,7 +103,7 @@ int Check(const std::vector<std::string>& args) {
 }
 
 int Run(const std::vector<std::string>& args) {
-  std::string config_path, stats, dlq, threads_arg;
+  std::string config_path, stats, dlq, threads_arg, listen;
   std::vector<std::string> inputs, outputs;
   for (size_t i = 1; i < args.size(); ++i) {
     std::string v;
@@ -114,6 +117,7 @@ int Run(const std::vector<std::string>& args) {
     else if (FlagValue(args, &i, "--stats", &v)) stats = v;
     else if (FlagValue(args, &i, "--dlq", &v)) dlq = v;
     else if (FlagValue(args, &i, "--threads", &v)) threads_arg = v;
+    else if (FlagValue(args, &i, "--listen", &v)) listen = v;
     else return Usage(StrCat("run: unknown or incomplete argument '", args[i], "'").c_str(), kRunHelp);
   }
 
@@ -153,10 +157,16 @@ int Run(const std::vector<std::string>& args) {
     for (const std::string& s : outputs) {
       auto u = ParseUri(s);
       if (!u.ok()) return fail(std::string(u.status().message()));
-      c.outputs.push_back(*u);
+      OutputSpec o;
+      o.uri = *u;
+      c.outputs.push_back(o);
     }
   }
-  if (c.outputs.empty()) c.outputs.push_back(*ParseUri("stdout"));
+  if (c.outputs.empty()) {
+    OutputSpec o;
+    o.uri = *ParseUri("stdout");
+    c.outputs.push_back(o);
+  }
   opt.outputs = c.outputs;
   for (auto [flag, target] : {std::pair{&stats, &c.stats}, std::pair{&dlq, &c.dlq}}) {
     if (flag->empty()) continue;
@@ -181,6 +191,18 @@ int Run(const std::vector<std::string>& args) {
   opt.engine.max_sites = c.max_sites;
   opt.engine.detectors = c.detectors;
   opt.engine.site_detectors = c.site_detectors;
+  opt.site_gauges = c.site_gauges;
+  MetricsRegistry metrics;
+  PipelineHealth health;
+  opt.metrics = &metrics;
+  opt.health = &health;
+  if (!listen.empty()) c.listen = listen;
+  std::unique_ptr<HttpEndpoint> endpoint;
+  if (!c.listen.empty()) {
+    endpoint = std::make_unique<HttpEndpoint>(HttpEndpoint::Options{c.listen}, &metrics, &health);
+    if (absl::Status st = endpoint->Start(); !st.ok()) return fail(std::string(st.message()));
+    std::fprintf(stderr, "sitepulse: serving /metrics, /healthz, /readyz on %s\n", c.listen.c_str());
+  }
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);

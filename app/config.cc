@@ -1,6 +1,7 @@
 #include "app/config.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -8,6 +9,7 @@
 #include "core/strings.h"
 
 #include "core/duration.h"
+#include "absl/strings/numbers.h"
 #include "yaml-cpp/yaml.h"
 
 namespace sitepulse {
@@ -207,6 +209,56 @@ class Parser {
     }
   }
 
+  // An output mapping: {uri, labels, generator_url, resend_interval, secret, secret_env,
+  // max_retries, backoff, timeout, queue_size, overflow, tls_verify}.
+  bool Output(const YAML::Node& n, const std::string& key, OutputSpec* o) {
+    if (!Map(n, key, {"uri", "labels", "generator_url", "resend_interval", "secret", "secret_env",
+                      "max_retries", "backoff", "timeout", "queue_size", "overflow",
+                      "tls_verify"})) {
+      return false;
+    }
+    if (!n["uri"]) {
+      Error(n, key, "missing required key 'uri'");
+      return false;
+    }
+    if (!UriValue(n["uri"], Join(key, "uri"), &o->uri)) return false;
+    if (const YAML::Node labels = n["labels"]) {
+      if (!labels.IsMap()) {
+        Error(labels, Join(key, "labels"), "expected a mapping of label names to values");
+      } else {
+        for (const auto& kv : labels) {
+          std::string v;
+          if (String(kv.second, Join(Join(key, "labels"), kv.first.Scalar()), &v)) {
+            o->labels.emplace_back(kv.first.Scalar(), v);
+          }
+        }
+      }
+    }
+    if (n["generator_url"]) String(n["generator_url"], Join(key, "generator_url"), &o->generator_url);
+    if (n["resend_interval"]) Duration(n["resend_interval"], Join(key, "resend_interval"), &o->resend_interval);
+    if (n["secret"]) String(n["secret"], Join(key, "secret"), &o->secret);
+    if (std::string env; n["secret_env"] && String(n["secret_env"], Join(key, "secret_env"), &env)) {
+      const char* v = std::getenv(env.c_str());
+      if (v == nullptr || *v == '\0') {
+        Error(n["secret_env"], Join(key, "secret_env"), StrCat("environment variable ", env, " is not set"));
+      } else {
+        o->secret = v;
+      }
+    }
+    if (n["max_retries"]) Number<int>(n["max_retries"], Join(key, "max_retries"), &o->http.max_retries, 0, 100);
+    if (n["backoff"]) Duration(n["backoff"], Join(key, "backoff"), &o->http.backoff_initial);
+    if (n["timeout"]) Duration(n["timeout"], Join(key, "timeout"), &o->http.timeout);
+    if (n["queue_size"]) Number<size_t>(n["queue_size"], Join(key, "queue_size"), &o->http.queue_capacity, 1, 10'000'000);
+    std::string s;
+    if (n["overflow"] && String(n["overflow"], Join(key, "overflow"), &s)) {
+      if (s == "block") o->http.overflow = OverflowPolicy::kBlock;
+      else if (s == "shed") o->http.overflow = OverflowPolicy::kShed;
+      else Error(n["overflow"], Join(key, "overflow"), "must be block or shed");
+    }
+    if (n["tls_verify"]) Bool(n["tls_verify"], Join(key, "tls_verify"), &o->http.tls_verify);
+    return true;
+  }
+
   // Reads the settable fields of a detector into `spec` (all optional here).
   void DetectorFields(const YAML::Node& n, const std::string& key, ThresholdSpec* spec) {
     std::string s;
@@ -271,7 +323,7 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
   Config& c = r->config;
   if (!root.IsDefined() || root.IsNull()) return;  // an empty file: every default
   if (!p.Map(root, "", {"format", "inputs", "outputs", "stats", "dlq", "windows", "limits",
-                        "pipeline", "detectors", "sites"})) {
+                        "pipeline", "detectors", "sites", "listen", "metrics"})) {
     return;
   }
   if (root["format"]) {
@@ -312,12 +364,31 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
   }
   if (const YAML::Node outputs = root["outputs"]) {
     if (!outputs.IsSequence()) {
-      p.Error(outputs, "outputs", "expected a list of output URIs");
+      p.Error(outputs, "outputs", "expected a list of output URIs or mappings");
     } else {
       for (size_t i = 0; i < outputs.size(); ++i) {
-        Uri u;
-        if (p.UriValue(outputs[i], StrCat("outputs[", i, "]"), &u)) c.outputs.push_back(u);
+        const std::string key = StrCat("outputs[", i, "]");
+        OutputSpec o;
+        if (outputs[i].IsScalar()) {
+          if (p.UriValue(outputs[i], key, &o.uri)) c.outputs.push_back(o);
+          continue;
+        }
+        if (!p.Output(outputs[i], key, &o)) continue;
+        c.outputs.push_back(std::move(o));
       }
+    }
+  }
+  if (root["listen"] && p.String(root["listen"], "listen", &c.listen)) {
+    const size_t colon = c.listen.rfind(':');
+    int port = 0;
+    if (colon == std::string::npos || colon == 0 ||
+        !absl::SimpleAtoi(c.listen.substr(colon + 1), &port) || port < 1 || port > 65535) {
+      p.Error(root["listen"], "listen", "expected HOST:PORT, like 127.0.0.1:9100");
+    }
+  }
+  if (const YAML::Node mt = root["metrics"]; mt && p.Map(mt, "metrics", {"site_gauges"})) {
+    if (mt["site_gauges"]) {
+      p.Number<size_t>(mt["site_gauges"], "metrics.site_gauges", &c.site_gauges, 0, 100000);
     }
   }
   Uri u;

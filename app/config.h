@@ -13,6 +13,7 @@
 #include "detect/threshold_detector.h"
 #include "detect/window_engine.h"
 #include "ingest/format.h"
+#include "sinks/output_spec.h"
 
 namespace sitepulse {
 
@@ -39,7 +40,9 @@ struct Config {
   std::string path;  // empty: built-in defaults
   FormatOverrides format;
   std::vector<InputConfig> inputs;
-  std::vector<Uri> outputs;
+  std::vector<OutputSpec> outputs;
+  std::string listen;        // "127.0.0.1:9100": /metrics, /healthz, /readyz; empty: off
+  size_t site_gauges = 0;    // per-site gauges for at most this many sites
   std::optional<Uri> stats;
   std::optional<Uri> dlq;
   DurationNs resolution = 10 * kNanosPerSecond;

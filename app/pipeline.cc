@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <array>
 #include <map>
 #include <memory>
 #include <thread>
@@ -43,6 +44,7 @@ std::string RunSummary::ToJson() const {
       .Uint("bytes", bytes)
       .Uint("dead_letters", dead_letters)
       .Uint("sink_errors", sink_errors)
+      .Uint("events_undelivered", events_undelivered)
       .Uint("input_errors", input_errors)
       .Int("threads", threads)
       .Number("seconds", seconds)
@@ -54,21 +56,101 @@ std::string RunSummary::ToJson() const {
 
 namespace {
 
+// The pipeline's own counters, declared in one block (the registry owns them).
+struct PipelineStats {
+  explicit PipelineStats(MetricsRegistry* m) : registry(m) {
+    lines = m->GetCounter("sitepulse_lines_total", "Lines read from all inputs");
+    parsed = m->GetCounter("sitepulse_lines_parsed_total", "Lines parsed into records");
+    for (int r = 0; r < kNumRejectReasons; ++r) {
+      rejected[r] = m->GetCounter("sitepulse_lines_rejected_total", "Lines rejected, by reason",
+                                  {{"reason", std::string(RejectReasonName(static_cast<RejectReason>(r)))}});
+    }
+    late = m->GetCounter("sitepulse_events_dropped_total",
+                         "Parsed events not counted in any window, by reason",
+                         {{"reason", "late"}});
+    bytes = m->GetCounter("sitepulse_bytes_read_total", "Bytes read from all inputs");
+    dead_letters = m->GetCounter("sitepulse_dead_letters_total", "Rejected lines written to the dead-letter sink");
+    buckets = m->GetCounter("sitepulse_buckets_closed_total", "Per-site buckets closed");
+    batches = m->GetCounter("sitepulse_batches_total", "Input batches applied in order");
+    sites = m->GetGauge("sitepulse_sites_active", "Sites with state (including __other__)");
+    over_cap = m->GetGauge("sitepulse_sites_over_cap", "Site names folded into __other__ (limits.max_sites)");
+    watermark = m->GetGauge("sitepulse_watermark_seconds", "Event-time watermark, Unix seconds");
+    work_depth = m->GetGauge("sitepulse_queue_depth", "Batches waiting in a pipeline queue", {{"queue", "parse"}});
+    done_depth = m->GetGauge("sitepulse_queue_depth", "Batches waiting in a pipeline queue", {{"queue", "apply"}});
+    input_errors = m->GetCounter("sitepulse_input_errors_total", "Read errors that ended an input early");
+  }
+  Counter* AnomalyCounter(const Anomaly& a) {
+    return registry->GetCounter("sitepulse_anomalies_total", "Anomaly events, by detector and state",
+                                {{"detector", a.detector}, {"state", std::string(AlertStateName(a.state))}});
+  }
+  MetricsRegistry* registry;
+  Counter* lines;
+  Counter* parsed;
+  Counter* rejected[kNumRejectReasons];
+  Counter* late;
+  Counter* bytes;
+  Counter* dead_letters;
+  Counter* buckets;
+  Counter* batches;
+  Gauge* sites;
+  Gauge* over_cap;
+  Gauge* watermark;
+  Gauge* work_depth;
+  Gauge* done_depth;
+  Counter* input_errors;
+};
+
 // Receives what the engine produces and hands it to the sinks; counts on the way.
 class SinkFanout : public WindowEngineListener {
  public:
   void OnBucketClosed(const ClosedBucketView& bucket) override {
+    stats_counter->buckets->Add();
     if (stats) stats->Write(bucket);
+    if (site_gauges_max > 0) UpdateSiteGauges(bucket);
   }
   void OnAnomaly(const Anomaly& anomaly) override {
-    if (anomaly.state == AlertState::kFiring) ++summary->firing;
-    if (anomaly.state == AlertState::kResolved) ++summary->resolved;
+    stats_counter->AnomalyCounter(anomaly)->Add();
     for (auto& sink : outputs) sink->Publish(anomaly);
+  }
+  void UpdateSiteGauges(const ClosedBucketView& b) {
+    auto it = site_gauges.find(std::string(b.site));
+    if (it == site_gauges.end()) {
+      if (site_gauges.size() >= site_gauges_max) return;
+      MetricsRegistry* m = stats_counter->registry;
+      const MetricLabels l = {{"site", std::string(b.site)}};
+      it = site_gauges
+               .emplace(std::string(b.site),
+                        std::array<Gauge*, 3>{
+                            m->GetGauge("sitepulse_site_p99_seconds", "p99 latency of the site's last closed bucket", l),
+                            m->GetGauge("sitepulse_site_error_ratio", "5xx share of the site's last closed bucket", l),
+                            m->GetGauge("sitepulse_site_requests_per_second", "Request rate of the site's last closed bucket", l)})
+               .first;
+    }
+    const double seconds = static_cast<double>(b.end - b.start) / 1e9;
+    it->second[0]->Set(b.latency->empty() ? 0 : b.latency->Quantile(*b.mapping, 0.99));
+    it->second[1]->Set(b.counters->requests == 0 ? 0
+                                                 : static_cast<double>(b.counters->errors_5xx) /
+                                                       static_cast<double>(b.counters->requests));
+    it->second[2]->Set(static_cast<double>(b.counters->requests) / seconds);
+  }
+  bool SinksHealthy() const {
+    for (const auto& s : outputs) {
+      if (!s->healthy()) return false;
+    }
+    return true;
   }
   std::vector<std::unique_ptr<AnomalySink>> outputs;
   std::unique_ptr<StatsSink> stats;
-  RunSummary* summary = nullptr;
+  PipelineStats* stats_counter = nullptr;
+  size_t site_gauges_max = 0;
+  std::map<std::string, std::array<Gauge*, 3>> site_gauges;
 };
+
+int64_t SteadyNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 }  // namespace
 
@@ -76,6 +158,9 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   const auto t0 = std::chrono::steady_clock::now();
   RunSummary summary;
   summary.threads = options.threads;
+  PipelineStats stats(options.metrics);
+  PipelineHealth local_health;
+  PipelineHealth& health = options.health != nullptr ? *options.health : local_health;
 
   // Open everything first: a typo in a path fails before any work is done.
   FileSource::Options source_options;
@@ -96,9 +181,10 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
     formats.push_back(in.format);
   }
   SinkFanout fanout;
-  fanout.summary = &summary;
-  for (const Uri& u : options.outputs) {
-    SP_ASSIGN_OR_RETURN(auto sink, MakeAnomalySink(u));
+  fanout.stats_counter = &stats;
+  fanout.site_gauges_max = options.site_gauges;
+  for (const OutputSpec& o : options.outputs) {
+    SP_ASSIGN_OR_RETURN(auto sink, MakeAnomalySink(o, options.metrics));
     fanout.outputs.push_back(std::move(sink));
   }
   if (options.stats) {
@@ -132,6 +218,8 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   lane_options.max_sites = options.engine.max_sites;
   lane_options.sketch_alpha = options.engine.sketch_alpha;
 
+  health.inputs_open.store(true);
+  health.last_progress_ns.store(SteadyNowNs());
   std::vector<std::thread> threads;
   threads.emplace_back([&] {
     // Reader: round-robin over inputs, one batch each, so event time advances together.
@@ -195,15 +283,16 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
       auto& mapping = site_of_lane[static_cast<size_t>(b->lane)];
       for (const std::string& name : b->new_sites) mapping.push_back(engine.InternSite(name));
 
-      summary.lines += b->lines + b->oversized.size();
-      summary.parsed += b->parsed;
-      summary.bytes += b->size;
+      const uint64_t oversized = b->oversized.size();
+      stats.lines->Add(b->lines + oversized);
+      stats.parsed->Add(b->parsed);
       for (int r = 0; r < kNumRejectReasons; ++r) {
-        summary.rejected_by_reason[r] += b->rejected_by_reason[r];
-        summary.rejected += b->rejected_by_reason[r];
+        if (b->rejected_by_reason[r] > 0) stats.rejected[r]->Add(b->rejected_by_reason[r]);
       }
-      summary.rejected_by_reason[static_cast<int>(RejectReason::kLineTooLong)] += b->oversized.size();
-      summary.rejected += b->oversized.size();
+      if (oversized > 0) stats.rejected[static_cast<int>(RejectReason::kLineTooLong)]->Add(oversized);
+      uint64_t bytes = b->size;
+      for (const OversizedLine& o : b->oversized) bytes += o.length;
+      stats.bytes->Add(bytes);
       const std::string& source = sources[in]->name();
       if (dlq) {
         for (const RejectedLine& r : b->rejects) {
@@ -211,43 +300,73 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
                       b->input_offset + r.offset, r.length,
                       std::string_view(b->data.data() + r.offset, r.length)});
         }
-        for (size_t k = 0; k < b->oversized.size(); ++k) {
+        for (size_t k = 0; k < oversized; ++k) {
           const OversizedLine& o = b->oversized[k];
           dlq->Write({RejectReason::kLineTooLong, source, lines_before[in] + b->lines + k + 1,
                       o.offset, o.length, o.head});
         }
+        stats.dead_letters->Add(b->rejects.size() + oversized);
       }
-      summary.dead_letters += dlq ? b->rejects.size() + b->oversized.size() : 0;
-      for (const OversizedLine& o : b->oversized) summary.bytes += o.length;
       lines_before[in] += b->lines + b->oversized.size();
 
+      const uint64_t late_before = engine.late_events();
       engine.Apply(b->delta, mapping, partition_of_input[in]);
       if (b->end_of_input) {
         if (!sources[in]->error().empty()) {
-          ++summary.input_errors;
+          stats.input_errors->Add();
           std::fprintf(stderr, "sitepulse: %s\n", sources[in]->error().c_str());
         }
         engine.EndPartition(partition_of_input[in]);
       }
+      stats.late->Add(engine.late_events() - late_before);
+      stats.batches->Add();
+      stats.sites->Set(static_cast<double>(engine.site_count()));
+      stats.over_cap->Set(static_cast<double>(engine.sites_over_cap()));
+      if (engine.watermark() > INT64_MIN && engine.watermark() < INT64_MAX) {
+        stats.watermark->Set(static_cast<double>(engine.watermark()) / 1e9);
+      }
+      stats.work_depth->Set(static_cast<double>(work.ApproxSize()));
+      stats.done_depth->Set(static_cast<double>(done.ApproxSize()));
+      health.last_progress_ns.store(SteadyNowNs(), std::memory_order_relaxed);
+      health.backlog.store(done.ApproxSize() > 0 || !pending.empty(), std::memory_order_relaxed);
+      health.sinks_healthy.store(fanout.SinksHealthy(), std::memory_order_relaxed);
       free_batches.Push(b);
     }
   }
   for (auto& t : threads) t.join();
+  health.inputs_open.store(false);
 
   for (auto& sink : fanout.outputs) {
     if (!sink->Flush()) {
       ++summary.sink_errors;
-      std::fprintf(stderr, "sitepulse: writing anomalies to %s failed\n", sink->name().c_str());
+      std::fprintf(stderr, "sitepulse: delivering anomalies to %s failed\n", sink->name().c_str());
     }
   }
   if (fanout.stats && !fanout.stats->Flush()) ++summary.sink_errors;
   if (dlq && !dlq->Flush()) ++summary.sink_errors;
+  health.sinks_healthy.store(fanout.SinksHealthy());
+  health.finished.store(true);
 
-  summary.late = engine.late_events();
-  summary.anomalies = engine.anomalies();
+  // The summary is what the registry says.
+  const MetricsRegistry& m = *options.metrics;
+  summary.lines = stats.lines->value();
+  summary.parsed = stats.parsed->value();
+  for (int r = 0; r < kNumRejectReasons; ++r) {
+    summary.rejected_by_reason[r] = stats.rejected[r]->value();
+    summary.rejected += summary.rejected_by_reason[r];
+  }
+  summary.late = stats.late->value();
+  summary.bytes = stats.bytes->value();
+  summary.dead_letters = stats.dead_letters->value();
+  summary.input_errors = stats.input_errors->value();
+  summary.buckets = stats.buckets->value();
+  summary.anomalies = m.CounterSum("sitepulse_anomalies_total");
+  summary.firing = m.CounterSum("sitepulse_anomalies_total", "state", "firing");
+  summary.resolved = m.CounterSum("sitepulse_anomalies_total", "state", "resolved");
+  summary.events_undelivered = m.CounterSum("sitepulse_sink_events_total", "result", "failed") +
+                               m.CounterSum("sitepulse_sink_events_total", "result", "dropped");
   summary.sites = engine.site_count();
   summary.sites_over_cap = engine.sites_over_cap();
-  summary.buckets = engine.buckets_closed();
   summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return summary;

@@ -12,9 +12,11 @@
 
 #include "absl/status/statusor.h"
 #include "core/record.h"
+#include "core/metrics.h"
 #include "core/uri.h"
 #include "detect/window_engine.h"
 #include "ingest/format.h"
+#include "sinks/output_spec.h"
 
 namespace sitepulse {
 
@@ -23,18 +25,33 @@ struct PipelineInput {
   FormatSpec format;
 };
 
+// What /readyz reads. Written by the pipeline, read by the HTTP endpoint's threads.
+struct PipelineHealth {
+  std::atomic<bool> inputs_open{false};
+  std::atomic<bool> finished{false};
+  std::atomic<int64_t> last_progress_ns{0};  // steady clock, when the coordinator last applied a batch
+  std::atomic<bool> backlog{false};          // batches waiting for the coordinator
+  std::atomic<bool> sinks_healthy{true};
+};
+
 struct PipelineOptions {
   std::vector<PipelineInput> inputs;
-  std::vector<Uri> outputs;
+  std::vector<OutputSpec> outputs;
   std::optional<Uri> stats;
   std::optional<Uri> dlq;
   int threads = 1;  // parse lanes
   size_t batch_bytes = 1 << 20;
   size_t max_line_bytes = 1 << 20;
   WindowEngineOptions engine;
+  // Per-site gauges (p99, error rate, request rate of the last closed bucket) for at most this
+  // many sites; 0 turns them off.
+  size_t site_gauges = 0;
+  MetricsRegistry* metrics = nullptr;  // required
+  PipelineHealth* health = nullptr;    // optional
 };
 
-// The run's counters; the exit summary prints them. lines == parsed + rejected, always.
+// The run's counters, read from the metrics registry at the end; the exit summary prints them.
+// lines == parsed + rejected, always.
 struct RunSummary {
   uint64_t lines = 0;
   uint64_t parsed = 0;
@@ -49,7 +66,8 @@ struct RunSummary {
   uint64_t buckets = 0;
   uint64_t bytes = 0;
   uint64_t dead_letters = 0;
-  uint64_t sink_errors = 0;
+  uint64_t sink_errors = 0;          // sinks that could not deliver everything
+  uint64_t events_undelivered = 0;   // anomaly events failed or dropped by HTTP sinks
   uint64_t input_errors = 0;
   int threads = 0;
   double seconds = 0;

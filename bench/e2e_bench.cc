@@ -161,6 +161,8 @@ int Main(int argc, char** argv) {
     parse_s.push_back(Now() - t);
     for (int lanes : {1, threads}) {
       opt.threads = lanes;
+      MetricsRegistry metrics;  // fresh counters per run
+      opt.metrics = &metrics;
       auto s = RunPipeline(opt, nullptr);
       if (!s.ok()) {
         std::fprintf(stderr, "e2e_bench: %s\n", std::string(s.status().message()).c_str());

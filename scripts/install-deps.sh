@@ -6,7 +6,9 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libsimdjson-dev libabsl-dev librdkafka-dev libyaml-cpp-dev libconcurrentqueue-dev
+  libcurl4-openssl-dev libssl-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  prometheus-alertmanager prometheus
   python3
 )
 

@@ -6,7 +6,9 @@
 
 #include "absl/status/statusor.h"
 #include "core/anomaly.h"
+#include "core/metrics.h"
 #include "core/uri.h"
+#include "sinks/output_spec.h"
 #include "sinks/jsonl_writer.h"
 
 namespace sitepulse {
@@ -18,6 +20,8 @@ class AnomalySink {
   // Blocks until every published event is acknowledged or failed; false if any failed.
   virtual bool Flush() = 0;
   virtual std::string name() const = 0;
+  // False while deliveries are failing (readiness reports it).
+  virtual bool healthy() const { return true; }
 };
 
 class JsonlAnomalySink : public AnomalySink {
@@ -31,6 +35,8 @@ class JsonlAnomalySink : public AnomalySink {
   std::unique_ptr<JsonlWriter> writer_;
 };
 
-absl::StatusOr<std::unique_ptr<AnomalySink>> MakeAnomalySink(const Uri& uri);
+// stdout, file:PATH, alertmanager+http(s)://HOST:PORT, webhook+http(s)://HOST:PORT/PATH.
+absl::StatusOr<std::unique_ptr<AnomalySink>> MakeAnomalySink(const OutputSpec& spec,
+                                                             MetricsRegistry* metrics);
 
 }  // namespace sitepulse
