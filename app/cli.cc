@@ -201,7 +201,9 @@ int Run(const std::vector<std::string>& args) {
   if (!c.listen.empty()) {
     endpoint = std::make_unique<HttpEndpoint>(HttpEndpoint::Options{c.listen}, &metrics, &health);
     if (absl::Status st = endpoint->Start(); !st.ok()) return fail(std::string(st.message()));
-    std::fprintf(stderr, "sitepulse: serving /metrics, /healthz, /readyz on %s\n", c.listen.c_str());
+    const std::string host = c.listen.substr(0, c.listen.rfind(':'));
+    std::fprintf(stderr, "sitepulse: serving /metrics, /healthz, /readyz on %s:%d\n", host.c_str(),
+                 endpoint->port());
   }
 
   std::signal(SIGINT, OnSignal);

@@ -382,7 +382,7 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
     const size_t colon = c.listen.rfind(':');
     int port = 0;
     if (colon == std::string::npos || colon == 0 ||
-        !absl::SimpleAtoi(c.listen.substr(colon + 1), &port) || port < 1 || port > 65535) {
+        !absl::SimpleAtoi(c.listen.substr(colon + 1), &port) || port < 0 || port > 65535) {
       p.Error(root["listen"], "listen", "expected HOST:PORT, like 127.0.0.1:9100");
     }
   }

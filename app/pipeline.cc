@@ -45,6 +45,7 @@ std::string RunSummary::ToJson() const {
       .Uint("dead_letters", dead_letters)
       .Uint("sink_errors", sink_errors)
       .Uint("events_undelivered", events_undelivered)
+      .Uint("sink_retries", sink_retries)
       .Uint("input_errors", input_errors)
       .Int("threads", threads)
       .Number("seconds", seconds)
@@ -363,6 +364,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   summary.anomalies = m.CounterSum("sitepulse_anomalies_total");
   summary.firing = m.CounterSum("sitepulse_anomalies_total", "state", "firing");
   summary.resolved = m.CounterSum("sitepulse_anomalies_total", "state", "resolved");
+  summary.sink_retries = m.CounterSum("sitepulse_sink_retries_total");
   summary.events_undelivered = m.CounterSum("sitepulse_sink_events_total", "result", "failed") +
                                m.CounterSum("sitepulse_sink_events_total", "result", "dropped");
   summary.sites = engine.site_count();

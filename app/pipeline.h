@@ -68,6 +68,7 @@ struct RunSummary {
   uint64_t dead_letters = 0;
   uint64_t sink_errors = 0;          // sinks that could not deliver everything
   uint64_t events_undelivered = 0;   // anomaly events failed or dropped by HTTP sinks
+  uint64_t sink_retries = 0;
   uint64_t input_errors = 0;
   int threads = 0;
   double seconds = 0;

@@ -1,6 +1,7 @@
 #include "ingest/file_source.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,6 +26,8 @@ absl::StatusOr<std::unique_ptr<FileSource>> FileSource::Open(const std::string& 
 
 FileSource::FileSource(int fd, std::string name, const Options& options)
     : fd_(fd), owns_fd_(fd != 0), name_(std::move(name)), options_(options) {
+  struct stat st;
+  streaming_ = fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode);
   // A line up to max_line_bytes (plus its newline) always fits in one buffer.
   capacity_ = std::max(options_.batch_bytes, options_.max_line_bytes + 2);
   carry_.reserve(capacity_);
@@ -40,6 +43,9 @@ size_t FileSource::ReadFull(char* dst, size_t want) {
     const ssize_t n = ::read(fd_, dst + got, want - got);
     if (n > 0) {
       got += static_cast<size_t>(n);
+      // A pipe or terminal delivers what it has: hand over complete lines now rather than wait
+      // for a full batch, so a live stream (tail -F | sitepulse) keeps moving.
+      if (streaming_ && std::memchr(dst, '\n', got) != nullptr) break;
     } else if (n == 0) {
       eof_ = true;
     } else if (errno != EINTR) {

@@ -1,4 +1,6 @@
-// Reads a file or stdin into batches of whole lines. The last line may lack its newline. A line
+// Reads a file or stdin into batches of whole lines. Regular files fill each batch (batch
+// boundaries then depend on the bytes only, which keeps results reproducible); pipes and
+// terminals hand over whatever complete lines a read() brought, so live streams keep moving. The last line may lack its newline. A line
 // longer than the batch buffer is skipped (its head kept for the dead-letter sink), never
 // buffered whole, so memory stays bounded whatever the input.
 //
@@ -46,6 +48,7 @@ class FileSource {
   std::vector<char> carry_;  // a partial line left over from the previous read
   uint64_t offset_ = 0;      // input offset of carry_[0]
   bool eof_ = false;
+  bool streaming_ = false;  // a pipe or terminal, not a regular file
   bool done_ = false;
   std::string error_;
 };

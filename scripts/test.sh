@@ -30,8 +30,15 @@ run_ctest() {  # run_ctest PRESET
 }
 
 if [ "${1:-}" != "--sanitizers-only" ]; then
-  echo "== release: unit and end-to-end tests"
+  # Services the integration tests use; stopped again however the tests end.
+  trap 'scripts/alertmanager.sh stop >/dev/null 2>&1 || true; rm -f "$log"' EXIT
+  if ! scripts/alertmanager.sh start; then
+    echo "Alertmanager could not be started: the alerting integration tests will fail" >&2
+    status=1
+  fi
+  echo "== release: unit, end-to-end and integration tests"
   run_ctest release
+  scripts/alertmanager.sh stop || true
 fi
 
 for preset in asan tsan; do

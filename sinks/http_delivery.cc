@@ -98,7 +98,8 @@ void HttpDelivery::Run() {
         std::vector<HttpItem> batch(again.begin() + static_cast<std::ptrdiff_t>(i),
                                     again.begin() + static_cast<std::ptrdiff_t>(
                                         std::min(again.size(), i + options_.max_batch)));
-        Send(batch, lock);  // a re-send: its outcome is not an event's outcome
+        // A re-send is tried once: the next tick tries again, and it must not hold up new events.
+        Send(batch, 0, lock);
         if (stop_) return;
       }
     }
@@ -111,7 +112,7 @@ void HttpDelivery::Run() {
     in_flight_ = batch.size();
     queue_depth_->Set(static_cast<double>(queue_.size()));
     done_cv_.notify_all();  // room in the queue
-    const bool ok = Send(batch, lock);
+    const bool ok = Send(batch, options_.max_retries, lock);
     (ok ? delivered_ : failed_)->Add(batch.size());
     healthy_.store(ok, std::memory_order_relaxed);
     in_flight_ = 0;
@@ -119,7 +120,8 @@ void HttpDelivery::Run() {
   }
 }
 
-bool HttpDelivery::Send(const std::vector<HttpItem>& batch, std::unique_lock<std::mutex>& lock) {
+bool HttpDelivery::Send(const std::vector<HttpItem>& batch, int max_retries,
+                        std::unique_lock<std::mutex>& lock) {
   std::string body;
   std::vector<std::string> headers;
   build_(batch, &body, &headers);
@@ -133,7 +135,7 @@ bool HttpDelivery::Send(const std::vector<HttpItem>& batch, std::unique_lock<std
     if (status >= 200 && status < 300) return true;
     // 4xx other than 408/429: the request itself is wrong; sending it again will not help.
     const bool retryable = status < 0 || status == 408 || status == 429 || status >= 500;
-    if (!retryable || attempt >= options_.max_retries || stop_) {
+    if (!retryable || attempt >= max_retries || stop_) {
       std::fprintf(stderr, "sitepulse: sink %s: giving up on %zu event(s) after %d attempt(s): %s\n",
                    name_.c_str(), batch.size(), attempt + 1,
                    status < 0 ? error.c_str() : ("HTTP " + std::to_string(status)).c_str());

@@ -67,8 +67,8 @@ class HttpDelivery {
 
  private:
   void Run();
-  // One request with retries; true on 2xx.
-  bool Send(const std::vector<HttpItem>& batch, std::unique_lock<std::mutex>& lock);
+  // One request with up to max_retries retries; true on 2xx.
+  bool Send(const std::vector<HttpItem>& batch, int max_retries, std::unique_lock<std::mutex>& lock);
   // Single attempt: HTTP status, or -1 on a transport error.
   long Post(const std::string& body, const std::vector<std::string>& headers, std::string* error);
 

@@ -16,7 +16,7 @@ absl::StatusOr<std::unique_ptr<JsonlWriter>> JsonlWriter::Open(const Uri& uri) {
         StrCat("output '", uri.ToString(), "': scheme '", uri.scheme,
                      "' is not supported here (use stdout or file:PATH)"));
   }
-  FILE* f = std::fopen(uri.target.c_str(), "w");
+  FILE* f = std::fopen(uri.target.c_str(), "we");  // e: close-on-exec
   if (f == nullptr) {
     return absl::PermissionDeniedError(
         StrCat("cannot open output ", uri.target, ": ", strerror(errno)));
