@@ -151,5 +151,31 @@ TEST(WebhookSinkTest, ShedPolicyCountsDrops) {
   EXPECT_GE(metrics.CounterSum("sitepulse_sink_events_total", "result", "dropped"), 7u);
 }
 
+// TLS verification is on by default: a self-signed server (openssl s_server on loopback) is
+// refused, and the event counts as failed rather than delivered to an unverified peer.
+TEST(WebhookSinkTest, SelfSignedCertificateIsRefusedByDefault) {
+  char dir[] = "/tmp/sitepulse_tls_XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string d = dir;
+  const int port = 20000 + (::getpid() % 20000);
+  const std::string setup =
+      "cd " + d + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem "
+      "-days 1 -subj /CN=127.0.0.1 >/dev/null 2>&1 && "
+      "(openssl s_server -quiet -accept 127.0.0.1:" + std::to_string(port) +
+      " -cert cert.pem -key key.pem -www >/dev/null 2>&1 & echo $! > pid) && sleep 0.5";
+  ASSERT_EQ(std::system(setup.c_str()), 0);
+  MetricsRegistry metrics;
+  OutputSpec spec = FastRetries();
+  spec.http.max_retries = 0;
+  {
+    WebhookSink sink("https://127.0.0.1:" + std::to_string(port) + "/hook", spec, &metrics);
+    sink.Publish(Sample(AlertState::kFiring));
+    EXPECT_FALSE(sink.Flush());
+  }
+  std::system(("kill $(cat " + d + "/pid); rm -rf " + d).c_str());
+  EXPECT_EQ(metrics.CounterSum("sitepulse_sink_events_total", "result", "failed"), 1u);
+  EXPECT_EQ(metrics.CounterSum("sitepulse_sink_events_total", "result", "delivered"), 0u);
+}
+
 }  // namespace
 }  // namespace sitepulse
