@@ -139,11 +139,17 @@ TEST_F(AlertmanagerTest, RestartMidRunLosesNothing) {
   sp.Write(part1);
   ASSERT_TRUE(Eventually([&] { return Find(Mine(), "error_rate_high", "api.example.com") != nullptr; }))
       << sp.Stderr();
-  // Alertmanager goes away; the incident ends meanwhile (its resolved event must wait).
-  ASSERT_EQ(std::system((std::string(SITEPULSE_SOURCE_DIR) + "/scripts/alertmanager.sh stop >/dev/null").c_str()), 0);
+  const std::string script = std::string(SITEPULSE_SOURCE_DIR) + "/scripts/alertmanager.sh ";
+  // Alertmanager restarts and forgets every alert: the still-firing incident comes back through
+  // the periodic re-send, without new input.
+  ASSERT_EQ(std::system((script + "restart >/dev/null").c_str()), 0);
+  EXPECT_TRUE(Eventually([&] { return Find(Mine(), "error_rate_high", "api.example.com") != nullptr; }))
+      << "the firing alert was not re-sent after the restart";
+  // Alertmanager goes away again; the incident ends meanwhile (its resolved event must wait).
+  ASSERT_EQ(std::system((script + "stop >/dev/null").c_str()), 0);
   sp.Write(part2);
   std::this_thread::sleep_for(std::chrono::seconds(2));  // real outage time for retries to fail
-  ASSERT_EQ(std::system((std::string(SITEPULSE_SOURCE_DIR) + "/scripts/alertmanager.sh start >/dev/null").c_str()), 0);
+  ASSERT_EQ(std::system((script + "start >/dev/null").c_str()), 0);
   sp.Write(part3);
   ASSERT_EQ(sp.Wait(), 0) << sp.Stderr();
   const std::string summary = testing::LastLine(sp.Stderr());
