@@ -35,7 +35,8 @@ constexpr const char* kRunHelp =
     "\n"
     "  --config FILE   YAML configuration (see configs/); without it, built-in defaults and no\n"
     "                  detectors\n"
-    "  --input URI     file:PATH, a bare PATH, or - for stdin; optional ?kind=access|error\n"
+    "  --input URI     file:PATH, a bare PATH, - for stdin, or\n"
+    "                  kafka://HOST:PORT[,HOST:PORT]/TOPIC[,TOPIC]?group=G; optional ?kind=access|error\n"
     "                  &preset=NAME&site=NAME override the config. Repeatable; replaces the\n"
     "                  config's inputs. Presets: nginx caddy envoy ecs json combined json_error\n"
     "                  error_text\n"
@@ -46,6 +47,8 @@ constexpr const char* kRunHelp =
     "  --dlq URI       rejected lines with their reason and raw bytes (JSON lines)\n"
     "  --threads N     parse lanes (default: the config's pipeline.threads, else every core)\n"
     "  --listen H:P    serve /metrics, /healthz, /readyz (default off; config: listen)\n"
+    "  --exit-at-end   Kafka: stop at the end offsets seen at start (a backfill), close the\n"
+    "                  buckets, emit, commit, exit 0\n"
     "\n"
     "With file and stdin inputs the run closes every bucket at the end of input, evaluates the\n"
     "detectors, flushes the sinks and exits 0. The last line on stderr is a JSON summary.\n";
@@ -105,6 +108,7 @@ int Check(const std::vector<std::string>& args) {
 int Run(const std::vector<std::string>& args) {
   std::string config_path, stats, dlq, threads_arg, listen;
   std::vector<std::string> inputs, outputs;
+  bool exit_at_end = false;
   for (size_t i = 1; i < args.size(); ++i) {
     std::string v;
     if (args[i] == "--help" || args[i] == "-h") {
@@ -118,6 +122,7 @@ int Run(const std::vector<std::string>& args) {
     else if (FlagValue(args, &i, "--dlq", &v)) dlq = v;
     else if (FlagValue(args, &i, "--threads", &v)) threads_arg = v;
     else if (FlagValue(args, &i, "--listen", &v)) listen = v;
+    else if (args[i] == "--exit-at-end") exit_at_end = true;
     else return Usage(StrCat("run: unknown or incomplete argument '", args[i], "'").c_str(), kRunHelp);
   }
 
@@ -192,6 +197,8 @@ int Run(const std::vector<std::string>& args) {
   opt.engine.detectors = c.detectors;
   opt.engine.site_detectors = c.site_detectors;
   opt.site_gauges = c.site_gauges;
+  opt.kafka_properties = c.kafka_properties;
+  opt.exit_at_end = exit_at_end;
   MetricsRegistry metrics;
   PipelineHealth health;
   opt.metrics = &metrics;

@@ -323,7 +323,7 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
   Config& c = r->config;
   if (!root.IsDefined() || root.IsNull()) return;  // an empty file: every default
   if (!p.Map(root, "", {"format", "inputs", "outputs", "stats", "dlq", "windows", "limits",
-                        "pipeline", "detectors", "sites", "listen", "metrics"})) {
+                        "pipeline", "detectors", "sites", "listen", "metrics", "kafka"})) {
     return;
   }
   if (root["format"]) {
@@ -384,6 +384,18 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
     if (colon == std::string::npos || colon == 0 ||
         !absl::SimpleAtoi(c.listen.substr(colon + 1), &port) || port < 0 || port > 65535) {
       p.Error(root["listen"], "listen", "expected HOST:PORT, like 127.0.0.1:9100");
+    }
+  }
+  if (const YAML::Node k = root["kafka"]) {
+    if (!k.IsMap()) {
+      p.Error(k, "kafka", "expected a mapping of librdkafka properties to values");
+    } else {
+      for (const auto& kv : k) {
+        std::string v;
+        if (p.String(kv.second, "kafka." + kv.first.Scalar(), &v)) {
+          c.kafka_properties.emplace_back(kv.first.Scalar(), v);
+        }
+      }
     }
   }
   if (const YAML::Node mt = root["metrics"]; mt && p.Map(mt, "metrics", {"site_gauges"})) {

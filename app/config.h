@@ -43,6 +43,8 @@ struct Config {
   std::vector<OutputSpec> outputs;
   std::string listen;        // "127.0.0.1:9100": /metrics, /healthz, /readyz; empty: off
   size_t site_gauges = 0;    // per-site gauges for at most this many sites
+  // kafka: {security.protocol: SASL_SSL, ...}: librdkafka properties, passed as they are.
+  std::vector<std::pair<std::string, std::string>> kafka_properties;
   std::optional<Uri> stats;
   std::optional<Uri> dlq;
   DurationNs resolution = 10 * kNanosPerSecond;

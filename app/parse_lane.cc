@@ -33,55 +33,110 @@ uint32_t ParseLane::InternSite(std::string_view name, Batch* batch) {
 void ParseLane::Process(Batch* batch) {
   batch->lane = id_;
   LineParser& parser = *parsers_[static_cast<size_t>(batch->input)];
+  entries_.clear();
+  last_key_ = UINT64_MAX;
+  line_index_ = 0;
+  if (!batch->messages.empty()) {
+    ProcessMessages(batch, parser);
+    return;
+  }
   const char* const base = batch->data.data();
   const char* const buf_end = base + batch->data.size();
   const char* p = base;
   const char* const end = base + batch->size;
-  const DurationNs res = options_.resolution;
-  entries_.clear();
-  uint64_t last_key = UINT64_MAX;
-  uint32_t last_entry = 0;
-  uint32_t line_index = 0;
-  ParsedRecord rec;
   while (p < end) {
     const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
     const size_t len = static_cast<size_t>((nl != nullptr ? nl : end) - p);
-    ++batch->lines;
-    RejectReason reason;
-    if (len > options_.max_line_bytes) {
-      reason = RejectReason::kLineTooLong;
-    } else {
-      reason = parser.Parse(p, len, static_cast<size_t>(buf_end - p), &rec);
-    }
-    if (reason != RejectReason::kCount) {
-      ++batch->rejected_by_reason[static_cast<int>(reason)];
-      batch->rejects.push_back({reason, line_index, static_cast<uint32_t>(p - base),
-                                static_cast<uint32_t>(len)});
-    } else {
-      ++batch->parsed;
-      const uint32_t site = InternSite(rec.site, batch);
-      EventTime bucket = rec.time / res;
-      if (rec.time % res < 0) --bucket;  // floor for times before 1970 (never plausible)
-      const uint64_t key = (static_cast<uint64_t>(site) << 32) | static_cast<uint32_t>(bucket);
-      if (key != last_key) {
-        auto [it, inserted] =
-            entries_.try_emplace(key, static_cast<uint32_t>(batch->delta.entries.size()));
-        if (inserted) {
-          DeltaEntry& e = batch->delta.entries.emplace_back();
-          e.lane_site = site;
-          e.bucket_start = bucket * res;
-          e.counters = BucketCounters{};
-        }
-        last_key = key;
-        last_entry = it->second;
-      }
-      batch->delta.entries[last_entry].counters.AddRecord(rec);
-      if (rec.has_latency) batch->delta.samples.push_back({last_entry, mapping_.Bin(rec.latency_s)});
-      if (rec.time > batch->delta.max_time) batch->delta.max_time = rec.time;
-    }
-    ++line_index;
+    HandleLine(batch, parser, p, len, static_cast<size_t>(buf_end - p),
+               static_cast<uint32_t>(p - base), UINT32_MAX);
     p += len + 1;
   }
+}
+
+namespace {
+
+// simdjson reads up to SIMDJSON_PADDING bytes past a line. Inside a Kafka message buffer that is
+// safe when those bytes lie on the same memory page as the line's last byte (protection is per
+// page); otherwise, and under AddressSanitizer (which checks allocations, not pages), the line
+// is copied into a padded scratch buffer.
+bool CanReadPastEnd(const char* line, size_t len) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  (void)line;
+  (void)len;
+  return false;
+#else
+  constexpr uintptr_t kPage = 4096;
+  const auto last = reinterpret_cast<uintptr_t>(line) + (len == 0 ? 0 : len - 1);
+  return last / kPage == (last + simdjson::SIMDJSON_PADDING) / kPage;
+#endif
+}
+
+}  // namespace
+
+void ParseLane::ProcessMessages(Batch* batch, LineParser& parser) {
+  for (size_t m = 0; m < batch->messages.size(); ++m) {
+    const MessageView& msg = batch->messages[m];
+    const char* p = msg.data;
+    const char* const end = msg.data + msg.size;
+    // A message is usually one line; several newline-separated lines are split. An empty
+    // message is one empty line.
+    do {
+      const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+      const size_t len = static_cast<size_t>((nl != nullptr ? nl : end) - p);
+      const auto offset = static_cast<uint32_t>(p - msg.data);
+      if (CanReadPastEnd(p, len)) {
+        HandleLine(batch, parser, p, len, len + simdjson::SIMDJSON_PADDING, offset,
+                   static_cast<uint32_t>(m));
+      } else {
+        scratch_.assign(p, len);
+        scratch_.append(simdjson::SIMDJSON_PADDING, '\0');
+        HandleLine(batch, parser, scratch_.data(), len, scratch_.size(), offset,
+                   static_cast<uint32_t>(m));
+      }
+      p += len + 1;
+    } while (p < end);
+  }
+}
+
+void ParseLane::HandleLine(Batch* batch, LineParser& parser, const char* line, size_t len,
+                           size_t capacity, uint32_t offset, uint32_t message) {
+  ++batch->lines;
+  RejectReason reason;
+  if (len > options_.max_line_bytes) {
+    reason = RejectReason::kLineTooLong;
+  } else {
+    reason = parser.Parse(line, len, capacity, &rec_);
+  }
+  if (reason != RejectReason::kCount) {
+    ++batch->rejected_by_reason[static_cast<int>(reason)];
+    batch->rejects.push_back(
+        {reason, line_index_++, offset, static_cast<uint32_t>(len), message});
+    return;
+  }
+  ++line_index_;
+  ++batch->parsed;
+  const DurationNs res = options_.resolution;
+  const uint32_t site = InternSite(rec_.site, batch);
+  EventTime bucket = rec_.time / res;
+  if (rec_.time % res < 0) --bucket;  // floor for times before 1970 (never plausible)
+  const uint64_t key = (static_cast<uint64_t>(site) << 32) | static_cast<uint32_t>(bucket);
+  if (key != last_key_) {
+    auto [it, inserted] =
+        entries_.try_emplace(key, static_cast<uint32_t>(batch->delta.entries.size()));
+    if (inserted) {
+      DeltaEntry& e = batch->delta.entries.emplace_back();
+      e.lane_site = site;
+      e.bucket_start = bucket * res;
+      e.counters = BucketCounters{};
+    }
+    last_key_ = key;
+    last_entry_ = it->second;
+  }
+  batch->delta.entries[last_entry_].counters.AddRecord(rec_);
+  if (rec_.has_latency) {
+    batch->delta.samples.push_back({last_entry_, mapping_.Bin(rec_.latency_s)});
+  }
+  if (rec_.time > batch->delta.max_time) batch->delta.max_time = rec_.time;
 }
 
 }  // namespace sitepulse

@@ -32,6 +32,10 @@ class ParseLane {
 
  private:
   uint32_t InternSite(std::string_view name, Batch* batch);
+  // Parses one line and folds it into the batch. `capacity`: readable bytes from `line`.
+  void HandleLine(Batch* batch, LineParser& parser, const char* line, size_t len, size_t capacity,
+                  uint32_t offset, uint32_t message);
+  void ProcessMessages(Batch* batch, LineParser& parser);
 
   int id_;
   Options options_;
@@ -41,6 +45,11 @@ class ParseLane {
   uint32_t other_ = UINT32_MAX;
   uint32_t next_id_ = 0;
   absl::flat_hash_map<uint64_t, uint32_t> entries_;  // (site, bucket) -> entry, per batch
+  uint64_t last_key_ = UINT64_MAX;
+  uint32_t last_entry_ = 0;
+  uint32_t line_index_ = 0;
+  ParsedRecord rec_;
+  std::string scratch_;  // a padded copy of a message that ends too close to a page boundary
 };
 
 }  // namespace sitepulse

@@ -1,6 +1,8 @@
 #include "app/pipeline.h"
 
 #include <chrono>
+#include <deque>
+#include <functional>
 #include <cstdio>
 #include <array>
 #include <map>
@@ -13,6 +15,7 @@
 #include "core/json_writer.h"
 #include "core/status_macros.h"
 #include "ingest/file_source.h"
+#include "ingest/kafka_source.h"
 #include "sinks/anomaly_sink.h"
 #include "sinks/dead_letter_sink.h"
 #include "sinks/stats_sink.h"
@@ -169,11 +172,23 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   source_options.max_line_bytes = options.max_line_bytes;
   std::vector<std::unique_ptr<FileSource>> sources;
   std::vector<FormatSpec> formats;
+  std::unique_ptr<KafkaSource> kafka;
   for (const PipelineInput& in : options.inputs) {
+    if (in.uri.scheme == "kafka") {
+      if (options.inputs.size() != 1) {
+        return absl::UnimplementedError("a Kafka input cannot be combined with other inputs yet");
+      }
+      SP_ASSIGN_OR_RETURN(KafkaSourceOptions ko, KafkaOptionsFromUri(in.uri.target, in.uri.Param("group")));
+      ko.properties = options.kafka_properties;
+      ko.exit_at_end = options.exit_at_end;
+      SP_ASSIGN_OR_RETURN(kafka, KafkaSource::Open(ko));
+      formats.push_back(in.format);
+      continue;
+    }
     if (in.uri.scheme != "file" && in.uri.scheme != "stdin") {
       return absl::UnimplementedError(StrCat(
           "input '", in.uri.ToString(), "': scheme '", in.uri.scheme,
-          "' is not supported by this build (use file:PATH, a path, or - for stdin)"));
+          "' is not supported (use file:PATH, a path, - for stdin, or kafka://HOST:PORT/TOPIC)"));
     }
     SP_ASSIGN_OR_RETURN(auto src,
                         FileSource::Open(in.uri.scheme == "stdin" ? "-" : in.uri.target,
@@ -222,7 +237,25 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   health.inputs_open.store(true);
   health.last_progress_ns.store(SteadyNowNs());
   std::vector<std::thread> threads;
+  std::atomic<uint64_t> next_seq_id{0};
   threads.emplace_back([&] {
+    if (kafka) {
+      // Reader for Kafka: poll until the source is finished (exit-at-end or a stop request).
+      const std::function<Batch*()> get = [&] {
+        Batch* b = free_batches.Pop();
+        b->ResetForReader();
+        b->input = 0;
+        return b;
+      };
+      const std::function<void(Batch*)> put = [&](Batch* b) {
+        b->seq = next_seq_id.fetch_add(1);
+        work.Push(b);
+      };
+      while (kafka->Poll(get, put, stop != nullptr && stop->load(std::memory_order_relaxed))) {
+      }
+      for (int l = 0; l < lanes; ++l) work.Push(nullptr);
+      return;
+    }
     // Reader: round-robin over inputs, one batch each, so event time advances together.
     uint64_t seq = 0;
     std::vector<size_t> active;
@@ -263,9 +296,36 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
 
   // Coordinator: apply batches strictly in sequence order.
   std::vector<std::vector<uint32_t>> site_of_lane(static_cast<size_t>(lanes));
-  std::vector<uint64_t> lines_before(sources.size(), 0);
+  std::vector<uint64_t> lines_before(formats.size(), 0);
   std::map<uint64_t, Batch*> pending;
   uint64_t next_seq = 0;
+  // Kafka: engine partition per source partition, and the offsets waiting for their buckets to
+  // close before they may be committed (at-least-once: see docs/kafka.md).
+  std::map<int, int> engine_partition;
+  struct PendingOffset {
+    int64_t next_offset;
+    EventTime max_bucket;  // newest bucket the batch's events went into
+  };
+  std::map<int, std::deque<PendingOffset>> uncommitted;
+  auto last_commit = std::chrono::steady_clock::now();
+  auto commit_done = [&](bool sync) {
+    if (!kafka) return;
+    // Only what sits in closed, evaluated buckets, and only after every sink has delivered the
+    // anomalies those buckets produced.
+    for (auto& sink : fanout.outputs) {
+      if (!sink->Flush()) return;  // undelivered anomalies: commit nothing, re-read on restart
+    }
+    std::vector<std::pair<int, int64_t>> offsets;
+    for (auto& [pid, q] : uncommitted) {
+      int64_t commit = -1;
+      while (!q.empty() && q.front().max_bucket < engine.closed_before()) {
+        commit = q.front().next_offset;
+        q.pop_front();
+      }
+      if (commit >= 0) offsets.emplace_back(pid, commit);
+    }
+    kafka->Commit(offsets, sync);
+  };
   int lanes_done = 0;
   while (lanes_done < lanes || !pending.empty()) {
     if (lanes_done < lanes) {
@@ -281,6 +341,17 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
       pending.erase(pending.begin());
       ++next_seq;
       const size_t in = static_cast<size_t>(b->input);
+      if (b->control != Batch::Control::kNone) {
+        // Kafka assignment changes. A partition's watermark counts from its assignment.
+        if (b->control == Batch::Control::kAssign) {
+          if (!engine_partition.count(b->partition)) engine_partition[b->partition] = engine.AddPartition();
+          else engine.ReopenPartition(engine_partition[b->partition]);
+        } else if (engine_partition.count(b->partition)) {
+          engine.EndPartition(engine_partition[b->partition]);
+        }
+        free_batches.Push(b);
+        continue;
+      }
       auto& mapping = site_of_lane[static_cast<size_t>(b->lane)];
       for (const std::string& name : b->new_sites) mapping.push_back(engine.InternSite(name));
 
@@ -292,11 +363,18 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
       }
       if (oversized > 0) stats.rejected[static_cast<int>(RejectReason::kLineTooLong)]->Add(oversized);
       uint64_t bytes = b->size;
+      for (const MessageView& m : b->messages) bytes += m.size;
       for (const OversizedLine& o : b->oversized) bytes += o.length;
       stats.bytes->Add(bytes);
-      const std::string& source = sources[in]->name();
+      const std::string source = kafka ? kafka->PartitionName(b->partition) : sources[in]->name();
       if (dlq) {
         for (const RejectedLine& r : b->rejects) {
+          if (r.message != UINT32_MAX) {
+            const MessageView& m = b->messages[r.message];
+            dlq->Write({r.reason, source, 0, static_cast<uint64_t>(m.offset), r.length,
+                        std::string_view(m.data + r.offset, r.length)});
+            continue;
+          }
           dlq->Write({r.reason, source, lines_before[in] + r.line_index + 1,
                       b->input_offset + r.offset, r.length,
                       std::string_view(b->data.data() + r.offset, r.length)});
@@ -311,8 +389,23 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
       lines_before[in] += b->lines + b->oversized.size();
 
       const uint64_t late_before = engine.late_events();
-      engine.Apply(b->delta, mapping, partition_of_input[in]);
-      if (b->end_of_input) {
+      if (kafka) {
+        const int ep = engine_partition.count(b->partition) ? engine_partition[b->partition]
+                                                            : (engine_partition[b->partition] = engine.AddPartition());
+        engine.Apply(b->delta, mapping, ep);
+        EventTime max_bucket = INT64_MIN;
+        for (const DeltaEntry& e : b->delta.entries) max_bucket = std::max(max_bucket, e.bucket_start);
+        if (!b->messages.empty()) {
+          uncommitted[b->partition].push_back({b->messages.back().offset + 1, max_bucket});
+        }
+        if (std::chrono::steady_clock::now() - last_commit > std::chrono::seconds(1)) {
+          commit_done(false);
+          last_commit = std::chrono::steady_clock::now();
+        }
+      } else {
+        engine.Apply(b->delta, mapping, partition_of_input[in]);
+      }
+      if (b->end_of_input && !kafka) {
         if (!sources[in]->error().empty()) {
           stats.input_errors->Add();
           std::fprintf(stderr, "sitepulse: %s\n", sources[in]->error().c_str());
@@ -346,6 +439,8 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   if (fanout.stats && !fanout.stats->Flush()) ++summary.sink_errors;
   if (dlq && !dlq->Flush()) ++summary.sink_errors;
   health.sinks_healthy.store(fanout.SinksHealthy());
+  commit_done(true);
+  if (kafka && kafka->failed()) stats.input_errors->Add();
   health.finished.store(true);
 
   // The summary is what the registry says.

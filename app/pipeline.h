@@ -46,6 +46,10 @@ struct PipelineOptions {
   // Per-site gauges (p99, error rate, request rate of the last closed bucket) for at most this
   // many sites; 0 turns them off.
   size_t site_gauges = 0;
+  // Kafka inputs: librdkafka properties passed through, and whether to stop at the end offsets
+  // seen at start (a backfill).
+  std::vector<std::pair<std::string, std::string>> kafka_properties;
+  bool exit_at_end = false;
   MetricsRegistry* metrics = nullptr;  // required
   PipelineHealth* health = nullptr;    // optional
 };

@@ -160,6 +160,11 @@ void WindowEngine::EndPartition(int partition) {
   Advance();
 }
 
+void WindowEngine::ReopenPartition(int partition) {
+  partitions_[static_cast<size_t>(partition)].ended = false;
+  watermark_ = ComputeWatermark();
+}
+
 EventTime WindowEngine::ComputeWatermark() const {
   EventTime w = INT64_MAX;
   bool any_active = false;

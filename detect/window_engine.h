@@ -68,6 +68,10 @@ class WindowEngine {
   void Apply(const BucketDelta& delta, const std::vector<uint32_t>& site_of_lane, int partition);
   // The partition has no more input; when every partition has ended, every bucket is closed.
   void EndPartition(int partition);
+  // An ended partition receives input again (a Kafka partition assigned back).
+  void ReopenPartition(int partition);
+  // Every bucket starting before this time is closed and evaluated (INT64_MIN: none yet).
+  EventTime closed_before() const { return closing_started_ ? next_close_ : INT64_MIN; }
 
   uint64_t late_events() const { return late_events_; }
   uint64_t sites_over_cap() const { return sites_over_cap_; }

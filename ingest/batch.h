@@ -23,11 +23,20 @@ struct OversizedLine {
 struct RejectedLine {
   RejectReason reason;
   uint32_t line_index;  // 0-based within the batch
-  uint32_t offset;      // within the batch buffer
+  uint32_t offset;      // within the batch buffer, or within the message
   uint32_t length;
+  uint32_t message = UINT32_MAX;  // Kafka: index into Batch::messages
+};
+
+// One Kafka message payload: a view into a librdkafka message the batch owns.
+struct MessageView {
+  const char* data = nullptr;
+  size_t size = 0;
+  int64_t offset = 0;
 };
 
 struct Batch {
+  enum class Control { kNone, kAssign, kRevoke, kEnd };
   // Filled by the reader.
   uint64_t seq = 0;
   int input = 0;
@@ -36,6 +45,13 @@ struct Batch {
   size_t size = 0;
   bool end_of_input = false;
   std::vector<OversizedLine> oversized;  // lines that follow data's lines
+  // Kafka: the messages of one partition, in offset order (data/size unused), or a control
+  // batch telling the coordinator a partition was assigned, revoked, or read to its end.
+  std::vector<MessageView> messages;
+  std::vector<void*> owned;              // librdkafka messages, released on reuse
+  void (*release)(void*) = nullptr;
+  int partition = -1;                    // source-wide partition id; -1 for files
+  Control control = Control::kNone;
 
   // Filled by the parse lane.
   int lane = 0;
@@ -47,6 +63,13 @@ struct Batch {
   BucketDelta delta;
 
   void ResetForReader() {
+    if (release != nullptr) {
+      for (void* m : owned) release(m);
+    }
+    owned.clear();
+    messages.clear();
+    partition = -1;
+    control = Control::kNone;
     size = 0;
     end_of_input = false;
     oversized.clear();
@@ -55,6 +78,11 @@ struct Batch {
     rejects.clear();
     new_sites.clear();
     delta.Clear();
+  }
+  ~Batch() {
+    if (release != nullptr) {
+      for (void* m : owned) release(m);
+    }
   }
 };
 

@@ -8,7 +8,7 @@ PACKAGES=(
   libsimdjson-dev libabsl-dev librdkafka-dev libyaml-cpp-dev libconcurrentqueue-dev
   libcurl4-openssl-dev libssl-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  prometheus-alertmanager prometheus
+  prometheus-alertmanager prometheus kcat
   python3
 )
 

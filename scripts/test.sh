@@ -31,14 +31,19 @@ run_ctest() {  # run_ctest PRESET
 
 if [ "${1:-}" != "--sanitizers-only" ]; then
   # Services the integration tests use; stopped again however the tests end.
-  trap 'scripts/alertmanager.sh stop >/dev/null 2>&1 || true; rm -f "$log"' EXIT
+  trap 'scripts/alertmanager.sh stop >/dev/null 2>&1 || true; scripts/kafka.sh stop >/dev/null 2>&1 || true; rm -f "$log"' EXIT
   if ! scripts/alertmanager.sh start; then
     echo "Alertmanager could not be started: the alerting integration tests will fail" >&2
+    status=1
+  fi
+  if ! scripts/kafka.sh start; then
+    echo "The Kafka broker could not be started: the Kafka integration tests will fail" >&2
     status=1
   fi
   echo "== release: unit, end-to-end and integration tests"
   run_ctest release
   scripts/alertmanager.sh stop || true
+  scripts/kafka.sh stop || true
 fi
 
 for preset in asan tsan; do

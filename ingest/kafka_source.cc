@@ -1,0 +1,291 @@
+#include "ingest/kafka_source.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "absl/strings/str_split.h"
+#include "core/strings.h"
+
+namespace sitepulse {
+namespace {
+
+rd_kafka_t* Rk(void* p) { return static_cast<rd_kafka_t*>(p); }
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+void ReleaseMessage(void* m) { rd_kafka_message_destroy(static_cast<rd_kafka_message_t*>(m)); }
+
+}  // namespace
+
+absl::StatusOr<KafkaSourceOptions> KafkaOptionsFromUri(const std::string& target,
+                                                       const std::string* group) {
+  const size_t slash = target.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == target.size()) {
+    return absl::InvalidArgumentError(
+        StrCat("kafka://", target, ": expected kafka://HOST:PORT[,HOST:PORT]/TOPIC[,TOPIC]"));
+  }
+  KafkaSourceOptions o;
+  o.brokers = target.substr(0, slash);
+  const std::string topics = target.substr(slash + 1);  // outlives the split below
+  for (absl::string_view t : absl::StrSplit(ToAbsl(topics), ',', absl::SkipEmpty())) {
+    o.topics.emplace_back(t.data(), t.size());
+  }
+  if (group != nullptr) o.group = *group;
+  return o;
+}
+
+absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Open(const KafkaSourceOptions& options) {
+  std::unique_ptr<KafkaSource> src(new KafkaSource(options));
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  auto set = [&](const std::string& k, const std::string& v) -> absl::Status {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+      return absl::InvalidArgumentError(StrCat("kafka property ", k, "=", v, ": ", err));
+    }
+    return absl::OkStatus();
+  };
+  std::vector<std::pair<std::string, std::string>> props = {
+      {"bootstrap.servers", options.brokers},
+      {"group.id", options.group},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"partition.assignment.strategy", "cooperative-sticky"},
+      {"client.id", "sitepulse"},
+      // Notice new topics and partitions within seconds, not librdkafka's 5 minutes.
+      {"topic.metadata.refresh.interval.ms", "2000"},
+  };
+  props.insert(props.end(), options.properties.begin(), options.properties.end());
+  for (const auto& [k, v] : props) {
+    if (absl::Status st = set(k, v); !st.ok()) {
+      rd_kafka_conf_destroy(conf);
+      return st;
+    }
+  }
+  rd_kafka_conf_set_opaque(conf, src.get());
+  rd_kafka_conf_set_rebalance_cb(conf, [](rd_kafka_t* rk, rd_kafka_resp_err_t e,
+                                          rd_kafka_topic_partition_list_t* parts, void* opaque) {
+    RebalanceTrampoline(rk, e, parts, opaque);
+  });
+  rd_kafka_conf_set_offset_commit_cb(conf, [](rd_kafka_t* rk, rd_kafka_resp_err_t e,
+                                              rd_kafka_topic_partition_list_t* offs, void* opaque) {
+    CommitTrampoline(rk, e, offs, opaque);
+  });
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return absl::InvalidArgumentError(StrCat("cannot create a Kafka consumer: ", err));
+  }
+  src->rk_ = rk;
+  rd_kafka_poll_set_consumer(rk);
+  src->queue_ = rd_kafka_queue_get_consumer(rk);
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(
+      static_cast<int>(options.topics.size()));
+  for (const std::string& t : options.topics) {
+    rd_kafka_topic_partition_list_add(topics, t.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  const rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::UnavailableError(StrCat("cannot subscribe: ", rd_kafka_err2str(e)));
+  }
+  return src;
+}
+
+KafkaSource::~KafkaSource() {
+  if (rk_ == nullptr) return;
+  rd_kafka_consumer_close(Rk(rk_));
+  if (queue_ != nullptr) rd_kafka_queue_destroy(static_cast<rd_kafka_queue_t*>(queue_));
+  rd_kafka_destroy(Rk(rk_));
+}
+
+int KafkaSource::PartitionId(const std::string& topic, int32_t partition) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto [it, inserted] = ids_.try_emplace({topic, partition}, static_cast<int>(names_.size()));
+  if (inserted) names_.emplace_back(topic, partition);
+  return it->second;
+}
+
+std::string KafkaSource::PartitionName(int id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (id < 0 || id >= static_cast<int>(names_.size())) return "kafka:?";
+  return StrCat("kafka:", names_[id].first, "/", names_[id].second);
+}
+
+void KafkaSource::RebalanceTrampoline(void*, int err, void* parts, void* opaque) {
+  static_cast<KafkaSource*>(opaque)->OnRebalance(err, parts);
+}
+
+void KafkaSource::CommitTrampoline(void*, int err, void*, void* opaque) {
+  auto* self = static_cast<KafkaSource*>(opaque);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) {
+    self->commits_.fetch_add(1);
+  } else {
+    self->commit_errors_.fetch_add(1);
+    std::fprintf(stderr, "sitepulse: kafka commit failed: %s\n",
+                 rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(err)));
+  }
+}
+
+void KafkaSource::OnRebalance(int err, void* p) {
+  auto* parts = static_cast<rd_kafka_topic_partition_list_t*>(p);
+  rd_kafka_t* rk = Rk(rk_);
+  const bool assign = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
+  for (int i = 0; i < parts->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = parts->elems[i];
+    const int id = PartitionId(tp.topic, tp.partition);
+    Owned& o = owned_[id];
+    if (assign) {
+      o.assigned = true;
+      o.finished = false;
+      if (options_.exit_at_end) {
+        // Where this partition ends now, and where the group will start reading it.
+        int64_t low = 0, high = 0;
+        if (rd_kafka_query_watermark_offsets(rk, tp.topic, tp.partition, &low, &high, 10000) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
+          o.end_offset = high;
+        }
+        rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, tp.topic, tp.partition);
+        o.next_offset = low;
+        if (rd_kafka_committed(rk, l, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            l->elems[0].offset >= 0) {
+          o.next_offset = l->elems[0].offset;
+        }
+        rd_kafka_topic_partition_list_destroy(l);
+      }
+    } else {
+      o.assigned = false;
+    }
+    if (get_ != nullptr && put_ != nullptr) {
+      Batch* b = (*get_)();
+      b->partition = id;
+      b->control = assign ? Batch::Control::kAssign : Batch::Control::kRevoke;
+      (*put_)(b);
+    }
+  }
+  if (rd_kafka_rebalance_protocol(rk) != nullptr &&
+      std::string(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE") {
+    if (assign) {
+      rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, parts);
+      if (e != nullptr) rd_kafka_error_destroy(e);
+    } else {
+      rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, parts);
+      if (e != nullptr) rd_kafka_error_destroy(e);
+    }
+  } else {
+    rd_kafka_assign(rk, assign ? parts : nullptr);
+  }
+  if (assign) assigned_once_ = true;
+}
+
+bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<void(Batch*)>& put,
+                       bool stop_requested) {
+  // The rebalance callback runs inside librdkafka calls made here; it hands out control batches
+  // through these only while Poll runs (not during the final close).
+  get_ = &get;
+  put_ = &put;
+  struct Clear {
+    KafkaSource* self;
+    ~Clear() { self->get_ = nullptr, self->put_ = nullptr; }
+  } clear{this};
+  auto finish_all = [&] {
+    for (auto& [id, o] : owned_) {
+      if (!o.assigned) continue;
+      Batch* b = get();
+      b->partition = id;
+      b->control = Batch::Control::kEnd;
+      put(b);
+      o.assigned = false;
+    }
+  };
+  if (stop_requested) {
+    finish_all();
+    return false;
+  }
+  std::vector<rd_kafka_message_t*> msgs(options_.max_messages_per_poll);
+  const ssize_t n = rd_kafka_consume_batch_queue(
+      static_cast<rd_kafka_queue_t*>(queue_), static_cast<int>(options_.poll_timeout / 1'000'000),
+      msgs.data(), msgs.size());
+  // Group by partition, keeping offset order within each.
+  std::map<int, Batch*> open;
+  for (ssize_t i = 0; i < n; ++i) {
+    rd_kafka_message_t* m = msgs[static_cast<size_t>(i)];
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        std::fprintf(stderr, "sitepulse: kafka: %s\n", rd_kafka_err2str(m->err));
+      }
+      rd_kafka_message_destroy(m);
+      continue;
+    }
+    const int id = PartitionId(rd_kafka_topic_name(m->rkt), m->partition);
+    Batch*& b = open[id];
+    if (b == nullptr) {
+      b = get();
+      b->partition = id;
+      b->release = ReleaseMessage;
+    }
+    b->messages.push_back({static_cast<const char*>(m->payload), m->len, m->offset});
+    b->owned.push_back(m);
+    owned_[id].next_offset = m->offset + 1;
+    if (b->messages.size() >= options_.max_batch_messages) {
+      put(b);
+      open.erase(id);
+    }
+  }
+  for (auto& [id, b] : open) put(b);
+  if (!options_.exit_at_end) return true;
+  if (!assigned_once_) {
+    // A backfill of a topic nobody can assign us (it does not exist, the broker is down):
+    // give up after a while rather than wait forever.
+    if (first_poll_ns_ == 0) first_poll_ns_ = NowNs();
+    if (NowNs() - first_poll_ns_ > options_.assignment_timeout) {
+      std::fprintf(stderr, "sitepulse: kafka: no partition assigned within %llds; giving up\n",
+                   static_cast<long long>(options_.assignment_timeout / kNanosPerSecond));
+      failed_ = true;
+      return false;
+    }
+    return true;
+  }
+  // Exit at end: every assigned partition read up to its end offset at assignment.
+  bool all = true;
+  for (auto& [id, o] : owned_) {
+    if (!o.assigned) continue;
+    if (o.end_offset >= 0 && o.next_offset < o.end_offset) all = false;
+  }
+  if (all) {
+    finish_all();
+    return false;
+  }
+  return true;
+}
+
+void KafkaSource::Commit(const std::vector<std::pair<int, int64_t>>& offsets, bool sync) {
+  if (offsets.empty()) return;
+  rd_kafka_topic_partition_list_t* l =
+      rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size()));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [id, next] : offsets) {
+      rd_kafka_topic_partition_t* tp =
+          rd_kafka_topic_partition_list_add(l, names_[id].first.c_str(), names_[id].second);
+      tp->offset = next;
+    }
+  }
+  const rd_kafka_resp_err_t e = rd_kafka_commit(Rk(rk_), l, sync ? 0 : 1);
+  if (sync) {
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      commits_.fetch_add(1);
+    } else {
+      commit_errors_.fetch_add(1);
+      std::fprintf(stderr, "sitepulse: kafka commit failed: %s\n", rd_kafka_err2str(e));
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(l);
+}
+
+}  // namespace sitepulse

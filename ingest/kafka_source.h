@@ -1,0 +1,91 @@
+// A Kafka consumer-group source: polls batches of messages with librdkafka's high-level
+// consumer and hands them over as Batches of one partition each, the messages themselves owned by
+// the batch so lanes parse the payloads in place. Offsets are never committed automatically:
+// the pipeline commits, per partition, only what it has fully handled (Commit()).
+//
+// Threading: Poll() and the rebalance callback run on the reader thread; Commit() may be called
+// from the coordinator (librdkafka handles are thread-safe).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/time.h"
+#include "ingest/batch.h"
+
+namespace sitepulse {
+
+struct KafkaSourceOptions {
+  std::string brokers;              // host:port[,host:port]
+  std::vector<std::string> topics;
+  std::string group = "sitepulse";
+  // librdkafka properties passed as they are (security.protocol, sasl.*, ssl.*, fetch sizes).
+  std::vector<std::pair<std::string, std::string>> properties;
+  bool exit_at_end = false;         // stop at the end offsets seen when a partition is assigned
+  size_t max_messages_per_poll = 20000;
+  size_t max_batch_messages = 4096;
+  DurationNs poll_timeout = 100'000'000;
+  DurationNs assignment_timeout = 60 * kNanosPerSecond;  // exit-at-end only
+};
+
+// kafka://HOST:PORT[,HOST:PORT]/TOPIC[,TOPIC]?group=G
+absl::StatusOr<KafkaSourceOptions> KafkaOptionsFromUri(const std::string& target,
+                                                       const std::string* group);
+
+class KafkaSource {
+ public:
+  static absl::StatusOr<std::unique_ptr<KafkaSource>> Open(const KafkaSourceOptions& options);
+  ~KafkaSource();
+
+  // One poll. `get` hands out an empty batch, `put` takes a filled one (messages of one
+  // partition, or a control batch). Returns false once the source is finished (exit-at-end
+  // reached, or stop requested), after a kEnd control batch for every partition it owned.
+  bool Poll(const std::function<Batch*()>& get, const std::function<void(Batch*)>& put,
+            bool stop_requested);
+
+  // Commits `next offset` per partition id (asynchronously unless sync).
+  void Commit(const std::vector<std::pair<int, int64_t>>& offsets, bool sync);
+  std::string PartitionName(int id) const;
+  uint64_t commits() const { return commits_.load(); }
+  uint64_t commit_errors() const { return commit_errors_.load(); }
+  // True if the source gave up (exit-at-end without any assignment).
+  bool failed() const { return failed_; }
+
+ private:
+  explicit KafkaSource(const KafkaSourceOptions& options) : options_(options) {}
+  int PartitionId(const std::string& topic, int32_t partition);
+  void OnRebalance(int err, void* partitions);
+  static void RebalanceTrampoline(void* rk, int err, void* partitions, void* opaque);
+  static void CommitTrampoline(void* rk, int err, void* offsets, void* opaque);
+
+  KafkaSourceOptions options_;
+  void* rk_ = nullptr;     // rd_kafka_t
+  void* queue_ = nullptr;  // rd_kafka_queue_t of the consumer
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, int32_t>, int> ids_;
+  std::vector<std::pair<std::string, int32_t>> names_;
+  struct Owned {
+    bool assigned = false;
+    int64_t end_offset = -1;  // exit-at-end: high watermark at assignment
+    int64_t next_offset = 0;  // next offset to read
+    bool finished = false;
+  };
+  std::map<int, Owned> owned_;
+  bool assigned_once_ = false;
+  bool failed_ = false;
+  int64_t first_poll_ns_ = 0;
+  const std::function<Batch*()>* get_ = nullptr;
+  const std::function<void(Batch*)>* put_ = nullptr;
+  std::atomic<uint64_t> commits_{0};
+  std::atomic<uint64_t> commit_errors_{0};
+};
+
+}  // namespace sitepulse
