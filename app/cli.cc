@@ -172,6 +172,7 @@ int Run(const std::vector<std::string>& args) {
     o.uri = *ParseUri("stdout");
     c.outputs.push_back(o);
   }
+  for (OutputSpec& o : c.outputs) o.kafka_properties = c.kafka_properties;
   opt.outputs = c.outputs;
   for (auto [flag, target] : {std::pair{&stats, &c.stats}, std::pair{&dlq, &c.dlq}}) {
     if (flag->empty()) continue;

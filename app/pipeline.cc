@@ -208,7 +208,12 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
     fanout.stats = std::make_unique<StatsSink>(std::move(w));
   }
   std::unique_ptr<DeadLetterSink> dlq;
-  if (options.dlq) {
+  if (options.dlq && options.dlq->scheme == "kafka") {
+    SP_ASSIGN_OR_RETURN(auto producer, KafkaProducer::Open(options.dlq->target, options.kafka_properties,
+                                                           "dlq:kafka:" + options.dlq->target,
+                                                           options.metrics));
+    dlq = std::make_unique<DeadLetterSink>(std::move(producer));
+  } else if (options.dlq) {
     SP_ASSIGN_OR_RETURN(auto w, JsonlWriter::Open(*options.dlq));
     dlq = std::make_unique<DeadLetterSink>(std::move(w));
   }
@@ -315,6 +320,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
     for (auto& sink : fanout.outputs) {
       if (!sink->Flush()) return;  // undelivered anomalies: commit nothing, re-read on restart
     }
+    if (dlq && !dlq->Flush()) return;  // rejected lines not yet safe in their sink either
     std::vector<std::pair<int, int64_t>> offsets;
     for (auto& [pid, q] : uncommitted) {
       int64_t commit = -1;

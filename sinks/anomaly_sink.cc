@@ -22,11 +22,16 @@ absl::StatusOr<std::unique_ptr<AnomalySink>> MakeAnomalySink(const OutputSpec& s
       return std::unique_ptr<AnomalySink>(new WebhookSink(url, spec, metrics));
     }
   }
+  if (uri.scheme == "kafka") {
+    SP_ASSIGN_OR_RETURN(auto producer, KafkaProducer::Open(uri.target, spec.kafka_properties,
+                                                           "kafka:" + uri.target, metrics));
+    return std::unique_ptr<AnomalySink>(new KafkaAnomalySink(std::move(producer), spec.flush_deadline));
+  }
   if (uri.scheme != "stdout" && uri.scheme != "file") {
     return absl::UnimplementedError(StrCat(
         "output '", uri.ToString(), "': scheme '", uri.scheme,
-        "' is not supported (use stdout, file:PATH, alertmanager+http(s)://HOST:PORT or "
-        "webhook+http(s)://HOST:PORT/PATH)"));
+        "' is not supported (use stdout, file:PATH, kafka://HOST:PORT/TOPIC, "
+        "alertmanager+http(s)://HOST:PORT or webhook+http(s)://HOST:PORT/PATH)"));
   }
   SP_ASSIGN_OR_RETURN(std::unique_ptr<JsonlWriter> writer, JsonlWriter::Open(uri));
   return std::unique_ptr<AnomalySink>(new JsonlAnomalySink(std::move(writer)));

@@ -10,6 +10,7 @@
 #include "core/uri.h"
 #include "sinks/output_spec.h"
 #include "sinks/jsonl_writer.h"
+#include "sinks/kafka_producer.h"
 
 namespace sitepulse {
 
@@ -36,6 +37,22 @@ class JsonlAnomalySink : public AnomalySink {
 };
 
 // stdout, file:PATH, alertmanager+http(s)://HOST:PORT, webhook+http(s)://HOST:PORT/PATH.
+// Anomaly events to a Kafka topic: keyed by site, idempotent producer, delivered = a successful
+// delivery report.
+class KafkaAnomalySink : public AnomalySink {
+ public:
+  explicit KafkaAnomalySink(std::unique_ptr<KafkaProducer> producer, DurationNs flush_deadline)
+      : producer_(std::move(producer)), flush_deadline_(flush_deadline) {}
+  void Publish(const Anomaly& a) override { producer_->Produce(a.site, AnomalyToJson(a)); }
+  bool Flush() override { return producer_->Flush(flush_deadline_); }
+  std::string name() const override { return "kafka:" + producer_->topic(); }
+
+ private:
+  std::unique_ptr<KafkaProducer> producer_;
+  DurationNs flush_deadline_;
+};
+
+// stdout, file:PATH, kafka://HOST:PORT/TOPIC,
 absl::StatusOr<std::unique_ptr<AnomalySink>> MakeAnomalySink(const OutputSpec& spec,
                                                              MetricsRegistry* metrics);
 

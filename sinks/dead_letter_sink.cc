@@ -22,4 +22,23 @@ std::string DeadLetterToJson(const DeadLetter& d) {
   return out;
 }
 
+void DeadLetterSink::Write(const DeadLetter& d) {
+  if (writer_) {
+    writer_->WriteLine(DeadLetterToJson(d));
+    return;
+  }
+  const std::string_view raw = d.raw.substr(0, std::min(d.raw.size(), kDeadLetterMaxRawBytes));
+  producer_->Produce(d.source, raw,
+                     {{"reason", std::string(RejectReasonName(d.reason))},
+                      {"source", std::string(d.source)},
+                      {"line", std::to_string(d.line)},
+                      {"offset", std::to_string(d.offset)},
+                      {"length", std::to_string(d.length)},
+                      {"truncated", raw.size() < d.length ? "true" : "false"}});
+}
+
+bool DeadLetterSink::Flush() {
+  return writer_ ? writer_->Flush() : producer_->Flush(60 * kNanosPerSecond);
+}
+
 }  // namespace sitepulse

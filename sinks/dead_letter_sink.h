@@ -9,6 +9,7 @@
 
 #include "core/record.h"
 #include "sinks/jsonl_writer.h"
+#include "sinks/kafka_producer.h"
 
 namespace sitepulse {
 
@@ -25,14 +26,18 @@ struct DeadLetter {
 
 std::string DeadLetterToJson(const DeadLetter& d);
 
+// To a file/stdout as JSON lines, or to a Kafka topic: there the message value is the raw line
+// (cut at 64 KiB) and the reason, source, line, offset and length travel as headers.
 class DeadLetterSink {
  public:
   explicit DeadLetterSink(std::unique_ptr<JsonlWriter> writer) : writer_(std::move(writer)) {}
-  void Write(const DeadLetter& d) { writer_->WriteLine(DeadLetterToJson(d)); }
-  bool Flush() { return writer_->Flush(); }
+  explicit DeadLetterSink(std::unique_ptr<KafkaProducer> producer) : producer_(std::move(producer)) {}
+  void Write(const DeadLetter& d);
+  bool Flush();
 
  private:
   std::unique_ptr<JsonlWriter> writer_;
+  std::unique_ptr<KafkaProducer> producer_;
 };
 
 }  // namespace sitepulse

@@ -21,6 +21,8 @@ struct OutputSpec {
   // Webhook: HMAC-SHA256 of the body, hex, in X-Sitepulse-Signature: sha256=...
   std::string secret;
   DurationNs flush_deadline = 120 * kNanosPerSecond;  // at the end of a run
+  // Kafka topics: librdkafka properties (the config's kafka: section).
+  std::vector<std::pair<std::string, std::string>> kafka_properties;
 };
 
 }  // namespace sitepulse
