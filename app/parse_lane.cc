@@ -1,5 +1,6 @@
 #include "app/parse_lane.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/strings.h"
@@ -74,6 +75,8 @@ bool CanReadPastEnd(const char* line, size_t len) {
 }  // namespace
 
 void ParseLane::ProcessMessages(Batch* batch, LineParser& parser) {
+  constexpr size_t kCheckpointEvery = 256;
+  newest_bucket_ = INT64_MIN;
   for (size_t m = 0; m < batch->messages.size(); ++m) {
     const MessageView& msg = batch->messages[m];
     const char* p = msg.data;
@@ -95,6 +98,9 @@ void ParseLane::ProcessMessages(Batch* batch, LineParser& parser) {
       }
       p += len + 1;
     } while (p < end);
+    if ((m + 1) % kCheckpointEvery == 0 || m + 1 == batch->messages.size()) {
+      batch->checkpoints.emplace_back(msg.offset + 1, newest_bucket_);
+    }
   }
 }
 
@@ -133,6 +139,7 @@ void ParseLane::HandleLine(Batch* batch, LineParser& parser, const char* line, s
     last_entry_ = it->second;
   }
   batch->delta.entries[last_entry_].counters.AddRecord(rec_);
+  newest_bucket_ = std::max(newest_bucket_, bucket * res);
   if (rec_.has_latency) {
     batch->delta.samples.push_back({last_entry_, mapping_.Bin(rec_.latency_s)});
   }

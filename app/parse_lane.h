@@ -48,6 +48,7 @@ class ParseLane {
   uint64_t last_key_ = UINT64_MAX;
   uint32_t last_entry_ = 0;
   uint32_t line_index_ = 0;
+  EventTime newest_bucket_ = INT64_MIN;  // of the current batch, for Kafka commit points
   ParsedRecord rec_;
   std::string scratch_;  // a padded copy of a message that ends too close to a page boundary
 };

@@ -309,7 +309,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   std::map<int, int> engine_partition;
   struct PendingOffset {
     int64_t next_offset;
-    EventTime max_bucket;  // newest bucket the batch's events went into
+    EventTime max_bucket;  // newest bucket the events up to next_offset went into
   };
   std::map<int, std::deque<PendingOffset>> uncommitted;
   auto last_commit = std::chrono::steady_clock::now();
@@ -349,11 +349,17 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
       const size_t in = static_cast<size_t>(b->input);
       if (b->control != Batch::Control::kNone) {
         // Kafka assignment changes. A partition's watermark counts from its assignment.
-        if (b->control == Batch::Control::kAssign) {
+        if (b->control == Batch::Control::kTick) {
+          // Idle input: commits still happen.
+        } else if (b->control == Batch::Control::kAssign) {
           if (!engine_partition.count(b->partition)) engine_partition[b->partition] = engine.AddPartition();
           else engine.ReopenPartition(engine_partition[b->partition]);
         } else if (engine_partition.count(b->partition)) {
           engine.EndPartition(engine_partition[b->partition]);
+        }
+        if (kafka && std::chrono::steady_clock::now() - last_commit > std::chrono::seconds(1)) {
+          commit_done(false);
+          last_commit = std::chrono::steady_clock::now();
         }
         free_batches.Push(b);
         continue;
@@ -399,10 +405,8 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
         const int ep = engine_partition.count(b->partition) ? engine_partition[b->partition]
                                                             : (engine_partition[b->partition] = engine.AddPartition());
         engine.Apply(b->delta, mapping, ep);
-        EventTime max_bucket = INT64_MIN;
-        for (const DeltaEntry& e : b->delta.entries) max_bucket = std::max(max_bucket, e.bucket_start);
-        if (!b->messages.empty()) {
-          uncommitted[b->partition].push_back({b->messages.back().offset + 1, max_bucket});
+        for (const auto& [next_offset, newest_bucket] : b->checkpoints) {
+          uncommitted[b->partition].push_back({next_offset, newest_bucket});
         }
         if (std::chrono::steady_clock::now() - last_commit > std::chrono::seconds(1)) {
           commit_done(false);

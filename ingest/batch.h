@@ -36,7 +36,7 @@ struct MessageView {
 };
 
 struct Batch {
-  enum class Control { kNone, kAssign, kRevoke, kEnd };
+  enum class Control { kNone, kAssign, kRevoke, kEnd, kTick };
   // Filled by the reader.
   uint64_t seq = 0;
   int input = 0;
@@ -61,6 +61,9 @@ struct Batch {
   std::vector<RejectedLine> rejects;
   std::vector<std::string> new_sites;  // names the lane assigned new lane ids to, in id order
   BucketDelta delta;
+  // Kafka: commit points, (offset after message i, newest bucket of messages 0..i), every few
+  // hundred messages and at the end, so commits follow closed buckets closely.
+  std::vector<std::pair<int64_t, EventTime>> checkpoints;
 
   void ResetForReader() {
     if (release != nullptr) {
@@ -77,6 +80,7 @@ struct Batch {
     for (uint64_t& r : rejected_by_reason) r = 0;
     rejects.clear();
     new_sites.clear();
+    checkpoints.clear();
     delta.Clear();
   }
   ~Batch() {

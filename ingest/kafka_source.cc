@@ -204,7 +204,8 @@ bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<v
     }
   };
   if (stop_requested) {
-    finish_all();
+    // A shutdown, not an end of input: partitions stay open, so buckets that are still open are
+    // neither closed early nor committed; a restart re-reads their events.
     return false;
   }
   std::vector<rd_kafka_message_t*> msgs(options_.max_messages_per_poll);
@@ -238,6 +239,13 @@ bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<v
     }
   }
   for (auto& [id, b] : open) put(b);
+  if (n <= 0 && NowNs() - last_tick_ns_ > 500'000'000) {
+    // Nothing to read: let the coordinator run its periodic work (commits) anyway.
+    last_tick_ns_ = NowNs();
+    Batch* b = get();
+    b->control = Batch::Control::kTick;
+    put(b);
+  }
   if (!options_.exit_at_end) return true;
   if (!assigned_once_) {
     // A backfill of a topic nobody can assign us (it does not exist, the broker is down):

@@ -46,8 +46,9 @@ class KafkaSource {
   ~KafkaSource();
 
   // One poll. `get` hands out an empty batch, `put` takes a filled one (messages of one
-  // partition, or a control batch). Returns false once the source is finished (exit-at-end
-  // reached, or stop requested), after a kEnd control batch for every partition it owned.
+  // partition, or a control batch). Returns false once the source is finished: exit-at-end
+  // reached (after a kEnd control batch for every partition it owned), or a stop requested (no
+  // kEnd: what is still in open buckets stays uncommitted).
   bool Poll(const std::function<Batch*()>& get, const std::function<void(Batch*)>& put,
             bool stop_requested);
 
@@ -82,6 +83,7 @@ class KafkaSource {
   bool assigned_once_ = false;
   bool failed_ = false;
   int64_t first_poll_ns_ = 0;
+  int64_t last_tick_ns_ = 0;
   const std::function<Batch*()>* get_ = nullptr;
   const std::function<void(Batch*)>* put_ = nullptr;
   std::atomic<uint64_t> commits_{0};
