@@ -34,9 +34,10 @@ fetch() {
   touch "$libs/.complete"
 }
 
+java_opts=(-Xms128m -Xmx768m -Dlog4j2.configurationFile="$root/scripts/kafka/log4j2.yaml" -cp "$libs/*")
+
 java_run() {  # java_run MAIN-CLASS ARGS...
-  java -Xms128m -Xmx768m -Dlog4j2.configurationFile="$root/scripts/kafka/log4j2.yaml" \
-    -cp "$libs/*" "$@"
+  java "${java_opts[@]}" "$@"
 }
 
 running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
@@ -70,7 +71,9 @@ PROPS
     java_run kafka.tools.StorageTool format -t "$(java_run kafka.tools.StorageTool random-uuid)" \
       -c "$dir/server.properties" >"$dir/format.log" 2>&1 || { cat "$dir/format.log" >&2; exit 1; }
   fi
-  java_run kafka.Kafka "$dir/server.properties" >"$dir/log" 2>&1 &
+  # java itself in the background (not a shell function: $! must be the broker's own pid, or
+  # stop would kill a subshell and leave the broker running).
+  java "${java_opts[@]}" kafka.Kafka "$dir/server.properties" >"$dir/log" 2>&1 &
   echo $! >"$pidfile"
   for _ in $(seq 1 120); do
     if ! running; then break; fi
