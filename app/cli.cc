@@ -46,7 +46,8 @@ constexpr const char* kRunHelp =
     "  --stats URI     one JSON line per site per closed bucket (counts, p50..p999)\n"
     "  --dlq URI       rejected lines with their reason and raw bytes (JSON lines)\n"
     "  --threads N     parse lanes (default: the config's pipeline.threads, else every core)\n"
-    "  --listen H:P    serve /metrics, /healthz, /readyz (default off; config: listen)\n"
+    "  --listen H:P    serve /metrics, /healthz, /readyz (config: listen; default off for files,\n"
+    "                  127.0.0.1:9468 with a Kafka input; --listen off turns it off)\n"
     "  --exit-at-end   Kafka: stop at the end offsets seen at start (a backfill), close the\n"
     "                  buckets, emit, commit, exit 0\n"
     "\n"
@@ -60,6 +61,7 @@ constexpr const char* kCheckHelp =
     "FILE:LINE: key.path: what is wrong\n";
 
 std::atomic<bool> g_stop{false};
+constexpr const char* kDefaultKafkaListen = "127.0.0.1:9468";
 extern "C" void OnSignal(int) { g_stop.store(true); }
 
 int Usage(const char* msg, const char* help) {
@@ -204,16 +206,30 @@ int Run(const std::vector<std::string>& args) {
   PipelineHealth health;
   opt.metrics = &metrics;
   opt.health = &health;
-  if (!listen.empty()) c.listen = listen;
+  if (!listen.empty()) c.listen = listen == "off" ? "" : listen;
+  // Kafka mode is a long-running service: the endpoint is on by default there (loopback). A busy
+  // default port is a warning, not a failure; an explicit --listen/listen: must work.
+  bool default_listen = false;
+  if (listen.empty() && c.listen.empty()) {
+    for (const PipelineInput& in : opt.inputs) {
+      if (in.uri.scheme == "kafka") default_listen = true;
+    }
+    if (default_listen) c.listen = kDefaultKafkaListen;
+  }
   std::unique_ptr<HttpEndpoint> endpoint;
   if (!c.listen.empty()) {
     endpoint = std::make_unique<HttpEndpoint>(HttpEndpoint::Options{c.listen}, &metrics, &health);
-    if (absl::Status st = endpoint->Start(); !st.ok()) return fail(std::string(st.message()));
-    const std::string host = c.listen.substr(0, c.listen.rfind(':'));
-    std::fprintf(stderr, "sitepulse: serving /metrics, /healthz, /readyz on %s:%d\n", host.c_str(),
-                 endpoint->port());
+    if (absl::Status st = endpoint->Start(); !st.ok()) {
+      if (!default_listen) return fail(std::string(st.message()));
+      std::fprintf(stderr, "sitepulse: warning: %s; running without /metrics (set --listen)\n",
+                   std::string(st.message()).c_str());
+      endpoint.reset();
+    } else {
+      const std::string host = c.listen.substr(0, c.listen.rfind(':'));
+      std::fprintf(stderr, "sitepulse: serving /metrics, /healthz, /readyz on %s:%d\n",
+                   host.c_str(), endpoint->port());
+    }
   }
-
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   auto summary = RunPipeline(opt, &g_stop);
