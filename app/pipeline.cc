@@ -356,6 +356,9 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
           else engine.ReopenPartition(engine_partition[b->partition]);
         } else if (engine_partition.count(b->partition)) {
           engine.EndPartition(engine_partition[b->partition]);
+          // Revoked or finished: this consumer may no longer commit for it. What was not
+          // committed is re-read by the partition's next owner.
+          if (b->control == Batch::Control::kRevoke) uncommitted.erase(b->partition);
         }
         if (kafka && std::chrono::steady_clock::now() - last_commit > std::chrono::seconds(1)) {
           commit_done(false);
