@@ -6,7 +6,7 @@
 JOBS ?= $(shell nproc)
 RELEASE := build/release
 
-.PHONY: demo test deps build unit sanitizers bench clean
+.PHONY: demo test deps build unit sanitizers bench bench-small clean
 
 deps:
 	@scripts/install-deps.sh
@@ -26,6 +26,12 @@ unit: build
 
 sanitizers: deps
 	@scripts/test.sh --sanitizers-only
+
+bench: build
+	@scripts/bench.sh full
+
+bench-small: build
+	@scripts/bench.sh small
 
 clean:
 	rm -rf build
