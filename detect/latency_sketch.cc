@@ -125,6 +125,13 @@ double DenseSketch::Quantile(const SketchMapping& mapping, double q) const {
 
 void DenseSketch::ToCompact(CompactSketch* out) const {
   out->bins_.clear();
+  // Exact capacity: closed buckets stay in per-site rings, so slack here is memory per site.
+  size_t nonzero = 0;
+  for (uint32_t c : counts_) nonzero += c != 0;
+  if (out->bins_.capacity() < nonzero || out->bins_.capacity() > 2 * nonzero + 4) {
+    std::vector<std::pair<SketchBin, uint32_t>>().swap(out->bins_);
+    out->bins_.reserve(nonzero);
+  }
   out->zero_ = zero_;
   out->total_ = total_;
   for (size_t i = 0; i < counts_.size(); ++i) {
