@@ -1,7 +1,7 @@
 # sitepulse: the two commands a newcomer needs.
 #   make demo   install what is missing, build Release, run sitepulse on generated sample logs
 #   make test   install, build, run every test (unit, end-to-end, sanitizers)
-# Other targets: build, deps, unit, sanitizers, bench, clean.
+# Other targets: build, deps, unit, sanitizers, bench (>= 1 GB per format), bench-small, clean.
 
 JOBS ?= $(shell nproc)
 RELEASE := build/release

@@ -191,7 +191,8 @@ int Main(int argc, char** argv) {
   results.push_back({"sitepulse_" + std::to_string(threads) + "_lanes", Median(all_s), all_lines, bytes});
   const double floor_rate = floor_s.empty() ? 0 : static_cast<double>(floor_lines) / Median(floor_s);
 
-  std::printf("%-26s %12s %10s %10s %10s\n", "run (median of " , "lines/s", "MB/s", "ns/line", "x floor");
+  std::printf("%-26s %12s %10s %10s %10s\n", ("median of " + std::to_string(repeat)).c_str(), "lines/s",
+              "MB/s", "ns/line", "x floor");
   std::string json = "{\"format\":\"" + format + "\",\"bytes\":" + std::to_string(bytes) +
                      ",\"lines\":" + std::to_string(scan_lines) + ",\"repeat\":" + std::to_string(repeat) +
                      ",\"threads\":" + std::to_string(threads) + ",\"results\":[";
