@@ -16,6 +16,10 @@ std::atomic<bool> g_counting{false};
 std::atomic<uint64_t> g_allocations{0};
 }  // namespace
 
+// This file replaces the global operator new and delete together (malloc/free underneath);
+// GCC's mismatched-new-delete check cannot see that they pair.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 void* operator new(std::size_t n) {
   if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
