@@ -202,6 +202,7 @@ int Run(const std::vector<std::string>& args) {
   opt.site_gauges = c.site_gauges;
   opt.kafka_properties = c.kafka_properties;
   opt.exit_at_end = exit_at_end;
+  opt.idle_timeout = c.idle_timeout;
   MetricsRegistry metrics;
   PipelineHealth health;
   opt.metrics = &metrics;

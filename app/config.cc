@@ -406,7 +406,8 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
   Uri u;
   if (root["stats"] && p.UriValue(root["stats"], "stats", &u)) c.stats = u;
   if (root["dlq"] && p.UriValue(root["dlq"], "dlq", &u)) c.dlq = u;
-  if (const YAML::Node w = root["windows"]; w && p.Map(w, "windows", {"resolution", "lateness"})) {
+  if (const YAML::Node w = root["windows"];
+      w && p.Map(w, "windows", {"resolution", "lateness", "idle_timeout"})) {
     DurationNs d;
     if (w["resolution"] && p.Duration(w["resolution"], "windows.resolution", &d)) {
       if (d < kNanosPerSecond || d % kNanosPerSecond != 0) {
@@ -416,6 +417,9 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
       }
     }
     if (w["lateness"] && p.Duration(w["lateness"], "windows.lateness", &d)) c.lateness = d;
+    if (w["idle_timeout"] && p.Duration(w["idle_timeout"], "windows.idle_timeout", &d)) {
+      c.idle_timeout = d;
+    }
   }
   if (const YAML::Node l = root["limits"]; l && p.Map(l, "limits", {"max_line_bytes", "max_sites"})) {
     size_t s;

@@ -49,6 +49,7 @@ struct Config {
   std::optional<Uri> dlq;
   DurationNs resolution = 10 * kNanosPerSecond;
   DurationNs lateness = 30 * kNanosPerSecond;
+  DurationNs idle_timeout = 30 * kNanosPerSecond;
   size_t max_line_bytes = 1 << 20;
   size_t max_sites = 10000;
   int threads = 0;  // 0: every core

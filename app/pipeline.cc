@@ -313,6 +313,21 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   };
   std::map<int, std::deque<PendingOffset>> uncommitted;
   auto last_commit = std::chrono::steady_clock::now();
+  std::map<int, int64_t> last_input_ns;  // source partition -> when it last delivered messages
+  std::map<int, bool> idle;
+  auto check_idle = [&] {
+    const int64_t now = SteadyNowNs();
+    for (auto& [pid, ep] : engine_partition) {
+      auto it = last_input_ns.find(pid);
+      const int64_t last = it == last_input_ns.end() ? now : it->second;
+      if (it == last_input_ns.end()) last_input_ns[pid] = now;
+      const bool is_idle = now - last > options.idle_timeout;
+      if (idle[pid] != is_idle) {
+        idle[pid] = is_idle;
+        engine.SetPartitionIdle(ep, is_idle);
+      }
+    }
+  };
   auto commit_done = [&](bool sync) {
     if (!kafka) return;
     // Only what sits in closed, evaluated buckets, and only after every sink has delivered the
@@ -360,6 +375,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
           // committed is re-read by the partition's next owner.
           if (b->control == Batch::Control::kRevoke) uncommitted.erase(b->partition);
         }
+        if (kafka) check_idle();
         if (kafka && std::chrono::steady_clock::now() - last_commit > std::chrono::seconds(1)) {
           commit_done(false);
           last_commit = std::chrono::steady_clock::now();
@@ -407,7 +423,10 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
       if (kafka) {
         const int ep = engine_partition.count(b->partition) ? engine_partition[b->partition]
                                                             : (engine_partition[b->partition] = engine.AddPartition());
-        engine.Apply(b->delta, mapping, ep);
+        engine.Apply(b->delta, mapping, ep);  // input makes the partition active again
+        last_input_ns[b->partition] = SteadyNowNs();
+        idle[b->partition] = false;
+        check_idle();
         for (const auto& [next_offset, newest_bucket] : b->checkpoints) {
           uncommitted[b->partition].push_back({next_offset, newest_bucket});
         }

@@ -50,6 +50,8 @@ struct PipelineOptions {
   // seen at start (a backfill).
   std::vector<std::pair<std::string, std::string>> kafka_properties;
   bool exit_at_end = false;
+  // A Kafka partition without messages for this long (wall clock) stops holding the watermark.
+  DurationNs idle_timeout = 30 * kNanosPerSecond;
   MetricsRegistry* metrics = nullptr;  // required
   PipelineHealth* health = nullptr;    // optional
 };

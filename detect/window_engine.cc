@@ -172,12 +172,21 @@ void WindowEngine::Apply(const BucketDelta& delta, const std::vector<uint32_t>& 
   }
   Partition& p = partitions_[static_cast<size_t>(partition)];
   p.max_time = std::max(p.max_time, delta.max_time);
+  p.idle = false;
   watermark_ = ComputeWatermark();
   Advance();
 }
 
 void WindowEngine::EndPartition(int partition) {
   partitions_[static_cast<size_t>(partition)].ended = true;
+  watermark_ = ComputeWatermark();
+  Advance();
+}
+
+void WindowEngine::SetPartitionIdle(int partition, bool idle) {
+  Partition& p = partitions_[static_cast<size_t>(partition)];
+  if (p.idle == idle) return;
+  p.idle = idle;
   watermark_ = ComputeWatermark();
   Advance();
 }
@@ -189,14 +198,22 @@ void WindowEngine::ReopenPartition(int partition) {
 
 EventTime WindowEngine::ComputeWatermark() const {
   EventTime w = INT64_MAX;
-  bool any_active = false;
+  EventTime newest_idle = INT64_MIN;
+  bool any_open = false, any_active = false;
   for (const Partition& p : partitions_) {
     if (p.ended) continue;
+    any_open = true;
+    if (p.idle) {
+      if (p.max_time != INT64_MIN) newest_idle = std::max(newest_idle, p.max_time - options_.lateness);
+      continue;
+    }
     any_active = true;
     if (p.max_time == INT64_MIN) return INT64_MIN;  // silent partition holds everything back
     w = std::min(w, p.max_time - options_.lateness);
   }
-  return any_active ? w : INT64_MAX;  // every input ended: close everything
+  if (!any_open) return INT64_MAX;   // every input ended: close everything
+  if (!any_active) return newest_idle;  // all idle: as far as anyone got
+  return w;
 }
 
 void WindowEngine::Advance() {

@@ -70,6 +70,10 @@ class WindowEngine {
   void EndPartition(int partition);
   // An ended partition receives input again (a Kafka partition assigned back).
   void ReopenPartition(int partition);
+  // An idle partition (no input for a while, judged by the caller's clock) stops holding the
+  // watermark back; its next input makes it active again. If every open partition is idle, the
+  // watermark is the newest of theirs, so buckets still close once input stops everywhere.
+  void SetPartitionIdle(int partition, bool idle);
   // Every bucket starting before this time is closed and evaluated (INT64_MIN: none yet).
   EventTime closed_before() const { return closing_started_ ? next_close_ : INT64_MIN; }
 
@@ -113,6 +117,7 @@ class WindowEngine {
   struct Partition {
     EventTime max_time = INT64_MIN;
     bool ended = false;
+    bool idle = false;
   };
   std::vector<Partition> partitions_;
   EventTime watermark_ = INT64_MIN;

@@ -28,7 +28,7 @@ TEST(ConfigTest, EmptyConfigMeansDefaults) {
 
 TEST(ConfigTest, UnknownKeyNamesFileLineAndPath) {
   EXPECT_EQ(Errors("windows:\n  resolution: 10s\n  latenes: 30s\n"),
-            "test.yaml:3: windows.latenes: unknown key (known: resolution, lateness)\n");
+            "test.yaml:3: windows.latenes: unknown key (known: resolution, lateness, idle_timeout)\n");
 }
 
 TEST(ConfigTest, BadDurationAndWrongType) {

@@ -135,6 +135,29 @@ TEST(WindowEngineTest, WatermarkIsMinimumOverPartitions) {
   EXPECT_EQ(rec.buckets[1].start, kT0 + 50 * kS);
 }
 
+TEST(WindowEngineTest, IdlePartitionsStopHoldingTheWatermark) {
+  Recorder rec;
+  WindowEngine engine(Options(), &rec);
+  const int a = engine.AddPartition();
+  const int b = engine.AddPartition();
+  Feeder f(&engine, {"x"});
+  f.Add(0, kT0 + 10 * kS);
+  f.Flush(b);  // b got to 10 s and then went quiet
+  f.Add(0, kT0 + 200 * kS);
+  f.Flush(a);
+  EXPECT_EQ(engine.watermark(), kT0 - 20 * kS);  // held back by b
+  engine.SetPartitionIdle(b, true);
+  EXPECT_EQ(engine.watermark(), kT0 + 170 * kS);  // a alone
+  ASSERT_EQ(rec.buckets.size(), 1u);               // [10, 20) closed
+  engine.SetPartitionIdle(a, true);                // nothing arrives anywhere
+  EXPECT_EQ(engine.watermark(), kT0 + 170 * kS);   // the newest of the idle ones
+  f.Add(0, kT0 + 15 * kS);                         // b speaks again, late now
+  f.Flush(b);
+  EXPECT_EQ(engine.late_events(), 1u);
+  // b is active again and a still idle: the watermark follows b (it never reopens buckets).
+  EXPECT_EQ(engine.watermark(), kT0 - 15 * kS);
+}
+
 TEST(WindowEngineTest, SlidingWindowFiresAndResolvesWithSameId) {
   WindowEngineOptions o = Options();
   ThresholdSpec spec;
