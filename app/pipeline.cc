@@ -332,10 +332,11 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
     if (!kafka) return;
     // Only what sits in closed, evaluated buckets, and only after every sink has delivered the
     // anomalies those buckets produced.
+    // The final commit waits for the sinks; periodic ones only look (never stall consumption).
     for (auto& sink : fanout.outputs) {
-      if (!sink->Flush()) return;  // undelivered anomalies: commit nothing, re-read on restart
+      if (!(sync ? sink->Flush() : sink->Drained())) return;  // undelivered: commit nothing yet
     }
-    if (dlq && !dlq->Flush()) return;  // rejected lines not yet safe in their sink either
+    if (dlq && !(sync ? dlq->Flush() : dlq->Drained())) return;  // rejected lines not safe yet
     std::vector<std::pair<int, int64_t>> offsets;
     for (auto& [pid, q] : uncommitted) {
       int64_t commit = -1;

@@ -24,6 +24,7 @@ class AlertmanagerSink : public AnomalySink {
   AlertmanagerSink(std::string base_url, OutputSpec spec, MetricsRegistry* metrics);
   void Publish(const Anomaly& anomaly) override;
   bool Flush() override;
+  bool Drained() override { return delivery_->Flush(0); }
   bool healthy() const override { return delivery_->healthy(); }
   std::string name() const override { return name_; }
   size_t active_alerts() const;

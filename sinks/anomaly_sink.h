@@ -20,6 +20,10 @@ class AnomalySink {
   virtual void Publish(const Anomaly& anomaly) = 0;
   // Blocks until every published event is acknowledged or failed; false if any failed.
   virtual bool Flush() = 0;
+  // Like Flush, without waiting: true if everything published so far is already delivered. The
+  // Kafka source's periodic commits ask this, so a slow sink holds commits back without
+  // stalling consumption.
+  virtual bool Drained() { return Flush(); }
   virtual std::string name() const = 0;
   // False while deliveries are failing (readiness reports it).
   virtual bool healthy() const { return true; }
@@ -45,6 +49,7 @@ class KafkaAnomalySink : public AnomalySink {
       : producer_(std::move(producer)), flush_deadline_(flush_deadline) {}
   void Publish(const Anomaly& a) override { producer_->Produce(a.site, AnomalyToJson(a)); }
   bool Flush() override { return producer_->Flush(flush_deadline_); }
+  bool Drained() override { return producer_->Flush(0); }
   std::string name() const override { return "kafka:" + producer_->topic(); }
 
  private:

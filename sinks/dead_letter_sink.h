@@ -34,6 +34,7 @@ class DeadLetterSink {
   explicit DeadLetterSink(std::unique_ptr<KafkaProducer> producer) : producer_(std::move(producer)) {}
   void Write(const DeadLetter& d);
   bool Flush();
+  bool Drained() { return writer_ ? writer_->Flush() : producer_->Flush(0); }
 
  private:
   std::unique_ptr<JsonlWriter> writer_;

@@ -21,6 +21,7 @@ class WebhookSink : public AnomalySink {
   WebhookSink(std::string url, OutputSpec spec, MetricsRegistry* metrics);
   void Publish(const Anomaly& anomaly) override;
   bool Flush() override { return delivery_->Flush(spec_.flush_deadline); }
+  bool Drained() override { return delivery_->Flush(0); }
   bool healthy() const override { return delivery_->healthy(); }
   std::string name() const override { return name_; }
 
