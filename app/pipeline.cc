@@ -313,6 +313,14 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   };
   std::map<int, std::deque<PendingOffset>> uncommitted;
   auto last_commit = std::chrono::steady_clock::now();
+  Gauge* kafka_commits = nullptr;
+  Gauge* kafka_commit_errors = nullptr;
+  if (kafka) {
+    kafka_commits = options.metrics->GetGauge(
+        "sitepulse_kafka_commits", "Offset commits the broker acknowledged (Kafka inputs)");
+    kafka_commit_errors = options.metrics->GetGauge(
+        "sitepulse_kafka_commit_errors", "Offset commits that failed (Kafka inputs)");
+  }
   std::map<int, int64_t> last_input_ns;  // source partition -> when it last delivered messages
   std::map<int, bool> idle;
   auto check_idle = [&] {
@@ -347,6 +355,8 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
       if (commit >= 0) offsets.emplace_back(pid, commit);
     }
     kafka->Commit(offsets, sync);
+    kafka_commits->Set(static_cast<double>(kafka->commits()));
+    kafka_commit_errors->Set(static_cast<double>(kafka->commit_errors()));
   };
   int lanes_done = 0;
   while (lanes_done < lanes || !pending.empty()) {

@@ -102,10 +102,4 @@ uint64_t MetricsRegistry::CounterSum(const std::string& name, const std::string&
   return sum;
 }
 
-size_t MetricsRegistry::SeriesCount(const std::string& name) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = families_.find(name);
-  return it == families_.end() ? 0 : it->second.index.size();
-}
-
 }  // namespace sitepulse

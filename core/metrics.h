@@ -47,8 +47,6 @@ class MetricsRegistry {
   // Sum of a counter over all its series, or over those whose `label` equals `value`.
   uint64_t CounterSum(const std::string& name, const std::string& label = "",
                       const std::string& value = "") const;
-  // Number of series registered under a name.
-  size_t SeriesCount(const std::string& name) const;
 
  private:
   struct Family {

@@ -274,7 +274,6 @@ void WindowEngine::CloseSite(Site& site, EventTime start, EventTime end) {
   if (bucket == nullptr && site.pushed == 0) return;  // nothing yet: no history to slide
 
   if (bucket != nullptr) {
-    ++buckets_closed_;
     last_data_end_ = std::max(last_data_end_, end);
     if (site.first_start == INT64_MIN) site.first_start = start;
     listener_->OnBucketClosed(
@@ -355,7 +354,6 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
       a.summary = ThresholdSummary(spec, site.name, e.value, false);
     }
     a.id = d.incident_id;
-    ++anomalies_;
     listener_->OnAnomaly(a);
   }
 }

@@ -80,8 +80,6 @@ class WindowEngine {
   uint64_t late_events() const { return late_events_; }
   uint64_t sites_over_cap() const { return sites_over_cap_; }
   size_t site_count() const { return sites_.size(); }
-  uint64_t anomalies() const { return anomalies_; }
-  uint64_t buckets_closed() const { return buckets_closed_; }
   EventTime watermark() const { return watermark_; }
   const SketchMapping& mapping() const { return mapping_; }
 
@@ -127,8 +125,6 @@ class WindowEngine {
 
   uint64_t late_events_ = 0;
   uint64_t sites_over_cap_ = 0;
-  uint64_t anomalies_ = 0;
-  uint64_t buckets_closed_ = 0;
 };
 
 }  // namespace sitepulse

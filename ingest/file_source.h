@@ -33,7 +33,6 @@ class FileSource {
   const std::string& name() const { return name_; }
   // Read errors end the input early; they are reported here.
   const std::string& error() const { return error_; }
-  size_t buffer_capacity() const { return capacity_; }
 
  private:
   FileSource(int fd, std::string name, const Options& options);

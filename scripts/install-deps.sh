@@ -9,7 +9,7 @@ PACKAGES=(
   libcurl4-openssl-dev libssl-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   prometheus-alertmanager prometheus kcat jq goaccess time
-  python3
+  curl openssl
 )
 
 missing=()

@@ -65,6 +65,16 @@ class Feeder {
   BucketDelta delta_;
 };
 
+// A threshold above `threshold` on `metric` over `window`, firing at once (for 0, min 1 request).
+ThresholdSpec Spec(std::string name, Metric metric, double threshold, DurationNs window) {
+  ThresholdSpec spec;
+  spec.name = std::move(name);
+  spec.metric = metric;
+  spec.threshold = threshold;
+  spec.window = window;
+  return spec;
+}
+
 WindowEngineOptions Options() {
   WindowEngineOptions o;
   o.resolution = 10 * kS;
@@ -160,13 +170,7 @@ TEST(WindowEngineTest, IdlePartitionsStopHoldingTheWatermark) {
 
 TEST(WindowEngineTest, SlidingWindowFiresAndResolvesWithSameId) {
   WindowEngineOptions o = Options();
-  ThresholdSpec spec;
-  spec.name = "errors";
-  spec.metric = Metric::kErrorRate;
-  spec.threshold = 0.5;
-  spec.window = 30 * kS;  // three buckets
-  spec.min_requests = 1;
-  o.detectors.push_back(spec);
+  o.detectors.push_back(Spec("errors", Metric::kErrorRate, 0.5, 30 * kS));  // three buckets
   Recorder rec;
   WindowEngine engine(o, &rec);
   const int p = engine.AddPartition();
@@ -191,11 +195,7 @@ TEST(WindowEngineTest, SlidingWindowFiresAndResolvesWithSameId) {
 
 TEST(WindowEngineTest, SiteOverridesReplaceDefaults) {
   WindowEngineOptions o = Options();
-  ThresholdSpec spec;
-  spec.name = "slow";
-  spec.metric = Metric::kP50;
-  spec.threshold = 0.1;
-  spec.window = 10 * kS;
+  const ThresholdSpec spec = Spec("slow", Metric::kP50, 0.1, 10 * kS);
   o.detectors.push_back(spec);
   ThresholdSpec relaxed = spec;
   relaxed.threshold = 1.0;
@@ -228,12 +228,7 @@ TEST(WindowEngineTest, SitesOverTheCapGoToOther) {
 
 TEST(WindowEngineTest, LongGapsAreCrossedWithoutWalkingEveryBucket) {
   WindowEngineOptions o = Options();
-  ThresholdSpec spec;
-  spec.name = "errors";
-  spec.metric = Metric::kErrorRate;
-  spec.threshold = 0.5;
-  spec.window = 60 * kS;
-  o.detectors.push_back(spec);
+  o.detectors.push_back(Spec("errors", Metric::kErrorRate, 0.5, 60 * kS));
   Recorder rec;
   WindowEngine engine(o, &rec);
   const int p = engine.AddPartition();

@@ -39,6 +39,21 @@ std::string UniqueName(const std::string& what) {
          std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000);
 }
 
+// Creates a 3-partition topic and waits until every partition has a leader: a producer that
+// starts earlier loses its first messages to "unknown topic or partition".
+void CreateTopic(const std::string& topic, const TempDir& dir) {
+  auto create = RunCommand(Script() + "create " + topic + " 3", dir);
+  ASSERT_EQ(create.exit_code, 0) << create.out << create.err;
+  bool ready = false;
+  for (int i = 0; i < 100 && !ready; ++i) {
+    auto md = RunCommand("kcat -L -b " + Broker() + " -t " + topic, dir);
+    ready = md.out.find("3 partitions") != std::string::npos &&
+            md.out.find("leader -1") == std::string::npos && md.out.find("Err") == std::string::npos;
+    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_TRUE(ready) << "topic " << topic << " never got its leaders";
+}
+
 // Lines (with malformed ones) produced without keys to a 3-partition topic, read back with
 // --exit-at-end: the anomalies on the output topic (keyed by site) equal those of a file run over
 // the same lines, ids included; the committed offsets equal the end offsets (a second run of the
@@ -61,17 +76,7 @@ TEST(KafkaSourceTest, BackfillEqualsTheFileRunAndCommitsEverything) {
       if (!line.empty()) out << line << "\n";
     }
   }
-  auto create = RunCommand(Script() + "create " + topic + " 3", dir);
-  ASSERT_EQ(create.exit_code, 0) << create.out << create.err;
-  // A new topic takes a moment to get its leaders; produce once it has them.
-  bool ready = false;
-  for (int i = 0; i < 100 && !ready; ++i) {
-    auto md = RunCommand("kcat -L -b " + Broker() + " -t " + topic, dir);
-    ready = md.out.find("3 partitions") != std::string::npos &&
-            md.out.find("leader -1") == std::string::npos && md.out.find("Err") == std::string::npos;
-    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  ASSERT_TRUE(ready) << "topic " << topic << " never got its leaders";
+  ASSERT_NO_FATAL_FAILURE(CreateTopic(topic, dir));
   auto produce = RunCommand("kcat -P -b " + Broker() + " -t " + topic + " -l " + dir / "access.log", dir);
   ASSERT_EQ(produce.exit_code, 0) << produce.err;
   const size_t lines = Lines(ReadFile(dir / "access.log")).size();
@@ -163,14 +168,7 @@ TEST(KafkaSourceTest, SigtermDrainsCommitsWhatIsDoneAndExits) {
                             dir / "access.log",
                         dir);
   ASSERT_EQ(gen.exit_code, 0) << gen.err;
-  ASSERT_EQ(RunCommand(Script() + "create " + topic + " 3", dir).exit_code, 0);
-  bool ready = false;
-  for (int i = 0; i < 100 && !ready; ++i) {
-    auto md = RunCommand("kcat -L -b " + Broker() + " -t " + topic, dir);
-    ready = md.out.find("3 partitions") != std::string::npos && md.out.find("Err") == std::string::npos;
-    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  ASSERT_TRUE(ready);
+  ASSERT_NO_FATAL_FAILURE(CreateTopic(topic, dir));
   ASSERT_EQ(RunCommand("kcat -P -b " + Broker() + " -t " + topic + " -l " + dir / "access.log", dir).exit_code, 0);
   const size_t total = Lines(ReadFile(dir / "access.log")).size();
 
