@@ -30,6 +30,8 @@ int MonthFromAbbrev(std::string_view m) {
 bool ComposeUtc(int64_t y, int64_t mo, int64_t d, int64_t h, int64_t mi, int64_t s, int64_t frac_ns,
                 int64_t offset_s, EventTime* out, DateCache* cache = nullptr) {
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return false;
+  // Nanoseconds since the epoch fit in int64_t from 1678 to 2261 only.
+  if (y < 1678 || y > 2261) return false;
   const int64_t key = y * 10000 + mo * 100 + d;
   int64_t days;
   if (cache != nullptr && cache->key == key) {

@@ -35,6 +35,9 @@ struct FormatSpec {
   bool latency_required = true;  // JSON access logs; combined has it optional
   std::string default_site;      // used when a line names no site (empty: missing_site)
   size_t max_site_bytes = 255;
+  // JSON only: the flat-object fast path (FlatJsonScanner) before simdjson. Off only in tests
+  // that compare the two.
+  bool json_fast_path = true;
 };
 
 // Known presets: nginx, caddy, envoy, ecs, json (no field defaults), combined, json_error,

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_split.h"
 #include "ingest/field_values.h"
+#include "ingest/flat_json_scanner.h"
 
 namespace sitepulse {
 
@@ -75,6 +76,15 @@ inline bool KeyEquals(const char* raw, const std::string& key) {
   return raw[n] == '"';
 }
 
+// std::string == std::string_view without a call to memcmp: keys are short.
+inline bool SameKey(const std::string& a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool JsonLineParser::RawString(od::value& value, std::string_view* out) const {
@@ -95,6 +105,15 @@ bool JsonLineParser::RawString(od::value& value, std::string_view* out) const {
 
 RejectReason JsonLineParser::Parse(const char* line, size_t len, size_t capacity,
                                    ParsedRecord* out) {
+  // The flat fast path accepts only lines it is sure of; everything else, rejections included,
+  // is decided by simdjson below. After a nested line it waits a while before trying again.
+  if (!format_.json_fast_path) {
+    // simdjson alone
+  } else if (flat_skip_ > 0) {
+    --flat_skip_;
+  } else if (capacity >= len + 32 && ParseFlat(line, len, out)) {
+    return RejectReason::kCount;
+  }
   od::document doc;
   const auto err = parser_.iterate(line, len, capacity).get(doc);
   if (err != SUCCESS) {
@@ -121,9 +140,12 @@ RejectReason JsonLineParser::Parse(const char* line, size_t len, size_t capacity
       if (last == 0 || line[last - 1] != '}') return RejectReason::kMalformedJson;
       return Finish(out);
     }
-    // Shaped differently from the learned line: walk it whole.
-    doc.rewind();
-    if (doc.get_object().get(obj) != SUCCESS) return RejectReason::kMalformedJson;
+    // Shaped differently from the learned line: walk it whole. Not doc.rewind(): after some
+    // errors simdjson abandons the document (its parser pointer is gone), so iterate anew.
+    if (parser_.iterate(line, len, capacity).get(doc) != SUCCESS ||
+        doc.get_object().get(obj) != SUCCESS) {
+      return RejectReason::kMalformedJson;
+    }
   }
   for (int& f : found_) f = INT_MAX;
   *out = ParsedRecord{};
@@ -144,6 +166,131 @@ RejectReason JsonLineParser::Parse(const char* line, size_t len, size_t capacity
     learned_.clear();
   }
   return Finish(out);
+}
+
+bool JsonLineParser::ParseFlat(const char* line, size_t len, ParsedRecord* out) {
+  for (int& f : found_) f = INT_MAX;
+  out->kind = format_.kind;
+  out->site = {};
+  out->time = 0;
+  out->status = 0;
+  out->has_latency = false;
+  out->latency_s = 0;
+  out->bytes = 0;
+  out->level = LogLevel::kInfo;
+  // A line shaped like the last one: only its values are looked at.
+  const bool matched = flat_.Match(line, len, [&](size_t member, const FlatValue& value) {
+    const Node* leaf = flat_leaves_[member];
+    if (leaf == nullptr || leaf->priority >= found_[leaf->field]) return true;
+    return TakeFlat(*leaf, value, out);
+  });
+  if (matched) return Finish(out) == RejectReason::kCount;
+
+  for (int& f : found_) f = INT_MAX;
+  bool nested = false;
+  size_t member = 0;
+  const bool scanned = flat_.Scan(line, len, [&](std::string_view key, const FlatValue& value) {
+    const Node* leaf = nullptr;
+    if (!key.empty()) {
+      for (uint8_t i : root_.by_first[static_cast<unsigned char>(key[0])]) {
+        const Node& n = root_.nodes[i];
+        if (SameKey(n.key, key)) {
+          if (n.field >= 0) {
+            leaf = &n;
+          } else if (value.type == FlatValue::kString || value.type == FlatValue::kNumber) {
+            nested = true;  // a configured nested path meets a scalar: let the full walk decide
+          }
+        }
+      }
+    }
+    if (member < FlatJsonScanner::kMaxMembers) scan_leaves_[member] = leaf;
+    ++member;
+    if (leaf == nullptr || leaf->priority >= found_[leaf->field]) return true;
+    if (value.type == FlatValue::kNull) return true;  // null is absent
+    return TakeFlat(*leaf, value, out);
+  });
+  if (!scanned || nested) {
+    // Remember lines that are not flat (nested formats), so they do not pay for two parsers.
+    if (!scanned && ++flat_misses_ >= 8) {
+      flat_skip_ = 256;
+      flat_misses_ = 0;
+    }
+    return false;
+  }
+  flat_misses_ = 0;
+  if (Finish(out) != RejectReason::kCount) return false;
+  // The template and its leaves change together, and only for a line that was accepted.
+  if (flat_.Learn(line)) std::copy(scan_leaves_, scan_leaves_ + std::min(member, FlatJsonScanner::kMaxMembers), flat_leaves_);
+  return true;
+}
+
+bool JsonLineParser::TakeFlat(const Node& leaf, const FlatValue& value, ParsedRecord* rec) {
+  // Only the forms that are certain; anything else returns false and simdjson decides.
+  const bool is_string = value.type == FlatValue::kString;
+  const bool is_number = value.type == FlatValue::kNumber;
+  const std::string_view s = value.text;
+  // simdjson reads "1e3" as a floating-point number; leave exponents to it.
+  if (is_number && s.find_first_of("eE") != std::string_view::npos) return false;
+  switch (leaf.field) {
+    case kSite:
+      if (!is_string || !IsValidSite(s, format_.max_site_bytes)) return false;
+      rec->site = s;
+      break;
+    case kTime: {
+      EventTime t;
+      if (is_string) {
+        if (!ParseTimeString(s, format_.time_unit, &t, &date_cache_)) return false;
+      } else if (is_number) {
+        uint64_t u;
+        double d;
+        if (UnsignedFromString(s, &u)) {
+          if (u > static_cast<uint64_t>(INT64_MAX) ||
+              !EpochToEventTime(static_cast<int64_t>(u), format_.time_unit, &t)) {
+            return false;
+          }
+        } else if (!DecimalFromString(s, &d) || !EpochToEventTime(d, format_.time_unit, &t)) {
+          return false;
+        }
+      } else {
+        return false;
+      }
+      if (!IsPlausibleEventTime(t)) return false;
+      rec->time = t;
+      break;
+    }
+    case kStatus: {
+      uint64_t v;
+      if ((!is_string && !is_number) || !UnsignedFromString(s, &v) ||
+          !StatusFromNumber(v, &rec->status)) {
+        return false;
+      }
+      break;
+    }
+    case kLatency: {
+      if (!is_string && !is_number) return false;
+      if (is_string && (s.empty() || s == "-")) return true;  // nginx: no upstream, no value
+      double v;
+      if (!DecimalFromString(s, &v)) return false;
+      const bool decimal_point = s.find('.') != std::string_view::npos;
+      if (!LatencyToSeconds(v, format_.latency_unit, decimal_point, &rec->latency_s)) return false;
+      rec->has_latency = true;
+      break;
+    }
+    case kBytes: {
+      uint64_t v = 0;
+      if (!is_string && !is_number) return false;
+      if (!(is_string && s == "-") && !UnsignedFromString(s, &v)) return false;
+      rec->bytes = v;
+      break;
+    }
+    case kLevel:
+      if (!is_string || !ParseLogLevel(s, &rec->level)) return false;
+      break;
+    default:
+      break;
+  }
+  found_[leaf.field] = leaf.priority;
+  return true;
 }
 
 RejectReason JsonLineParser::Finish(ParsedRecord* out) {

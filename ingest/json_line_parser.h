@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/record.h"
+#include "ingest/flat_json_scanner.h"
 #include "ingest/format.h"
 #include "simdjson.h"
 
@@ -45,6 +46,10 @@ class JsonLineParser {
   // for each field. kCount on success; kFallback when this line is shaped differently.
   RejectReason FindLearned(simdjson::ondemand::object& obj);
   RejectReason Finish(ParsedRecord* out);
+  // The fast path for flat objects without escapes (FlatJsonScanner): true if the line was
+  // parsed and accepted; false leaves the verdict to simdjson.
+  bool ParseFlat(const char* line, size_t len, ParsedRecord* out);
+  bool TakeFlat(const Node& leaf, const FlatValue& value, ParsedRecord* rec);
   static constexpr RejectReason kFallback = RejectReason::kEmptyLine;  // never a FindLearned result otherwise
   RejectReason TakeValue(const Node& leaf, simdjson::ondemand::value& value,
                          simdjson::ondemand::json_type type);
@@ -54,6 +59,11 @@ class JsonLineParser {
   FormatSpec format_;
   Level root_;
   simdjson::ondemand::parser parser_;
+  FlatJsonScanner flat_;
+  const Node* flat_leaves_[FlatJsonScanner::kMaxMembers] = {};  // per member of the template
+  const Node* scan_leaves_[FlatJsonScanner::kMaxMembers] = {};  // per member of the line scanned
+  int flat_misses_ = 0;  // consecutive lines the flat scanner could not take
+  int flat_skip_ = 0;    // lines to go straight to simdjson
   DateCache date_cache_;
   int configured_fields_ = 0;               // how many fields have paths
   std::vector<const Node*> learned_;         // leaves of the last walked line, in document order

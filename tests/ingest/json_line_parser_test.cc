@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "tests/ingest/parser_test_util.h"
 
 namespace sitepulse {
@@ -246,6 +249,70 @@ TEST(JsonParserTest, CrlfLineEndings) {
   auto r = ParseLine(p, "{\"host\":\"a\",\"status\":200," + std::string(kGood) + "}\r");
   EXPECT_TRUE(r.ok()) << RejectReasonName(r.reason);
 }
+
+
+namespace differential {
+
+// The flat fast path must agree with simdjson on every line: same verdict, same values. Good lines
+// of several shapes, then every one of them cut short, and with each byte replaced by a character
+// that matters to JSON, fed in a sequence so the fast path keeps learning and relearning shapes.
+std::vector<std::string> Corpus() {
+  const std::vector<std::string> good = {
+      kWellFormed,
+      R"j({"time_iso8601":"2025-01-01T00:00:01.250Z","remote_addr":"10.0.0.1","host":"shop.example.com","request":"GET /é HTTP/1.1","status":"503","body_bytes_sent":"1234","request_time":"0.250","upstream_response_time":"-","http_user_agent":"Mozilla/5.0 (X11)"})j",
+      R"({ "time_iso8601" : "2025-01-01T00:00:02Z" , "host" : "a" , "status" : 200 , "request_time" : 0.004 , "body_bytes_sent" : 0 , "ok" : true , "gone" : null })",
+      R"({"time_local":"01/Jan/2025:00:00:01 +0000","host":"b","status":404,"request_time":12,"body_bytes_sent":"-","x":false})",
+      R"({"time_iso8601":1735689601,"host":"c","status":"200","request_time":"0.1","body_bytes_sent":5,"n":-1.5e3})",
+      R"({"time_iso8601":1735689601.5,"host":"d","status":200,"request_time":"-","server_name":"other","body_bytes_sent":"7"})",
+      R"({"time_iso8601":"2025-01-01T00:00:01Z","host":null,"http_host":"e","status":200,"request_time":"0.1"})",
+  };
+  const std::string specials = "\"\\{}[],: x0-.e\x01\xff";
+  std::vector<std::string> corpus;
+  for (const std::string& g : good) {
+    corpus.push_back(g);
+    for (size_t i = 0; i < g.size(); ++i) {
+      corpus.push_back(g.substr(0, i));
+      corpus.push_back(g);  // relearn
+      for (char c : specials) {
+        std::string m = g;
+        m[i] = c;
+        corpus.push_back(m);
+        corpus.push_back(g.substr(0, i) + c + g.substr(i));
+      }
+    }
+  }
+  return corpus;
+}
+
+TEST(JsonParserTest, FastPathAgreesWithSimdjsonOnEveryLine) {
+  FormatSpec fast = *FormatFromPreset("nginx");
+  FormatSpec slow = fast;
+  slow.json_fast_path = false;
+  LineParser p(fast), ref(slow);
+  size_t accepted = 0, rejected = 0;
+  for (const std::string& line : Corpus()) {
+    const auto a = ParseLine(p, line);
+    const auto b = ParseLine(ref, line);
+    auto name = [](const auto& r) { return r.ok() ? std::string("ok") : std::string(RejectReasonName(r.reason)); };
+    ASSERT_EQ(name(a), name(b)) << line;
+    if (!b.ok()) {
+      ++rejected;
+      continue;
+    }
+    ++accepted;
+    EXPECT_EQ(a.site, b.site) << line;
+    EXPECT_EQ(a.rec.time, b.rec.time) << line;
+    EXPECT_EQ(a.rec.status, b.rec.status) << line;
+    EXPECT_EQ(a.rec.has_latency, b.rec.has_latency) << line;
+    EXPECT_EQ(a.rec.latency_s, b.rec.latency_s) << line;
+    EXPECT_EQ(a.rec.bytes, b.rec.bytes) << line;
+  }
+  // The corpus really exercises both verdicts.
+  EXPECT_GT(accepted, 5000u);
+  EXPECT_GT(rejected, 5000u);
+}
+
+}  // namespace differential
 
 }  // namespace
 }  // namespace sitepulse

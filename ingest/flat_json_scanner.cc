@@ -1,0 +1,97 @@
+#include "ingest/flat_json_scanner.h"
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+#include "simdjson.h"
+
+namespace sitepulse {
+
+bool FlatJsonScanner::Index(const char* line, size_t len) {
+  if (len > kMaxLineBytes) return false;
+  len_ = len;
+  num_words_ = (len + 31) / 32;
+  bool high = false;
+#if defined(__AVX2__)
+  const __m256i quote = _mm256_set1_epi8('"');
+  const __m256i backslash = _mm256_set1_epi8('\\');
+  const __m256i space = _mm256_set1_epi8(' ');
+  for (size_t off = 0; off < len; off += 32) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(line + off));
+    // Only the bytes of the line: the 32-byte read may run into the padding after it.
+    const uint32_t valid = len - off >= 32 ? 0xffffffffu : (1u << (len - off)) - 1;
+    const uint32_t sign = static_cast<uint32_t>(_mm256_movemask_epi8(v)) & valid;
+    // Signed compare: bytes below 0x20 and bytes of 0x80 and above are both "less than a space".
+    const uint32_t below_space =
+        static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpgt_epi8(space, v))) & valid;
+    const uint32_t bs =
+        static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, backslash))) & valid;
+    if (bs != 0 || (below_space & ~sign) != 0) return false;
+    high |= sign != 0;
+    quote_masks_[off >> 5] =
+        static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, quote))) & valid;
+  }
+#else
+  for (size_t w = 0; w < num_words_; ++w) quote_masks_[w] = 0;
+  for (size_t i = 0; i < len; ++i) {
+    const unsigned char c = static_cast<unsigned char>(line[i]);
+    if (c == '\\' || c < 0x20) return false;
+    high |= c >= 0x80;
+    if (c == '"') quote_masks_[i >> 5] |= 1u << (i & 31);
+  }
+#endif
+  return !high || simdjson::validate_utf8(line, len);
+}
+
+bool FlatJsonScanner::Learn(const char* line) {
+  learned_ = false;
+  if (too_many_) return false;
+  size_t out = 0, from = 0;
+  num_slots_ = 0;
+  for (size_t m = 0; m < num_scanned_; ++m) {
+    const Extent& e = scanned_[m];
+    // Literals (true, false, null) stay in the template: another literal there is another shape.
+    if (e.type != FlatValue::kString && e.type != FlatValue::kNumber) continue;
+    const size_t n = e.begin - from;
+    __builtin_memcpy(template_ + out, line + from, n);
+    slots_[num_slots_++] = {static_cast<uint16_t>(out), static_cast<uint16_t>(n),
+                            static_cast<uint8_t>(m), e.type};
+    out += n;
+    from = e.end;
+  }
+  const size_t tail = len_ - from;
+  __builtin_memcpy(template_ + out, line + from, tail);
+  tail_begin_ = static_cast<uint16_t>(out);
+  tail_len_ = static_cast<uint16_t>(tail);
+  // Zeros after the last segment: SameBytes reads whole words.
+  __builtin_memset(template_ + out + tail, 0, 8);
+  learned_ = true;
+  return true;
+}
+
+const char* FlatJsonScanner::SkipNumber(const char* p, const char* end) {
+  // JSON: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+  auto digit = [&](const char* x) { return x < end && *x >= '0' && *x <= '9'; };
+  if (*p == '-') ++p;
+  if (!digit(p)) return nullptr;
+  if (*p == '0') {
+    ++p;
+  } else {
+    while (digit(p)) ++p;
+  }
+  if (p < end && *p == '.') {
+    ++p;
+    if (!digit(p)) return nullptr;
+    while (digit(p)) ++p;
+  }
+  if (p < end && (*p == 'e' || *p == 'E')) {
+    ++p;
+    if (p < end && (*p == '+' || *p == '-')) ++p;
+    if (!digit(p)) return nullptr;
+    while (digit(p)) ++p;
+  }
+  return p;
+}
+
+}  // namespace sitepulse
