@@ -94,7 +94,11 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
 bool ParseRfc3339(std::string_view s, EventTime* out, DateCache* cache) {
   int64_t y, mo, d, h, mi, sec;
   if (s.size() < 20) return false;
-  if (!Digits(s, 0, 4, &y) || s[4] != '-' || !Digits(s, 5, 2, &mo) || s[7] != '-' ||
+  const bool same_minute = cache != nullptr && cache->has_minute &&
+                           __builtin_memcmp(s.data(), cache->minute, sizeof(cache->minute)) == 0;
+  if (same_minute) {
+    if (!Digits(s, 17, 2, &sec)) return false;
+  } else if (!Digits(s, 0, 4, &y) || s[4] != '-' || !Digits(s, 5, 2, &mo) || s[7] != '-' ||
       !Digits(s, 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
       !Digits(s, 11, 2, &h) || s[13] != ':' || !Digits(s, 14, 2, &mi) || s[16] != ':' ||
       !Digits(s, 17, 2, &sec)) {
@@ -120,7 +124,18 @@ bool ParseRfc3339(std::string_view s, EventTime* out, DateCache* cache) {
     return false;
   }
   if (pos != s.size()) return false;
-  return ComposeUtc(y, mo, d, h, mi, sec, frac, offset, out, cache);
+  if (same_minute) {
+    if (sec > 60) return false;
+    *out = (cache->minute_secs + sec - offset) * kNanosPerSecond + frac;
+    return true;
+  }
+  if (!ComposeUtc(y, mo, d, h, mi, sec, frac, offset, out, cache)) return false;
+  if (cache != nullptr) {
+    __builtin_memcpy(cache->minute, s.data(), sizeof(cache->minute));
+    cache->minute_secs = cache->days * 86400 + h * 3600 + mi * 60;
+    cache->has_minute = true;
+  }
+  return true;
 }
 
 bool ParseTimeLocal(std::string_view s, EventTime* out, DateCache* cache) {

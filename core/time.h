@@ -26,6 +26,11 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d);
 struct DateCache {
   int64_t key = -1;  // y * 10000 + m * 100 + d
   int64_t days = 0;
+  // RFC 3339: the last "YYYY-MM-DDTHH:MM:" seen, validated, and its seconds since the epoch;
+  // lines of the same minute then parse only their seconds, fraction and offset.
+  char minute[17] = {};
+  int64_t minute_secs = 0;
+  bool has_minute = false;
 };
 
 // "2024-01-15T10:20:30Z", "2024-01-15T10:20:30.123456+01:00", "2024-01-15 10:20:30.5Z" (space

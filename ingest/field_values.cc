@@ -29,6 +29,11 @@ bool UnsignedFromString(std::string_view s, uint64_t* out) {
 }
 
 bool DecimalFromString(std::string_view s, double* out) {
+  bool point;
+  return DecimalFromString(s, out, &point);
+}
+
+bool DecimalFromString(std::string_view s, double* out, bool* had_point) {
   if (s.empty() || s[0] == '-' || s[0] == '+') return false;
   // Fast path for the usual "123" / "0.123": an integer mantissa of at most 15 digits divided by
   // an exact power of ten is correctly rounded, so it equals what from_chars gives.
@@ -52,9 +57,11 @@ bool DecimalFromString(std::string_view s, double* out) {
     }
     if (simple && digits > 0 && digits <= 15 && frac_digits != 0) {
       *out = static_cast<double>(mantissa) / kPow10[frac_digits < 0 ? 0 : frac_digits];
+      *had_point = frac_digits > 0;
       return true;
     }
   }
+  *had_point = s.find('.') != std::string_view::npos;
   const char* end = s.data() + s.size();
   auto res = std::from_chars(s.data(), end, *out);
   return res.ec == std::errc() && res.ptr == end && std::isfinite(*out);
@@ -76,11 +83,14 @@ bool LatencyToSeconds(double v, LatencyUnit unit, bool had_decimal_point, double
 
 bool IsValidSite(std::string_view s, size_t max_bytes) {
   if (s.empty() || s.size() > max_bytes) return false;
+  // Control characters, blanks, and JSON escapes (a raw JSON string is not unescaped). No early
+  // exit: the compiler vectorizes the loop, and valid names are the common case.
+  unsigned bad = 0;
   for (unsigned char c : s) {
-    // Control characters, blanks, and JSON escapes (a raw JSON string is not unescaped).
-    if (c <= 0x20 || c == 0x7f || c == '\\' || c == '"') return false;
+    bad |= static_cast<unsigned>(c <= 0x20) | static_cast<unsigned>(c == 0x7f) |
+           static_cast<unsigned>(c == '\\') | static_cast<unsigned>(c == '"');
   }
-  return true;
+  return bad == 0;
 }
 
 }  // namespace sitepulse

@@ -15,6 +15,8 @@ bool StatusFromString(std::string_view s, uint16_t* out);
 bool StatusFromNumber(uint64_t v, uint16_t* out);
 // Accepts decimal numbers; returns false for anything else (including negatives).
 bool DecimalFromString(std::string_view s, double* out);
+// The same; *had_point tells whether it was written with a decimal point.
+bool DecimalFromString(std::string_view s, double* out, bool* had_point);
 bool UnsignedFromString(std::string_view s, uint64_t* out);
 // Converts a latency in `unit` to seconds; false if negative, non-finite or absurd. kAuto treats
 // a value written with a decimal point as seconds and an integer as microseconds (Apache %D).

@@ -270,8 +270,8 @@ bool JsonLineParser::TakeFlat(const Node& leaf, const FlatValue& value, ParsedRe
       if (!is_string && !is_number) return false;
       if (is_string && (s.empty() || s == "-")) return true;  // nginx: no upstream, no value
       double v;
-      if (!DecimalFromString(s, &v)) return false;
-      const bool decimal_point = s.find('.') != std::string_view::npos;
+      bool decimal_point;
+      if (!DecimalFromString(s, &v, &decimal_point)) return false;
       if (!LatencyToSeconds(v, format_.latency_unit, decimal_point, &rec->latency_s)) return false;
       rec->has_latency = true;
       break;
