@@ -45,6 +45,8 @@ class ParseLane {
   uint32_t other_ = UINT32_MAX;
   uint32_t next_id_ = 0;
   absl::flat_hash_map<uint64_t, uint32_t> entries_;  // (site, bucket) -> entry, per batch
+  EventTime bucket_ = 0;     // the bucket of the last line, and its start (they always agree;
+  EventTime bucket_lo_ = 0;  // times are plausible, so bucket_lo_ + resolution cannot overflow)
   uint64_t last_key_ = UINT64_MAX;
   uint32_t last_entry_ = 0;
   uint32_t line_index_ = 0;

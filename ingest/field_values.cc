@@ -3,6 +3,10 @@
 #include <charconv>
 #include <cmath>
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 namespace sitepulse {
 
 bool StatusFromNumber(uint64_t v, uint16_t* out) {
@@ -91,6 +95,29 @@ bool IsValidSite(std::string_view s, size_t max_bytes) {
            static_cast<unsigned>(c == '\\') | static_cast<unsigned>(c == '"');
   }
   return bad == 0;
+}
+
+bool IsValidSitePadded(std::string_view s, size_t max_bytes) {
+#if defined(__AVX2__)
+  if (s.empty() || s.size() > max_bytes) return false;
+  const __m256i space = _mm256_set1_epi8(0x20);
+  const __m256i del = _mm256_set1_epi8(0x7f);
+  const __m256i bs = _mm256_set1_epi8('\\');
+  const __m256i quote = _mm256_set1_epi8('"');
+  for (size_t off = 0; off < s.size(); off += 32) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s.data() + off));
+    // Unsigned v <= 0x20: min(v, 0x20) == v.
+    const __m256i bad = _mm256_or_si256(
+        _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(v, space), v), _mm256_cmpeq_epi8(v, del)),
+        _mm256_or_si256(_mm256_cmpeq_epi8(v, bs), _mm256_cmpeq_epi8(v, quote)));
+    const size_t left = s.size() - off;
+    const uint32_t valid = left >= 32 ? 0xffffffffu : (1u << left) - 1;
+    if ((static_cast<uint32_t>(_mm256_movemask_epi8(bad)) & valid) != 0) return false;
+  }
+  return true;
+#else
+  return IsValidSite(s, max_bytes);
+#endif
 }
 
 }  // namespace sitepulse

@@ -24,5 +24,7 @@ bool LatencyToSeconds(double v, LatencyUnit unit, bool had_decimal_point, double
 // A site name must be non-empty, short, and free of control characters, spaces, quotes and
 // backslashes.
 bool IsValidSite(std::string_view s, size_t max_bytes);
+// The same, for a name followed by at least 32 readable bytes (a line in a padded buffer).
+bool IsValidSitePadded(std::string_view s, size_t max_bytes);
 
 }  // namespace sitepulse

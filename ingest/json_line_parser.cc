@@ -233,7 +233,8 @@ bool JsonLineParser::TakeFlat(const Node& leaf, const FlatValue& value, ParsedRe
   if (is_number && s.find_first_of("eE") != std::string_view::npos) return false;
   switch (leaf.field) {
     case kSite:
-      if (!is_string || !IsValidSite(s, format_.max_site_bytes)) return false;
+      // Index() already ruled out control characters, quotes and backslashes in the line.
+      if (!is_string || !IsValidSitePadded(s, format_.max_site_bytes)) return false;
       rec->site = s;
       break;
     case kTime: {
