@@ -15,6 +15,22 @@ ParseLane::ParseLane(int id, const std::vector<FormatSpec>& input_formats, const
 }
 
 uint32_t ParseLane::InternSite(std::string_view name, Batch* batch) {
+  const size_t n = name.size();
+  if (n > 24) return InternSiteSlow(name, batch);
+  // The name's bytes in three words, zero past its end.
+  uint64_t w[3] = {0, 0, 0};
+  std::memcpy(w, name.data(), n);
+  const uint64_t h = (w[0] * 0x9E3779B97F4A7C15ull) ^ (w[1] * 0xC2B2AE3D27D4EB4Full) ^
+                     (w[2] * 0x165667B19E3779F9ull) ^ n;
+  SiteCacheEntry& e = site_cache_[(h >> 40) & (kSiteCacheSize - 1)];
+  if (e.len == n && e.w[0] == w[0] && e.w[1] == w[1] && e.w[2] == w[2]) return e.id;
+  const uint32_t id = InternSiteSlow(name, batch);
+  // __other__ is not cached: a name past the cap may become known in no lane, ever.
+  if (id != other_) e = {{w[0], w[1], w[2]}, static_cast<uint32_t>(n), id};
+  return id;
+}
+
+uint32_t ParseLane::InternSiteSlow(std::string_view name, Batch* batch) {
   if (auto it = sites_.find(ToAbsl(name)); it != sites_.end()) return it->second;
   // Past max_sites distinct names this lane has seen, a name cannot be among the first max_sites
   // of the whole input either: it goes to __other__ without being stored.
