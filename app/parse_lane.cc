@@ -14,12 +14,23 @@ ParseLane::ParseLane(int id, const std::vector<FormatSpec>& input_formats, const
   for (const FormatSpec& f : input_formats) parsers_.push_back(std::make_unique<LineParser>(f));
 }
 
-uint32_t ParseLane::InternSite(std::string_view name, Batch* batch) {
+uint32_t ParseLane::InternSite(std::string_view name, const char* buf, const char* buf_end,
+                               Batch* batch) {
   const size_t n = name.size();
   if (n > 24) return InternSiteSlow(name, batch);
-  // The name's bytes in three words, zero past its end.
+  // The name's bytes in three words, zero past its end: loaded straight from the line when the
+  // buffer's padding makes the 24-byte read safe (a byte copy to the stack first would stall on
+  // store forwarding), else copied (a default site name lives elsewhere).
   uint64_t w[3] = {0, 0, 0};
-  std::memcpy(w, name.data(), n);
+  if (name.data() >= buf && name.data() + 24 <= buf_end) {
+    std::memcpy(w, name.data(), sizeof(w));
+    for (size_t i = 0; i < 3; ++i) {
+      const size_t have = n > 8 * i ? n - 8 * i : 0;
+      if (have < 8) w[i] &= have == 0 ? 0 : (uint64_t{1} << (8 * have)) - 1;
+    }
+  } else {
+    std::memcpy(w, name.data(), n);
+  }
   const uint64_t h = (w[0] * 0x9E3779B97F4A7C15ull) ^ (w[1] * 0xC2B2AE3D27D4EB4Full) ^
                      (w[2] * 0x165667B19E3779F9ull) ^ n;
   SiteCacheEntry& e = site_cache_[(h >> 40) & (kSiteCacheSize - 1)];
@@ -51,6 +62,7 @@ void ParseLane::Process(Batch* batch) {
   batch->lane = id_;
   LineParser& parser = *parsers_[static_cast<size_t>(batch->input)];
   entries_.clear();
+  ++batch_serial_;
   last_key_ = UINT64_MAX;
   line_index_ = 0;
   if (!batch->messages.empty()) {
@@ -138,7 +150,7 @@ void ParseLane::HandleLine(Batch* batch, LineParser& parser, const char* line, s
   ++line_index_;
   ++batch->parsed;
   const DurationNs res = options_.resolution;
-  const uint32_t site = InternSite(rec_.site, batch);
+  const uint32_t site = InternSite(rec_.site, line, line + capacity, batch);
   // Lines come mostly in time order: reuse the last bucket rather than divide (about 40 cycles).
   EventTime bucket;
   if (rec_.time >= bucket_lo_ && rec_.time < bucket_lo_ + res) {
@@ -151,16 +163,25 @@ void ParseLane::HandleLine(Batch* batch, LineParser& parser, const char* line, s
   }
   const uint64_t key = (static_cast<uint64_t>(site) << 32) | static_cast<uint32_t>(bucket);
   if (key != last_key_) {
-    auto [it, inserted] =
-        entries_.try_emplace(key, static_cast<uint32_t>(batch->delta.entries.size()));
-    if (inserted) {
-      DeltaEntry& e = batch->delta.entries.emplace_back();
-      e.lane_site = site;
-      e.bucket_start = bucket * res;
-      e.counters = BucketCounters{};
+    // Each site's entry for its latest bucket, tagged with the batch, answers most lines
+    // without hashing; a site with lines in several buckets of one batch asks the map.
+    if (site >= site_entry_.size()) site_entry_.resize(site + 1);
+    SiteEntry& se = site_entry_[site];
+    if (se.batch == batch_serial_ && se.bucket == bucket) {
+      last_entry_ = se.entry;
+    } else {
+      auto [it, inserted] =
+          entries_.try_emplace(key, static_cast<uint32_t>(batch->delta.entries.size()));
+      if (inserted) {
+        DeltaEntry& e = batch->delta.entries.emplace_back();
+        e.lane_site = site;
+        e.bucket_start = bucket * res;
+        e.counters = BucketCounters{};
+      }
+      last_entry_ = it->second;
+      se = {batch_serial_, bucket, last_entry_};
     }
     last_key_ = key;
-    last_entry_ = it->second;
   }
   batch->delta.entries[last_entry_].counters.AddRecord(rec_);
   newest_bucket_ = std::max(newest_bucket_, bucket * res);

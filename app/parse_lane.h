@@ -31,7 +31,8 @@ class ParseLane {
   void Process(Batch* batch);
 
  private:
-  uint32_t InternSite(std::string_view name, Batch* batch);
+  // [buf, buf_end): the readable buffer the name lies in, if it does.
+  uint32_t InternSite(std::string_view name, const char* buf, const char* buf_end, Batch* batch);
   uint32_t InternSiteSlow(std::string_view name, Batch* batch);
   // Parses one line and folds it into the batch. `capacity`: readable bytes from `line`.
   void HandleLine(Batch* batch, LineParser& parser, const char* line, size_t len, size_t capacity,
@@ -55,6 +56,13 @@ class ParseLane {
   uint32_t other_ = UINT32_MAX;
   uint32_t next_id_ = 0;
   absl::flat_hash_map<uint64_t, uint32_t> entries_;  // (site, bucket) -> entry, per batch
+  struct SiteEntry {
+    uint64_t batch = 0;  // batch_serial_ when written (0: never)
+    EventTime bucket = 0;
+    uint32_t entry = 0;
+  };
+  std::vector<SiteEntry> site_entry_;  // by lane site id: its entry of the current batch
+  uint64_t batch_serial_ = 0;
   EventTime bucket_ = 0;     // the bucket of the last line, and its start (they always agree;
   EventTime bucket_lo_ = 0;  // times are plausible, so bucket_lo_ + resolution cannot overflow)
   uint64_t last_key_ = UINT64_MAX;

@@ -72,24 +72,29 @@ void DenseSketch::Merge(const CompactSketch& other) {
   if (other.total_ == 0) return;
   zero_ += other.zero_;
   total_ += other.total_;
-  if (other.bins_.empty()) return;
-  const int lo = other.bins_.front().first;
-  const int hi = other.bins_.back().first;
+  if (other.size_ == 0) return;
+  // Bins ascend: the first is the lowest; the highest is found by walking (a wide count's
+  // second word could look like a bin word, so the last word cannot be read alone).
+  int lo = INT32_MAX, hi = INT32_MIN;
+  other.ForEachBin([&](SketchBin bin, uint32_t) {
+    lo = std::min<int>(lo, bin);
+    hi = bin;
+  });
   if (counts_.empty() || lo < offset_ || hi >= offset_ + static_cast<int>(counts_.size())) {
     EnsureRange(lo, hi);
   }
-  for (const auto& [bin, n] : other.bins_) counts_[static_cast<size_t>(bin - offset_)] += n;
+  other.ForEachBin([&](SketchBin bin, uint32_t n) { counts_[static_cast<size_t>(bin - offset_)] += n; });
 }
 
 void DenseSketch::Subtract(const CompactSketch& other) {
-  zero_ -= std::min(zero_, other.zero_);
-  total_ -= std::min(total_, other.total_);
-  for (const auto& [bin, n] : other.bins_) {
+  zero_ -= std::min<uint64_t>(zero_, other.zero_);
+  total_ -= std::min<uint64_t>(total_, other.total_);
+  other.ForEachBin([&](SketchBin bin, uint32_t n) {
     const int i = bin - offset_;
-    if (i < 0 || i >= static_cast<int>(counts_.size())) continue;  // never merged: ignore
+    if (i < 0 || i >= static_cast<int>(counts_.size())) return;  // never merged: ignore
     uint32_t& c = counts_[static_cast<size_t>(i)];
     c -= std::min(c, n);
-  }
+  });
 }
 
 void DenseSketch::Clear() {
@@ -124,21 +129,54 @@ double DenseSketch::Quantile(const SketchMapping& mapping, double q) const {
 }
 
 void DenseSketch::ToCompact(CompactSketch* out) const {
-  out->bins_.clear();
-  // Exact capacity: closed buckets stay in per-site rings, so slack here is memory per site.
-  size_t nonzero = 0;
-  for (uint32_t c : counts_) nonzero += c != 0;
-  if (out->bins_.capacity() < nonzero || out->bins_.capacity() > 2 * nonzero + 4) {
-    std::vector<std::pair<SketchBin, uint32_t>>().swap(out->bins_);
-    out->bins_.reserve(nonzero);
-  }
-  out->zero_ = zero_;
-  out->total_ = total_;
+  size_t words = 0;
+  for (uint32_t c : counts_) words += c == 0 ? 0 : c >= 0xFFFF ? 2 : 1;
+  uint32_t* w = out->Reset(static_cast<uint32_t>(words));
+  // Per-bucket counts fit 32 bits (a closed bucket's counters are 32-bit too); saturate anyway.
+  out->zero_ = static_cast<uint32_t>(std::min<uint64_t>(zero_, UINT32_MAX));
+  out->total_ = static_cast<uint32_t>(std::min<uint64_t>(total_, UINT32_MAX));
+  size_t k = 0;
   for (size_t i = 0; i < counts_.size(); ++i) {
-    if (counts_[i] != 0) {
-      out->bins_.emplace_back(static_cast<SketchBin>(offset_ + static_cast<int>(i)), counts_[i]);
+    const uint32_t c = counts_[i];
+    if (c == 0) continue;
+    const uint32_t bin = static_cast<uint16_t>(static_cast<SketchBin>(offset_ + static_cast<int>(i)));
+    if (c >= 0xFFFF) {
+      w[k++] = (bin << 16) | 0xFFFF;
+      w[k++] = c;
+    } else {
+      w[k++] = (bin << 16) | c;
     }
   }
+}
+
+CompactSketch& CompactSketch::operator=(CompactSketch&& o) noexcept {
+  if (this == &o) return *this;
+  Free();
+  size_ = o.size_;
+  zero_ = o.zero_;
+  total_ = o.total_;
+  if (size_ > kInline) {
+    heap_ = o.heap_;
+  } else {
+    for (uint32_t i = 0; i < kInline; ++i) inline_[i] = o.inline_[i];
+  }
+  o.size_ = 0;
+  o.zero_ = o.total_ = 0;
+  return *this;
+}
+
+uint32_t* CompactSketch::Reset(uint32_t n) {
+  if (n > kInline) {
+    if (size_ != n || size_ <= kInline) {  // exact size: slack here is memory per site
+      Free();
+      heap_ = new uint32_t[n];
+    }
+    size_ = n;
+    return heap_;
+  }
+  Free();
+  size_ = n;
+  return inline_;
 }
 
 double CompactSketch::Quantile(const SketchMapping& mapping, double q) const {
@@ -146,11 +184,15 @@ double CompactSketch::Quantile(const SketchMapping& mapping, double q) const {
   const uint64_t rank = QuantileRank(q, total_);
   if (rank < zero_) return 0;
   uint64_t cum = zero_;
-  for (const auto& [bin, n] : bins_) {
+  double result = 0;
+  bool found = false;
+  ForEachBin([&](SketchBin bin, uint32_t n) {
+    if (found) return;
     cum += n;
-    if (cum > rank) return mapping.Value(bin);
-  }
-  return bins_.empty() ? 0 : mapping.Value(bins_.back().first);
+    result = mapping.Value(bin);  // the top bin seen, if counts fall short of the rank
+    found = cum > rank;
+  });
+  return result;
 }
 
 }  // namespace sitepulse

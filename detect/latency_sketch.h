@@ -66,19 +66,52 @@ class DenseSketch {
   uint64_t total_ = 0;
 };
 
+// A closed bucket's sketch, kept small: per-site rings hold ring-capacity of these (90 for a
+// 15-minute window at 10 s), so its bytes are most of the memory per site. Bins are packed in
+// 32-bit words, (bin << 16) | count; a count of 65,535 or more is written as 0xFFFF followed by
+// a word with the full count. Up to two words live inline; more take one exact-size allocation.
 class CompactSketch {
  public:
+  CompactSketch() = default;
+  ~CompactSketch() { Free(); }
+  CompactSketch(const CompactSketch&) = delete;
+  CompactSketch& operator=(const CompactSketch&) = delete;
+  CompactSketch(CompactSketch&& o) noexcept { *this = std::move(o); }
+  CompactSketch& operator=(CompactSketch&& o) noexcept;
+
   uint64_t count() const { return total_; }
   uint64_t zero_count() const { return zero_; }
-  const std::vector<std::pair<SketchBin, uint32_t>>& bins() const { return bins_; }
   double Quantile(const SketchMapping& mapping, double q) const;
-  size_t MemoryBytes() const { return bins_.capacity() * sizeof(bins_[0]); }
+  size_t MemoryBytes() const { return size_ > kInline ? size_ * sizeof(uint32_t) : 0; }
+  // Calls f(bin, count) for each bin with a count, in ascending bin order.
+  template <typename F>
+  void ForEachBin(F&& f) const {
+    const uint32_t* w = words();
+    for (uint32_t i = 0; i < size_; ++i) {
+      const auto bin = static_cast<SketchBin>(static_cast<uint16_t>(w[i] >> 16));
+      uint32_t n = w[i] & 0xFFFF;
+      if (n == 0xFFFF) n = w[++i];
+      f(bin, n);
+    }
+  }
 
  private:
   friend class DenseSketch;
-  std::vector<std::pair<SketchBin, uint32_t>> bins_;  // ascending bin
-  uint64_t zero_ = 0;
-  uint64_t total_ = 0;
+  static constexpr uint32_t kInline = 2;
+  const uint32_t* words() const { return size_ > kInline ? heap_ : inline_; }
+  // Makes room for exactly n words (contents undefined).
+  uint32_t* Reset(uint32_t n);
+  void Free() {
+    if (size_ > kInline) delete[] heap_;
+    size_ = 0;
+  }
+  union {
+    uint32_t* heap_;
+    uint32_t inline_[kInline];
+  };
+  uint32_t size_ = 0;  // words
+  uint32_t zero_ = 0;
+  uint32_t total_ = 0;
 };
 
 }  // namespace sitepulse

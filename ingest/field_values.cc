@@ -9,11 +9,6 @@
 
 namespace sitepulse {
 
-bool StatusFromNumber(uint64_t v, uint16_t* out) {
-  if (v < 100 || v > 599) return false;
-  *out = static_cast<uint16_t>(v);
-  return true;
-}
 
 bool StatusFromString(std::string_view s, uint16_t* out) {
   uint64_t v;
@@ -21,16 +16,6 @@ bool StatusFromString(std::string_view s, uint16_t* out) {
   return StatusFromNumber(v, out);
 }
 
-bool UnsignedFromString(std::string_view s, uint64_t* out) {
-  if (s.empty() || s.size() > 19) return false;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  *out = v;
-  return true;
-}
 
 bool DecimalFromString(std::string_view s, double* out) {
   bool point;
@@ -71,19 +56,6 @@ bool DecimalFromString(std::string_view s, double* out, bool* had_point) {
   return res.ec == std::errc() && res.ptr == end && std::isfinite(*out);
 }
 
-bool LatencyToSeconds(double v, LatencyUnit unit, bool had_decimal_point, double* seconds) {
-  if (!std::isfinite(v) || v < 0) return false;
-  switch (unit) {
-    case LatencyUnit::kAuto: v = had_decimal_point ? v : v * 1e-6; break;
-    case LatencyUnit::kSeconds: break;
-    case LatencyUnit::kMillis: v *= 1e-3; break;
-    case LatencyUnit::kMicros: v *= 1e-6; break;
-    case LatencyUnit::kNanos: v *= 1e-9; break;
-  }
-  if (v > kMaxLatencySeconds) return false;
-  *seconds = v;
-  return true;
-}
 
 bool IsValidSite(std::string_view s, size_t max_bytes) {
   if (s.empty() || s.size() > max_bytes) return false;

@@ -2,6 +2,7 @@
 // counts, written as numbers or as strings ("200", "0.123", "-").
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string_view>
 
@@ -12,15 +13,40 @@ namespace sitepulse {
 inline constexpr double kMaxLatencySeconds = 1e6;  // beyond: bad_latency, not a sample
 
 bool StatusFromString(std::string_view s, uint16_t* out);
-bool StatusFromNumber(uint64_t v, uint16_t* out);
+inline bool StatusFromNumber(uint64_t v, uint16_t* out) {
+  if (v < 100 || v > 599) return false;
+  *out = static_cast<uint16_t>(v);
+  return true;
+}
 // Accepts decimal numbers; returns false for anything else (including negatives).
 bool DecimalFromString(std::string_view s, double* out);
 // The same; *had_point tells whether it was written with a decimal point.
 bool DecimalFromString(std::string_view s, double* out, bool* had_point);
-bool UnsignedFromString(std::string_view s, uint64_t* out);
+inline bool UnsignedFromString(std::string_view s, uint64_t* out) {
+  if (s.empty() || s.size() > 19) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  *out = v;
+  return true;
+}
 // Converts a latency in `unit` to seconds; false if negative, non-finite or absurd. kAuto treats
 // a value written with a decimal point as seconds and an integer as microseconds (Apache %D).
-bool LatencyToSeconds(double v, LatencyUnit unit, bool had_decimal_point, double* seconds);
+inline bool LatencyToSeconds(double v, LatencyUnit unit, bool had_decimal_point, double* seconds) {
+  if (!std::isfinite(v) || v < 0) return false;
+  switch (unit) {
+    case LatencyUnit::kAuto: v = had_decimal_point ? v : v * 1e-6; break;
+    case LatencyUnit::kSeconds: break;
+    case LatencyUnit::kMillis: v *= 1e-3; break;
+    case LatencyUnit::kMicros: v *= 1e-6; break;
+    case LatencyUnit::kNanos: v *= 1e-9; break;
+  }
+  if (v > kMaxLatencySeconds) return false;
+  *seconds = v;
+  return true;
+}
 // A site name must be non-empty, short, and free of control characters, spaces, quotes and
 // backslashes.
 bool IsValidSite(std::string_view s, size_t max_bytes);

@@ -119,6 +119,49 @@ TEST(LatencySketchTest, SubtractUndoesMergeForSlidingWindows) {
   EXPECT_EQ(c2.Quantile(m, 0.5), second.Quantile(m, 0.5));
 }
 
+// Closed buckets pack counts in 16 bits; a busy bin (65,535 or more in one bucket) takes a wide
+// count. Merging, subtracting and quantiles must see the exact counts either way, at any position.
+TEST(LatencySketchTest, CompactSketchKeepsWideCountsExact) {
+  const SketchMapping m(0.01);
+  for (const uint32_t busy : {65534u, 65535u, 65536u, 200000u}) {
+    DenseSketch dense;
+    dense.Add(m.Bin(0.001), 3);
+    dense.Add(m.Bin(0.010), busy);  // in the middle
+    dense.Add(m.Bin(0.100), 5);
+    dense.Add(m.Bin(1.000), busy);  // last
+    dense.Add(kZeroBin, 2);
+    CompactSketch c;
+    dense.ToCompact(&c);
+    EXPECT_EQ(c.count(), dense.count());
+    EXPECT_EQ(c.zero_count(), 2u);
+    uint64_t sum = 0;
+    int bins = 0;
+    c.ForEachBin([&](SketchBin, uint32_t n) {
+      sum += n;
+      ++bins;
+    });
+    EXPECT_EQ(bins, 4) << busy;
+    EXPECT_EQ(sum + 2, dense.count()) << busy;
+    DenseSketch window;
+    window.Merge(c);
+    for (double q : kQuantiles) {
+      EXPECT_EQ(window.Quantile(m, q), dense.Quantile(m, q)) << busy << " " << q;
+      EXPECT_EQ(c.Quantile(m, q), dense.Quantile(m, q)) << busy << " " << q;
+    }
+    window.Subtract(c);
+    EXPECT_TRUE(window.empty());
+    // Moving keeps the contents; a small sketch reuses the inline words.
+    CompactSketch moved = std::move(c);
+    EXPECT_EQ(moved.count(), dense.count());
+    DenseSketch small;
+    small.Add(m.Bin(0.5));
+    small.ToCompact(&moved);
+    EXPECT_EQ(moved.count(), 1u);
+    EXPECT_EQ(moved.MemoryBytes(), 0u);
+    EXPECT_NEAR(moved.Quantile(m, 0.5), 0.5, 0.5 * 0.011);
+  }
+}
+
 TEST(LatencySketchTest, ClearKeepsWorking) {
   const SketchMapping m(0.01);
   DenseSketch s;

@@ -1,0 +1,162 @@
+#include "detect/baseline_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+namespace sitepulse {
+namespace {
+
+constexpr DurationNs kHour = 3600 * kNanosPerSecond;
+constexpr DurationNs kDay = 24 * kHour;
+constexpr double kClipSpreads = 3;  // residuals beyond this many spreads are clipped when learning
+
+// Share of the old estimate forgotten over dt with the given half-life.
+double Forget(DurationNs dt, DurationNs half_life) {
+  if (half_life <= 0) return 1;
+  return 1 - std::exp2(-static_cast<double>(dt) / static_cast<double>(half_life));
+}
+
+int HourOfDay(EventTime t) {
+  const EventTime h = (t >= 0 ? t : t - kHour + 1) / kHour;
+  return static_cast<int>(((h % 24) + 24) % 24);
+}
+
+int HourOfWeek(EventTime t) {
+  // 1970-01-01 was a Thursday; slot 0 is Monday 00:00 UTC.
+  const EventTime h = (t >= 0 ? t : t - kHour + 1) / kHour + 3 * 24;
+  return static_cast<int>(((h % 168) + 168) % 168);
+}
+
+}  // namespace
+
+double BaselineModel::Seasonal(EventTime t) const {
+  if (!options_.seasonality) return 0;
+  const DurationNs history = t - first_t_;
+  double s = 0;
+  if (history >= 2 * kDay) s += daily_[static_cast<size_t>(HourOfDay(t))];
+  if (history >= 14 * kDay) s += weekly_[static_cast<size_t>(HourOfWeek(t))];
+  return s;
+}
+
+BaselineVerdict BaselineModel::Observe(EventTime t, double value) {
+  BaselineVerdict v;
+  if (!std::isfinite(value)) return v;
+  if (!started_) {
+    started_ = true;
+    first_t_ = last_t_ = t;
+    level_ = value;
+    spread_ = 0;
+    samples_ = 1;
+    v.expected = value;
+    return v;
+  }
+  const DurationNs dt = std::max<DurationNs>(0, t - last_t_);
+  last_t_ = std::max(last_t_, t);
+  const double season = Seasonal(t);
+  const double expected = level_ + season;
+  const double floor = std::max({options_.min_spread, options_.min_spread_ratio * std::fabs(expected),
+                                 1e-12});
+  const double sigma = std::max(1.25 * spread_, floor);
+  const double r = value - expected;
+  const double z = r / sigma;
+  warm_ = samples_ >= options_.min_samples && t - first_t_ >= options_.learn_for;
+  v.warm = warm_;
+  v.expected = expected;
+  v.spread = sigma;
+  v.z = warm_ ? z : 0;
+  ++samples_;
+
+  // A deviation that lasts is the new normal: re-baseline on it.
+  if (warm_ && std::fabs(z) > options_.adapt_z) {
+    if (deviating_since_ == INT64_MIN) {
+      deviating_since_ = t;
+    } else if (t - deviating_since_ >= options_.adapt_after) {
+      level_ = value - season;
+      spread_ = std::max(spread_, std::fabs(r) / 4);  // the old spread may be too tight now
+      deviating_since_ = INT64_MIN;
+      v.adapted = true;
+      return v;
+    }
+  } else {
+    deviating_since_ = INT64_MIN;
+  }
+
+  // Learn: a running mean during warm-up, then exponential forgetting; clipped once warm.
+  double a = Forget(dt, options_.half_life);
+  if (!warm_) a = std::max(a, 1.0 / static_cast<double>(samples_));
+  const double clip = warm_ ? kClipSpreads * sigma : INFINITY;
+  const double rc = std::clamp(r, -clip, clip);
+  level_ += a * rc;
+  spread_ += a * (std::min(std::fabs(r), clip) - spread_);
+  if (options_.seasonality) {
+    // Each slot sees 1/24 (1/168) of the observations: learn it correspondingly faster.
+    const double after_level = rc * (1 - a);
+    daily_[static_cast<size_t>(HourOfDay(t))] += std::min(0.5, a * 24) * after_level;
+    weekly_[static_cast<size_t>(HourOfWeek(t))] += std::min(0.5, a * 168) * after_level;
+  }
+  return v;
+}
+
+std::string BaselineModel::SaveState() const {
+  std::string out;
+  char buf[40];
+  auto put = [&](double d) {
+    std::snprintf(buf, sizeof(buf), "%.17g ", d);
+    out += buf;
+  };
+  auto put_int = [&](int64_t i) {
+    std::snprintf(buf, sizeof(buf), "%lld ", static_cast<long long>(i));
+    out += buf;
+  };
+  put_int(started_);
+  put_int(warm_);
+  put_int(first_t_);
+  put_int(last_t_);
+  put_int(static_cast<int64_t>(samples_));
+  put_int(deviating_since_);
+  put(level_);
+  put(spread_);
+  for (double d : daily_) put(d);
+  for (double d : weekly_) put(d);
+  return out;
+}
+
+bool BaselineModel::LoadState(std::string_view state) {
+  std::vector<double> nums;
+  std::vector<int64_t> ints;
+  std::string s(state);
+  const char* p = s.c_str();
+  for (int i = 0; i < 6; ++i) {
+    char* end;
+    const long long v = std::strtoll(p, &end, 10);
+    if (end == p) return false;
+    ints.push_back(v);
+    p = end;
+  }
+  const size_t want = 2 + kDaySlots + kWeekSlots;
+  while (nums.size() < want) {
+    char* end;
+    const double d = std::strtod(p, &end);
+    if (end == p || !std::isfinite(d)) return false;
+    nums.push_back(d);
+    p = end;
+  }
+  started_ = ints[0] != 0;
+  warm_ = ints[1] != 0;
+  first_t_ = ints[2];
+  last_t_ = ints[3];
+  samples_ = static_cast<uint64_t>(ints[4]);
+  deviating_since_ = ints[5];
+  level_ = nums[0];
+  spread_ = nums[1];
+  for (int i = 0; i < kDaySlots; ++i) daily_[static_cast<size_t>(i)] = nums[2 + static_cast<size_t>(i)];
+  for (int i = 0; i < kWeekSlots; ++i) {
+    weekly_[static_cast<size_t>(i)] = nums[2 + kDaySlots + static_cast<size_t>(i)];
+  }
+  return true;
+}
+
+}  // namespace sitepulse

@@ -1,0 +1,78 @@
+// A learned baseline for one metric series (p99 latency, error rate, request rate, error-log
+// rate of one site, or a column of an exported CSV): its normal level and spread, learned online
+// and robust to outliers, with daily and weekly seasonality once enough history exists.
+//
+//   expected = level + daily[hour of day] + weekly[hour of week]
+//   spread   = exponentially weighted mean absolute deviation of (value - expected), floored
+//   z        = (value - expected) / (1.25 * spread)     (1.25: mean absolute deviation to sigma)
+//
+// Each observation is scored against the model first, then learned from, with its residual
+// clipped to a few spreads so a spike barely moves the baseline. Memory decays with a half-life
+// in event time, so irregular sampling is fine. A deviation that persists for `adapt_after` is a
+// level shift, not an incident: the model re-baselines on the new level and the alert ends.
+//
+// Pure logic on event time; one instance per (site, detector); copyable (snapshots).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "core/time.h"
+
+namespace sitepulse {
+
+struct BaselineOptions {
+  DurationNs half_life = 3600 * kNanosPerSecond;     // memory of level and spread
+  DurationNs learn_for = 3600 * kNanosPerSecond;     // warm-up: no verdict before this history
+  uint32_t min_samples = 30;                          // ... and before this many observations
+  double min_spread = 0;                              // variance floor, metric units
+  double min_spread_ratio = 0.05;                     // variance floor, share of |expected|
+  bool seasonality = true;                            // daily after 2 days, weekly after 2 weeks
+  DurationNs adapt_after = 2 * 3600 * kNanosPerSecond;  // a shift this long is the new normal
+  double adapt_z = 4;                                 // what counts as deviating, for adapt_after
+};
+
+struct BaselineVerdict {
+  bool warm = false;     // enough history to judge
+  double expected = 0;   // the baseline at this time
+  double spread = 0;     // the deviation scale (sigma-like), after floors
+  double z = 0;          // (value - expected) / spread; 0 while warming up
+  bool adapted = false;  // this observation re-baselined the model (a level shift)
+};
+
+class BaselineModel {
+ public:
+  BaselineModel() = default;
+  explicit BaselineModel(const BaselineOptions& options) : options_(options) {}
+
+  // Scores `value` at event time `t` (non-decreasing across calls), then learns from it.
+  BaselineVerdict Observe(EventTime t, double value);
+
+  bool warm() const { return warm_; }
+  uint64_t samples() const { return samples_; }
+
+  // State for snapshots: a flat list of numbers, restored by FromState. Options are not part of
+  // the state; the caller stores what it needs to check compatibility.
+  std::string SaveState() const;
+  bool LoadState(std::string_view state);
+
+ private:
+  static constexpr int kDaySlots = 24;
+  static constexpr int kWeekSlots = 168;
+  double Seasonal(EventTime t) const;
+
+  BaselineOptions options_;
+  bool started_ = false;
+  bool warm_ = false;
+  EventTime first_t_ = 0;
+  EventTime last_t_ = 0;
+  uint64_t samples_ = 0;
+  double level_ = 0;
+  double spread_ = 0;  // mean absolute deviation
+  std::array<double, kDaySlots> daily_{};
+  std::array<double, kWeekSlots> weekly_{};
+  EventTime deviating_since_ = INT64_MIN;  // start of the current run of |z| > adapt_z
+};
+
+}  // namespace sitepulse
