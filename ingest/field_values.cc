@@ -22,39 +22,14 @@ bool DecimalFromString(std::string_view s, double* out) {
   return DecimalFromString(s, out, &point);
 }
 
-bool DecimalFromString(std::string_view s, double* out, bool* had_point) {
+bool DecimalFromStringSlow(std::string_view s, double* out, bool* had_point) {
   if (s.empty() || s[0] == '-' || s[0] == '+') return false;
-  // Fast path for the usual "123" / "0.123": an integer mantissa of at most 15 digits divided by
-  // an exact power of ten is correctly rounded, so it equals what from_chars gives.
-  static constexpr double kPow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
-                                      1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-  if (s.size() <= 16) {
-    uint64_t mantissa = 0;
-    int digits = 0, frac_digits = -1;
-    bool simple = true;
-    for (char c : s) {
-      if (c >= '0' && c <= '9') {
-        mantissa = mantissa * 10 + static_cast<uint64_t>(c - '0');
-        ++digits;
-        if (frac_digits >= 0) ++frac_digits;
-      } else if (c == '.' && frac_digits < 0) {
-        frac_digits = 0;
-      } else {
-        simple = false;
-        break;
-      }
-    }
-    if (simple && digits > 0 && digits <= 15 && frac_digits != 0) {
-      *out = static_cast<double>(mantissa) / kPow10[frac_digits < 0 ? 0 : frac_digits];
-      *had_point = frac_digits > 0;
-      return true;
-    }
-  }
   *had_point = s.find('.') != std::string_view::npos;
   const char* end = s.data() + s.size();
   auto res = std::from_chars(s.data(), end, *out);
   return res.ec == std::errc() && res.ptr == end && std::isfinite(*out);
 }
+
 
 
 bool IsValidSite(std::string_view s, size_t max_bytes) {

@@ -20,8 +20,32 @@ inline bool StatusFromNumber(uint64_t v, uint16_t* out) {
 }
 // Accepts decimal numbers; returns false for anything else (including negatives).
 bool DecimalFromString(std::string_view s, double* out);
+bool DecimalFromStringSlow(std::string_view s, double* out, bool* had_point);
 // The same; *had_point tells whether it was written with a decimal point.
-bool DecimalFromString(std::string_view s, double* out, bool* had_point);
+inline bool DecimalFromString(std::string_view s, double* out, bool* had_point) {
+  // Fast path for the usual "123" / "0.123": an integer mantissa of at most 15 digits divided by
+  // an exact power of ten is correctly rounded, so it equals what from_chars gives.
+  static constexpr double kPow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+                                      1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+  if (s.empty() || s.size() > 16) return DecimalFromStringSlow(s, out, had_point);
+  uint64_t mantissa = 0;
+  int digits = 0, frac_digits = -1;
+  for (char c : s) {
+    if (c >= '0' && c <= '9') {
+      mantissa = mantissa * 10 + static_cast<uint64_t>(c - '0');
+      ++digits;
+      if (frac_digits >= 0) ++frac_digits;
+    } else if (c == '.' && frac_digits < 0) {
+      frac_digits = 0;
+    } else {
+      return DecimalFromStringSlow(s, out, had_point);
+    }
+  }
+  if (digits == 0 || digits > 15 || frac_digits == 0) return DecimalFromStringSlow(s, out, had_point);
+  *out = static_cast<double>(mantissa) / kPow10[frac_digits < 0 ? 0 : frac_digits];
+  *had_point = frac_digits > 0;
+  return true;
+}
 inline bool UnsignedFromString(std::string_view s, uint64_t* out) {
   if (s.empty() || s.size() > 19) return false;
   uint64_t v = 0;

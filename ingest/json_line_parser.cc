@@ -180,9 +180,9 @@ bool JsonLineParser::ParseFlat(const char* line, size_t len, ParsedRecord* out) 
   out->level = LogLevel::kInfo;
   // A line shaped like the last one: only its values are looked at.
   const bool matched = flat_.Match(line, len, [&](size_t member, const FlatValue& value) {
-    const Node* leaf = flat_leaves_[member];
-    if (leaf == nullptr || leaf->priority >= found_[leaf->field]) return true;
-    return TakeFlat(*leaf, value, out);
+    const FlatTake& take = flat_takes_[member];
+    if (take.field < 0 || take.priority >= found_[take.field]) return true;
+    return TakeFlat(*take.leaf, value, out);
   });
   if (matched) return Finish(out) == RejectReason::kCount;
 
@@ -220,7 +220,12 @@ bool JsonLineParser::ParseFlat(const char* line, size_t len, ParsedRecord* out) 
   flat_misses_ = 0;
   if (Finish(out) != RejectReason::kCount) return false;
   // The template and its leaves change together, and only for a line that was accepted.
-  if (flat_.Learn(line)) std::copy(scan_leaves_, scan_leaves_ + std::min(member, FlatJsonScanner::kMaxMembers), flat_leaves_);
+  if (flat_.Learn(line)) {
+    for (size_t m = 0; m < std::min(member, FlatJsonScanner::kMaxMembers); ++m) {
+      const Node* leaf = scan_leaves_[m];
+      flat_takes_[m] = leaf == nullptr ? FlatTake{} : FlatTake{leaf->field, leaf->priority, leaf};
+    }
+  }
   return true;
 }
 

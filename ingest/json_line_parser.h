@@ -60,7 +60,14 @@ class JsonLineParser {
   Level root_;
   simdjson::ondemand::parser parser_;
   FlatJsonScanner flat_;
-  const Node* flat_leaves_[FlatJsonScanner::kMaxMembers] = {};  // per member of the template
+  // Per member of the learned template: the field it feeds (-1: none) and its priority, copied
+  // out of the key tree so that the fast path reads one small array.
+  struct FlatTake {
+    int field = -1;
+    int priority = 0;
+    const Node* leaf = nullptr;
+  };
+  FlatTake flat_takes_[FlatJsonScanner::kMaxMembers] = {};
   const Node* scan_leaves_[FlatJsonScanner::kMaxMembers] = {};  // per member of the line scanned
   int flat_misses_ = 0;  // consecutive lines the flat scanner could not take
   int flat_skip_ = 0;    // lines to go straight to simdjson
