@@ -92,10 +92,10 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
 }
 
 bool ParseRfc3339(std::string_view s, EventTime* out, DateCache* cache) {
-  int64_t y, mo, d, h, mi, sec;
+  int64_t y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
   if (s.size() < 20) return false;
-  const bool same_minute = cache != nullptr && cache->has_minute &&
-                           __builtin_memcmp(s.data(), cache->minute, sizeof(cache->minute)) == 0;
+  const bool same_minute = cache != nullptr && cache->minute_format == 1 &&
+                           __builtin_memcmp(s.data(), cache->minute, 17) == 0;
   if (same_minute) {
     if (!Digits(s, 17, 2, &sec)) return false;
   } else if (!Digits(s, 0, 4, &y) || s[4] != '-' || !Digits(s, 5, 2, &mo) || s[7] != '-' ||
@@ -131,24 +131,31 @@ bool ParseRfc3339(std::string_view s, EventTime* out, DateCache* cache) {
   }
   if (!ComposeUtc(y, mo, d, h, mi, sec, frac, offset, out, cache)) return false;
   if (cache != nullptr) {
-    __builtin_memcpy(cache->minute, s.data(), sizeof(cache->minute));
+    __builtin_memcpy(cache->minute, s.data(), 17);
     cache->minute_secs = cache->days * 86400 + h * 3600 + mi * 60;
-    cache->has_minute = true;
+    cache->minute_format = 1;
   }
   return true;
 }
 
 bool ParseTimeLocal(std::string_view s, EventTime* out, DateCache* cache) {
   // 17/May/2015:10:05:03 +0000
-  int64_t d, y, h, mi, sec, oh, om;
+  int64_t d = 0, y = 0, h = 0, mi = 0, sec = 0, oh = 0, om = 0;
   if (s.size() < 26) return false;
-  if (!Digits(s, 0, 2, &d) || s[2] != '/' || s[6] != '/' || !Digits(s, 7, 4, &y) ||
+  const bool same_minute = cache != nullptr && cache->minute_format == 2 &&
+                           __builtin_memcmp(s.data(), cache->minute, 18) == 0;
+  int mo = 0;
+  if (same_minute) {
+    if (!Digits(s, 18, 2, &sec)) return false;
+  } else if (!Digits(s, 0, 2, &d) || s[2] != '/' || s[6] != '/' || !Digits(s, 7, 4, &y) ||
       s[11] != ':' || !Digits(s, 12, 2, &h) || s[14] != ':' || !Digits(s, 15, 2, &mi) ||
       s[17] != ':' || !Digits(s, 18, 2, &sec)) {
     return false;
   }
-  const int mo = MonthFromAbbrev(s.substr(3, 3));
-  if (mo == 0) return false;
+  if (!same_minute) {
+    mo = MonthFromAbbrev(s.substr(3, 3));
+    if (mo == 0) return false;
+  }
   size_t pos = 20;
   int64_t frac = 0;
   if (!Fraction(s, &pos, &frac)) return false;
@@ -157,7 +164,18 @@ bool ParseTimeLocal(std::string_view s, EventTime* out, DateCache* cache) {
   }
   if (!Digits(s, pos + 2, 2, &oh) || !Digits(s, pos + 4, 2, &om)) return false;
   const int64_t offset = (s[pos + 1] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
-  return ComposeUtc(y, mo, d, h, mi, sec, frac, offset, out, cache);
+  if (same_minute) {
+    if (sec > 60) return false;
+    *out = (cache->minute_secs + sec - offset) * kNanosPerSecond + frac;
+    return true;
+  }
+  if (!ComposeUtc(y, mo, d, h, mi, sec, frac, offset, out, cache)) return false;
+  if (cache != nullptr) {
+    __builtin_memcpy(cache->minute, s.data(), 18);
+    cache->minute_secs = cache->days * 86400 + h * 3600 + mi * 60;
+    cache->minute_format = 2;
+  }
+  return true;
 }
 
 bool ParseApacheErrorTime(std::string_view s, EventTime* out) {

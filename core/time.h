@@ -28,9 +28,10 @@ struct DateCache {
   int64_t days = 0;
   // RFC 3339: the last "YYYY-MM-DDTHH:MM:" seen, validated, and its seconds since the epoch;
   // lines of the same minute then parse only their seconds, fraction and offset.
-  char minute[17] = {};
+  // (time_local: "dd/Mon/yyyy:HH:MM:", 18 bytes, tagged apart.)
+  char minute[18] = {};
   int64_t minute_secs = 0;
-  bool has_minute = false;
+  uint8_t minute_format = 0;  // 0: none, 1: RFC 3339, 2: time_local
 };
 
 // "2024-01-15T10:20:30Z", "2024-01-15T10:20:30.123456+01:00", "2024-01-15 10:20:30.5Z" (space

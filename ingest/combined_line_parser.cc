@@ -40,8 +40,15 @@ std::string_view StripPort(std::string_view host) {
 RejectReason CombinedLineParser::Parse(const char* line, size_t len, ParsedRecord* out) const {
   std::string_view s(line, len);
   if (!simdjson::validate_utf8(line, len)) return RejectReason::kInvalidUtf8;
-  *out = ParsedRecord{};
+  // Field by field: a whole-struct assignment goes through a stack temporary and stalls.
   out->kind = RecordKind::kAccess;
+  out->site = {};
+  out->time = 0;
+  out->status = 0;
+  out->has_latency = false;
+  out->latency_s = 0;
+  out->bytes = 0;
+  out->level = LogLevel::kInfo;
 
   // Prefix tokens up to the '[' of the time.
   const size_t lb = s.find(" [");
@@ -108,9 +115,9 @@ RejectReason CombinedLineParser::Parse(const char* line, size_t len, ParsedRecor
   std::string_view rt = s.substr(i, end == std::string_view::npos ? end : end - i);
   if (const size_t eq = rt.find('='); eq != std::string_view::npos) rt.remove_prefix(eq + 1);
   double v;
-  if (!DecimalFromString(rt, &v)) return RejectReason::kCount;  // not a number: no latency
-  if (!LatencyToSeconds(v, format_.latency_unit, rt.find('.') != std::string_view::npos,
-                        &out->latency_s)) {
+  bool point;
+  if (!DecimalFromString(rt, &v, &point)) return RejectReason::kCount;  // not a number: no latency
+  if (!LatencyToSeconds(v, format_.latency_unit, point, &out->latency_s)) {
     return RejectReason::kBadLatency;
   }
   out->has_latency = true;
