@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "core/duration.h"
 
 namespace sitepulse {
@@ -92,6 +95,47 @@ TEST(DurationTest, ParsesAndFormats) {
   EXPECT_EQ(*ParseSize("4096"), 4096u);
   EXPECT_FALSE(ParseSize("1MiBs").ok());
   EXPECT_FALSE(ParseSize("MiB").ok());
+}
+
+}  // namespace
+}  // namespace sitepulse
+
+namespace sitepulse {
+namespace {
+
+// The date and same-minute caches must never change a result: a stream of timestamps across
+// second, minute, hour, day and year boundaries, with offsets, parsed with one shared cache,
+// equals each parsed alone.
+TEST(TimeCacheTest, CachedParsingEqualsUncachedAcrossBoundaries) {
+  const std::vector<std::string> rfc = {
+      "2024-12-31T23:58:59Z",      "2024-12-31T23:59:00.5Z",   "2024-12-31T23:59:59.999Z",
+      "2024-12-31T23:59:59+01:00", "2025-01-01T00:00:00Z",     "2025-01-01T00:00:00-05:30",
+      "2025-01-01T00:00:07.25Z",   "2025-01-01T00:01:07Z",     "2025-01-01T00:00:60Z",
+      "2025-01-01T00:00:61Z",      "2025-01-01T00:00:0xZ",     "2025-01-01T00:00:07Z"};
+  const std::vector<std::string> local = {
+      "31/Dec/2024:23:59:59 +0000", "31/Dec/2024:23:59:58 -0700", "01/Jan/2025:00:00:00 +0000",
+      "01/Jan/2025:00:00:01.5 +0000", "01/Jan/2025:00:00:99 +0000", "01/Jan/2025:00:01:00 +0200",
+      "01/Jan/2025:00:01:00 +0000"};
+  DateCache cache;
+  for (int round = 0; round < 2; ++round) {
+    for (const std::string& s : rfc) {
+      EventTime a = 0, b = 0;
+      const bool ok_a = ParseRfc3339(s, &a, &cache);
+      const bool ok_b = ParseRfc3339(s, &b);
+      EXPECT_EQ(ok_a, ok_b) << s;
+      if (ok_a && ok_b) EXPECT_EQ(a, b) << s;
+    }
+    for (const std::string& s : local) {
+      EventTime a = 0, b = 0;
+      const bool ok_a = ParseTimeLocal(s, &a, &cache);
+      const bool ok_b = ParseTimeLocal(s, &b);
+      EXPECT_EQ(ok_a, ok_b) << s;
+      if (ok_a && ok_b) EXPECT_EQ(a, b) << s;
+    }
+  }
+  EventTime t;
+  ASSERT_TRUE(ParseRfc3339("2025-01-01T00:00:07.25Z", &t, &cache));
+  EXPECT_EQ(t, 1735689607 * kNanosPerSecond + 250'000'000);
 }
 
 }  // namespace
