@@ -260,7 +260,7 @@ class Parser {
   }
 
   // Reads the settable fields of a detector into `spec` (all optional here).
-  void DetectorFields(const YAML::Node& n, const std::string& key, ThresholdSpec* spec) {
+  void DetectorFields(const YAML::Node& n, const std::string& key, DetectorSpec* spec) {
     std::string s;
     if (n["metric"] && String(n["metric"], Join(key, "metric"), &s)) {
       if (!ParseMetric(s, &spec->metric)) {
@@ -454,7 +454,7 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
         const YAML::Node d = ds[i];
         const std::string key = StrCat("detectors[", i, "]");
         if (!p.Map(d, key, {"name", "type", SP_DETECTOR_KEYS})) continue;
-        ThresholdSpec spec;
+        DetectorSpec spec;
         if (!d["name"]) {
           p.Error(d, key, "missing required key 'name'");
         } else if (p.String(d["name"], key + ".name", &spec.name)) {
@@ -483,7 +483,7 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
         const std::string site = kv.first.Scalar();
         const std::string key = StrCat("sites.", site);
         if (!p.Map(kv.second, key, {"detectors"})) continue;
-        std::vector<ThresholdSpec> specs = c.detectors;
+        std::vector<DetectorSpec> specs = c.detectors;
         if (const YAML::Node od = kv.second["detectors"]) {
           if (!od.IsMap()) {
             p.Error(od, key + ".detectors", "expected a mapping of detector names to overrides");
@@ -493,7 +493,7 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
             const std::string dname = dkv.first.Scalar();
             const std::string dkey = StrCat(key, ".detectors.", dname);
             auto it = std::find_if(specs.begin(), specs.end(),
-                                   [&](const ThresholdSpec& s) { return s.name == dname; });
+                                   [&](const DetectorSpec& s) { return s.name == dname; });
             if (it == specs.end()) {
               p.Error(dkv.first, dkey, "no detector of that name is defined under detectors");
               continue;

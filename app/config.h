@@ -54,9 +54,9 @@ struct Config {
   size_t max_sites = 10000;
   int threads = 0;  // 0: every core
   size_t batch_bytes = 1 << 20;
-  std::vector<ThresholdSpec> detectors;
+  std::vector<DetectorSpec> detectors;
   // Per-site detector lists, already merged with the defaults.
-  absl::flat_hash_map<std::string, std::vector<ThresholdSpec>> site_detectors;
+  absl::flat_hash_map<std::string, std::vector<DetectorSpec>> site_detectors;
 };
 
 // One error: "FILE:LINE: key.path: message".

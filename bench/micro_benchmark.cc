@@ -132,7 +132,7 @@ void BM_ThresholdEvaluate(benchmark::State& state) {
   const SketchMapping m(0.01);
   DenseSketch s;
   for (int i = 1; i <= 1000; ++i) s.Add(m.Bin(0.001 * i));
-  ThresholdSpec spec;
+  DetectorSpec spec;
   spec.metric = Metric::kP99;
   spec.threshold = 0.5;
   WindowView w;
@@ -155,7 +155,7 @@ void BM_LaneAndEngine(benchmark::State& state) {
     void OnAnomaly(const Anomaly&) override {}
   } listener;
   WindowEngineOptions eo;
-  ThresholdSpec spec;
+  DetectorSpec spec;
   spec.name = "p99";
   spec.metric = Metric::kP99;
   spec.threshold = 10;

@@ -128,6 +128,16 @@ double DenseSketch::Quantile(const SketchMapping& mapping, double q) const {
   return 0;
 }
 
+uint64_t DenseSketch::CountAtMost(SketchBin bin) const {
+  uint64_t n = zero_;
+  if (bin == kZeroBin) return n;
+  for (size_t i = 0; i < counts_.size(); ++i) {
+    if (offset_ + static_cast<int>(i) > bin) break;
+    n += counts_[i];
+  }
+  return n;
+}
+
 void DenseSketch::ToCompact(CompactSketch* out) const {
   size_t words = 0;
   for (uint32_t c : counts_) words += c == 0 ? 0 : c >= 0xFFFF ? 2 : 1;

@@ -55,6 +55,9 @@ class DenseSketch {
   bool empty() const { return total_ == 0; }
   // q in [0, 1]; the value at rank floor(q * (count - 1)). NaN when empty.
   double Quantile(const SketchMapping& mapping, double q) const;
+  // Values at or below `bin` (the zero bin included): "requests faster than T" is
+  // CountAtMost(mapping.Bin(T)), exact to the sketch's relative accuracy.
+  uint64_t CountAtMost(SketchBin bin) const;
   void ToCompact(CompactSketch* out) const;
   size_t MemoryBytes() const { return counts_.capacity() * sizeof(uint32_t); }
 

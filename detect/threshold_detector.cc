@@ -21,7 +21,9 @@ constexpr MetricInfo kMetrics[] = {
     {Metric::kRequestRate, "request_rate", -1}, {Metric::kErrorLogRate, "error_log_rate", -1},
 };
 
-std::string FormatValue(Metric m, double v) {
+}  // namespace
+
+std::string FormatMetricValue(Metric m, double v) {
   if (IsLatencyMetric(m)) {
     if (v < 1) return absl::StrFormat("%.1f ms", v * 1e3);
     return absl::StrFormat("%.3f s", v);
@@ -30,6 +32,7 @@ std::string FormatValue(Metric m, double v) {
   return absl::StrFormat("%.2f/s", v);
 }
 
+namespace {
 std::string_view MetricPhrase(Metric m) {
   switch (m) {
     case Metric::kErrorRate: return "5xx error rate";
@@ -39,6 +42,33 @@ std::string_view MetricPhrase(Metric m) {
   }
 }
 }  // namespace
+
+namespace {
+constexpr std::pair<DetectorType, std::string_view> kTypes[] = {
+    {DetectorType::kThreshold, "threshold"},     {DetectorType::kBaseline, "baseline"},
+    {DetectorType::kBurnRate, "burn_rate"},      {DetectorType::kTrafficDrop, "traffic_drop"},
+    {DetectorType::kNoData, "no_data"},          {DetectorType::kErrorSpike, "error_spike"},
+};
+}  // namespace
+
+std::string_view DetectorTypeName(DetectorType t) { return kTypes[static_cast<int>(t)].second; }
+
+bool ParseDetectorType(std::string_view s, DetectorType* out) {
+  for (const auto& [t, name] : kTypes) {
+    if (name == s) {
+      *out = t;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<BurnPair> DefaultBurnPairs() {
+  constexpr DurationNs kMin = 60 * kNanosPerSecond;
+  return {{60 * kMin, 5 * kMin, 14.4, "page"},
+          {360 * kMin, 30 * kMin, 6, "page"},
+          {3 * 24 * 60 * kMin, 360 * kMin, 1, "ticket"}};
+}
 
 std::string_view MetricName(Metric m) { return kMetrics[static_cast<int>(m)].name; }
 
@@ -60,7 +90,7 @@ std::optional<double> LatencyQuantile(Metric m) {
   return q;
 }
 
-Evaluation EvaluateThreshold(const ThresholdSpec& spec, const WindowView& w) {
+Evaluation EvaluateThreshold(const DetectorSpec& spec, const WindowView& w) {
   Evaluation e;
   const uint64_t floor = spec.min_requests < 1 ? 1 : spec.min_requests;
   // error_log_rate also judges sites that only have error logs: its volume counts both.
@@ -88,19 +118,23 @@ Evaluation EvaluateThreshold(const ThresholdSpec& spec, const WindowView& w) {
   return e;
 }
 
-std::string ThresholdSummary(const ThresholdSpec& spec, std::string_view site, double value,
+std::string MetricDescription(Metric m) {
+  return IsLatencyMetric(m) ? StrCat(MetricName(m), " latency") : std::string(MetricPhrase(m));
+}
+
+std::string ThresholdSummary(const DetectorSpec& spec, std::string_view site, double value,
                              bool firing) {
   std::string what = IsLatencyMetric(spec.metric)
                          ? StrCat(MetricName(spec.metric), " latency")
                          : std::string(MetricPhrase(spec.metric));
   if (firing) {
-    return StrCat(what, " of ", site, " is ", FormatValue(spec.metric, value), " over ",
+    return StrCat(what, " of ", site, " is ", FormatMetricValue(spec.metric, value), " over ",
                         FormatDuration(spec.window), ", ", spec.above ? "above" : "below", " the ",
-                        FormatValue(spec.metric, spec.threshold), " threshold");
+                        FormatMetricValue(spec.metric, spec.threshold), " threshold");
   }
-  return StrCat(what, " of ", site, " is back to ", FormatValue(spec.metric, value),
+  return StrCat(what, " of ", site, " is back to ", FormatMetricValue(spec.metric, value),
                       " over ", FormatDuration(spec.window), " (threshold ",
-                      FormatValue(spec.metric, spec.threshold), ")");
+                      FormatMetricValue(spec.metric, spec.threshold), ")");
 }
 
 }  // namespace sitepulse

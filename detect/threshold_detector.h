@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/time.h"
+#include "detect/baseline_model.h"
 #include "detect/latency_sketch.h"
 
 namespace sitepulse {
@@ -20,8 +21,26 @@ bool ParseMetric(std::string_view s, Metric* out);
 bool IsLatencyMetric(Metric m);
 std::optional<double> LatencyQuantile(Metric m);
 
-struct ThresholdSpec {
+// What a detector does with its window metric (docs/detectors.md).
+enum class DetectorType { kThreshold, kBaseline, kBurnRate, kTrafficDrop, kNoData, kErrorSpike };
+std::string_view DetectorTypeName(DetectorType t);
+bool ParseDetectorType(std::string_view s, DetectorType* out);
+
+enum class Direction { kRise, kDrop, kBoth };
+
+// One multi-window burn-rate condition: both windows burn the error budget faster than `factor`.
+struct BurnPair {
+  DurationNs long_window = 0;
+  DurationNs short_window = 0;
+  double factor = 1;
+  std::string severity;
+};
+
+enum class Sli { kAvailability, kLatency };
+
+struct DetectorSpec {
   std::string name;
+  DetectorType type = DetectorType::kThreshold;
   Metric metric = Metric::kP99;
   bool above = true;  // fire when value > threshold (false: value < threshold)
   double threshold = 0;
@@ -35,7 +54,26 @@ struct ThresholdSpec {
   std::string severity = "page";
   bool enabled = true;
   std::vector<std::pair<std::string, std::string>> labels;  // sorted by key
+
+  // baseline, traffic_drop, error_spike: a learned baseline of the window metric.
+  BaselineOptions baseline;
+  Direction direction = Direction::kRise;
+  double sensitivity = 4;  // deviations (sigma-like) beyond the baseline that count
+  double min_change = 0;   // and the value must differ from the baseline by this share of it
+
+  // burn_rate: an SLO on availability (non-5xx share) or latency (share faster than the
+  // threshold), alerting on multi-window burn rates (Google SRE Workbook).
+  Sli sli = Sli::kAvailability;
+  double objective = 0.999;          // a share, 0.999 for "99.9"
+  double latency_threshold_s = 0.5;  // Sli::kLatency: a good request is at most this slow
+  std::vector<BurnPair> pairs;
+
+  // no_data: a site that sent nothing for this long.
+  DurationNs no_data_after = 300 * kNanosPerSecond;
 };
+
+// The Workbook's defaults: page on 1h/5m at 14.4x or 6h/30m at 6x, ticket on 3d/6h at 1x.
+std::vector<BurnPair> DefaultBurnPairs();
 
 // The numbers a threshold reads from one site's window.
 struct WindowView {
@@ -53,10 +91,15 @@ struct Evaluation {
   double value = 0;
 };
 
-Evaluation EvaluateThreshold(const ThresholdSpec& spec, const WindowView& w);
+Evaluation EvaluateThreshold(const DetectorSpec& spec, const WindowView& w);
+
+// "812.0 ms", "5.00%", "2.40/s"
+std::string FormatMetricValue(Metric m, double v);
+// "p99 latency", "5xx error rate", "request rate", "error-log rate"
+std::string MetricDescription(Metric m);
 
 // "p99 latency of shop.example.com is 0.812 s over 5m, above the 0.500 s threshold"
-std::string ThresholdSummary(const ThresholdSpec& spec, std::string_view site, double value,
+std::string ThresholdSummary(const DetectorSpec& spec, std::string_view site, double value,
                              bool firing);
 
 }  // namespace sitepulse

@@ -1,9 +1,11 @@
 #include "detect/window_engine.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/strings.h"
 #include "core/time.h"
+#include "detect/detector_summary.h"
 
 namespace sitepulse {
 
@@ -14,10 +16,15 @@ struct WindowEngine::OpenBucket {
 };
 
 struct WindowEngine::SiteDetector {
-  const ThresholdSpec* spec = nullptr;
-  size_t window = 0;  // index into window_lengths_
+  const DetectorSpec* spec = nullptr;
+  size_t window = 0;  // index into window_lengths_ (threshold and baseline types)
   AlertStateMachine machine;
   std::string incident_id;
+  // burn_rate: a second alert when its pairs have two severities (page and ticket).
+  std::unique_ptr<SiteDetector> second;
+  std::string severity;  // of this alert, for burn_rate; else the spec's
+  std::unique_ptr<BaselineModel> baseline;  // baseline, traffic_drop, error_spike
+  std::unique_ptr<BurnState> burn;          // burn_rate
 };
 
 struct WindowEngine::Site {
@@ -63,11 +70,23 @@ struct WindowEngine::Site {
   };
   std::vector<Running> windows;
   std::vector<SiteDetector> detectors;
+  EventTime last_data_end = INT64_MIN;  // end of the newest bucket with requests or error lines
 };
 
 WindowEngine::WindowEngine(WindowEngineOptions options, WindowEngineListener* listener)
     : options_(std::move(options)), listener_(listener), mapping_(options_.sketch_alpha) {
-  auto note_spec = [this](const ThresholdSpec& s) {
+  auto note_spec = [this](const DetectorSpec& s) {
+    if (s.type == DetectorType::kNoData) {
+      max_hold_ = std::max(max_hold_, s.no_data_after + s.keep_firing_for);
+      return;
+    }
+    if (s.type == DetectorType::kBurnRate) {
+      for (const BurnPair& p : s.pairs) {
+        max_hold_ = std::max(max_hold_, p.long_window + s.keep_firing_for + s.for_duration);
+      }
+      if (s.sli == Sli::kLatency) burn_latency_ = true;
+      return;
+    }
     auto it = std::find(window_lengths_.begin(), window_lengths_.end(), s.window);
     if (it == window_lengths_.end()) {
       window_lengths_.push_back(s.window);
@@ -77,9 +96,9 @@ WindowEngine::WindowEngine(WindowEngineOptions options, WindowEngineListener* li
     }
     max_hold_ = std::max(max_hold_, s.window + s.keep_firing_for + s.for_duration);
   };
-  for (const ThresholdSpec& s : options_.detectors) note_spec(s);
+  for (const DetectorSpec& s : options_.detectors) note_spec(s);
   for (const auto& [site, specs] : options_.site_detectors) {
-    for (const ThresholdSpec& s : specs) note_spec(s);
+    for (const DetectorSpec& s : specs) note_spec(s);
   }
   for (DurationNs w : window_lengths_) {
     ring_capacity_ = std::max(
@@ -100,17 +119,45 @@ WindowEngine::Site& WindowEngine::NewSite(std::string_view name) {
   site->name = std::string(name);
   site->ring.resize(ring_capacity_);
   site->windows.resize(window_lengths_.size());
-  const std::vector<ThresholdSpec>* specs = &options_.detectors;
+  const std::vector<DetectorSpec>* specs = &options_.detectors;
   if (auto it = options_.site_detectors.find(site->name); it != options_.site_detectors.end()) {
     specs = &it->second;
   }
-  for (const ThresholdSpec& s : *specs) {
+  for (const DetectorSpec& s : *specs) {
     if (!s.enabled) continue;
     SiteDetector d;
     d.spec = &s;
+    d.severity = s.severity;
     d.window = static_cast<size_t>(
         std::find(window_lengths_.begin(), window_lengths_.end(), s.window) -
         window_lengths_.begin());
+    switch (s.type) {
+      case DetectorType::kBaseline:
+      case DetectorType::kTrafficDrop:
+      case DetectorType::kErrorSpike:
+        d.baseline = std::make_unique<BaselineModel>(s.baseline);
+        ++baselines_warming_;
+        break;
+      case DetectorType::kBurnRate: {
+        d.burn = std::make_unique<BurnState>(s, options_.resolution);
+        // One alert per severity among the pairs, in the order they first appear.
+        std::vector<std::string> severities;
+        for (const BurnPair& p : s.pairs) {
+          if (std::find(severities.begin(), severities.end(), p.severity) == severities.end()) {
+            severities.push_back(p.severity);
+          }
+        }
+        if (!severities.empty()) d.severity = severities[0];
+        if (severities.size() > 1) {
+          d.second = std::make_unique<SiteDetector>();
+          d.second->spec = &s;
+          d.second->severity = severities[1];
+        }
+        break;
+      }
+      default:
+        break;
+    }
     site->detectors.push_back(std::move(d));
   }
   sites_.push_back(std::move(site));
@@ -275,7 +322,21 @@ void WindowEngine::CloseSite(Site& site, EventTime start, EventTime end) {
 
   if (bucket != nullptr) {
     last_data_end_ = std::max(last_data_end_, end);
+    if (bucket->counters.requests + bucket->counters.error_log_lines() > 0) site.last_data_end = end;
     if (site.first_start == INT64_MIN) site.first_start = start;
+    for (SiteDetector& d : site.detectors) {
+      if (d.burn == nullptr) continue;
+      const DetectorSpec& spec = *d.spec;
+      uint64_t good, total;
+      if (spec.sli == Sli::kAvailability) {
+        total = bucket->counters.requests;
+        good = total - std::min(total, bucket->counters.errors_5xx);
+      } else {
+        total = bucket->latency.count();
+        good = bucket->latency.CountAtMost(mapping_.Bin(spec.latency_threshold_s));
+      }
+      d.burn->Add(end, good, total);
+    }
     listener_->OnBucketClosed(
         {site.name, start, end, &bucket->counters, &bucket->latency, &mapping_});
   }
@@ -319,43 +380,173 @@ void WindowEngine::CloseSite(Site& site, EventTime start, EventTime end) {
 
 void WindowEngine::Evaluate(Site& site, EventTime now) {
   for (SiteDetector& d : site.detectors) {
-    const ThresholdSpec& spec = *d.spec;
-    const Site::Running& win = site.windows[d.window];
-    WindowView view;
-    view.requests = win.counters.requests;
-    view.errors_5xx = win.counters.errors_5xx;
-    view.error_log_lines = win.counters.error_log_lines;
-    const EventTime covered_from = std::max(site.first_start, now - spec.window);
-    view.covered_s = static_cast<double>(now - covered_from) / 1e9;
-    view.latency = &win.latency;
-    view.mapping = &mapping_;
-    const Evaluation e = EvaluateThreshold(spec, view);
-    const AlertTransition t =
-        d.machine.Step(e.evaluable && e.condition, now, {spec.for_duration, spec.keep_firing_for});
-    if (t == AlertTransition::kNone) continue;
-    Anomaly a;
-    a.site = site.name;
-    a.detector = spec.name;
-    a.severity = spec.severity;
-    a.metric = std::string(MetricName(spec.metric));
-    a.value = e.value;
-    a.threshold = spec.threshold;
-    a.window_s = spec.window / kNanosPerSecond;
-    a.at = now;
-    a.labels = spec.labels;
-    if (t == AlertTransition::kFire) {
-      d.incident_id = MakeIncidentId(site.name, spec.name, d.machine.started_at());
-      a.state = AlertState::kFiring;
-      a.started_at = d.machine.started_at();
-      a.summary = ThresholdSummary(spec, site.name, e.value, true);
-    } else {
-      a.state = AlertState::kResolved;
-      a.started_at = d.machine.started_at();
-      a.summary = ThresholdSummary(spec, site.name, e.value, false);
+    const DetectorSpec& spec = *d.spec;
+    DetectorOutcome o;
+    switch (spec.type) {
+      case DetectorType::kNoData:
+        o = EvaluateNoData(site, spec, now);
+        break;
+      case DetectorType::kBurnRate:
+        o = EvaluateBurnRate(d, now);
+        if (d.second != nullptr) Emit(site, *d.second, EvaluateBurnRate(*d.second, now, d.burn.get()), now);
+        break;
+      default: {
+        const Site::Running& win = site.windows[d.window];
+        WindowView view;
+        view.requests = win.counters.requests;
+        view.errors_5xx = win.counters.errors_5xx;
+        view.error_log_lines = win.counters.error_log_lines;
+        const EventTime covered_from = std::max(site.first_start, now - spec.window);
+        view.covered_s = static_cast<double>(now - covered_from) / 1e9;
+        view.latency = &win.latency;
+        view.mapping = &mapping_;
+        o.silent = view.requests + view.error_log_lines == 0;
+        if (spec.type == DetectorType::kThreshold) {
+          const Evaluation e = EvaluateThreshold(spec, view);
+          o.condition = e.evaluable && e.condition;
+          o.value = e.value;
+          o.threshold = spec.threshold;
+        } else {
+          o = EvaluateBaseline(d, site, view, now);
+        }
+      }
     }
-    a.id = d.incident_id;
-    listener_->OnAnomaly(a);
+    Emit(site, d, o, now);
   }
+}
+
+DetectorOutcome WindowEngine::EvaluateNoData(const Site& site,
+                                                           const DetectorSpec& spec,
+                                                           EventTime now) const {
+  DetectorOutcome o;
+  o.value = site.last_data_end == INT64_MIN ? 0 : static_cast<double>(now - site.last_data_end) / 1e9;
+  o.threshold = static_cast<double>(spec.no_data_after) / 1e9;
+  o.condition = site.last_data_end != INT64_MIN && now - site.last_data_end >= spec.no_data_after;
+  return o;
+}
+
+DetectorOutcome WindowEngine::EvaluateBaseline(SiteDetector& d, const Site& site,
+                                                             const WindowView& view,
+                                                             EventTime now) {
+  const DetectorSpec& spec = *d.spec;
+  DetectorOutcome o;
+  o.silent = view.requests + view.error_log_lines == 0;
+  double value;
+  if (spec.type == DetectorType::kTrafficDrop) {
+    // A drop must be judged on windows with few or no requests: evaluable once the site has
+    // existed for a whole window; the request floor applies to the baseline instead.
+    if (view.covered_s * 1e9 < static_cast<double>(spec.window)) return o;
+    value = static_cast<double>(view.requests) / view.covered_s;
+  } else {
+    const Evaluation e = EvaluateThreshold(spec, view);
+    if (!e.evaluable) return o;
+    value = e.value;
+  }
+  const bool was_warm = d.baseline->warm();
+  const BaselineVerdict v = d.baseline->Observe(now, value);
+  if (v.warm && !was_warm) --baselines_warming_;
+  o.value = value;
+  o.baseline = v.expected;
+  if (!v.warm) return o;
+  const double change = spec.min_change * std::fabs(v.expected);
+  const bool rise = v.z >= spec.sensitivity && value - v.expected >= change;
+  const bool drop = v.z <= -spec.sensitivity && v.expected - value >= change;
+  switch (spec.direction) {
+    case Direction::kRise:
+      o.condition = rise;
+      o.threshold = std::max(v.expected + spec.sensitivity * v.spread, v.expected + change);
+      break;
+    case Direction::kDrop:
+      o.condition = drop;
+      o.threshold = std::min(v.expected - spec.sensitivity * v.spread, v.expected - change);
+      break;
+    case Direction::kBoth:
+      o.condition = rise || drop;
+      o.threshold = value >= v.expected
+                        ? std::max(v.expected + spec.sensitivity * v.spread, v.expected + change)
+                        : std::min(v.expected - spec.sensitivity * v.spread, v.expected - change);
+      break;
+  }
+  if (spec.type == DetectorType::kTrafficDrop) {
+    // A quiet site's "drop" from 0.02/s to 0 pages nobody: the baseline must carry the floor.
+    const double expected_requests = v.expected * static_cast<double>(spec.window) / 1e9;
+    if (expected_requests < static_cast<double>(std::max<uint64_t>(spec.min_requests, 1))) {
+      o.condition = false;
+    }
+  }
+  (void)site;
+  return o;
+}
+
+DetectorOutcome WindowEngine::EvaluateBurnRate(SiteDetector& d, EventTime now,
+                                                             BurnState* shared) {
+  const DetectorSpec& spec = *d.spec;
+  BurnState& burn = shared != nullptr ? *shared : *d.burn;
+  DetectorOutcome o;
+  bool first = true;
+  for (const BurnPair& p : spec.pairs) {
+    if (p.severity != d.severity) continue;
+    const double long_rate = burn.BurnRate(p.long_window, now);
+    const double short_rate = burn.BurnRate(p.short_window, now);
+    const bool enough = burn.Requests(p.long_window, now) >= std::max<uint64_t>(spec.min_requests, 1);
+    const bool firing = enough && long_rate > p.factor && short_rate > p.factor;
+    // Report the pair that fires (or the first one): its long window, rate and factor.
+    if (firing || first) {
+      o.value = long_rate;
+      o.short_value = short_rate;
+      o.threshold = p.factor;
+      o.window = p.long_window;
+      o.short_window = p.short_window;
+      first = false;
+    }
+    if (firing) {
+      o.condition = true;
+      break;
+    }
+  }
+  return o;
+}
+
+void WindowEngine::Emit(const Site& site, SiteDetector& d, const DetectorOutcome& o,
+                        EventTime now) {
+  const DetectorSpec& spec = *d.spec;
+  const AlertTransition t =
+      d.machine.Step(o.condition, now, {spec.for_duration, spec.keep_firing_for});
+  if (t == AlertTransition::kNone) return;
+  Anomaly a;
+  a.site = site.name;
+  a.detector = spec.name;
+  a.severity = d.severity;
+  a.metric = std::string(DetectorMetricName(spec));
+  a.value = o.value;
+  a.threshold = o.threshold;
+  a.baseline = o.baseline;
+  a.window_s = (o.window > 0 ? o.window
+                : spec.type == DetectorType::kNoData ? spec.no_data_after
+                                                      : spec.window) /
+               kNanosPerSecond;
+  a.at = now;
+  a.labels = spec.labels;
+  a.started_at = d.machine.started_at();
+  const bool firing = t == AlertTransition::kFire;
+  if (firing) {
+    // burn_rate's second alert (the ticket) is its own incident.
+    const std::string key = d.severity == spec.severity || spec.type != DetectorType::kBurnRate
+                                ? spec.name
+                                : StrCat(spec.name, ":", d.severity);
+    d.incident_id = MakeIncidentId(site.name, key, d.machine.started_at());
+  }
+  a.id = d.incident_id;
+  if (spec.type == DetectorType::kNoData) {
+    a.state = firing ? AlertState::kNoData : AlertState::kResolved;
+  } else if (firing) {
+    a.state = AlertState::kFiring;
+  } else {
+    // A site that went silent is not "resolved": nobody knows. Its alert ends as no_data.
+    a.state = o.silent ? AlertState::kNoData : AlertState::kResolved;
+  }
+  a.summary = DetectorSummary(spec, site.name, o, a.state);
+  listener_->OnAnomaly(a);
 }
 
 }  // namespace sitepulse

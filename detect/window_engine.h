@@ -16,6 +16,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "core/anomaly.h"
 #include "detect/alert_state_machine.h"
+#include "detect/baseline_model.h"
+#include "detect/burn_rate.h"
+#include "detect/detector_summary.h"
 #include "detect/bucket_counters.h"
 #include "detect/bucket_delta.h"
 #include "detect/latency_sketch.h"
@@ -30,9 +33,9 @@ struct WindowEngineOptions {
   DurationNs lateness = 30 * kNanosPerSecond;
   size_t max_sites = 10000;
   double sketch_alpha = 0.01;
-  std::vector<ThresholdSpec> detectors;
+  std::vector<DetectorSpec> detectors;
   // Full detector lists for sites whose settings differ from `detectors`.
-  absl::flat_hash_map<std::string, std::vector<ThresholdSpec>> site_detectors;
+  absl::flat_hash_map<std::string, std::vector<DetectorSpec>> site_detectors;
 };
 
 // A closed bucket of one site, as handed to the stats sink.
@@ -78,6 +81,8 @@ class WindowEngine {
   EventTime closed_before() const { return closing_started_ ? next_close_ : INT64_MIN; }
 
   uint64_t late_events() const { return late_events_; }
+  // (site, detector) baselines still learning: no verdict from them yet.
+  uint64_t baselines_warming() const { return baselines_warming_; }
   uint64_t sites_over_cap() const { return sites_over_cap_; }
   size_t site_count() const { return sites_.size(); }
   EventTime watermark() const { return watermark_; }
@@ -94,6 +99,12 @@ class WindowEngine {
   void CloseBucketsAt(EventTime start);
   void CloseSite(Site& site, EventTime start, EventTime end);
   void Evaluate(Site& site, EventTime now);
+  DetectorOutcome EvaluateNoData(const Site& site, const DetectorSpec& spec, EventTime now) const;
+  DetectorOutcome EvaluateBaseline(SiteDetector& d, const Site& site, const WindowView& view,
+                                   EventTime now);
+  // `shared`: the rings of the detector's first alert, for its second (the ticket).
+  DetectorOutcome EvaluateBurnRate(SiteDetector& d, EventTime now, BurnState* shared = nullptr);
+  void Emit(const Site& site, SiteDetector& d, const DetectorOutcome& o, EventTime now);
   EventTime ComputeWatermark() const;
 
   WindowEngineOptions options_;
@@ -124,6 +135,8 @@ class WindowEngine {
   EventTime last_data_end_ = INT64_MIN;
 
   uint64_t late_events_ = 0;
+  uint64_t baselines_warming_ = 0;
+  bool burn_latency_ = false;
   uint64_t sites_over_cap_ = 0;
 };
 

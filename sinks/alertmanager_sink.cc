@@ -5,7 +5,7 @@
 
 namespace sitepulse {
 
-std::string AlertmanagerAlertJson(const Anomaly& a, const OutputSpec& spec) {
+std::string AlertmanagerAlertJson(const Anomaly& a, const OutputSpec& spec, bool ends) {
   std::string labels;
   JsonObjectWriter lw(&labels);
   lw.String("alertname", a.detector).String("site", a.site).String("severity", a.severity);
@@ -34,7 +34,8 @@ std::string AlertmanagerAlertJson(const Anomaly& a, const OutputSpec& spec) {
       .String("value", num(a.value))
       .String("threshold", num(a.threshold))
       .String("metric", a.metric)
-      .String("incident_id", a.id);
+      .String("incident_id", a.id)
+      .String("state", AlertStateName(a.state));
   if (a.baseline) aw.String("baseline", num(*a.baseline));
   aw.Close();
 
@@ -42,7 +43,7 @@ std::string AlertmanagerAlertJson(const Anomaly& a, const OutputSpec& spec) {
   JsonObjectWriter w(&out);
   w.Raw("labels", labels).Raw("annotations", annotations);
   w.String("startsAt", FormatRfc3339(a.started_at));
-  if (a.state == AlertState::kResolved) w.String("endsAt", FormatRfc3339(a.at));
+  if (ends) w.String("endsAt", FormatRfc3339(a.at));
   if (!spec.generator_url.empty()) w.String("generatorURL", spec.generator_url);
   w.Close();
   return out;
@@ -67,13 +68,20 @@ AlertmanagerSink::AlertmanagerSink(std::string base_url, OutputSpec spec, Metric
 }
 
 void AlertmanagerSink::Publish(const Anomaly& anomaly) {
-  std::string json = AlertmanagerAlertJson(anomaly, spec_);
+  std::string json;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (anomaly.state == AlertState::kFiring) {
-      active_[anomaly.id] = json;
-    } else {
+    // no_data either starts an alert of its own (the no_data detector: a silent site is worth a
+    // notification) or ends one that was firing (the site went silent: no verdict, but the
+    // alert cannot stay up forever). Resolved always ends.
+    const bool was_active = active_.count(anomaly.id) > 0;
+    const bool ends = anomaly.state == AlertState::kResolved ||
+                      (anomaly.state == AlertState::kNoData && was_active);
+    json = AlertmanagerAlertJson(anomaly, spec_, ends);
+    if (ends) {
       active_.erase(anomaly.id);
+    } else {
+      active_[anomaly.id] = json;
     }
   }
   delivery_->Enqueue({std::move(json), {}});

@@ -16,7 +16,8 @@
 namespace sitepulse {
 
 // One alert object as Alertmanager's API wants it.
-std::string AlertmanagerAlertJson(const Anomaly& a, const OutputSpec& spec);
+// `ends`: the alert ends now (endsAt is set).
+std::string AlertmanagerAlertJson(const Anomaly& a, const OutputSpec& spec, bool ends);
 
 class AlertmanagerSink : public AnomalySink {
  public:
@@ -35,7 +36,7 @@ class AlertmanagerSink : public AnomalySink {
   std::string name_;
   OutputSpec spec_;
   mutable std::mutex mu_;
-  std::map<std::string, std::string> active_;  // incident id -> alert JSON, while firing
+  std::map<std::string, std::string> active_;  // incident id -> alert JSON, while active
   std::unique_ptr<HttpDelivery> delivery_;
 };
 

@@ -62,7 +62,7 @@ TEST(NoAllocationTest, WarmLaneAndEngineAllocateNothingPerLine) {
   ParseLane lane(0, formats, ParseLane::Options{});
   NullListener listener;
   WindowEngineOptions eo;
-  ThresholdSpec spec;
+  DetectorSpec spec;
   spec.name = "slow";
   spec.metric = Metric::kP99;
   spec.threshold = 0.5;

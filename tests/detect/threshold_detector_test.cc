@@ -6,7 +6,7 @@ namespace sitepulse {
 namespace {
 
 TEST(ThresholdDetectorTest, ErrorRateAboveWithRequestFloor) {
-  ThresholdSpec spec;
+  DetectorSpec spec;
   spec.metric = Metric::kErrorRate;
   spec.threshold = 0.05;
   spec.min_requests = 100;
@@ -25,7 +25,7 @@ TEST(ThresholdDetectorTest, ErrorRateAboveWithRequestFloor) {
 }
 
 TEST(ThresholdDetectorTest, RequestRateBelowUsesCoveredSeconds) {
-  ThresholdSpec spec;
+  DetectorSpec spec;
   spec.metric = Metric::kRequestRate;
   spec.above = false;
   spec.threshold = 10;
@@ -38,7 +38,7 @@ TEST(ThresholdDetectorTest, RequestRateBelowUsesCoveredSeconds) {
 }
 
 TEST(ThresholdDetectorTest, EmptyWindowIsNeverACondition) {
-  ThresholdSpec spec;
+  DetectorSpec spec;
   spec.metric = Metric::kRequestRate;
   spec.above = false;
   spec.threshold = 10;
@@ -52,7 +52,7 @@ TEST(ThresholdDetectorTest, LatencyQuantileFromSketch) {
   DenseSketch s;
   for (int i = 0; i < 990; ++i) s.Add(m.Bin(0.05));
   for (int i = 0; i < 10; ++i) s.Add(m.Bin(3.0));
-  ThresholdSpec spec;
+  DetectorSpec spec;
   spec.metric = Metric::kP99;
   spec.threshold = 1.0;
   WindowView w;
@@ -68,7 +68,7 @@ TEST(ThresholdDetectorTest, LatencyQuantileFromSketch) {
 }
 
 TEST(ThresholdDetectorTest, SummaryIsOneActionableSentence) {
-  ThresholdSpec spec;
+  DetectorSpec spec;
   spec.metric = Metric::kP99;
   spec.threshold = 0.5;
   spec.window = 300 * kNanosPerSecond;

@@ -22,15 +22,16 @@ TEST(AlertmanagerSinkTest, AlertJsonHasLabelsAnnotationsAndTimes) {
   OutputSpec spec;
   spec.labels = {{"env", "prod"}, {"team", "also-ignored"}};
   spec.generator_url = "http://grafana/d/x";
-  EXPECT_EQ(AlertmanagerAlertJson(a, spec),
+  EXPECT_EQ(AlertmanagerAlertJson(a, spec, false),
             "{\"labels\":{\"alertname\":\"p99_latency_high\",\"site\":\"shop.example.com\","
             "\"severity\":\"page\",\"team\":\"web\",\"env\":\"prod\"},"
             "\"annotations\":{\"summary\":\"slow\",\"value\":\"0.75\",\"threshold\":\"0.5\","
-            "\"metric\":\"p99\",\"incident_id\":\"abc\",\"baseline\":\"0.1\"},"
+            "\"metric\":\"p99\",\"incident_id\":\"abc\",\"state\":\"firing\",\"baseline\":\"0.1\"},"
             "\"startsAt\":\"2025-01-01T00:00:00Z\",\"generatorURL\":\"http://grafana/d/x\"}");
   a.state = AlertState::kResolved;
-  EXPECT_NE(AlertmanagerAlertJson(a, spec).find("\"endsAt\":\"2025-01-01T00:01:00Z\""),
+  EXPECT_NE(AlertmanagerAlertJson(a, spec, true).find("\"endsAt\":\"2025-01-01T00:01:00Z\""),
             std::string::npos);
+  EXPECT_EQ(AlertmanagerAlertJson(a, spec, false).find("endsAt"), std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,66 @@
+// SLO error-budget burn rates over long windows (up to days) without a bucket per 10 s: each
+// window keeps about 60 slots of (good, total) request counts, so a 3-day window costs 60 slots
+// of 72 minutes, not 25,920 buckets. The window then covers its length to within one slot.
+//
+// Pure logic on event time; one BurnState per (site, burn_rate detector).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/time.h"
+#include "detect/threshold_detector.h"
+
+namespace sitepulse {
+
+class SlotRing {
+ public:
+  SlotRing() = default;
+  SlotRing(DurationNs window, DurationNs resolution);
+
+  // Adds the counts of the bucket [end - resolution, end). Calls come in increasing `end`.
+  void Add(EventTime end, uint64_t good, uint64_t total);
+  // Drops slots that fell out of the window as of `now`.
+  void Expire(EventTime now);
+  uint64_t good() const { return good_; }
+  uint64_t total() const { return total_; }
+  DurationNs window() const { return window_; }
+  DurationNs granularity() const { return granularity_; }
+
+  std::string SaveState() const;
+  bool LoadState(std::string_view state);
+
+ private:
+  struct Slot {
+    EventTime start = INT64_MIN;
+    uint64_t good = 0;
+    uint64_t total = 0;
+  };
+  DurationNs window_ = 0;
+  DurationNs granularity_ = 1;
+  std::vector<Slot> slots_;
+  uint64_t good_ = 0;
+  uint64_t total_ = 0;
+};
+
+// The rings of one burn_rate detector for one site: one per distinct window of its pairs.
+class BurnState {
+ public:
+  BurnState(const DetectorSpec& spec, DurationNs resolution);
+  // A closed bucket: `good` of `total` requests met the SLI.
+  void Add(EventTime end, uint64_t good, uint64_t total);
+  // The burn rate of a window (bad share / error budget share) as of `now`; 0 without requests.
+  double BurnRate(DurationNs window, EventTime now);
+  uint64_t Requests(DurationNs window, EventTime now);
+
+  std::string SaveState() const;
+  bool LoadState(std::string_view state);
+
+ private:
+  SlotRing* Ring(DurationNs window);
+  double budget_;  // 1 - objective
+  std::vector<SlotRing> rings_;
+};
+
+}  // namespace sitepulse
