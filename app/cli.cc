@@ -9,6 +9,7 @@
 #include "app/config.h"
 #include "app/http_endpoint.h"
 #include "app/pipeline.h"
+#include "app/series.h"
 
 #ifndef SITEPULSE_VERSION
 #define SITEPULSE_VERSION "0.0.0"
@@ -25,6 +26,7 @@ constexpr const char* kMainHelp =
     "commands:\n"
     "  run     read logs, keep windows, run detectors, publish anomaly events\n"
     "  check   validate a configuration file\n"
+    "  series  run one detector over a timestamp,value CSV (exported metrics, NAB)\n"
     "\n"
     "  sitepulse <command> --help   options of a command\n"
     "  sitepulse --version          print the version\n";
@@ -252,6 +254,7 @@ int RunCli(const std::vector<std::string>& args) {
   }
   if (args[0] == "run") return Run(args);
   if (args[0] == "check") return Check(args);
+  if (args[0] == "series") return SeriesMain(args);
   return Usage(StrCat("unknown command '", args[0], "'").c_str(), kMainHelp);
 }
 

@@ -62,6 +62,20 @@ class Parser {
     return true;
   }
 
+  bool Map(const YAML::Node& n, const std::string& key, const std::vector<std::string>& known) {
+    if (!n.IsMap()) {
+      Error(n, key, "expected a mapping");
+      return false;
+    }
+    for (const auto& kv : n) {
+      const std::string k = kv.first.Scalar();
+      if (std::find(known.begin(), known.end(), k) == known.end()) {
+        Error(kv.first, Join(key, k), StrCat("unknown key (known: ", StrJoin(known, ", "), ")"));
+      }
+    }
+    return true;
+  }
+
   static std::string Join(const std::string& a, const std::string& b) {
     return a.empty() ? b : StrCat(a, ".", b);
   }
@@ -294,6 +308,88 @@ class Parser {
       else spec->severity = s;
     }
     if (n["enabled"]) Bool(n["enabled"], Join(key, "enabled"), &spec->enabled);
+    // Learned baselines (baseline, traffic_drop, error_spike).
+    if (n["direction"] && String(n["direction"], Join(key, "direction"), &s)) {
+      if (s == "rise") spec->direction = Direction::kRise;
+      else if (s == "drop") spec->direction = Direction::kDrop;
+      else if (s == "both") spec->direction = Direction::kBoth;
+      else Error(n["direction"], Join(key, "direction"), "must be rise, drop or both");
+    }
+    if (n["sensitivity"]) {
+      Number<double>(n["sensitivity"], Join(key, "sensitivity"), &spec->sensitivity, 0.5, 100.0);
+    }
+    if (n["min_change"]) {
+      Number<double>(n["min_change"], Join(key, "min_change"), &spec->min_change, 0.0, 1000.0);
+    }
+    if (n["drop"]) {  // traffic_drop: the share of the baseline that must be gone
+      Number<double>(n["drop"], Join(key, "drop"), &spec->min_change, 0.01, 1.0);
+    }
+    if (n["factor"]) {  // error_spike: how many times the baseline
+      double f = 3;
+      if (Number<double>(n["factor"], Join(key, "factor"), &f, 1.0, 1e6)) spec->min_change = f - 1;
+    }
+    if (n["min_rate"]) {
+      Number<double>(n["min_rate"], Join(key, "min_rate"), &spec->min_value, 0.0, 1e12);
+    }
+    if (n["min_spread"]) {
+      Number<double>(n["min_spread"], Join(key, "min_spread"), &spec->baseline.min_spread, 0.0, 1e12);
+    }
+    if (n["learn_for"] && Duration(n["learn_for"], Join(key, "learn_for"), &d)) {
+      spec->baseline.learn_for = d;
+    }
+    if (n["half_life"] && Duration(n["half_life"], Join(key, "half_life"), &d)) {
+      if (d < kNanosPerSecond) Error(n["half_life"], Join(key, "half_life"), "must be at least 1s");
+      else spec->baseline.half_life = d;
+    }
+    if (n["adapt_after"] && Duration(n["adapt_after"], Join(key, "adapt_after"), &d)) {
+      spec->baseline.adapt_after = d;
+    }
+    if (n["seasonality"]) Bool(n["seasonality"], Join(key, "seasonality"), &spec->baseline.seasonality);
+    // no_data.
+    if (n["after"] && Duration(n["after"], Join(key, "after"), &d)) {
+      if (d < kNanosPerSecond) Error(n["after"], Join(key, "after"), "must be at least 1s");
+      else spec->no_data_after = d;
+    }
+    // burn_rate.
+    if (n["sli"] && String(n["sli"], Join(key, "sli"), &s)) {
+      if (s == "availability") spec->sli = Sli::kAvailability;
+      else if (s == "latency") spec->sli = Sli::kLatency;
+      else Error(n["sli"], Join(key, "sli"), "must be availability or latency");
+    }
+    if (n["objective"]) {
+      double pct = 99.9;
+      if (Number<double>(n["objective"], Join(key, "objective"), &pct, 50.0, 99.9999)) {
+        spec->objective = pct / 100;
+      }
+    }
+    if (n["latency_threshold"] &&
+        Duration(n["latency_threshold"], Join(key, "latency_threshold"), &d)) {
+      spec->latency_threshold_s = static_cast<double>(d) / 1e9;
+    }
+    if (const YAML::Node pairs = n["pairs"]) {
+      if (!pairs.IsSequence() || pairs.size() == 0) {
+        Error(pairs, Join(key, "pairs"), "expected a non-empty list of {long, short, factor, severity}");
+      } else {
+        spec->pairs.clear();
+        for (size_t i = 0; i < pairs.size(); ++i) {
+          const std::string pk = StrCat(Join(key, "pairs"), "[", i, "]");
+          if (!Map(pairs[i], pk, {"long", "short", "factor", "severity"})) continue;
+          BurnPair bp;
+          bp.severity = spec->severity;
+          for (const char* req : {"long", "short", "factor"}) {
+            if (!pairs[i][req]) Error(pairs[i], pk, StrCat("missing required key '", req, "'"));
+          }
+          if (pairs[i]["long"]) Duration(pairs[i]["long"], Join(pk, "long"), &bp.long_window);
+          if (pairs[i]["short"]) Duration(pairs[i]["short"], Join(pk, "short"), &bp.short_window);
+          if (pairs[i]["factor"]) Number<double>(pairs[i]["factor"], Join(pk, "factor"), &bp.factor, 0.01, 1e6);
+          if (pairs[i]["severity"]) String(pairs[i]["severity"], Join(pk, "severity"), &bp.severity);
+          if (bp.short_window > bp.long_window) {
+            Error(pairs[i], pk, "the short window must not be longer than the long one");
+          }
+          spec->pairs.push_back(bp);
+        }
+      }
+    }
     if (const YAML::Node labels = n["labels"]) {
       if (!labels.IsMap()) {
         Error(labels, Join(key, "labels"), "expected a mapping of label names to values");
@@ -314,9 +410,58 @@ class Parser {
   std::vector<ConfigError>* errors_;
 };
 
-#define SP_DETECTOR_KEYS                                                                   \
-  "metric", "op", "threshold", "window", "for", "keep_firing_for", "min_requests", "severity", \
-      "enabled", "labels"
+// The keys each detector type accepts (name and type aside), also for per-site overrides.
+std::vector<std::string> DetectorKeys(DetectorType t) {
+  std::vector<std::string> k = {"severity", "enabled", "labels", "for", "keep_firing_for"};
+  auto add = [&k](std::initializer_list<const char*> more) { k.insert(k.end(), more.begin(), more.end()); };
+  const std::initializer_list<const char*> learned = {"sensitivity", "learn_for", "half_life",
+                                                      "adapt_after", "seasonality", "min_spread"};
+  switch (t) {
+    case DetectorType::kThreshold: add({"metric", "op", "threshold", "window", "min_requests"}); break;
+    case DetectorType::kBaseline:
+      add({"metric", "window", "min_requests", "direction", "min_change"});
+      add(learned);
+      break;
+    case DetectorType::kTrafficDrop: add({"window", "min_requests", "drop"}); add(learned); break;
+    case DetectorType::kErrorSpike: add({"window", "min_requests", "factor", "min_rate"}); add(learned); break;
+    case DetectorType::kNoData: add({"after"}); break;
+    case DetectorType::kBurnRate:
+      add({"sli", "objective", "latency_threshold", "pairs", "min_requests"});
+      break;
+  }
+  return k;
+}
+
+// Defaults that differ by type, applied before the configured fields.
+void ApplyTypeDefaults(DetectorSpec* spec) {
+  switch (spec->type) {
+    case DetectorType::kTrafficDrop:
+      spec->metric = Metric::kRequestRate;
+      spec->direction = Direction::kDrop;
+      spec->sensitivity = 3;
+      spec->min_change = 0.5;
+      spec->min_requests = 100;  // the baseline must expect at least this many per window
+      spec->for_duration = 2 * 60 * kNanosPerSecond;
+      break;
+    case DetectorType::kErrorSpike:
+      spec->metric = Metric::kErrorLogRate;
+      spec->direction = Direction::kRise;
+      spec->min_change = 2;  // factor 3
+      spec->min_value = 0.05;
+      spec->for_duration = 60 * kNanosPerSecond;
+      break;
+    case DetectorType::kBaseline:
+      spec->direction = Direction::kRise;
+      spec->for_duration = 2 * 60 * kNanosPerSecond;
+      break;
+    case DetectorType::kBurnRate:
+      spec->pairs = DefaultBurnPairs();
+      spec->min_requests = 100;
+      break;
+    default:
+      break;
+  }
+}
 
 void ParseRoot(const YAML::Node& root, ConfigResult* r) {
   Parser p(&r->errors);
@@ -453,8 +598,23 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
       for (size_t i = 0; i < ds.size(); ++i) {
         const YAML::Node d = ds[i];
         const std::string key = StrCat("detectors[", i, "]");
-        if (!p.Map(d, key, {"name", "type", SP_DETECTOR_KEYS})) continue;
+        if (!d.IsMap()) {
+          p.Error(d, key, "expected a mapping");
+          continue;
+        }
         DetectorSpec spec;
+        std::string type = "threshold";
+        if (d["type"] && p.String(d["type"], key + ".type", &type) &&
+            !ParseDetectorType(type, &spec.type)) {
+          p.Error(d["type"], key + ".type",
+                  StrCat("unknown detector type '", type,
+                         "' (known: threshold, baseline, burn_rate, traffic_drop, no_data, "
+                         "error_spike)"));
+        }
+        std::vector<std::string> keys = DetectorKeys(spec.type);
+        keys.insert(keys.begin(), {"name", "type"});
+        if (!p.Map(d, key, keys)) continue;
+        ApplyTypeDefaults(&spec);
         if (!d["name"]) {
           p.Error(d, key, "missing required key 'name'");
         } else if (p.String(d["name"], key + ".name", &spec.name)) {
@@ -463,13 +623,19 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
             p.Error(d["name"], key + ".name", StrCat("duplicate detector name '", spec.name, "'"));
           }
         }
-        std::string type = "threshold";
-        if (d["type"] && p.String(d["type"], key + ".type", &type) && type != "threshold") {
-          p.Error(d["type"], key + ".type",
-                  StrCat("unknown detector type '", type, "' (known: threshold)"));
+        if (spec.type == DetectorType::kThreshold || spec.type == DetectorType::kBaseline) {
+          if (!d["metric"]) p.Error(d, key, "missing required key 'metric'");
         }
-        if (!d["metric"]) p.Error(d, key, "missing required key 'metric'");
-        if (!d["threshold"]) p.Error(d, key, "missing required key 'threshold'");
+        if (spec.type == DetectorType::kThreshold && !d["threshold"]) {
+          p.Error(d, key, "missing required key 'threshold'");
+        }
+        if (spec.type == DetectorType::kBurnRate) {
+          if (!d["objective"]) p.Error(d, key, "missing required key 'objective'");
+          if (d["sli"] && d["sli"].IsScalar() && d["sli"].Scalar() == "latency" &&
+              !d["latency_threshold"]) {
+            p.Error(d, key, "missing required key 'latency_threshold' (sli: latency)");
+          }
+        }
         p.DetectorFields(d, key, &spec);
         c.detectors.push_back(std::move(spec));
       }
@@ -498,7 +664,7 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
               p.Error(dkv.first, dkey, "no detector of that name is defined under detectors");
               continue;
             }
-            if (!p.Map(dkv.second, dkey, {SP_DETECTOR_KEYS})) continue;
+            if (!p.Map(dkv.second, dkey, DetectorKeys(it->type))) continue;
             p.DetectorFields(dkv.second, dkey, &*it);
           }
         }

@@ -35,15 +35,44 @@ int HourOfWeek(EventTime t) {
 double BaselineModel::Seasonal(EventTime t) const {
   if (!options_.seasonality) return 0;
   const DurationNs history = t - first_t_;
+  auto offset = [](const auto& means, const auto& counts, size_t slot) {
+    double sum = 0;
+    int n = 0;
+    for (size_t i = 0; i < means.size(); ++i) {
+      if (counts[i] == 0) continue;
+      sum += means[i];
+      ++n;
+    }
+    if (n == 0 || counts[slot] == 0) return 0.0;
+    return means[slot] - sum / n;
+  };
   double s = 0;
-  if (history >= 2 * kDay) s += daily_[static_cast<size_t>(HourOfDay(t))];
-  if (history >= 14 * kDay) s += weekly_[static_cast<size_t>(HourOfWeek(t))];
+  const auto day_slot = static_cast<size_t>(HourOfDay(t));
+  if (history >= 2 * kDay) s += offset(daily_, daily_n_, day_slot);
+  if (history >= 14 * kDay) {
+    // The week's offset on top of the day's: what this weekday-hour adds to a usual day's hour.
+    const auto week_slot = static_cast<size_t>(HourOfWeek(t));
+    s += offset(weekly_, weekly_n_, week_slot) - offset(daily_, daily_n_, day_slot);
+  }
   return s;
+}
+
+void BaselineModel::LearnSeason(EventTime t, double value) {
+  if (!options_.seasonality) return;
+  // Samples per slot visit vary with the sampling rate; a cap of 2,000 per slot turns the running
+  // mean into slow exponential forgetting (about a week at one sample a minute per daily slot).
+  auto learn = [value](double& mean, uint32_t& n) {
+    if (n < 2000) ++n;
+    mean += (value - mean) / n;
+  };
+  learn(daily_[static_cast<size_t>(HourOfDay(t))], daily_n_[static_cast<size_t>(HourOfDay(t))]);
+  learn(weekly_[static_cast<size_t>(HourOfWeek(t))], weekly_n_[static_cast<size_t>(HourOfWeek(t))]);
 }
 
 BaselineVerdict BaselineModel::Observe(EventTime t, double value) {
   BaselineVerdict v;
   if (!std::isfinite(value)) return v;
+  LearnSeason(t, value);
   if (!started_) {
     started_ = true;
     first_t_ = last_t_ = t;
@@ -70,33 +99,32 @@ BaselineVerdict BaselineModel::Observe(EventTime t, double value) {
   ++samples_;
 
   // A deviation that lasts is the new normal: re-baseline on it.
+  // While it deviates the model does not learn (an incident must not become the baseline
+  // within minutes); after adapt_after it takes the new level at once.
   if (warm_ && std::fabs(z) > options_.adapt_z) {
-    if (deviating_since_ == INT64_MIN) {
-      deviating_since_ = t;
-    } else if (t - deviating_since_ >= options_.adapt_after) {
+    if (deviating_since_ == INT64_MIN) deviating_since_ = t;
+    if (t - deviating_since_ >= options_.adapt_after) {
       level_ = value - season;
       spread_ = std::max(spread_, std::fabs(r) / 4);  // the old spread may be too tight now
       deviating_since_ = INT64_MIN;
       v.adapted = true;
-      return v;
     }
+    return v;
   } else {
     deviating_since_ = INT64_MIN;
   }
 
   // Learn: a running mean during warm-up, then exponential forgetting; clipped once warm.
   double a = Forget(dt, options_.half_life);
-  if (!warm_) a = std::max(a, 1.0 / static_cast<double>(samples_));
+  // Warming up: a running mean at first, and never slower than an eighth of the warm-up as
+  // half-life, so that an odd start (a deploy, a cold cache) is forgotten by the time it judges.
+  if (!warm_) {
+    a = std::max({a, 1.0 / static_cast<double>(samples_), Forget(dt, options_.learn_for / 8)});
+  }
   const double clip = warm_ ? kClipSpreads * sigma : INFINITY;
   const double rc = std::clamp(r, -clip, clip);
   level_ += a * rc;
   spread_ += a * (std::min(std::fabs(r), clip) - spread_);
-  if (options_.seasonality) {
-    // Each slot sees 1/24 (1/168) of the observations: learn it correspondingly faster.
-    const double after_level = rc * (1 - a);
-    daily_[static_cast<size_t>(HourOfDay(t))] += std::min(0.5, a * 24) * after_level;
-    weekly_[static_cast<size_t>(HourOfWeek(t))] += std::min(0.5, a * 168) * after_level;
-  }
   return v;
 }
 
@@ -121,6 +149,8 @@ std::string BaselineModel::SaveState() const {
   put(spread_);
   for (double d : daily_) put(d);
   for (double d : weekly_) put(d);
+  for (uint32_t n : daily_n_) put_int(n);
+  for (uint32_t n : weekly_n_) put_int(n);
   return out;
 }
 
@@ -155,6 +185,14 @@ bool BaselineModel::LoadState(std::string_view state) {
   for (int i = 0; i < kDaySlots; ++i) daily_[static_cast<size_t>(i)] = nums[2 + static_cast<size_t>(i)];
   for (int i = 0; i < kWeekSlots; ++i) {
     weekly_[static_cast<size_t>(i)] = nums[2 + kDaySlots + static_cast<size_t>(i)];
+  }
+  for (size_t i = 0; i < kDaySlots + kWeekSlots; ++i) {
+    char* end;
+    const long long n = std::strtoll(p, &end, 10);
+    if (end == p || n < 0) return false;
+    p = end;
+    if (i < kDaySlots) daily_n_[i] = static_cast<uint32_t>(n);
+    else weekly_n_[i - kDaySlots] = static_cast<uint32_t>(n);
   }
   return true;
 }

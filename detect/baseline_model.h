@@ -61,6 +61,7 @@ class BaselineModel {
   static constexpr int kDaySlots = 24;
   static constexpr int kWeekSlots = 168;
   double Seasonal(EventTime t) const;
+  void LearnSeason(EventTime t, double value);
 
   BaselineOptions options_;
   bool started_ = false;
@@ -70,8 +71,13 @@ class BaselineModel {
   uint64_t samples_ = 0;
   double level_ = 0;
   double spread_ = 0;  // mean absolute deviation
+  // Seasonality: the mean of the raw values seen in each hour of the day (of the week), learned
+  // all the time (deviating or not) as a running mean, then with a half-life of about a week of
+  // visits. The offset of a slot is its mean minus the mean of all slots.
   std::array<double, kDaySlots> daily_{};
   std::array<double, kWeekSlots> weekly_{};
+  std::array<uint32_t, kDaySlots> daily_n_{};
+  std::array<uint32_t, kWeekSlots> weekly_n_{};
   EventTime deviating_since_ = INT64_MIN;  // start of the current run of |z| > adapt_z
 };
 

@@ -60,6 +60,7 @@ struct DetectorSpec {
   Direction direction = Direction::kRise;
   double sensitivity = 4;  // deviations (sigma-like) beyond the baseline that count
   double min_change = 0;   // and the value must differ from the baseline by this share of it
+  double min_value = 0;    // and reach at least this (error_spike: a floor on the rate)
 
   // burn_rate: an SLO on availability (non-5xx share) or latency (share faster than the
   // threshold), alerting on multi-window burn rates (Google SRE Workbook).

@@ -444,12 +444,13 @@ DetectorOutcome WindowEngine::EvaluateBaseline(SiteDetector& d, const Site& site
   }
   const bool was_warm = d.baseline->warm();
   const BaselineVerdict v = d.baseline->Observe(now, value);
+
   if (v.warm && !was_warm) --baselines_warming_;
   o.value = value;
   o.baseline = v.expected;
   if (!v.warm) return o;
   const double change = spec.min_change * std::fabs(v.expected);
-  const bool rise = v.z >= spec.sensitivity && value - v.expected >= change;
+  const bool rise = v.z >= spec.sensitivity && value - v.expected >= change && value >= spec.min_value;
   const bool drop = v.z <= -spec.sensitivity && v.expected - value >= change;
   switch (spec.direction) {
     case Direction::kRise:

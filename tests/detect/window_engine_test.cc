@@ -2,85 +2,20 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/detect/engine_test_util.h"
+
 #include <string>
 #include <vector>
 
 namespace sitepulse {
 namespace {
 
-constexpr EventTime kS = kNanosPerSecond;
-constexpr EventTime kT0 = 1735689600 * kS;  // 2025-01-01T00:00:00Z, a multiple of 10 s
-
-struct Recorder : WindowEngineListener {
-  struct Bucket {
-    std::string site;
-    EventTime start, end;
-    uint64_t count, errors;
-    double p99;
-  };
-  void OnBucketClosed(const ClosedBucketView& b) override {
-    buckets.push_back({std::string(b.site), b.start, b.end, b.counters->requests,
-                       b.counters->errors_5xx, b.latency->Quantile(*b.mapping, 0.99)});
-  }
-  void OnAnomaly(const Anomaly& a) override { anomalies.push_back(a); }
-  std::vector<Bucket> buckets;
-  std::vector<Anomaly> anomalies;
-};
-
-// Builds deltas the way a parse lane does, with lane site ids = index in `sites`.
-class Feeder {
- public:
-  Feeder(WindowEngine* engine, std::vector<std::string> sites, DurationNs res = 10 * kS)
-      : engine_(engine), res_(res), mapping_(0.01) {
-    for (const std::string& s : sites) site_of_lane_.push_back(engine->InternSite(s));
-  }
-  void Add(int site, EventTime t, int status = 200, double latency = 0.05) {
-    const EventTime bucket = (t / res_) * res_;
-    size_t i = 0;
-    for (; i < delta_.entries.size(); ++i) {
-      if (delta_.entries[i].lane_site == static_cast<uint32_t>(site) &&
-          delta_.entries[i].bucket_start == bucket) {
-        break;
-      }
-    }
-    if (i == delta_.entries.size()) {
-      delta_.entries.push_back({static_cast<uint32_t>(site), bucket, {}});
-    }
-    ParsedRecord r;
-    r.status = static_cast<uint16_t>(status);
-    delta_.entries[i].counters.AddRecord(r);
-    delta_.samples.push_back({static_cast<uint32_t>(i), mapping_.Bin(latency)});
-    delta_.max_time = std::max(delta_.max_time, t);
-  }
-  void Flush(int partition = 0) {
-    engine_->Apply(delta_, site_of_lane_, partition);
-    delta_.Clear();
-  }
-
- private:
-  WindowEngine* engine_;
-  DurationNs res_;
-  SketchMapping mapping_;
-  std::vector<uint32_t> site_of_lane_;
-  BucketDelta delta_;
-};
-
-// A threshold above `threshold` on `metric` over `window`, firing at once (for 0, min 1 request).
-DetectorSpec Spec(std::string name, Metric metric, double threshold, DurationNs window) {
-  DetectorSpec spec;
-  spec.name = std::move(name);
-  spec.metric = metric;
-  spec.threshold = threshold;
-  spec.window = window;
-  return spec;
-}
-
-WindowEngineOptions Options() {
-  WindowEngineOptions o;
-  o.resolution = 10 * kS;
-  o.lateness = 30 * kS;
-  return o;
-}
+using testing::Feeder;
+using testing::kS;
+using testing::kT0;
+using testing::Options;
+using testing::Recorder;
+using testing::Spec;
 
 TEST(WindowEngineTest, BucketClosesOnlyWhenWatermarkPassesItsEnd) {
   Recorder rec;

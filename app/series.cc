@@ -1,0 +1,182 @@
+#include "app/series.h"
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "app/config.h"
+#include "core/strings.h"
+#include "core/time.h"
+#include "detect/alert_state_machine.h"
+#include "detect/baseline_model.h"
+#include "detect/threshold_detector.h"
+
+namespace sitepulse {
+namespace {
+
+constexpr const char* kSeriesHelp =
+    "usage: sitepulse series --detector NAME [--config FILE] --input IN.csv --output OUT.csv\n"
+    "\n"
+    "Runs one detector over a timestamp,value CSV (a header line is optional) and writes\n"
+    "timestamp,value,anomaly_score for every row, in order. The score is in [0, 1]: 0 while the\n"
+    "detector is warming up or sees nothing unusual, 0.5 where its condition starts to hold\n"
+    "(a learned baseline at `sensitivity` deviations; a threshold crossed), towards 1 beyond.\n"
+    "\n"
+    "  --detector NAME  a detector of the config (types baseline, traffic_drop, error_spike,\n"
+    "                   threshold); without --config, a type with its defaults (baseline,\n"
+    "                   traffic_drop, error_spike)\n"
+    "  --config FILE    the YAML configuration that defines NAME\n"
+    "  --input FILE     timestamps as RFC 3339, 'YYYY-MM-DD HH:MM:SS' (UTC) or epoch seconds;\n"
+    "                   - for stdin\n"
+    "  --output FILE    - for stdout\n";
+
+int Fail(const std::string& msg) {
+  std::fprintf(stderr, "sitepulse series: %s\n", msg.c_str());
+  return 2;
+}
+
+bool ParseSeriesTime(std::string_view s, EventTime* t) {
+  if (ParseTimeString(s, EpochUnit::kSeconds, t)) return true;
+  // "2014-04-01 00:00:00" (NAB, most exports): UTC.
+  const std::string z = StrCat(s, "Z");
+  return ParseRfc3339(z, t);
+}
+
+// 1 - 2^-(d/s)^2: 0 at no deviation, 0.5 at `sensitivity` deviations, towards 1 beyond.
+double ScoreOf(double directed_z, double sensitivity) {
+  if (!(directed_z > 0)) return 0;
+  const double r = directed_z / sensitivity;
+  return 1 - std::exp2(-r * r);
+}
+
+}  // namespace
+
+int SeriesMain(const std::vector<std::string>& args) {
+  std::string detector, config, input, output;
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto next = [&](std::string* out) {
+      if (i + 1 >= args.size()) return false;
+      *out = args[++i];
+      return true;
+    };
+    if (a == "--help" || a == "-h") {
+      std::fputs(kSeriesHelp, stdout);
+      return 0;
+    }
+    bool ok = true;
+    if (a == "--detector") ok = next(&detector);
+    else if (a == "--config") ok = next(&config);
+    else if (a == "--input") ok = next(&input);
+    else if (a == "--output") ok = next(&output);
+    else return Fail(StrCat("unknown option '", a, "'\n\n", kSeriesHelp));
+    if (!ok) return Fail(StrCat(a, " needs a value"));
+  }
+  if (detector.empty() || input.empty() || output.empty()) {
+    return Fail(StrCat("--detector, --input and --output are required\n\n", kSeriesHelp));
+  }
+  DetectorSpec spec;
+  if (!config.empty()) {
+    ConfigResult c = LoadConfig(config);
+    if (!c.ok()) {
+      std::fputs(c.FormatErrors().c_str(), stderr);
+      return 2;
+    }
+    bool found = false;
+    for (const DetectorSpec& s : c.config.detectors) {
+      if (s.name == detector) {
+        spec = s;
+        found = true;
+      }
+    }
+    if (!found) return Fail(StrCat("no detector named '", detector, "' in ", config));
+  } else if (!ParseDetectorType(detector, &spec.type) || spec.type == DetectorType::kThreshold ||
+             spec.type == DetectorType::kBurnRate || spec.type == DetectorType::kNoData) {
+    return Fail(StrCat("without --config, --detector must be baseline, traffic_drop or error_spike"));
+  } else {
+    spec.name = detector;
+    if (spec.type == DetectorType::kBaseline) spec.direction = Direction::kBoth;
+    if (spec.type == DetectorType::kTrafficDrop) {
+      spec.direction = Direction::kDrop;
+      spec.min_change = 0.5;
+      spec.sensitivity = 3;
+    }
+    if (spec.type == DetectorType::kErrorSpike) spec.min_change = 2;
+  }
+  if (spec.type == DetectorType::kBurnRate || spec.type == DetectorType::kNoData) {
+    return Fail(StrCat("detector '", detector, "' is a ", DetectorTypeName(spec.type),
+                       " detector; series runs threshold and baseline types"));
+  }
+
+  std::ifstream in_file;
+  std::istream* in = &std::cin;
+  if (input != "-") {
+    in_file.open(input);
+    if (!in_file) return Fail(StrCat("cannot open ", input));
+    in = &in_file;
+  }
+  std::ofstream out_file;
+  std::ostream* out = &std::cout;
+  if (output != "-") {
+    out_file.open(output);
+    if (!out_file) return Fail(StrCat("cannot write ", output));
+    out = &out_file;
+  }
+  *out << "timestamp,value,anomaly_score\n";
+  BaselineModel model(spec.baseline);
+  // Only the row where the condition starts (or starts again after keep_firing_for without it)
+  // is a new detection, as for alerts: while it holds, scores are damped below 0.5.
+  AlertStateMachine machine;
+  const AlertStateMachine::Options alert_options{0, spec.keep_firing_for};
+  std::string line;
+  size_t row = 0;
+  EventTime last = INT64_MIN;
+  while (std::getline(*in, line)) {
+    ++row;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    const size_t comma = line.find(',');
+    if (comma == std::string::npos) return Fail(StrCat(input, ":", row, ": expected timestamp,value"));
+    const std::string ts = line.substr(0, comma);
+    std::string vs = line.substr(comma + 1);
+    if (const size_t c2 = vs.find(','); c2 != std::string::npos) vs.resize(c2);
+    EventTime t;
+    double v;
+    if (!ParseSeriesTime(ts, &t) || !absl::SimpleAtod(vs, &v)) {
+      if (row == 1) continue;  // a header
+      return Fail(StrCat(input, ":", row, ": cannot read '", line, "' as timestamp,value"));
+    }
+    if (t < last) return Fail(StrCat(input, ":", row, ": timestamps must not go back in time"));
+    last = t;
+    double score = 0;
+    if (spec.type == DetectorType::kThreshold) {
+      score = (spec.above ? v > spec.threshold : v < spec.threshold) ? 1 : 0;
+    } else {
+      const BaselineVerdict verdict = model.Observe(t, v);
+      if (verdict.warm) {
+        const double z = spec.direction == Direction::kRise   ? verdict.z
+                         : spec.direction == Direction::kDrop ? -verdict.z
+                                                              : std::fabs(verdict.z);
+        score = ScoreOf(z, spec.sensitivity);
+        const double change = std::fabs(v - verdict.expected);
+        if (change < spec.min_change * std::fabs(verdict.expected) || v < spec.min_value) {
+          score = std::min(score, 0.49);  // the condition needs the relative change too
+        }
+        const bool was_active = machine.phase() == AlertPhase::kFiring;
+        const AlertTransition tr = machine.Step(score >= 0.5, t, alert_options);
+        if (was_active && tr != AlertTransition::kFire) score = std::min(score, 0.49) * 0.5;
+      }
+    }
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%.6f", score);
+    *out << ts << ',' << vs << ',' << buf << '\n';
+  }
+  out->flush();
+  if (!*out) return Fail(StrCat("write error on ", output));
+  return 0;
+}
+
+}  // namespace sitepulse

@@ -1,0 +1,129 @@
+#include "detect/baseline_model.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+namespace sitepulse {
+namespace {
+
+constexpr EventTime kS = kNanosPerSecond;
+constexpr EventTime kMin = 60 * kS;
+constexpr EventTime kHour = 60 * kMin;
+constexpr EventTime kT0 = 1735689600 * kS;  // a Wednesday, 00:00 UTC
+
+BaselineOptions Fast() {
+  BaselineOptions o;
+  o.half_life = kHour;
+  o.learn_for = kHour;
+  o.min_samples = 30;
+  o.seasonality = false;
+  return o;
+}
+
+TEST(BaselineModelTest, WarmsUpBeforeJudging) {
+  BaselineModel m(Fast());
+  BaselineVerdict v;
+  for (int i = 0; i < 60; ++i) {  // one sample a minute: warm after an hour
+    v = m.Observe(kT0 + i * kMin, 100);
+    EXPECT_FALSE(v.warm) << i;
+    EXPECT_EQ(v.z, 0);
+  }
+  v = m.Observe(kT0 + 60 * kMin, 1000);
+  EXPECT_TRUE(v.warm);
+  EXPECT_GT(v.z, 10);  // a tenfold value on a flat baseline
+}
+
+TEST(BaselineModelTest, LearnsLevelAndSpreadAndFlagsARise) {
+  BaselineModel m(Fast());
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> noise(200, 10);
+  for (int i = 0; i < 240; ++i) m.Observe(kT0 + i * kMin, noise(rng));
+  const BaselineVerdict normal = m.Observe(kT0 + 240 * kMin, 205);
+  EXPECT_NEAR(normal.expected, 200, 5);
+  EXPECT_NEAR(normal.spread, 10, 4);  // mean absolute deviation x 1.25 ~ sigma
+  EXPECT_LT(std::fabs(normal.z), 2);
+  const BaselineVerdict high = m.Observe(kT0 + 241 * kMin, 320);
+  EXPECT_GT(high.z, 8);
+  const BaselineVerdict low = m.Observe(kT0 + 242 * kMin, 120);
+  EXPECT_LT(low.z, -5);
+}
+
+TEST(BaselineModelTest, OneSpikeBarelyMovesTheBaseline) {
+  BaselineModel m(Fast());
+  for (int i = 0; i < 120; ++i) m.Observe(kT0 + i * kMin, 100 + (i % 3));
+  const double before = m.Observe(kT0 + 120 * kMin, 101).expected;
+  m.Observe(kT0 + 121 * kMin, 100000);  // a wild outlier
+  const double after = m.Observe(kT0 + 122 * kMin, 101).expected;
+  EXPECT_NEAR(after, before, 1.0);
+}
+
+TEST(BaselineModelTest, VarianceFloorKeepsAFlatSeriesFromPagingOnNoise) {
+  BaselineOptions o = Fast();
+  o.min_spread_ratio = 0.05;
+  BaselineModel m(o);
+  for (int i = 0; i < 120; ++i) m.Observe(kT0 + i * kMin, 50);  // perfectly flat: spread 0
+  const BaselineVerdict v = m.Observe(kT0 + 120 * kMin, 52);   // +4%
+  EXPECT_DOUBLE_EQ(v.spread, 2.5);                               // 5% of 50
+  EXPECT_LT(v.z, 1);
+}
+
+TEST(BaselineModelTest, AdaptsAfterASustainedLevelShift) {
+  BaselineOptions o = Fast();
+  o.adapt_after = 2 * kHour;
+  BaselineModel m(o);
+  for (int i = 0; i < 120; ++i) m.Observe(kT0 + i * kMin, 100 + (i % 5));
+  bool adapted = false;
+  EventTime adapted_at = 0;
+  for (int i = 120; i < 600 && !adapted; ++i) {
+    const BaselineVerdict v = m.Observe(kT0 + i * kMin, 300 + (i % 5));
+    if (v.adapted) {
+      adapted = true;
+      adapted_at = kT0 + i * kMin;
+    } else {
+      EXPECT_GT(v.z, 4) << i;  // deviating until it adapts
+    }
+  }
+  ASSERT_TRUE(adapted);
+  EXPECT_EQ(adapted_at, kT0 + 120 * kMin + 2 * kHour);
+  const BaselineVerdict v = m.Observe(adapted_at + kMin, 302);
+  EXPECT_LT(std::fabs(v.z), 4);  // the new level is normal now
+}
+
+TEST(BaselineModelTest, DailySeasonalityAfterTwoDays) {
+  BaselineOptions o = Fast();
+  o.seasonality = true;
+  o.half_life = 6 * kHour;
+  BaselineModel m(o);
+  // Busy from 08:00 to 20:00 (1000), quiet at night (100); one sample every 5 minutes, 4 days.
+  auto value = [](EventTime t) {
+    const int hour = static_cast<int>(((t / kHour) % 24 + 24) % 24);
+    return hour >= 8 && hour < 20 ? 1000.0 : 100.0;
+  };
+  const EventTime end = kT0 + 4 * 24 * kHour;
+  for (EventTime t = kT0; t < end; t += 5 * kMin) m.Observe(t, value(t) + static_cast<double>((t / kMin) % 7));
+  // The busy level at noon is normal; the same level at 03:00 is not.
+  const BaselineVerdict noon = m.Observe(end + 12 * kHour, 1003);
+  EXPECT_LT(std::fabs(noon.z), 4);
+  const BaselineVerdict night = m.Observe(end + 24 * kHour + 3 * kHour, 1003);
+  EXPECT_GT(night.z, 4);
+}
+
+TEST(BaselineModelTest, SavedStateContinuesExactly) {
+  BaselineModel a(Fast());
+  for (int i = 0; i < 200; ++i) a.Observe(kT0 + i * kMin, 100 + (i % 7) * 3);
+  BaselineModel b(Fast());
+  ASSERT_TRUE(b.LoadState(a.SaveState()));
+  for (int i = 200; i < 260; ++i) {
+    const double v = i == 230 ? 400 : 100 + (i % 7) * 3;
+    const BaselineVerdict va = a.Observe(kT0 + i * kMin, v);
+    const BaselineVerdict vb = b.Observe(kT0 + i * kMin, v);
+    EXPECT_EQ(va.z, vb.z) << i;
+    EXPECT_EQ(va.expected, vb.expected) << i;
+  }
+  EXPECT_FALSE(b.LoadState("not a state"));
+}
+
+}  // namespace
+}  // namespace sitepulse

@@ -1,0 +1,288 @@
+// The detector types in the window engine: burn_rate, baseline, traffic_drop, error_spike and
+// no_data, driven through deltas the way the pipeline drives them.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "detect/burn_rate.h"
+#include "detect/window_engine.h"
+#include "tests/detect/engine_test_util.h"
+
+namespace sitepulse {
+namespace {
+
+using testing::Feeder;
+using testing::kS;
+using testing::kT0;
+using testing::Options;
+using testing::Recorder;
+
+constexpr EventTime kMin = 60 * kS;
+constexpr EventTime kHour = 60 * kMin;
+
+// Feeds `rps` requests per second (spread evenly) from `from` to `to`, with `error_share` of them
+// 5xx and the given latency, flushing every 10 s so buckets close as they would live.
+void Traffic(Feeder& f, int p, EventTime from, EventTime to, int rps, double error_share = 0,
+             double latency = 0.05) {
+  double errors_due = 0;
+  for (EventTime t = from; t < to; t += 10 * kS) {
+    for (int i = 0; i < rps * 10; ++i) {
+      errors_due += error_share;
+      const bool error = errors_due >= 1;
+      if (error) errors_due -= 1;
+      f.Add(0, t + i * (10 * kS) / (rps * 10), error ? 503 : 200, latency);
+    }
+    f.Flush(p);
+  }
+}
+
+std::vector<Anomaly> Of(const Recorder& rec, std::string_view detector) {
+  std::vector<Anomaly> out;
+  for (const Anomaly& a : rec.anomalies) {
+    if (a.detector == detector) out.push_back(a);
+  }
+  return out;
+}
+
+TEST(SlotRingTest, SlidingSumsExpireByTime) {
+  SlotRing r(5 * kMin, 10 * kS);  // 30 slots of 10 s
+  for (int i = 1; i <= 30; ++i) r.Add(kT0 + i * 10 * kS, 9, 10);
+  r.Expire(kT0 + 300 * kS);
+  EXPECT_EQ(r.total(), 300u);
+  EXPECT_EQ(r.good(), 270u);
+  r.Expire(kT0 + 400 * kS);  // 100 s later: 10 slots fell out
+  EXPECT_EQ(r.total(), 200u);
+  SlotRing day(24 * kHour, 10 * kS);
+  EXPECT_EQ(day.granularity(), 24 * kMin);  // about 60 slots, whole buckets each
+}
+
+DetectorSpec BurnSpec() {
+  DetectorSpec s;
+  s.name = "availability_slo";
+  s.type = DetectorType::kBurnRate;
+  s.objective = 0.999;
+  s.pairs = DefaultBurnPairs();
+  s.min_requests = 100;
+  return s;
+}
+
+TEST(BurnRateDetectorTest, PagesOnAFastBurnAndNotOnTheBudgetsOwnErrors) {
+  WindowEngineOptions o = Options();
+  o.detectors.push_back(BurnSpec());
+  Recorder rec;
+  WindowEngine engine(o, &rec);
+  const int p = engine.AddPartition();
+  Feeder f(&engine, {"shop"});
+  // Two hours at 0.05% errors: half the budget, no page.
+  Traffic(f, p, kT0, kT0 + 2 * kHour, 20, 0.0005);
+  EXPECT_TRUE(Of(rec, "availability_slo").empty());
+  // 20% errors: 200x the budget. The 1h/5m pair pages within minutes.
+  const EventTime start = kT0 + 2 * kHour;
+  Traffic(f, p, start, start + 15 * kMin, 20, 0.20);
+  auto events = Of(rec, "availability_slo");
+  // The ticket (3d/6h at 1x) fires within a minute; the page (1h/5m at 14.4x) within minutes.
+  const Anomaly* first_page = nullptr;
+  for (const Anomaly& a : events) {
+    if (a.severity == "page" && first_page == nullptr) first_page = &a;
+  }
+  ASSERT_NE(first_page, nullptr);
+  const Anomaly page = *first_page;
+  EXPECT_EQ(page.state, AlertState::kFiring);
+  EXPECT_EQ(page.severity, "page");
+  EXPECT_EQ(page.metric, "burn_rate");
+  // Either page pair may come first; the event names the pair that fired.
+  EXPECT_TRUE(page.window_s == 3600 || page.window_s == 21600) << page.window_s;
+  EXPECT_DOUBLE_EQ(page.threshold, page.window_s == 3600 ? 14.4 : 6);
+  EXPECT_GT(page.value, page.threshold);
+  EXPECT_LE(page.at - start, 6 * kMin);
+  EXPECT_NE(page.summary.find("99.9% availability SLO"), std::string::npos) << page.summary;
+  // Errors stop: the short window clears, the page resolves; the ticket (3d/6h at 1x) fired too.
+  Traffic(f, p, start + 15 * kMin, start + 45 * kMin, 20, 0);
+  engine.EndPartition(p);
+  events = Of(rec, "availability_slo");
+  bool resolved = false, ticket = false;
+  for (const Anomaly& a : events) {
+    if (a.severity == "page" && a.state == AlertState::kResolved) resolved = true;
+    if (a.severity == "ticket" && a.state == AlertState::kFiring) ticket = true;
+    if (a.severity == "ticket") {
+      EXPECT_NE(a.id, page.id);
+    }
+  }
+  EXPECT_TRUE(resolved);
+  EXPECT_TRUE(ticket);
+}
+
+TEST(BurnRateDetectorTest, RequestFloorKeepsOneFailureOnAQuietSiteFromPaging) {
+  WindowEngineOptions o = Options();
+  o.detectors.push_back(BurnSpec());
+  Recorder rec;
+  WindowEngine engine(o, &rec);
+  const int p = engine.AddPartition();
+  Feeder f(&engine, {"quiet"});
+  for (int i = 0; i < 40; ++i) {  // 40 requests in an hour, one of them failing
+    f.Add(0, kT0 + i * 90 * kS, i == 20 ? 500 : 200);
+    f.Flush(p);
+  }
+  engine.EndPartition(p);
+  EXPECT_TRUE(rec.anomalies.empty());
+}
+
+TEST(BurnRateDetectorTest, LatencySliCountsSlowRequestsAsBad) {
+  WindowEngineOptions o = Options();
+  DetectorSpec s = BurnSpec();
+  s.name = "latency_slo";
+  s.sli = Sli::kLatency;
+  s.objective = 0.99;
+  s.latency_threshold_s = 0.3;
+  o.detectors.push_back(s);
+  Recorder rec;
+  WindowEngine engine(o, &rec);
+  const int p = engine.AddPartition();
+  Feeder f(&engine, {"api"});
+  Traffic(f, p, kT0, kT0 + 30 * kMin, 20, 0, 0.1);   // fast: fine
+  EXPECT_TRUE(rec.anomalies.empty());
+  Traffic(f, p, kT0 + 30 * kMin, kT0 + 45 * kMin, 20, 0, 0.8);  // every request slow
+  ASSERT_FALSE(Of(rec, "latency_slo").empty());
+  EXPECT_EQ(Of(rec, "latency_slo")[0].state, AlertState::kFiring);
+}
+
+DetectorSpec Learned(std::string name, DetectorType type, Metric metric) {
+  DetectorSpec s;
+  s.name = std::move(name);
+  s.type = type;
+  s.metric = metric;
+  s.window = 5 * kMin;
+  s.baseline.learn_for = kHour;
+  s.baseline.half_life = 2 * kHour;
+  s.baseline.seasonality = false;
+  s.for_duration = kMin;
+  return s;
+}
+
+TEST(LearnedDetectorTest, TrafficDropPagesWhenRequestsFallFarBelowTheBaseline) {
+  WindowEngineOptions o = Options();
+  DetectorSpec s = Learned("traffic_drop", DetectorType::kTrafficDrop, Metric::kRequestRate);
+  s.direction = Direction::kDrop;
+  s.sensitivity = 3;
+  s.min_change = 0.5;
+  s.min_requests = 100;
+  o.detectors.push_back(s);
+  Recorder rec;
+  WindowEngine engine(o, &rec);
+  const int p = engine.AddPartition();
+  Feeder f(&engine, {"shop"});
+  Traffic(f, p, kT0, kT0 + 2 * kHour, 10);
+  EXPECT_TRUE(rec.anomalies.empty());
+  Traffic(f, p, kT0 + 2 * kHour, kT0 + 2 * kHour + 20 * kMin, 1);  // 90% gone
+  auto events = Of(rec, "traffic_drop");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].state, AlertState::kFiring);
+  ASSERT_TRUE(events[0].baseline.has_value());
+  EXPECT_NEAR(*events[0].baseline, 10, 0.5);
+  EXPECT_LT(events[0].value, 5);
+  EXPECT_LT(events[0].threshold, *events[0].baseline);
+  EXPECT_NE(events[0].summary.find("below its learned baseline"), std::string::npos)
+      << events[0].summary;
+  Traffic(f, p, kT0 + 2 * kHour + 20 * kMin, kT0 + 3 * kHour, 10);
+  events = Of(rec, "traffic_drop");
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].state, AlertState::kResolved);
+}
+
+TEST(LearnedDetectorTest, BaselineOnP99IgnoresTheWarmUpAndFlagsARegression) {
+  WindowEngineOptions o = Options();
+  DetectorSpec s = Learned("p99_baseline", DetectorType::kBaseline, Metric::kP99);
+  s.window = kMin;
+  s.min_requests = 50;
+  s.sensitivity = 4;
+  o.detectors.push_back(s);
+  Recorder rec;
+  WindowEngine engine(o, &rec);
+  const int p = engine.AddPartition();
+  Feeder f(&engine, {"api"});
+  // A slow start (during warm-up) pages nobody; then normal; then a regression.
+  Traffic(f, p, kT0, kT0 + 10 * kMin, 10, 0, 2.0);
+  Traffic(f, p, kT0 + 10 * kMin, kT0 + 3 * kHour, 10, 0, 0.1);
+  EXPECT_TRUE(rec.anomalies.empty());
+  EXPECT_EQ(engine.baselines_warming(), 0u);
+  Traffic(f, p, kT0 + 3 * kHour, kT0 + 3 * kHour + 10 * kMin, 10, 0, 0.9);
+  auto events = Of(rec, "p99_baseline");
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events[0].state, AlertState::kFiring);
+  EXPECT_GT(events[0].value, 0.8);
+  EXPECT_NEAR(*events[0].baseline, 0.1, 0.02);
+}
+
+TEST(LearnedDetectorTest, ErrorSpikeFlagsErrorLinesAboveTheirBaseline) {
+  WindowEngineOptions o = Options();
+  DetectorSpec s = Learned("error_spike", DetectorType::kErrorSpike, Metric::kErrorLogRate);
+  s.min_change = 2;
+  s.min_value = 0.05;
+  o.detectors.push_back(s);
+  Recorder rec;
+  WindowEngine engine(o, &rec);
+  const int p = engine.AddPartition();
+  Feeder f(&engine, {"search"});
+  for (EventTime t = kT0; t < kT0 + 3 * kHour; t += 10 * kS) {
+    f.Add(0, t);  // some traffic
+    if ((t / (10 * kS)) % 6 == 0) f.AddErrorLine(0, t + kS);  // 0.017 error lines/s
+    if (t >= kT0 + 2 * kHour + 30 * kMin && t < kT0 + 2 * kHour + 40 * kMin) {
+      for (int i = 0; i < 20; ++i) f.AddErrorLine(0, t + i * kS / 4);  // 2/s for 10 minutes
+    }
+    f.Flush(p);
+  }
+  auto events = Of(rec, "error_spike");
+  ASSERT_GE(events.size(), 2u);
+  EXPECT_EQ(events[0].state, AlertState::kFiring);
+  EXPECT_GE(events[0].at, kT0 + 2 * kHour + 30 * kMin);
+  EXPECT_LE(events[0].at, kT0 + 2 * kHour + 34 * kMin);
+  EXPECT_EQ(events[0].metric, "error_log_rate");
+  EXPECT_EQ(events[1].state, AlertState::kResolved);
+}
+
+TEST(NoDataDetectorTest, ASilentSiteIsNoDataNeverResolvedUntilItSpeaksAgain) {
+  WindowEngineOptions o = Options();
+  DetectorSpec nd;
+  nd.name = "silent";
+  nd.type = DetectorType::kNoData;
+  nd.no_data_after = 5 * kMin;
+  o.detectors.push_back(nd);
+  o.detectors.push_back(testing::Spec("errors", Metric::kErrorRate, 0.5, kMin));
+  Recorder rec;
+  WindowEngine engine(o, &rec);
+  const int p = engine.AddPartition();
+  Feeder f(&engine, {"shop", "other"});
+  auto other = [&](EventTime from, EventTime to) {  // keeps event time moving
+    for (EventTime t = from; t < to; t += 10 * kS) {
+      f.Add(1, t);
+      f.Flush(p);
+    }
+  };
+  for (EventTime t = kT0; t < kT0 + 10 * kMin; t += 10 * kS) {
+    f.Add(0, t, 503);  // shop fails...
+    f.Add(1, t);
+    f.Flush(p);
+  }
+  other(kT0 + 10 * kMin, kT0 + 30 * kMin);  // ... then goes silent for 20 minutes
+  for (EventTime t = kT0 + 30 * kMin; t < kT0 + 35 * kMin; t += 10 * kS) {
+    f.Add(0, t);
+    f.Add(1, t);
+    f.Flush(p);
+  }
+  auto silent = Of(rec, "silent");
+  ASSERT_EQ(silent.size(), 2u);
+  EXPECT_EQ(silent[0].site, "shop");
+  EXPECT_EQ(silent[0].state, AlertState::kNoData);
+  EXPECT_EQ(silent[0].at, kT0 + 15 * kMin);  // last data ended at 10m; 5m later
+  EXPECT_EQ(silent[1].state, AlertState::kResolved);
+  EXPECT_EQ(silent[1].id, silent[0].id);
+  // The error alert of the silent site ended as no_data, not resolved.
+  auto errors = Of(rec, "errors");
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].state, AlertState::kFiring);
+  EXPECT_EQ(errors[1].state, AlertState::kNoData);
+}
+
+}  // namespace
+}  // namespace sitepulse
