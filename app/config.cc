@@ -362,6 +362,7 @@ class Parser {
         spec->objective = pct / 100;
       }
     }
+    if (n["min_bad"]) Number<double>(n["min_bad"], Join(key, "min_bad"), &spec->min_bad, 0.0, 1e9);
     if (n["latency_threshold"] &&
         Duration(n["latency_threshold"], Join(key, "latency_threshold"), &d)) {
       spec->latency_threshold_s = static_cast<double>(d) / 1e9;
@@ -426,7 +427,7 @@ std::vector<std::string> DetectorKeys(DetectorType t) {
     case DetectorType::kErrorSpike: add({"window", "min_requests", "factor", "min_rate"}); add(learned); break;
     case DetectorType::kNoData: add({"after"}); break;
     case DetectorType::kBurnRate:
-      add({"sli", "objective", "latency_threshold", "pairs", "min_requests"});
+      add({"sli", "objective", "latency_threshold", "pairs", "min_requests", "min_bad"});
       break;
   }
   return k;

@@ -5,8 +5,10 @@
 //          [--error-format error_text|json_error] [--sites N] [--rps R] [--duration D]
 //          [--start RFC3339] [--seed S] [--bad-lines FRACTION] [--truth FILE]
 //          [--incident KIND,SITE,AT,DURATION]...
-//   KIND: latency (x8 latency), errors (25% 5xx), drop (10% of traffic), error_spike (error-log
-//   lines at 40/s), blip (a decoy: x10 latency for the given duration, meant to be < 1 minute).
+//   KIND: latency (x8 latency), errors (25% 5xx), burn (4% 5xx: a slow error-budget burn, under
+//   a 5% static threshold), drop (10% of traffic), error_spike (error-log lines at 40/s), blip
+//   (a decoy: x10 latency for the given duration, meant to be < 1 minute).
+//   --base-5xx P: the 5xx share outside incidents (default 0.002).
 //   SITE is a site index (0-based), AT an offset from --start (e.g. 20m), DURATION e.g. 10m.
 #include <algorithm>
 #include <cmath>
@@ -37,6 +39,7 @@ struct Options {
   EventTime start = 1735689600LL * kNanosPerSecond;  // 2025-01-01T00:00:00Z
   uint64_t seed = 42;
   double bad_lines = 0;
+  double base_5xx = 0.002;
   std::vector<Incident> incidents;
 };
 
@@ -183,6 +186,8 @@ int Main(int argc, char** argv) {
     else if (a == "--bad-lines") o.bad_lines = std::atof(next().c_str());
     else if (a == "--start") {
       if (!ParseRfc3339(next(), &o.start)) Die("bad --start");
+    } else if (a == "--base-5xx") {
+      o.base_5xx = std::atof(next().c_str());
     } else if (a == "--incident") {
       std::string spec = next();
       char kind[32], at[32], dur[32];
@@ -246,7 +251,7 @@ int Main(int argc, char** argv) {
         if (active("blip", s, r.t)) lat *= 10;
         r.latency = std::min(lat, 60.0);
         const double u = uni(rng);
-        const double p5xx = active("errors", s, r.t) ? 0.25 : 0.002;
+        const double p5xx = active("errors", s, r.t) ? 0.25 : active("burn", s, r.t) ? 0.04 : o.base_5xx;
         r.status = u < p5xx ? 502 + static_cast<int>(rng() % 2) : u < p5xx + 0.02 ? 404 : 200;
         r.bytes = r.status == 200 ? 500 + rng() % 50000 : 150;
         r.path = static_cast<int>(rng() % 8);

@@ -68,6 +68,10 @@ struct DetectorSpec {
   double objective = 0.999;          // a share, 0.999 for "99.9"
   double latency_threshold_s = 0.5;  // Sli::kLatency: a good request is at most this slow
   std::vector<BurnPair> pairs;
+  // A pair fires only when its long window holds enough requests that at least this many must
+  // fail to pass its factor (requests x budget x factor >= min_bad): two failures among a quiet
+  // site's hundred requests are not a 20x burn worth a page.
+  double min_bad = 5;
 
   // no_data: a site that sent nothing for this long.
   DurationNs no_data_after = 300 * kNanosPerSecond;

@@ -489,7 +489,9 @@ DetectorOutcome WindowEngine::EvaluateBurnRate(SiteDetector& d, EventTime now,
     if (p.severity != d.severity) continue;
     const double long_rate = burn.BurnRate(p.long_window, now);
     const double short_rate = burn.BurnRate(p.short_window, now);
-    const bool enough = burn.Requests(p.long_window, now) >= std::max<uint64_t>(spec.min_requests, 1);
+    const uint64_t requests = burn.Requests(p.long_window, now);
+    const bool enough = requests >= std::max<uint64_t>(spec.min_requests, 1) &&
+                        static_cast<double>(requests) * (1 - spec.objective) * p.factor >= spec.min_bad;
     const bool firing = enough && long_rate > p.factor && short_rate > p.factor;
     // Report the pair that fires (or the first one): its long window, rate and factor.
     if (firing || first) {

@@ -59,6 +59,68 @@ TEST(ConfigTest, EveryDetectorErrorIsReported) {
   EXPECT_NE(e.find("detectors[2]: missing required key 'threshold'"), std::string::npos) << e;
 }
 
+TEST(ConfigTest, DetectorTypesParseWithTheirDefaults) {
+  ConfigResult r = ParseConfigString(
+      "detectors:\n"
+      "  - {name: slo, type: burn_rate, objective: 99.5, sli: latency, latency_threshold: 300ms}\n"
+      "  - {name: drop, type: traffic_drop}\n"
+      "  - {name: spike, type: error_spike, factor: 4, min_rate: 0.2}\n"
+      "  - {name: quiet, type: no_data, after: 15m}\n"
+      "  - {name: p99, type: baseline, metric: p99, direction: both, learn_for: 2h,\n"
+      "     seasonality: false, sensitivity: 5}\n"
+      "  - name: custom\n"
+      "    type: burn_rate\n"
+      "    objective: 99.9\n"
+      "    pairs: [{long: 2h, short: 10m, factor: 10, severity: page}]\n",
+      "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.FormatErrors();
+  const auto& d = r.config.detectors;
+  ASSERT_EQ(d.size(), 6u);
+  EXPECT_EQ(d[0].type, DetectorType::kBurnRate);
+  EXPECT_DOUBLE_EQ(d[0].objective, 0.995);
+  EXPECT_EQ(d[0].sli, Sli::kLatency);
+  EXPECT_DOUBLE_EQ(d[0].latency_threshold_s, 0.3);
+  ASSERT_EQ(d[0].pairs.size(), 3u);  // the Workbook's three
+  EXPECT_DOUBLE_EQ(d[0].pairs[0].factor, 14.4);
+  EXPECT_EQ(d[1].direction, Direction::kDrop);
+  EXPECT_DOUBLE_EQ(d[1].min_change, 0.5);
+  EXPECT_DOUBLE_EQ(d[2].min_change, 3);  // factor 4: three times the baseline above it
+  EXPECT_DOUBLE_EQ(d[2].min_value, 0.2);
+  EXPECT_EQ(d[3].no_data_after, 15 * 60 * kNanosPerSecond);
+  EXPECT_EQ(d[4].direction, Direction::kBoth);
+  EXPECT_FALSE(d[4].baseline.seasonality);
+  EXPECT_EQ(d[4].baseline.learn_for, 2 * 3600 * kNanosPerSecond);
+  ASSERT_EQ(d[5].pairs.size(), 1u);
+  EXPECT_EQ(d[5].pairs[0].long_window, 2 * 3600 * kNanosPerSecond);
+}
+
+TEST(ConfigTest, DetectorTypeErrorsNameLineAndKey) {
+  const std::string e = Errors(
+      "detectors:\n"
+      "  - name: a\n"
+      "    type: traffic_drop\n"
+      "    threshold: 3\n"          // a threshold key on a learned detector
+      "  - name: b\n"
+      "    type: burn_rate\n"         // no objective
+      "    sli: latency\n"            // and no latency_threshold
+      "  - name: c\n"
+      "    type: baseline\n"
+      "    metric: p99\n"
+      "    direction: sideways\n"
+      "  - name: d\n"
+      "    type: burn_rate\n"
+      "    objective: 99.9\n"
+      "    pairs: [{long: 5m, short: 1h, factor: 2}]\n"
+      "  - name: e\n"
+      "    type: anomaly\n");
+  EXPECT_NE(e.find("test.yaml:4: detectors[0].threshold: unknown key"), std::string::npos) << e;
+  EXPECT_NE(e.find("test.yaml:5: detectors[1]: missing required key 'objective'"), std::string::npos) << e;
+  EXPECT_NE(e.find("detectors[1]: missing required key 'latency_threshold' (sli: latency)"), std::string::npos) << e;
+  EXPECT_NE(e.find("test.yaml:11: detectors[2].direction: must be rise, drop or both"), std::string::npos) << e;
+  EXPECT_NE(e.find("detectors[3].pairs[0]: the short window must not be longer than the long one"), std::string::npos) << e;
+  EXPECT_NE(e.find("test.yaml:17: detectors[4].type: unknown detector type 'anomaly'"), std::string::npos) << e;
+}
+
 TEST(ConfigTest, SiteOverridesMergeIntoDefaults) {
   ConfigResult r = ParseConfigString(
       "detectors:\n"
