@@ -50,6 +50,9 @@ constexpr const char* kRunHelp =
     "  --threads N     parse lanes (default: the config's pipeline.threads, else every core)\n"
     "  --listen H:P    serve /metrics, /healthz, /readyz (config: listen; default off for files,\n"
     "                  127.0.0.1:9468 with a Kafka input; --listen off turns it off)\n"
+    "  --state FILE    snapshots of windows, alerts and learned baselines (config: state.file):\n"
+    "                  restored at start if FILE exists, written every state.interval (1m) and\n"
+    "                  at the end; the end of a file input then pauses (open buckets are kept)\n"
     "  --exit-at-end   Kafka: stop at the end offsets seen at start (a backfill), close the\n"
     "                  buckets, emit, commit, exit 0\n"
     "\n"
@@ -113,6 +116,7 @@ int Run(const std::vector<std::string>& args) {
   std::string config_path, stats, dlq, threads_arg, listen;
   std::vector<std::string> inputs, outputs;
   bool exit_at_end = false;
+  std::string state_file;
   for (size_t i = 1; i < args.size(); ++i) {
     std::string v;
     if (args[i] == "--help" || args[i] == "-h") {
@@ -127,6 +131,7 @@ int Run(const std::vector<std::string>& args) {
     else if (FlagValue(args, &i, "--threads", &v)) threads_arg = v;
     else if (FlagValue(args, &i, "--listen", &v)) listen = v;
     else if (args[i] == "--exit-at-end") exit_at_end = true;
+    else if (FlagValue(args, &i, "--state", &v)) state_file = v;
     else return Usage(StrCat("run: unknown or incomplete argument '", args[i], "'").c_str(), kRunHelp);
   }
 
@@ -205,6 +210,8 @@ int Run(const std::vector<std::string>& args) {
   opt.kafka_properties = c.kafka_properties;
   opt.exit_at_end = exit_at_end;
   opt.idle_timeout = c.idle_timeout;
+  opt.state_file = state_file.empty() ? c.state_file : state_file;
+  opt.state_interval = c.state_interval;
   MetricsRegistry metrics;
   PipelineHealth health;
   opt.metrics = &metrics;

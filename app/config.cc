@@ -469,7 +469,7 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
   Config& c = r->config;
   if (!root.IsDefined() || root.IsNull()) return;  // an empty file: every default
   if (!p.Map(root, "", {"format", "inputs", "outputs", "stats", "dlq", "windows", "limits",
-                        "pipeline", "detectors", "sites", "listen", "metrics", "kafka"})) {
+                        "pipeline", "detectors", "sites", "listen", "metrics", "kafka", "state"})) {
     return;
   }
   if (root["format"]) {
@@ -565,6 +565,16 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
     if (w["lateness"] && p.Duration(w["lateness"], "windows.lateness", &d)) c.lateness = d;
     if (w["idle_timeout"] && p.Duration(w["idle_timeout"], "windows.idle_timeout", &d)) {
       c.idle_timeout = d;
+    }
+  }
+  if (const YAML::Node st = root["state"]; st && p.Map(st, "state", {"file", "interval"})) {
+    if (st["file"] && p.String(st["file"], "state.file", &c.state_file) && c.state_file.empty()) {
+      p.Error(st["file"], "state.file", "must not be empty");
+    }
+    DurationNs d;
+    if (st["interval"] && p.Duration(st["interval"], "state.interval", &d)) {
+      if (d < kNanosPerSecond) p.Error(st["interval"], "state.interval", "must be at least 1s");
+      else c.state_interval = d;
     }
   }
   if (const YAML::Node l = root["limits"]; l && p.Map(l, "limits", {"max_line_bytes", "max_sites"})) {

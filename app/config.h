@@ -50,6 +50,8 @@ struct Config {
   DurationNs resolution = 10 * kNanosPerSecond;
   DurationNs lateness = 30 * kNanosPerSecond;
   DurationNs idle_timeout = 30 * kNanosPerSecond;
+  std::string state_file;  // state.file: snapshots of windows, alerts and baselines
+  DurationNs state_interval = 60 * kNanosPerSecond;
   size_t max_line_bytes = 1 << 20;
   size_t max_sites = 10000;
   int threads = 0;  // 0: every core

@@ -52,6 +52,11 @@ struct PipelineOptions {
   bool exit_at_end = false;
   // A Kafka partition without messages for this long (wall clock) stops holding the watermark.
   DurationNs idle_timeout = 30 * kNanosPerSecond;
+  // Snapshots of windows, alerts and learned baselines (docs/detectors.md): restored at start
+  // when the file exists, written every state_interval and at the end. With a state file the
+  // end of a file input is a pause, not an end: open buckets are kept for the next run.
+  std::string state_file;
+  DurationNs state_interval = 60 * kNanosPerSecond;
   MetricsRegistry* metrics = nullptr;  // required
   PipelineHealth* health = nullptr;    // optional
 };

@@ -25,6 +25,13 @@ class AlertStateMachine {
   AlertPhase phase() const { return phase_; }
   // When the condition that led to the current pending/firing phase began.
   EventTime started_at() const { return started_at_; }
+  // For snapshots.
+  EventTime last_true() const { return last_true_; }
+  void Restore(AlertPhase phase, EventTime started_at, EventTime last_true) {
+    phase_ = phase;
+    started_at_ = started_at;
+    last_true_ = last_true;
+  }
 
  private:
   AlertPhase phase_ = AlertPhase::kInactive;

@@ -205,4 +205,45 @@ double CompactSketch::Quantile(const SketchMapping& mapping, double q) const {
   return result;
 }
 
+void DenseSketch::Save(StateWriter& w) const {
+  w.Int(offset_).UInt(zero_).UInt(total_).UInt(counts_.size());
+  for (uint32_t c : counts_) w.UInt(c);
+}
+
+bool DenseSketch::Load(StateReader& r) {
+  int64_t offset;
+  uint64_t n;
+  if (!r.Int(&offset) || !r.UInt(&zero_) || !r.UInt(&total_) || !r.UInt(&n) || n > 100000) {
+    return false;
+  }
+  offset_ = static_cast<int>(offset);
+  counts_.assign(n, 0);
+  for (uint32_t& c : counts_) {
+    uint64_t v;
+    if (!r.UInt(&v)) return false;
+    c = static_cast<uint32_t>(v);
+  }
+  return true;
+}
+
+void CompactSketch::Save(StateWriter& w) const {
+  w.UInt(zero_).UInt(total_).UInt(size_);
+  const uint32_t* ws = words();
+  for (uint32_t i = 0; i < size_; ++i) w.UInt(ws[i]);
+}
+
+bool CompactSketch::Load(StateReader& r) {
+  uint64_t zero, total, n;
+  if (!r.UInt(&zero) || !r.UInt(&total) || !r.UInt(&n) || n > 100000) return false;
+  uint32_t* ws = Reset(static_cast<uint32_t>(n));
+  for (uint32_t i = 0; i < n; ++i) {
+    uint64_t v;
+    if (!r.UInt(&v)) return false;
+    ws[i] = static_cast<uint32_t>(v);
+  }
+  zero_ = static_cast<uint32_t>(zero);
+  total_ = static_cast<uint32_t>(total);
+  return true;
+}
+
 }  // namespace sitepulse

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/state_codec.h"
+
 namespace sitepulse {
 
 using SketchBin = int16_t;
@@ -60,6 +62,8 @@ class DenseSketch {
   uint64_t CountAtMost(SketchBin bin) const;
   void ToCompact(CompactSketch* out) const;
   size_t MemoryBytes() const { return counts_.capacity() * sizeof(uint32_t); }
+  void Save(StateWriter& w) const;
+  bool Load(StateReader& r);
 
  private:
   void EnsureRange(int lo, int hi);
@@ -86,6 +90,8 @@ class CompactSketch {
   uint64_t zero_count() const { return zero_; }
   double Quantile(const SketchMapping& mapping, double q) const;
   size_t MemoryBytes() const { return size_ > kInline ? size_ * sizeof(uint32_t) : 0; }
+  void Save(StateWriter& w) const;
+  bool Load(StateReader& r);
   // Calls f(bin, count) for each bin with a count, in ascending bin order.
   template <typename F>
   void ForEachBin(F&& f) const {

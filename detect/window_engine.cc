@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include "core/strings.h"
+#include "core/state_codec.h"
+#include "core/strings.h"
 #include "core/time.h"
 #include "detect/detector_summary.h"
 
@@ -550,6 +552,216 @@ void WindowEngine::Emit(const Site& site, SiteDetector& d, const DetectorOutcome
   }
   a.summary = DetectorSummary(spec, site.name, o, a.state);
   listener_->OnAnomaly(a);
+}
+
+namespace {
+constexpr int kStateVersion = 1;
+
+void SaveAlert(StateWriter& w, const AlertStateMachine& m, const std::string& id) {
+  w.Int(static_cast<int>(m.phase())).Int(m.started_at()).Int(m.last_true()).Word(id);
+}
+
+bool LoadAlert(StateReader& r, AlertStateMachine* m, std::string* id) {
+  int64_t phase, started, last_true;
+  if (!r.Int(&phase) || phase < 0 || phase > 2 || !r.Int(&started) || !r.Int(&last_true) ||
+      !r.Word(id)) {
+    return false;
+  }
+  m->Restore(static_cast<AlertPhase>(phase), started, last_true);
+  return true;
+}
+}  // namespace
+
+std::string WindowEngine::ConfigFingerprint() const {
+  // Resolution, sketch accuracy and the detectors (names, types, windows) shape the state.
+  std::string f = StrCat("res=", options_.resolution, " alpha=", options_.sketch_alpha);
+  auto add = [&f](const DetectorSpec& d) {
+    StrAppend(&f, " ", d.name, ":", DetectorTypeName(d.type), ":", d.window);
+    for (const BurnPair& p : d.pairs) StrAppend(&f, ":", p.long_window, "/", p.short_window);
+  };
+  for (const DetectorSpec& d : options_.detectors) add(d);
+  std::vector<std::string> sites;
+  for (const auto& [site, specs] : options_.site_detectors) sites.push_back(site);
+  std::sort(sites.begin(), sites.end());
+  for (const std::string& site : sites) {
+    StrAppend(&f, " site=", site);
+    for (const DetectorSpec& d : options_.site_detectors.at(site)) add(d);
+  }
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char c : f) h = (h ^ c) * 1099511628211ull;
+  char buf[20];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+std::string WindowEngine::SaveState() const {
+  StateWriter w;
+  w.Word("sitepulse-state").Int(kStateVersion).EndLine();
+  w.Word("config").Word(ConfigFingerprint()).EndLine();
+  w.Word("engine").Int(closing_started_).Int(next_close_).Int(last_data_end_).Int(watermark_)
+      .UInt(late_events_).UInt(sites_over_cap_).UInt(partitions_.size());
+  for (const Partition& p : partitions_) w.Int(p.max_time).Int(p.ended).Int(p.idle);
+  w.EndLine();
+  for (const auto& site_ptr : sites_) {
+    const Site& site = *site_ptr;
+    w.Word("site").Word(site.name).Int(site.is_other).UInt(site.pushed).Int(site.first_start)
+        .Int(site.last_data_end).EndLine();
+    const size_t kept = std::min(site.pushed, ring_capacity_);
+    for (size_t k = site.pushed - kept; k < site.pushed; ++k) {
+      const Site::Closed& c = site.ring[k % ring_capacity_];
+      w.Word("ring").UInt(k).UInt(c.counters.requests).UInt(c.counters.errors_5xx)
+          .UInt(c.counters.error_log_lines);
+      c.latency.Save(w);
+      w.EndLine();
+    }
+    for (const auto& b : site.open) {
+      w.Word("open").Int(b->start).UInt(b->counters.requests).UInt(b->counters.errors_4xx)
+          .UInt(b->counters.errors_5xx).UInt(b->counters.bytes);
+      for (uint64_t n : b->counters.log_lines) w.UInt(n);
+      b->latency.Save(w);
+      w.EndLine();
+    }
+    for (const SiteDetector& d : site.detectors) {
+      w.Word("detector").Word(d.spec->name);
+      SaveAlert(w, d.machine, d.incident_id);
+      w.EndLine();
+      if (d.second != nullptr) {
+        w.Word("second");
+        SaveAlert(w, d.second->machine, d.second->incident_id);
+        w.EndLine();
+      }
+      if (d.baseline != nullptr) w.Word("baseline").Rest(d.baseline->SaveState()).EndLine();
+      if (d.burn != nullptr) w.Word("burn").Word(d.burn->SaveState()).EndLine();
+    }
+  }
+  w.Word("end").EndLine();
+  return w.str();
+}
+
+absl::Status WindowEngine::LoadState(std::string_view state) {
+  StateReader r(state);
+  auto bad = [&r](std::string_view what) {
+    return absl::InvalidArgumentError(
+        StrCat("state line ", r.line_number(), ": ", what, " (the file is damaged)"));
+  };
+  std::string word;
+  int64_t version = 0;
+  if (!r.NextLine() || !r.Word(&word) || word != "sitepulse-state" || !r.Int(&version)) {
+    return absl::InvalidArgumentError("not a sitepulse state file");
+  }
+  if (version != kStateVersion) {
+    return absl::FailedPreconditionError(StrCat("state format version ", version,
+                                                "; this sitepulse reads version ", kStateVersion));
+  }
+  std::string fingerprint;
+  if (!r.NextLine() || !r.Word(&word) || word != "config" || !r.Word(&fingerprint)) {
+    return bad("expected the config line");
+  }
+  if (fingerprint != ConfigFingerprint()) {
+    return absl::FailedPreconditionError(
+        "written with another configuration (windows.resolution or the detectors differ); "
+        "restore that configuration, or move the state file away to start from scratch");
+  }
+  if (!sites_.empty()) return absl::FailedPreconditionError("the engine already has sites");
+  if (!r.NextLine() || !r.Word(&word) || word != "engine") return bad("expected the engine line");
+  int64_t closing = 0;
+  uint64_t nparts = 0;
+  if (!r.Int(&closing) || !r.Int(&next_close_) || !r.Int(&last_data_end_) || !r.Int(&watermark_) ||
+      !r.UInt(&late_events_) || !r.UInt(&sites_over_cap_) || !r.UInt(&nparts)) {
+    return bad("engine");
+  }
+  closing_started_ = closing != 0;
+  std::vector<Partition> saved(nparts);
+  for (Partition& p : saved) {
+    int64_t ended, idle;
+    if (!r.Int(&p.max_time) || !r.Int(&ended) || !r.Int(&idle)) return bad("partition");
+    p.ended = ended != 0;
+    p.idle = idle != 0;
+  }
+  // The same inputs: each continues where it was. Others: all start from the oldest position.
+  if (saved.size() == partitions_.size()) {
+    for (size_t i = 0; i < saved.size(); ++i) partitions_[i].max_time = saved[i].max_time;
+  } else {
+    EventTime oldest = INT64_MAX;
+    for (const Partition& p : saved) oldest = std::min(oldest, p.max_time);
+    for (Partition& p : partitions_) p.max_time = saved.empty() ? INT64_MIN : oldest;
+  }
+  Site* site = nullptr;
+  SiteDetector* det = nullptr;
+  while (r.NextLine()) {
+    if (!r.Word(&word)) continue;
+    if (word == "end") return absl::OkStatus();
+    if (word == "site") {
+      std::string name;
+      int64_t is_other;
+      uint64_t pushed;
+      EventTime first_start, last_data;
+      if (!r.Word(&name) || !r.Int(&is_other) || !r.UInt(&pushed) || !r.Int(&first_start) ||
+          !r.Int(&last_data)) {
+        return bad("site");
+      }
+      const uint32_t id = InternSite(name);
+      site = sites_[id].get();
+      site->pushed = pushed;
+      site->first_start = first_start;
+      site->last_data_end = last_data;
+      det = nullptr;
+    } else if (site == nullptr) {
+      return bad("a site's data before its site line");
+    } else if (word == "ring") {
+      uint64_t k, req, e5, el;
+      if (!r.UInt(&k) || !r.UInt(&req) || !r.UInt(&e5) || !r.UInt(&el)) return bad("ring");
+      Site::Closed& c = site->ring[k % ring_capacity_];
+      c.counters = {static_cast<uint32_t>(req), static_cast<uint32_t>(e5), static_cast<uint32_t>(el)};
+      if (!c.latency.Load(r)) return bad("ring sketch");
+      // Rebuild the running windows from the ring: each window holds its last `len` buckets.
+      for (size_t w = 0; w < window_lengths_.size(); ++w) {
+        const size_t len = static_cast<size_t>(window_lengths_[w] / options_.resolution);
+        if (k + len < site->pushed) continue;
+        site->windows[w].counters.Add(c.counters);
+        if (window_needs_latency_[w]) site->windows[w].latency.Merge(c.latency);
+      }
+    } else if (word == "open") {
+      auto b = std::make_unique<OpenBucket>();
+      if (!r.Int(&b->start) || !r.UInt(&b->counters.requests) || !r.UInt(&b->counters.errors_4xx) ||
+          !r.UInt(&b->counters.errors_5xx) || !r.UInt(&b->counters.bytes)) {
+        return bad("open bucket");
+      }
+      for (uint64_t& n : b->counters.log_lines) {
+        if (!r.UInt(&n)) return bad("open bucket");
+      }
+      if (!b->latency.Load(r)) return bad("open bucket sketch");
+      ++open_starts_[b->start];
+      site->open.push_back(std::move(b));
+    } else if (word == "detector") {
+      std::string name;
+      if (!r.Word(&name)) return bad("detector");
+      det = nullptr;
+      for (SiteDetector& d : site->detectors) {
+        if (d.spec->name == name) det = &d;
+      }
+      if (det == nullptr) return bad(StrCat("detector '", name, "' is not configured for ", site->name));
+      if (!LoadAlert(r, &det->machine, &det->incident_id)) return bad("detector state");
+    } else if (word == "second") {
+      if (det == nullptr || det->second == nullptr ||
+          !LoadAlert(r, &det->second->machine, &det->second->incident_id)) {
+        return bad("second alert");
+      }
+    } else if (word == "baseline") {
+      if (det == nullptr || det->baseline == nullptr || !det->baseline->LoadState(r.Rest())) {
+        return bad("baseline");
+      }
+      if (det->baseline->warm()) --baselines_warming_;
+    } else if (word == "burn") {
+      std::string burn;
+      if (det == nullptr || det->burn == nullptr || !r.Word(&burn) || !det->burn->LoadState(burn)) {
+        return bad("burn-rate state");
+      }
+    } else {
+      return bad(StrCat("unknown record '", word, "'"));
+    }
+  }
+  return bad("the file ends before its end line");
 }
 
 }  // namespace sitepulse

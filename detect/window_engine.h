@@ -14,6 +14,7 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "core/anomaly.h"
 #include "detect/alert_state_machine.h"
 #include "detect/baseline_model.h"
@@ -79,6 +80,15 @@ class WindowEngine {
   void SetPartitionIdle(int partition, bool idle);
   // Every bucket starting before this time is closed and evaluated (INT64_MIN: none yet).
   EventTime closed_before() const { return closing_started_ ? next_close_ : INT64_MIN; }
+
+  // State snapshots (docs/detectors.md): everything the engine knows (sites, open buckets,
+  // closed-bucket rings, alert states, learned baselines, burn-rate rings, event time), as
+  // versioned text. LoadState works on a fresh engine with its partitions added and refuses a
+  // snapshot written with another format version or an incompatible configuration.
+  std::string SaveState() const;
+  absl::Status LoadState(std::string_view state);
+  // What must match between the writer and the reader of a snapshot.
+  std::string ConfigFingerprint() const;
 
   uint64_t late_events() const { return late_events_; }
   // (site, detector) baselines still learning: no verdict from them yet.

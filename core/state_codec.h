@@ -1,0 +1,119 @@
+// A small line-and-token codec for state snapshots: each record is one line of space-separated
+// tokens, numbers in decimal (doubles with 17 significant digits, so they round-trip exactly),
+// words without spaces. Readable with less, diffable, and versioned by its first line.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+namespace sitepulse {
+
+class StateWriter {
+ public:
+  StateWriter& Int(int64_t v) {
+    char b[24];
+    std::snprintf(b, sizeof(b), "%lld", static_cast<long long>(v));
+    return Token(b);
+  }
+  StateWriter& UInt(uint64_t v) {
+    char b[24];
+    std::snprintf(b, sizeof(b), "%llu", static_cast<unsigned long long>(v));
+    return Token(b);
+  }
+  StateWriter& Double(double v) {
+    char b[32];
+    std::snprintf(b, sizeof(b), "%.17g", v);
+    return Token(b);
+  }
+  // A word: no spaces or newlines (site names and ids qualify); empty is written as "-".
+  StateWriter& Word(std::string_view w) { return Token(w.empty() ? std::string_view("-") : w); }
+  // Free text to the end of the line (no newlines).
+  StateWriter& Rest(std::string_view text) { return Token(text); }
+  void EndLine() {
+    out_.push_back('\n');
+    fresh_ = true;
+  }
+  const std::string& str() const { return out_; }
+
+ private:
+  StateWriter& Token(std::string_view t) {
+    if (!fresh_) out_.push_back(' ');
+    out_.append(t);
+    fresh_ = false;
+    return *this;
+  }
+  std::string out_;
+  bool fresh_ = true;
+};
+
+class StateReader {
+ public:
+  explicit StateReader(std::string_view text) : text_(text) {}
+  // Moves to the next line; false at the end.
+  bool NextLine() {
+    if (pos_ >= text_.size()) return false;
+    const size_t nl = text_.find('\n', pos_);
+    const size_t end = nl == std::string_view::npos ? text_.size() : nl;
+    line_ = text_.substr(pos_, end - pos_);
+    pos_ = end + 1;
+    ++line_number_;
+    return true;
+  }
+  size_t line_number() const { return line_number_; }
+  bool Word(std::string* out) {
+    std::string_view t;
+    if (!Token(&t)) return false;
+    *out = t == "-" ? "" : std::string(t);
+    return true;
+  }
+  bool Int(int64_t* out) {
+    std::string_view t;
+    if (!Token(&t)) return false;
+    const std::string s(t);
+    char* end;
+    *out = std::strtoll(s.c_str(), &end, 10);
+    return *end == '\0';
+  }
+  bool UInt(uint64_t* out) {
+    std::string_view t;
+    if (!Token(&t) || t.empty() || t[0] == '-') return false;
+    const std::string s(t);
+    char* end;
+    *out = std::strtoull(s.c_str(), &end, 10);
+    return *end == '\0';
+  }
+  bool Double(double* out) {
+    std::string_view t;
+    if (!Token(&t)) return false;
+    const std::string s(t);
+    char* end;
+    *out = std::strtod(s.c_str(), &end);
+    return *end == '\0';
+  }
+  std::string_view Rest() {
+    while (!line_.empty() && line_.front() == ' ') line_.remove_prefix(1);
+    std::string_view r = line_;
+    line_ = {};
+    return r;
+  }
+  bool AtLineEnd() const { return line_.find_first_not_of(' ') == std::string_view::npos; }
+
+ private:
+  bool Token(std::string_view* out) {
+    while (!line_.empty() && line_.front() == ' ') line_.remove_prefix(1);
+    if (line_.empty()) return false;
+    const size_t sp = line_.find(' ');
+    *out = line_.substr(0, sp);
+    line_ = sp == std::string_view::npos ? std::string_view() : line_.substr(sp);
+    return true;
+  }
+  std::string_view text_;
+  size_t pos_ = 0;
+  std::string_view line_;
+  size_t line_number_ = 0;
+};
+
+}  // namespace sitepulse
