@@ -45,6 +45,7 @@ std::string RunSummary::ToJson() const {
       .Uint("resolved", resolved)
       .Uint("sites", sites)
       .Uint("sites_over_cap", sites_over_cap)
+      .Uint("baselines_warming", baselines_warming)
       .Uint("buckets", buckets)
       .Uint("bytes", bytes)
       .Uint("dead_letters", dead_letters)
@@ -80,6 +81,8 @@ struct PipelineStats {
     batches = m->GetCounter("sitepulse_batches_total", "Input batches applied in order");
     sites = m->GetGauge("sitepulse_sites_active", "Sites with state (including __other__)");
     over_cap = m->GetGauge("sitepulse_sites_over_cap", "Site names folded into __other__ (limits.max_sites)");
+    warming = m->GetGauge("sitepulse_baselines_warming",
+                          "(site, detector) learned baselines still warming up: no verdict yet");
     watermark = m->GetGauge("sitepulse_watermark_seconds", "Event-time watermark, Unix seconds");
     work_depth = m->GetGauge("sitepulse_queue_depth", "Batches waiting in a pipeline queue", {{"queue", "parse"}});
     done_depth = m->GetGauge("sitepulse_queue_depth", "Batches waiting in a pipeline queue", {{"queue", "apply"}});
@@ -100,6 +103,7 @@ struct PipelineStats {
   Counter* batches;
   Gauge* sites;
   Gauge* over_cap;
+  Gauge* warming;
   Gauge* watermark;
   Gauge* work_depth;
   Gauge* done_depth;
@@ -503,6 +507,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
       stats.batches->Add();
       stats.sites->Set(static_cast<double>(engine.site_count()));
       stats.over_cap->Set(static_cast<double>(engine.sites_over_cap()));
+      stats.warming->Set(static_cast<double>(engine.baselines_warming()));
       if (engine.watermark() > INT64_MIN && engine.watermark() < INT64_MAX) {
         stats.watermark->Set(static_cast<double>(engine.watermark()) / 1e9);
       }
@@ -552,6 +557,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
                                m.CounterSum("sitepulse_sink_events_total", "result", "dropped");
   summary.sites = engine.site_count();
   summary.sites_over_cap = engine.sites_over_cap();
+  summary.baselines_warming = engine.baselines_warming();
   summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return summary;

@@ -74,6 +74,7 @@ struct RunSummary {
   uint64_t resolved = 0;
   uint64_t sites = 0;
   uint64_t sites_over_cap = 0;
+  uint64_t baselines_warming = 0;  // learned baselines without a verdict yet (warming up)
   uint64_t buckets = 0;
   uint64_t bytes = 0;
   uint64_t dead_letters = 0;

@@ -31,7 +31,10 @@ constexpr const char* kSeriesHelp =
     "  --config FILE    the YAML configuration that defines NAME\n"
     "  --input FILE     timestamps as RFC 3339, 'YYYY-MM-DD HH:MM:SS' (UTC) or epoch seconds;\n"
     "                   - for stdin\n"
-    "  --output FILE    - for stdout\n";
+    "  --output FILE    - for stdout\n"
+    "  --score MODE     deviation (default): 1 - 2^-(d/sensitivity)^2 for a deviation of d\n"
+    "                   spreads; likelihood: how unusual the last 10 deviations are against\n"
+    "                   the series' own history of deviations (Numenta's anomaly likelihood)\n";
 
 int Fail(const std::string& msg) {
   std::fprintf(stderr, "sitepulse series: %s\n", msg.c_str());
@@ -52,10 +55,41 @@ double ScoreOf(double directed_z, double sensitivity) {
   return 1 - std::exp2(-r * r);
 }
 
+// Tail probability of the mean of the last 10 deviations under a normal fitted (exponentially,
+// half-life 1,000 rows) to all the deviations seen so far: 1 - P(that mean or more).
+class Likelihood {
+ public:
+  double Score(double deviation) {
+    recent_[next_++ % kRecent] = deviation;
+    const size_t have = std::min(next_, kRecent);
+    double avg = 0;
+    for (size_t i = 0; i < have; ++i) avg += recent_[i];
+    avg /= static_cast<double>(have);
+    ++n_;
+    const double a = std::max(1.0 / static_cast<double>(n_), 1 - std::exp2(-1.0 / 1000));
+    const double sd = std::sqrt(std::max(var_, 1e-6));
+    const double score =
+        n_ < 50 ? 0 : 1 - 0.5 * std::erfc((avg - mean_) / (sd * std::sqrt(2.0)));
+    const double d = deviation - mean_;
+    mean_ += a * d;
+    var_ = (1 - a) * (var_ + a * d * d);
+    return score;
+  }
+
+ private:
+  static constexpr size_t kRecent = 10;
+  double recent_[kRecent] = {};
+  size_t next_ = 0;
+  uint64_t n_ = 0;
+  double mean_ = 0;
+  double var_ = 1;
+};
+constexpr double kLikelihoodFires = 0.99;
+
 }  // namespace
 
 int SeriesMain(const std::vector<std::string>& args) {
-  std::string detector, config, input, output;
+  std::string detector, config, input, output, score_mode = "deviation";
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto next = [&](std::string* out) {
@@ -72,6 +106,7 @@ int SeriesMain(const std::vector<std::string>& args) {
     else if (a == "--config") ok = next(&config);
     else if (a == "--input") ok = next(&input);
     else if (a == "--output") ok = next(&output);
+    else if (a == "--score") ok = next(&score_mode);
     else return Fail(StrCat("unknown option '", a, "'\n\n", kSeriesHelp));
     if (!ok) return Fail(StrCat(a, " needs a value"));
   }
@@ -126,6 +161,11 @@ int SeriesMain(const std::vector<std::string>& args) {
     out = &out_file;
   }
   *out << "timestamp,value,anomaly_score\n";
+  if (score_mode != "deviation" && score_mode != "likelihood") {
+    return Fail("--score must be deviation or likelihood");
+  }
+  const bool likelihood_mode = score_mode == "likelihood";
+  Likelihood likelihood;
   BaselineModel model(spec.baseline);
   // Only the row where the condition starts (or starts again after keep_firing_for without it)
   // is a new detection, as for alerts: while it holds, scores are damped below 0.5.
@@ -165,13 +205,23 @@ int SeriesMain(const std::vector<std::string>& args) {
         if (change < spec.min_change * std::fabs(verdict.expected) || v < spec.min_value) {
           score = std::min(score, 0.49);  // the condition needs the relative change too
         }
+        if (likelihood_mode) {
+          // How unusual the recent deviations are against this series' own history of them
+          // (Numenta's "anomaly likelihood"): a series that always jumps gets no credit for
+          // jumping; a quiet one that starts to move does.
+          score = likelihood.Score(std::max(0.0, z));
+          const bool was_active = machine.phase() == AlertPhase::kFiring;
+          const AlertTransition tr = machine.Step(score >= kLikelihoodFires, t, alert_options);
+          if (was_active && tr != AlertTransition::kFire) score = std::min(score, kLikelihoodFires) * 0.5;
+        } else {
         const bool was_active = machine.phase() == AlertPhase::kFiring;
         const AlertTransition tr = machine.Step(score >= 0.5, t, alert_options);
         if (was_active && tr != AlertTransition::kFire) score = std::min(score, 0.49) * 0.5;
+        }
       }
     }
     char buf[64];
-    std::snprintf(buf, sizeof(buf), "%.6f", score);
+    std::snprintf(buf, sizeof(buf), "%.10f", score);
     *out << ts << ',' << vs << ',' << buf << '\n';
   }
   out->flush();

@@ -13,7 +13,8 @@ rm -rf "$out"
 for f in "$nab"/data/*/*.csv; do
   rel=${f#"$nab/data/"}
   mkdir -p "$out/$(dirname "$rel")"
-  "$build/app/sitepulse" series --detector "$detector" --config "$config" --input "$f" --output "$out/$rel"
+  "$build/app/sitepulse" series --detector "$detector" --config "$config" --score likelihood \
+    --input "$f" --output "$out/$rel"
 done
 "$build/bench/nab_score" --data "$nab/data" --windows "$nab/combined_windows.json" --results "$out" \
   --json build/nab/score.json "${@:3}"

@@ -123,14 +123,18 @@ TEST(TimeCacheTest, CachedParsingEqualsUncachedAcrossBoundaries) {
       const bool ok_a = ParseRfc3339(s, &a, &cache);
       const bool ok_b = ParseRfc3339(s, &b);
       EXPECT_EQ(ok_a, ok_b) << s;
-      if (ok_a && ok_b) EXPECT_EQ(a, b) << s;
+      if (ok_a && ok_b) {
+        EXPECT_EQ(a, b) << s;
+      }
     }
     for (const std::string& s : local) {
       EventTime a = 0, b = 0;
       const bool ok_a = ParseTimeLocal(s, &a, &cache);
       const bool ok_b = ParseTimeLocal(s, &b);
       EXPECT_EQ(ok_a, ok_b) << s;
-      if (ok_a && ok_b) EXPECT_EQ(a, b) << s;
+      if (ok_a && ok_b) {
+        EXPECT_EQ(a, b) << s;
+      }
     }
   }
   EventTime t;
