@@ -364,13 +364,16 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   }
   std::map<int, int64_t> last_input_ns;  // source partition -> when it last delivered messages
   std::map<int, bool> idle;
+  std::map<int, bool> at_end;  // read to its end, nothing since: may become idle
   auto check_idle = [&] {
     const int64_t now = SteadyNowNs();
     for (auto& [pid, ep] : engine_partition) {
       auto it = last_input_ns.find(pid);
       const int64_t last = it == last_input_ns.end() ? now : it->second;
       if (it == last_input_ns.end()) last_input_ns[pid] = now;
-      const bool is_idle = now - last > options.idle_timeout;
+      // Idle means "read to the end and quiet since", never "unreachable": while the broker is
+      // away, partitions keep holding the watermark, so nothing is closed under their feet.
+      const bool is_idle = at_end[pid] && now - last > options.idle_timeout;
       if (idle[pid] != is_idle) {
         idle[pid] = is_idle;
         engine.SetPartitionIdle(ep, is_idle);
@@ -418,6 +421,8 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
         // Kafka assignment changes. A partition's watermark counts from its assignment.
         if (b->control == Batch::Control::kTick) {
           // Idle input: commits still happen.
+        } else if (b->control == Batch::Control::kEof) {
+          at_end[b->partition] = true;
         } else if (b->control == Batch::Control::kAssign) {
           if (!engine_partition.count(b->partition)) engine_partition[b->partition] = engine.AddPartition();
           else engine.ReopenPartition(engine_partition[b->partition]);
@@ -478,6 +483,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
         engine.Apply(b->delta, mapping, ep);  // input makes the partition active again
         last_input_ns[b->partition] = SteadyNowNs();
         idle[b->partition] = false;
+        at_end[b->partition] = false;
         check_idle();
         for (const auto& [next_offset, newest_bucket] : b->checkpoints) {
           uncommitted[b->partition].push_back({next_offset, newest_bucket});

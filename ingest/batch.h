@@ -36,7 +36,8 @@ struct MessageView {
 };
 
 struct Batch {
-  enum class Control { kNone, kAssign, kRevoke, kEnd, kTick };
+  // kEof: the partition was read to its current end (it may now become idle).
+  enum class Control { kNone, kAssign, kRevoke, kEnd, kTick, kEof };
   // Filled by the reader.
   uint64_t seq = 0;
   int input = 0;

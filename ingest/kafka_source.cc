@@ -58,6 +58,9 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Open(const KafkaSource
       {"client.id", "sitepulse"},
       // Notice new topics and partitions within seconds, not librdkafka's 5 minutes.
       {"topic.metadata.refresh.interval.ms", "2000"},
+      // End-of-partition events: only a partition read to its end may be judged idle (a broker
+      // that is away is not a quiet partition).
+      {"enable.partition.eof", "true"},
   };
   props.insert(props.end(), options.properties.begin(), options.properties.end());
   for (const auto& [k, v] : props) {
@@ -217,7 +220,12 @@ bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<v
   for (ssize_t i = 0; i < n; ++i) {
     rd_kafka_message_t* m = msgs[static_cast<size_t>(i)];
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && m->rkt != nullptr) {
+        Batch* e = get();
+        e->partition = PartitionId(rd_kafka_topic_name(m->rkt), m->partition);
+        e->control = Batch::Control::kEof;
+        put(e);
+      } else {
         std::fprintf(stderr, "sitepulse: kafka: %s\n", rd_kafka_err2str(m->err));
       }
       rd_kafka_message_destroy(m);

@@ -3,7 +3,10 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <set>
+#include <string>
+#include <vector>
 #include <thread>
 
 #include <fcntl.h>
@@ -52,6 +55,42 @@ void CreateTopic(const std::string& topic, const TempDir& dir) {
     if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   ASSERT_TRUE(ready) << "topic " << topic << " never got its leaders";
+}
+
+// A sitepulse process in the background, stderr to DIR/stderr, serving /metrics on a free port.
+struct Spawned {
+  pid_t pid = -1;
+  int port = 0;
+};
+
+Spawned SpawnSitepulse(std::vector<std::string> argv, const TempDir& dir) {
+  argv.insert(argv.begin(), SITEPULSE_BINARY);
+  argv.push_back("--listen");
+  argv.push_back("127.0.0.1:0");
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 2, (dir / "stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  Spawned s;
+  EXPECT_EQ(posix_spawn(&s.pid, cargv[0], &actions, nullptr, cargv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  for (int i = 0; i < 200 && s.port == 0; ++i) {
+    const std::string err = ReadFile(dir / "stderr");
+    const size_t at = err.find("/readyz on 127.0.0.1:");
+    if (at != std::string::npos) s.port = std::atoi(err.c_str() + at + 21);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_GT(s.port, 0) << ReadFile(dir / "stderr");
+  return s;
+}
+
+// sitepulse_lines_total from the process's /metrics (0 if it cannot be read).
+uint64_t LinesTotal(const Spawned& s, const TempDir& dir) {
+  auto m = RunCommand("curl -s 127.0.0.1:" + std::to_string(s.port) + "/metrics", dir);
+  const size_t at = m.out.find("\nsitepulse_lines_total ");
+  return at == std::string::npos ? 0 : std::strtoull(m.out.c_str() + at + 23, nullptr, 10);
 }
 
 // Lines (with malformed ones) produced without keys to a 3-partition topic, read back with
@@ -173,31 +212,15 @@ TEST(KafkaSourceTest, SigtermDrainsCommitsWhatIsDoneAndExits) {
   const size_t total = Lines(ReadFile(dir / "access.log")).size();
 
   // A live consumer (no --exit-at-end), watched through /metrics.
-  std::vector<std::string> argv = {SITEPULSE_BINARY, "run", "--config",
-                                   std::string(SITEPULSE_SOURCE_DIR) + "/configs/nginx.yaml",
-                                   "--input", "kafka://" + Broker() + "/" + topic + "?group=" + group,
-                                   "--output", "file:" + dir / "out.jsonl", "--listen", "127.0.0.1:0"};
-  std::vector<char*> cargv;
-  for (auto& a : argv) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 2, (dir / "stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  pid_t pid;
-  ASSERT_EQ(posix_spawn(&pid, cargv[0], &actions, nullptr, cargv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&actions);
-  int port = 0;
-  for (int i = 0; i < 200 && port == 0; ++i) {
-    const std::string err = ReadFile(dir / "stderr");
-    const size_t at = err.find("/readyz on 127.0.0.1:");
-    if (at != std::string::npos) port = std::atoi(err.c_str() + at + 21);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_GT(port, 0) << ReadFile(dir / "stderr");
+  const Spawned sp = SpawnSitepulse(
+      {"run", "--config", std::string(SITEPULSE_SOURCE_DIR) + "/configs/nginx.yaml", "--input",
+       "kafka://" + Broker() + "/" + topic + "?group=" + group, "--output", "file:" + dir / "out.jsonl"},
+      dir);
+  ASSERT_GT(sp.port, 0);
+  const pid_t pid = sp.pid;
   bool consumed = false;
   for (int i = 0; i < 300 && !consumed; ++i) {
-    auto m = RunCommand("curl -s 127.0.0.1:" + std::to_string(port) + "/metrics", dir);
-    consumed = m.out.find("sitepulse_lines_total " + std::to_string(total) + "\n") != std::string::npos;
+    consumed = LinesTotal(sp, dir) == total;
     if (!consumed) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ASSERT_TRUE(consumed) << "the consumer never read all " << total << " lines";
@@ -251,6 +274,70 @@ TEST(KafkaSourceTest, SigtermDrainsCommitsWhatIsDoneAndExits) {
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_NE(testing::LastLine(again.err).find("\"lines\":" + std::to_string(lag_sum) + ","),
             std::string::npos) << again.err << " (lag was " << lag_sum << ")";
+}
+
+// The broker goes away for 20 s in the middle of a backfill and comes back: sitepulse reconnects
+// by itself, loses and duplicates nothing, and the result equals the clean (file) run's. Fetches
+// are kept small so that the backfill takes long enough to be interrupted.
+TEST(KafkaSourceTest, BrokerOutageOfTwentySecondsChangesNothing) {
+  TempDir dir;
+  const std::string topic = UniqueName("outage"), group = UniqueName("outagegroup");
+  auto gen = RunCommand(std::string(SITEPULSE_LOGGEN) +
+                            " --format nginx --sites 3 --rps 20 --duration 30m --seed 8"
+                            " --incident errors,1,10m,8m --incident latency,2,18m,8m --out " +
+                            dir / "access.log",
+                        dir);
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  ASSERT_NO_FATAL_FAILURE(CreateTopic(topic, dir));
+  ASSERT_EQ(RunCommand("kcat -P -b " + Broker() + " -t " + topic + " -l " + dir / "access.log", dir).exit_code, 0);
+  const uint64_t total = Lines(ReadFile(dir / "access.log")).size();
+  const std::string cfg = std::string(SITEPULSE_SOURCE_DIR) + "/configs/nginx.yaml";
+  auto file_run = RunCommand(std::string(SITEPULSE_BINARY) + " run --config " + cfg + " --input " +
+                                 dir / "access.log" + " --output file:" + dir / "file.jsonl",
+                             dir);
+  ASSERT_EQ(file_run.exit_code, 0) << file_run.err;
+  std::ofstream(dir / "slow.yaml") << ReadFile(cfg)
+                                   << "kafka:\n  fetch.max.bytes: 1000\n"
+                                      "  max.partition.fetch.bytes: 1000\n  message.max.bytes: 1000\n"
+                                      "  queued.min.messages: 10\n  queued.max.messages.kbytes: 16\n";
+
+  const Spawned sp = SpawnSitepulse({"run", "--config", dir / "slow.yaml", "--input",
+                                     "kafka://" + Broker() + "/" + topic + "?group=" + group,
+                                     "--exit-at-end", "--output", "file:" + dir / "kafka.jsonl"},
+                                    dir);
+  ASSERT_GT(sp.port, 0);
+  uint64_t seen = 0;
+  for (int i = 0; i < 600 && seen < total / 5; ++i) {
+    seen = LinesTotal(sp, dir);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_GE(seen, total / 5) << "the backfill did not get going";
+  ASSERT_LT(seen, total) << "the backfill finished before the outage could happen";
+  ASSERT_EQ(RunCommand(Script() + "stop", dir).exit_code, 0);
+  std::this_thread::sleep_for(std::chrono::seconds(20));
+  const uint64_t during = LinesTotal(sp, dir);
+  auto start = RunCommand(Script() + "start", dir);
+  ASSERT_EQ(start.exit_code, 0) << start.out << start.err;
+  EXPECT_LT(during, total) << "no outage happened";
+
+  int status = 0;
+  bool exited = false;
+  for (int i = 0; i < 1200 && !exited; ++i) {  // up to 2 minutes
+    exited = waitpid(sp.pid, &status, WNOHANG) == sp.pid;
+    if (!exited) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (!exited) {
+    kill(sp.pid, SIGKILL);
+    waitpid(sp.pid, &status, 0);
+  }
+  ASSERT_TRUE(exited) << "no exit after the broker came back: " << ReadFile(dir / "stderr");
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFile(dir / "stderr");
+  EXPECT_NE(testing::LastLine(ReadFile(dir / "stderr")).find("\"lines\":" + std::to_string(total) + ","),
+            std::string::npos)
+      << ReadFile(dir / "stderr");
+  const std::string expected = ReadFile(dir / "file.jsonl");
+  ASSERT_GE(Lines(expected).size(), 2u);
+  EXPECT_EQ(ReadFile(dir / "kafka.jsonl"), expected);
 }
 
 }  // namespace
