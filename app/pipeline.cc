@@ -402,6 +402,29 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
     kafka_commits->Set(static_cast<double>(kafka->commits()));
     kafka_commit_errors->Set(static_cast<double>(kafka->commit_errors()));
   };
+  // Consumer lag per partition, in messages and in seconds, and max.poll.interval overruns.
+  Gauge* max_poll = nullptr;
+  if (kafka) {
+    max_poll = options.metrics->GetGauge(
+        "sitepulse_kafka_max_poll_exceeded",
+        "Times this consumer exceeded max.poll.interval.ms (its partitions were reassigned)");
+  }
+  auto publish_lag = [&] {
+    if (!kafka) return;
+    for (const KafkaSource::PartitionLag& l : kafka->Lag()) {
+      options.metrics
+          ->GetGauge("sitepulse_kafka_consumer_lag_messages",
+                     "Messages between the consumer's position and the partition's end",
+                     {{"partition", l.partition}})
+          ->Set(static_cast<double>(l.messages));
+      options.metrics
+          ->GetGauge("sitepulse_kafka_consumer_lag_seconds",
+                     "Age of the last message read while the partition has a backlog (0: caught up)",
+                     {{"partition", l.partition}})
+          ->Set(l.seconds);
+    }
+    max_poll->Set(static_cast<double>(kafka->max_poll_exceeded()));
+  };
   int lanes_done = 0;
   while (lanes_done < lanes || !pending.empty()) {
     if (lanes_done < lanes) {
@@ -435,6 +458,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
         if (kafka) check_idle();
         if (kafka && std::chrono::steady_clock::now() - last_commit > std::chrono::seconds(1)) {
           commit_done(false);
+          publish_lag();
           last_commit = std::chrono::steady_clock::now();
         }
         free_batches.Push(b);
@@ -490,6 +514,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
         }
         if (std::chrono::steady_clock::now() - last_commit > std::chrono::seconds(1)) {
           commit_done(false);
+          publish_lag();
           last_commit = std::chrono::steady_clock::now();
         }
       } else {

@@ -225,6 +225,11 @@ bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<v
         e->partition = PartitionId(rd_kafka_topic_name(m->rkt), m->partition);
         e->control = Batch::Control::kEof;
         put(e);
+      } else if (m->err == RD_KAFKA_RESP_ERR__MAX_POLL_EXCEEDED) {
+        max_poll_exceeded_.fetch_add(1);
+        std::fprintf(stderr,
+                     "sitepulse: kafka: this consumer exceeded max.poll.interval.ms (a stalled "
+                     "pipeline or sink); the group reassigns its partitions and it rejoins\n");
       } else {
         std::fprintf(stderr, "sitepulse: kafka: %s\n", rd_kafka_err2str(m->err));
       }
@@ -241,12 +246,17 @@ bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<v
     b->messages.push_back({static_cast<const char*>(m->payload), m->len, m->offset});
     b->owned.push_back(m);
     owned_[id].next_offset = m->offset + 1;
+    owned_[id].last_timestamp_ms = rd_kafka_message_timestamp(m, nullptr);
     if (b->messages.size() >= options_.max_batch_messages) {
       put(b);
       open.erase(id);
     }
   }
   for (auto& [id, b] : open) put(b);
+  if (NowNs() - last_lag_ns_ > 1'000'000'000) {
+    last_lag_ns_ = NowNs();
+    RefreshLag();
+  }
   if (n <= 0 && NowNs() - last_tick_ns_ > 500'000'000) {
     // Nothing to read: let the coordinator run its periodic work (commits) anyway.
     last_tick_ns_ = NowNs();
@@ -278,6 +288,43 @@ bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<v
     return false;
   }
   return true;
+}
+
+void KafkaSource::RefreshLag() {
+  std::vector<PartitionLag> lag;
+  const int64_t now_ms = static_cast<int64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  for (const auto& [id, o] : owned_) {
+    if (!o.assigned) continue;
+    std::pair<std::string, int32_t> name;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      name = names_[static_cast<size_t>(id)];
+    }
+    int64_t low = 0, high = -1;
+    // Cached from fetch responses: no request to the broker.
+    if (rd_kafka_get_watermark_offsets(Rk(rk_), name.first.c_str(), name.second, &low, &high) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        high < 0) {
+      continue;
+    }
+    PartitionLag l;
+    l.partition = name.first + "/" + std::to_string(name.second);
+    l.messages = std::max<int64_t>(0, high - std::max(o.next_offset, low));
+    if (l.messages > 0 && o.last_timestamp_ms > 0) {
+      l.seconds = static_cast<double>(std::max<int64_t>(0, now_ms - o.last_timestamp_ms)) / 1e3;
+    }
+    lag.push_back(std::move(l));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  lag_ = std::move(lag);
+}
+
+std::vector<KafkaSource::PartitionLag> KafkaSource::Lag() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return lag_;
 }
 
 void KafkaSource::Commit(const std::vector<std::pair<int, int64_t>>& offsets, bool sync) {

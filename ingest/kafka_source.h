@@ -60,6 +60,19 @@ class KafkaSource {
   // True if the source gave up (exit-at-end without any assignment).
   bool failed() const { return failed_; }
 
+  // Consumer lag of each assigned partition, refreshed about once a second by Poll: messages
+  // between the next offset to read and the partition's end (the broker's high watermark), and
+  // the age of the last message read while behind (0 once caught up). Thread-safe.
+  struct PartitionLag {
+    std::string partition;  // topic/partition
+    int64_t messages = 0;
+    double seconds = 0;
+  };
+  std::vector<PartitionLag> Lag() const;
+  // Times the consumer was found to exceed max.poll.interval.ms (the group then reassigns its
+  // partitions; librdkafka rejoins on the next poll).
+  uint64_t max_poll_exceeded() const { return max_poll_exceeded_.load(); }
+
  private:
   explicit KafkaSource(const KafkaSourceOptions& options) : options_(options) {}
   int PartitionId(const std::string& topic, int32_t partition);
@@ -78,7 +91,12 @@ class KafkaSource {
     int64_t end_offset = -1;  // exit-at-end: high watermark at assignment
     int64_t next_offset = 0;  // next offset to read
     bool finished = false;
+    int64_t last_timestamp_ms = -1;  // of the last message read (producer or broker time)
   };
+  void RefreshLag();
+  std::vector<PartitionLag> lag_;  // guarded by mu_
+  int64_t last_lag_ns_ = 0;
+  std::atomic<uint64_t> max_poll_exceeded_{0};
   std::map<int, Owned> owned_;
   bool assigned_once_ = false;
   bool failed_ = false;

@@ -1,6 +1,7 @@
 // The Kafka source against a real broker (scripts/kafka.sh; scripts/test.sh starts it).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -225,6 +226,18 @@ TEST(KafkaSourceTest, SigtermDrainsCommitsWhatIsDoneAndExits) {
   }
   ASSERT_TRUE(consumed) << "the consumer never read all " << total << " lines";
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // a periodic commit happens
+  // Caught up: every partition reports no lag, in messages and in seconds.
+  {
+    auto m = RunCommand("curl -s 127.0.0.1:" + std::to_string(sp.port) + "/metrics", dir);
+    for (int p = 0; p < 3; ++p) {
+      const std::string part = "{partition=\"" + topic + "/" + std::to_string(p) + "\"}";
+      EXPECT_NE(m.out.find("sitepulse_kafka_consumer_lag_messages" + part + " 0\n"), std::string::npos)
+          << m.out;
+      EXPECT_NE(m.out.find("sitepulse_kafka_consumer_lag_seconds" + part + " 0\n"), std::string::npos)
+          << m.out;
+    }
+    EXPECT_NE(m.out.find("sitepulse_kafka_max_poll_exceeded 0\n"), std::string::npos) << m.out;
+  }
 
   const auto t0 = std::chrono::steady_clock::now();
   kill(pid, SIGTERM);
@@ -312,6 +325,23 @@ TEST(KafkaSourceTest, BrokerOutageOfTwentySecondsChangesNothing) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_GE(seen, total / 5) << "the backfill did not get going";
+  // Mid-backfill the lag shows, in messages and in seconds (the messages were produced earlier).
+  {
+    auto m = RunCommand("curl -s 127.0.0.1:" + std::to_string(sp.port) + "/metrics", dir);
+    uint64_t lag = 0;
+    double seconds = 0;
+    for (const std::string& line : Lines(m.out)) {
+      if (line.rfind("sitepulse_kafka_consumer_lag_messages{", 0) == 0) {
+        lag += std::strtoull(line.c_str() + line.rfind(' ') + 1, nullptr, 10);
+      }
+      if (line.rfind("sitepulse_kafka_consumer_lag_seconds{", 0) == 0) {
+        seconds = std::max(seconds, std::strtod(line.c_str() + line.rfind(' ') + 1, nullptr));
+      }
+    }
+    EXPECT_GT(lag, 0u) << m.out;
+    EXPECT_LE(lag, total - seen) << m.out;
+    EXPECT_GT(seconds, 0.0) << m.out;
+  }
   ASSERT_LT(seen, total) << "the backfill finished before the outage could happen";
   ASSERT_EQ(RunCommand(Script() + "stop", dir).exit_code, 0);
   std::this_thread::sleep_for(std::chrono::seconds(20));
