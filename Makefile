@@ -1,12 +1,13 @@
 # sitepulse: the two commands a newcomer needs.
 #   make demo   install what is missing, build Release, run sitepulse on generated sample logs
 #   make test   install, build, run every test (unit, end-to-end, sanitizers)
-# Other targets: build, deps, unit, sanitizers, bench (>= 1 GB per format), bench-small, clean.
+# Other targets: build, deps, unit, sanitizers, bench (>= 1 GB per format), bench-small,
+# bench-kafka (needs Java: a local broker), nab (the NAB score), clean.
 
 JOBS ?= $(shell nproc)
 RELEASE := build/release
 
-.PHONY: demo test deps build unit sanitizers bench bench-small clean
+.PHONY: demo test deps build unit sanitizers bench bench-small bench-kafka nab clean
 
 deps:
 	@scripts/install-deps.sh
@@ -32,6 +33,12 @@ bench: build
 
 bench-small: build
 	@scripts/bench.sh small
+
+bench-kafka: build
+	@scripts/kafka-bench.sh
+
+nab: build
+	@scripts/nab.sh
 
 clean:
 	rm -rf build
