@@ -2,21 +2,80 @@
 
 #include <cstring>
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 #include "ingest/field_values.h"
 #include "simdjson.h"
 
 namespace sitepulse {
 namespace {
 
+// Finds delimiters: through the line's bitmask index when it has one, else by scanning.
+class Finder {
+ public:
+  Finder(std::string_view s, const CombinedLineParser::Index* index) : s_(s), index_(index) {}
+  size_t Find(char c, size_t from) const {
+    if (index_ == nullptr) return s_.find(c, from);
+    const uint32_t* masks = c == ' '   ? index_->space
+                            : c == '"' ? index_->quote
+                            : c == '[' ? index_->open
+                                       : index_->close;
+    if (from >= s_.size()) return std::string_view::npos;
+    size_t w = from >> 5;
+    uint32_t m = masks[w] & (~0u << (from & 31));
+    while (m == 0) {
+      if (++w >= index_->words) return std::string_view::npos;
+      m = masks[w];
+    }
+    return (w << 5) + static_cast<size_t>(__builtin_ctz(m));
+  }
+
+ private:
+  std::string_view s_;
+  const CombinedLineParser::Index* index_;
+};
+
+bool BuildIndex(const char* line, size_t len, CombinedLineParser::Index* x) {
+#if defined(__AVX2__)
+  if (len > CombinedLineParser::Index::kMaxWords * 32) return false;
+  x->len = len;
+  x->words = (len + 31) / 32;
+  x->backslash = false;
+  x->high = false;
+  const __m256i space = _mm256_set1_epi8(' '), quote = _mm256_set1_epi8('"');
+  const __m256i open = _mm256_set1_epi8('['), close = _mm256_set1_epi8(']');
+  const __m256i bs = _mm256_set1_epi8('\\');
+  for (size_t off = 0, w = 0; off < len; off += 32, ++w) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(line + off));
+    const uint32_t valid = len - off >= 32 ? 0xffffffffu : (1u << (len - off)) - 1;
+    auto mask = [&](__m256i c) {
+      return static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, c))) & valid;
+    };
+    x->space[w] = mask(space);
+    x->quote[w] = mask(quote);
+    x->open[w] = mask(open);
+    x->close[w] = mask(close);
+    x->backslash |= mask(bs) != 0;
+    x->high |= (static_cast<uint32_t>(_mm256_movemask_epi8(v)) & valid) != 0;
+  }
+  return true;
+#else
+  (void)line, (void)len, (void)x;
+  return false;
+#endif
+}
+
 // Skips a quoted string starting at s[i] == '"', honouring backslash escapes. Returns the index
 // just past the closing quote, or npos.
-size_t SkipQuoted(std::string_view s, size_t i) {
+size_t SkipQuoted(std::string_view s, size_t i, const Finder& f) {
   if (i >= s.size() || s[i] != '"') return std::string_view::npos;
   ++i;
   while (i < s.size()) {
-    const void* q = std::memchr(s.data() + i, '"', s.size() - i);
-    if (q == nullptr) return std::string_view::npos;
-    size_t j = static_cast<size_t>(static_cast<const char*>(q) - s.data());
+    const size_t found = f.Find('"', i);
+    if (found == std::string_view::npos) return std::string_view::npos;
+    size_t j = found;
     size_t backslashes = 0;
     while (j - backslashes > i && s[j - backslashes - 1] == '\\') ++backslashes;
     if (backslashes % 2 == 0) return j + 1;
@@ -37,9 +96,14 @@ std::string_view StripPort(std::string_view host) {
 
 }  // namespace
 
-RejectReason CombinedLineParser::Parse(const char* line, size_t len, ParsedRecord* out) const {
+RejectReason CombinedLineParser::Parse(const char* line, size_t len, size_t capacity,
+                                       ParsedRecord* out) const {
   std::string_view s(line, len);
-  if (!simdjson::validate_utf8(line, len)) return RejectReason::kInvalidUtf8;
+  const bool indexed = capacity >= len + 32 && BuildIndex(line, len, &index_);
+  const Finder f(s, indexed ? &index_ : nullptr);
+  if ((!indexed || index_.high) && !simdjson::validate_utf8(line, len)) {
+    return RejectReason::kInvalidUtf8;
+  }
   // Field by field: a whole-struct assignment goes through a stack temporary and stalls.
   out->kind = RecordKind::kAccess;
   out->site = {};
@@ -51,14 +115,21 @@ RejectReason CombinedLineParser::Parse(const char* line, size_t len, ParsedRecor
   out->level = LogLevel::kInfo;
 
   // Prefix tokens up to the '[' of the time.
-  const size_t lb = s.find(" [");
+  // The first '[' after a space.
+  size_t lb = std::string_view::npos;
+  for (size_t b = f.Find('[', 1); b != std::string_view::npos; b = f.Find('[', b + 1)) {
+    if (s[b - 1] == ' ') {
+      lb = b - 1;
+      break;
+    }
+  }
   if (lb == std::string_view::npos) return RejectReason::kMalformedLine;
   std::string_view tokens[5];
   size_t ntok = 0;
   {
     size_t i = 0;
     while (i < lb) {
-      size_t sp = s.find(' ', i);
+      size_t sp = f.Find(' ', i);
       if (sp == std::string_view::npos || sp > lb) sp = lb;
       if (sp > i) {
         if (ntok == 5) return RejectReason::kMalformedLine;
@@ -69,7 +140,10 @@ RejectReason CombinedLineParser::Parse(const char* line, size_t len, ParsedRecor
   }
   if (ntok == 4) {
     const std::string_view vhost = StripPort(tokens[0]);
-    if (!IsValidSite(vhost, format_.max_site_bytes)) return RejectReason::kBadSite;
+    if (!(indexed ? IsValidSitePadded(vhost, format_.max_site_bytes)
+                  : IsValidSite(vhost, format_.max_site_bytes))) {
+      return RejectReason::kBadSite;
+    }
     out->site = vhost;
   } else if (ntok == 3) {
     if (format_.default_site.empty()) return RejectReason::kMissingSite;
@@ -78,7 +152,7 @@ RejectReason CombinedLineParser::Parse(const char* line, size_t len, ParsedRecor
     return RejectReason::kMalformedLine;
   }
 
-  const size_t rb = s.find(']', lb + 2);
+  const size_t rb = f.Find(']', lb + 2);
   if (rb == std::string_view::npos) return RejectReason::kMalformedLine;
   if (!ParseTimeLocal(s.substr(lb + 2, rb - lb - 2), &out->time, &date_cache_) ||
       !IsPlausibleEventTime(out->time)) {
@@ -86,32 +160,32 @@ RejectReason CombinedLineParser::Parse(const char* line, size_t len, ParsedRecor
   }
   size_t i = rb + 1;
   if (i + 1 >= s.size() || s[i] != ' ') return RejectReason::kMalformedLine;
-  i = SkipQuoted(s, i + 1);  // "request"
+  i = SkipQuoted(s, i + 1, f);  // "request"
   if (i == std::string_view::npos || i >= s.size() || s[i] != ' ') {
     return RejectReason::kMalformedLine;
   }
   ++i;
-  size_t sp = s.find(' ', i);
+  size_t sp = f.Find(' ', i);
   if (sp == std::string_view::npos) return RejectReason::kMalformedLine;
   if (!StatusFromString(s.substr(i, sp - i), &out->status)) return RejectReason::kBadStatus;
   i = sp + 1;
-  sp = s.find(' ', i);
+  sp = f.Find(' ', i);
   const std::string_view bytes = s.substr(i, sp == std::string_view::npos ? sp : sp - i);
   if (bytes != "-" && !UnsignedFromString(bytes, &out->bytes)) return RejectReason::kBadBytes;
   if (sp == std::string_view::npos) return RejectReason::kCount;  // common log format
   i = sp + 1;
   if (i < s.size() && s[i] == '"') {
-    i = SkipQuoted(s, i);  // "referer"
+    i = SkipQuoted(s, i, f);  // "referer"
     if (i == std::string_view::npos || i + 1 >= s.size() || s[i] != ' ' || s[i + 1] != '"') {
       return RejectReason::kMalformedLine;
     }
-    i = SkipQuoted(s, i + 1);  // "user agent"
+    i = SkipQuoted(s, i + 1, f);  // "user agent"
     if (i == std::string_view::npos) return RejectReason::kMalformedLine;
   }
   // Optional request time.
   while (i < s.size() && s[i] == ' ') ++i;
   if (i >= s.size()) return RejectReason::kCount;
-  size_t end = s.find(' ', i);
+  size_t end = f.Find(' ', i);
   std::string_view rt = s.substr(i, end == std::string_view::npos ? end : end - i);
   if (const size_t eq = rt.find('='); eq != std::string_view::npos) rt.remove_prefix(eq + 1);
   double v;

@@ -14,7 +14,7 @@ RejectReason LineParser::Parse(const char* line, size_t len, size_t capacity, Pa
   if (first == len) return RejectReason::kEmptyLine;
   switch (format_.syntax) {
     case Syntax::kJson: return json_->Parse(line, len, capacity, out);
-    case Syntax::kCombined: return combined_.Parse(line, len, out);
+    case Syntax::kCombined: return combined_.Parse(line, len, capacity, out);
     case Syntax::kErrorText: return error_text_.Parse(line, len, out);
   }
   return RejectReason::kMalformedLine;
