@@ -594,7 +594,7 @@ std::string WindowEngine::ConfigFingerprint() const {
   return buf;
 }
 
-std::string WindowEngine::SaveState() const {
+std::string WindowEngine::SaveState(bool include_open) const {
   StateWriter w;
   w.Word("sitepulse-state").Int(kStateVersion).EndLine();
   w.Word("config").Word(ConfigFingerprint()).EndLine();
@@ -615,6 +615,7 @@ std::string WindowEngine::SaveState() const {
       w.EndLine();
     }
     for (const auto& b : site.open) {
+      if (!include_open) break;
       w.Word("open").Int(b->start).UInt(b->counters.requests).UInt(b->counters.errors_4xx)
           .UInt(b->counters.errors_5xx).UInt(b->counters.bytes);
       for (uint64_t n : b->counters.log_lines) w.UInt(n);

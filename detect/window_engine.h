@@ -85,7 +85,8 @@ class WindowEngine {
   // closed-bucket rings, alert states, learned baselines, burn-rate rings, event time), as
   // versioned text. LoadState works on a fresh engine with its partitions added and refuses a
   // snapshot written with another format version or an incompatible configuration.
-  std::string SaveState() const;
+  // Without open buckets (Kafka: their events are not committed and will be read again).
+  std::string SaveState(bool include_open = true) const;
   absl::Status LoadState(std::string_view state);
   // What must match between the writer and the reader of a snapshot.
   std::string ConfigFingerprint() const;
