@@ -104,15 +104,7 @@ RejectReason CombinedLineParser::Parse(const char* line, size_t len, size_t capa
   if ((!indexed || index_.high) && !simdjson::validate_utf8(line, len)) {
     return RejectReason::kInvalidUtf8;
   }
-  // Field by field: a whole-struct assignment goes through a stack temporary and stalls.
-  out->kind = RecordKind::kAccess;
-  out->site = {};
-  out->time = 0;
-  out->status = 0;
-  out->has_latency = false;
-  out->latency_s = 0;
-  out->bytes = 0;
-  out->level = LogLevel::kInfo;
+  out->Reset(RecordKind::kAccess);
 
   // Prefix tokens up to the '[' of the time.
   // The first '[' after a space.

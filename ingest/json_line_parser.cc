@@ -170,14 +170,7 @@ RejectReason JsonLineParser::Parse(const char* line, size_t len, size_t capacity
 
 bool JsonLineParser::ParseFlat(const char* line, size_t len, ParsedRecord* out) {
   for (int& f : found_) f = INT_MAX;
-  out->kind = format_.kind;
-  out->site = {};
-  out->time = 0;
-  out->status = 0;
-  out->has_latency = false;
-  out->latency_s = 0;
-  out->bytes = 0;
-  out->level = LogLevel::kInfo;
+  out->Reset(format_.kind);
   // A line shaped like the last one: only its values are looked at.
   const bool matched = flat_.Match(line, len, [&](size_t member, const FlatValue& value) {
     const FlatTake& take = flat_takes_[member];

@@ -38,41 +38,17 @@ class Feeder {
     for (const std::string& s : sites) site_of_lane_.push_back(engine->InternSite(s));
   }
   void Add(int site, EventTime t, int status = 200, double latency = 0.05) {
-    const EventTime bucket = (t / res_) * res_;
-    size_t i = 0;
-    for (; i < delta_.entries.size(); ++i) {
-      if (delta_.entries[i].lane_site == static_cast<uint32_t>(site) &&
-          delta_.entries[i].bucket_start == bucket) {
-        break;
-      }
-    }
-    if (i == delta_.entries.size()) {
-      delta_.entries.push_back({static_cast<uint32_t>(site), bucket, {}});
-    }
     ParsedRecord r;
     r.status = static_cast<uint16_t>(status);
-    delta_.entries[i].counters.AddRecord(r);
+    const size_t i = Fold(site, t, r);
     delta_.samples.push_back({static_cast<uint32_t>(i), mapping_.Bin(latency)});
-    delta_.max_time = std::max(delta_.max_time, t);
   }
   // An error-log line of level error.
   void AddErrorLine(int site, EventTime t) {
-    const EventTime bucket = (t / res_) * res_;
-    size_t i = 0;
-    for (; i < delta_.entries.size(); ++i) {
-      if (delta_.entries[i].lane_site == static_cast<uint32_t>(site) &&
-          delta_.entries[i].bucket_start == bucket) {
-        break;
-      }
-    }
-    if (i == delta_.entries.size()) {
-      delta_.entries.push_back({static_cast<uint32_t>(site), bucket, {}});
-    }
     ParsedRecord r;
     r.kind = RecordKind::kError;
     r.level = LogLevel::kError;
-    delta_.entries[i].counters.AddRecord(r);
-    delta_.max_time = std::max(delta_.max_time, t);
+    Fold(site, t, r);
   }
   void Flush(int partition = 0) {
     engine_->Apply(delta_, site_of_lane_, partition);
@@ -80,6 +56,23 @@ class Feeder {
   }
 
  private:
+  // Folds a record into the delta's (site, bucket) entry; returns the entry's index.
+  size_t Fold(int site, EventTime t, const ParsedRecord& r) {
+    const EventTime bucket = (t / res_) * res_;
+    size_t i = 0;
+    while (i < delta_.entries.size() &&
+           !(delta_.entries[i].lane_site == static_cast<uint32_t>(site) &&
+             delta_.entries[i].bucket_start == bucket)) {
+      ++i;
+    }
+    if (i == delta_.entries.size()) {
+      delta_.entries.push_back({static_cast<uint32_t>(site), bucket, {}});
+    }
+    delta_.entries[i].counters.AddRecord(r);
+    delta_.max_time = std::max(delta_.max_time, t);
+    return i;
+  }
+
   WindowEngine* engine_;
   DurationNs res_;
   SketchMapping mapping_;

@@ -289,30 +289,39 @@ TEST(KafkaSourceTest, SigtermDrainsCommitsWhatIsDoneAndExits) {
             std::string::npos) << again.err << " (lag was " << lag_sum << ")";
 }
 
+// For the interrupted-backfill tests: generated lines on a fresh 3-partition topic, the clean file
+// run's anomalies in DIR/file.jsonl, and DIR/slow.yaml, the shipped config plus `extra` and
+// small fetches, so that a backfill takes long enough to be interrupted. Returns the line count.
+uint64_t PrepareSlowBackfill(const TempDir& dir, const std::string& topic,
+                             const std::string& loggen_args, const std::string& extra) {
+  auto gen = RunCommand(std::string(SITEPULSE_LOGGEN) + " " + loggen_args + " --out " + dir / "access.log", dir);
+  EXPECT_EQ(gen.exit_code, 0) << gen.err;
+  CreateTopic(topic, dir);
+  EXPECT_EQ(RunCommand("kcat -P -b " + Broker() + " -t " + topic + " -l " + dir / "access.log", dir).exit_code, 0);
+  const std::string cfg = std::string(SITEPULSE_SOURCE_DIR) + "/configs/nginx.yaml";
+  auto file_run = RunCommand(std::string(SITEPULSE_BINARY) + " run --config " + cfg + " --input " +
+                                 dir / "access.log" + " --output file:" + dir / "file.jsonl",
+                             dir);
+  EXPECT_EQ(file_run.exit_code, 0) << file_run.err;
+  std::ofstream(dir / "slow.yaml") << ReadFile(cfg) << extra
+                                   << "kafka:\n  fetch.max.bytes: 1000\n"
+                                      "  max.partition.fetch.bytes: 1000\n  message.max.bytes: 1000\n"
+                                      "  queued.min.messages: 10\n  queued.max.messages.kbytes: 16\n";
+  return Lines(ReadFile(dir / "access.log")).size();
+}
+
 // The broker goes away for 20 s in the middle of a backfill and comes back: sitepulse reconnects
 // by itself, loses and duplicates nothing, and the result equals the clean (file) run's. Fetches
 // are kept small so that the backfill takes long enough to be interrupted.
 TEST(KafkaSourceTest, BrokerOutageOfTwentySecondsChangesNothing) {
   TempDir dir;
   const std::string topic = UniqueName("outage"), group = UniqueName("outagegroup");
-  auto gen = RunCommand(std::string(SITEPULSE_LOGGEN) +
-                            " --format nginx --sites 3 --rps 20 --duration 30m --seed 8"
-                            " --incident errors,1,10m,8m --incident latency,2,18m,8m --out " +
-                            dir / "access.log",
-                        dir);
-  ASSERT_EQ(gen.exit_code, 0) << gen.err;
-  ASSERT_NO_FATAL_FAILURE(CreateTopic(topic, dir));
-  ASSERT_EQ(RunCommand("kcat -P -b " + Broker() + " -t " + topic + " -l " + dir / "access.log", dir).exit_code, 0);
-  const uint64_t total = Lines(ReadFile(dir / "access.log")).size();
-  const std::string cfg = std::string(SITEPULSE_SOURCE_DIR) + "/configs/nginx.yaml";
-  auto file_run = RunCommand(std::string(SITEPULSE_BINARY) + " run --config " + cfg + " --input " +
-                                 dir / "access.log" + " --output file:" + dir / "file.jsonl",
-                             dir);
-  ASSERT_EQ(file_run.exit_code, 0) << file_run.err;
-  std::ofstream(dir / "slow.yaml") << ReadFile(cfg)
-                                   << "kafka:\n  fetch.max.bytes: 1000\n"
-                                      "  max.partition.fetch.bytes: 1000\n  message.max.bytes: 1000\n"
-                                      "  queued.min.messages: 10\n  queued.max.messages.kbytes: 16\n";
+  const uint64_t total = PrepareSlowBackfill(
+      dir, topic,
+      "--format nginx --sites 3 --rps 20 --duration 30m --seed 8"
+      " --incident errors,1,10m,8m --incident latency,2,18m,8m",
+      "");
+  ASSERT_FALSE(::testing::Test::HasFailure());
 
   const Spawned sp = SpawnSitepulse({"run", "--config", dir / "slow.yaml", "--input",
                                      "kafka://" + Broker() + "/" + topic + "?group=" + group,
@@ -377,25 +386,12 @@ TEST(KafkaSourceTest, BrokerOutageOfTwentySecondsChangesNothing) {
 TEST(KafkaSourceTest, KillNineThenRestartMissesNothing) {
   TempDir dir;
   const std::string topic = UniqueName("kill"), group = UniqueName("killgroup");
-  auto gen = RunCommand(std::string(SITEPULSE_LOGGEN) +
-                            " --format nginx --sites 3 --rps 12 --duration 30m --seed 9"
-                            " --incident errors,1,8m,8m --incident latency,2,18m,8m --out " +
-                            dir / "access.log",
-                        dir);
-  ASSERT_EQ(gen.exit_code, 0) << gen.err;
-  ASSERT_NO_FATAL_FAILURE(CreateTopic(topic, dir));
-  ASSERT_EQ(RunCommand("kcat -P -b " + Broker() + " -t " + topic + " -l " + dir / "access.log", dir).exit_code, 0);
-  const uint64_t total = Lines(ReadFile(dir / "access.log")).size();
-  const std::string cfg = std::string(SITEPULSE_SOURCE_DIR) + "/configs/nginx.yaml";
-  auto file_run = RunCommand(std::string(SITEPULSE_BINARY) + " run --config " + cfg + " --input " +
-                                 dir / "access.log" + " --output file:" + dir / "file.jsonl",
-                             dir);
-  ASSERT_EQ(file_run.exit_code, 0) << file_run.err;
-  std::ofstream(dir / "slow.yaml") << ReadFile(cfg)
-                                   << "state:\n  interval: 1s\n"
-                                      "kafka:\n  fetch.max.bytes: 1000\n"
-                                      "  max.partition.fetch.bytes: 1000\n  message.max.bytes: 1000\n"
-                                      "  queued.min.messages: 10\n  queued.max.messages.kbytes: 16\n";
+  const uint64_t total = PrepareSlowBackfill(
+      dir, topic,
+      "--format nginx --sites 3 --rps 12 --duration 30m --seed 9"
+      " --incident errors,1,8m,8m --incident latency,2,18m,8m",
+      "state:\n  interval: 1s\n");
+  ASSERT_FALSE(::testing::Test::HasFailure());
   const std::string input = "kafka://" + Broker() + "/" + topic + "?group=" + group;
   const Spawned first = SpawnSitepulse({"run", "--config", dir / "slow.yaml", "--input", input,
                                         "--state", dir / "state.txt", "--output",
