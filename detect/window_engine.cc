@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/strings.h"
 #include "core/state_codec.h"
 #include "core/strings.h"
 #include "core/time.h"
@@ -86,7 +85,6 @@ WindowEngine::WindowEngine(WindowEngineOptions options, WindowEngineListener* li
       for (const BurnPair& p : s.pairs) {
         max_hold_ = std::max(max_hold_, p.long_window + s.keep_firing_for + s.for_duration);
       }
-      if (s.sli == Sli::kLatency) burn_latency_ = true;
       return;
     }
     auto it = std::find(window_lengths_.begin(), window_lengths_.end(), s.window);
@@ -409,7 +407,7 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
           o.value = e.value;
           o.threshold = spec.threshold;
         } else {
-          o = EvaluateBaseline(d, site, view, now);
+          o = EvaluateBaseline(d, view, now);
         }
       }
     }
@@ -427,9 +425,8 @@ DetectorOutcome WindowEngine::EvaluateNoData(const Site& site,
   return o;
 }
 
-DetectorOutcome WindowEngine::EvaluateBaseline(SiteDetector& d, const Site& site,
-                                                             const WindowView& view,
-                                                             EventTime now) {
+DetectorOutcome WindowEngine::EvaluateBaseline(SiteDetector& d, const WindowView& view,
+                                               EventTime now) {
   const DetectorSpec& spec = *d.spec;
   DetectorOutcome o;
   o.silent = view.requests + view.error_log_lines == 0;
@@ -477,7 +474,6 @@ DetectorOutcome WindowEngine::EvaluateBaseline(SiteDetector& d, const Site& site
       o.condition = false;
     }
   }
-  (void)site;
   return o;
 }
 

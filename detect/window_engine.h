@@ -111,8 +111,7 @@ class WindowEngine {
   void CloseSite(Site& site, EventTime start, EventTime end);
   void Evaluate(Site& site, EventTime now);
   DetectorOutcome EvaluateNoData(const Site& site, const DetectorSpec& spec, EventTime now) const;
-  DetectorOutcome EvaluateBaseline(SiteDetector& d, const Site& site, const WindowView& view,
-                                   EventTime now);
+  DetectorOutcome EvaluateBaseline(SiteDetector& d, const WindowView& view, EventTime now);
   // `shared`: the rings of the detector's first alert, for its second (the ticket).
   DetectorOutcome EvaluateBurnRate(SiteDetector& d, EventTime now, BurnState* shared = nullptr);
   void Emit(const Site& site, SiteDetector& d, const DetectorOutcome& o, EventTime now);
@@ -147,7 +146,6 @@ class WindowEngine {
 
   uint64_t late_events_ = 0;
   uint64_t baselines_warming_ = 0;
-  bool burn_latency_ = false;
   uint64_t sites_over_cap_ = 0;
 };
 
