@@ -260,10 +260,14 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
     }
     const std::string tmp = options.state_file + ".tmp";
     const EventTime closed_before = engine.closed_before();
-    const std::string text = engine.SaveState(/*include_open=*/!kafka);
     FILE* f = std::fopen(tmp.c_str(), "wb");
-    bool ok = f != nullptr && std::fwrite(text.data(), 1, text.size(), f) == text.size();
-    if (f != nullptr) ok = std::fclose(f) == 0 && ok;
+    bool ok = f != nullptr;
+    if (ok) {
+      engine.SaveState(/*include_open=*/!kafka, [&](const std::string& piece) {
+        ok = ok && std::fwrite(piece.data(), 1, piece.size(), f) == piece.size();
+      });
+      ok = std::fclose(f) == 0 && ok;
+    }
     ok = ok && std::rename(tmp.c_str(), options.state_file.c_str()) == 0;
     if (!ok) {
       std::fprintf(stderr, "sitepulse: cannot write state file %s: %s\n",

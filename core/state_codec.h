@@ -37,6 +37,13 @@ class StateWriter {
     fresh_ = true;
   }
   const std::string& str() const { return out_; }
+  // Hands what was written so far to `sink` and starts empty (large states are written in
+  // pieces, not built whole in memory).
+  template <typename Sink>
+  void Drain(Sink&& sink) {
+    sink(out_);
+    out_.clear();
+  }
 
  private:
   StateWriter& Token(std::string_view t) {

@@ -591,6 +591,13 @@ std::string WindowEngine::ConfigFingerprint() const {
 }
 
 std::string WindowEngine::SaveState(bool include_open) const {
+  std::string out;
+  SaveState(include_open, [&out](const std::string& piece) { out += piece; });
+  return out;
+}
+
+void WindowEngine::SaveState(bool include_open,
+                             const std::function<void(const std::string&)>& sink) const {
   StateWriter w;
   w.Word("sitepulse-state").Int(kStateVersion).EndLine();
   w.Word("config").Word(ConfigFingerprint()).EndLine();
@@ -630,9 +637,10 @@ std::string WindowEngine::SaveState(bool include_open) const {
       if (d.baseline != nullptr) w.Word("baseline").Rest(d.baseline->SaveState()).EndLine();
       if (d.burn != nullptr) w.Word("burn").Word(d.burn->SaveState()).EndLine();
     }
+    if (w.str().size() > (1 << 20)) w.Drain(sink);
   }
   w.Word("end").EndLine();
-  return w.str();
+  w.Drain(sink);
 }
 
 absl::Status WindowEngine::LoadState(std::string_view state) {

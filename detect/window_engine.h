@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -87,6 +88,8 @@ class WindowEngine {
   // snapshot written with another format version or an incompatible configuration.
   // Without open buckets (Kafka: their events are not committed and will be read again).
   std::string SaveState(bool include_open = true) const;
+  // The same, handed to `sink` in pieces of about 1 MiB (memory stays flat for large states).
+  void SaveState(bool include_open, const std::function<void(const std::string&)>& sink) const;
   absl::Status LoadState(std::string_view state);
   // What must match between the writer and the reader of a snapshot.
   std::string ConfigFingerprint() const;
