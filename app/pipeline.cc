@@ -229,12 +229,15 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   for (size_t i = 0; i < sources.size(); ++i) partition_of_input.push_back(engine.AddPartition());
   if (!options.state_file.empty()) {
     if (FILE* f = std::fopen(options.state_file.c_str(), "rb")) {
-      std::string text;
-      char buf[1 << 16];
-      size_t n;
-      while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) text.append(buf, n);
+      // Line by line: a large state is never held whole in memory next to the restored one.
+      const absl::Status st = engine.LoadState([f](std::string* line) {
+        line->clear();
+        int c;
+        while ((c = std::getc(f)) != EOF && c != '\n') line->push_back(static_cast<char>(c));
+        return c != EOF || !line->empty();
+      });
       std::fclose(f);
-      if (absl::Status st = engine.LoadState(text); !st.ok()) {
+      if (!st.ok()) {
         return absl::FailedPreconditionError(
             StrCat("state file ", options.state_file, ": ", st.message()));
       }

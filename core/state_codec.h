@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -59,8 +60,17 @@ class StateWriter {
 class StateReader {
  public:
   explicit StateReader(std::string_view text) : text_(text) {}
+  // Lines from a source (a file read piece by piece): `next(&line)` fills one line without its
+  // newline and returns false at the end.
+  explicit StateReader(std::function<bool(std::string*)> next) : next_(std::move(next)) {}
   // Moves to the next line; false at the end.
   bool NextLine() {
+    if (next_) {
+      if (!next_(&buffer_)) return false;
+      line_ = buffer_;
+      ++line_number_;
+      return true;
+    }
     if (pos_ >= text_.size()) return false;
     const size_t nl = text_.find('\n', pos_);
     const size_t end = nl == std::string_view::npos ? text_.size() : nl;
@@ -118,6 +128,8 @@ class StateReader {
     return true;
   }
   std::string_view text_;
+  std::function<bool(std::string*)> next_;
+  std::string buffer_;
   size_t pos_ = 0;
   std::string_view line_;
   size_t line_number_ = 0;

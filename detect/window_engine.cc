@@ -645,6 +645,15 @@ void WindowEngine::SaveState(bool include_open,
 
 absl::Status WindowEngine::LoadState(std::string_view state) {
   StateReader r(state);
+  return LoadState(r);
+}
+
+absl::Status WindowEngine::LoadState(const std::function<bool(std::string*)>& next_line) {
+  StateReader r(next_line);
+  return LoadState(r);
+}
+
+absl::Status WindowEngine::LoadState(StateReader& r) {
   auto bad = [&r](std::string_view what) {
     return absl::InvalidArgumentError(
         StrCat("state line ", r.line_number(), ": ", what, " (the file is damaged)"));

@@ -16,6 +16,7 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "core/state_codec.h"
 #include "core/anomaly.h"
 #include "detect/alert_state_machine.h"
 #include "detect/baseline_model.h"
@@ -91,8 +92,15 @@ class WindowEngine {
   // The same, handed to `sink` in pieces of about 1 MiB (memory stays flat for large states).
   void SaveState(bool include_open, const std::function<void(const std::string&)>& sink) const;
   absl::Status LoadState(std::string_view state);
+  // The same, from lines handed out one at a time (a file read piece by piece).
+  absl::Status LoadState(const std::function<bool(std::string*)>& next_line);
   // What must match between the writer and the reader of a snapshot.
   std::string ConfigFingerprint() const;
+
+ private:
+  absl::Status LoadState(StateReader& r);
+
+ public:
 
   uint64_t late_events() const { return late_events_; }
   // (site, detector) baselines still learning: no verdict from them yet.
