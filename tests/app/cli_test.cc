@@ -1,6 +1,14 @@
 // The command line as a user meets it: help, version, check, and clear failures.
 #include <gtest/gtest.h>
 
+#include <string>
+
+#include <fstream>
+
+#include <cstdio>
+
+#include <algorithm>
+
 #include "tests/app/test_util.h"
 
 namespace sitepulse {
@@ -70,6 +78,43 @@ TEST(CliTest, EmptyInputStillEndsWithASummary) {
   EXPECT_NE(testing::LastLine(r.err).find("\"lines\":0,\"parsed\":0,\"rejected\":0"), std::string::npos)
       << r.err;
   EXPECT_TRUE(r.out.empty());
+}
+
+// `sitepulse series` over an exported metric: one score per row, in order; nothing while the
+// baseline warms up; the row where the value jumps scores at least 0.5 (its condition holds); a
+// broken row is an error naming the file and the row.
+TEST(CliTest, SeriesScoresEveryRowOfACsv) {
+  TempDir dir;
+  {
+    std::ofstream csv(dir / "in.csv");
+    csv << "timestamp,value\n";
+    for (int i = 0; i < 300; ++i) {  // five hours, one row a minute
+      char ts[32];
+      std::snprintf(ts, sizeof(ts), "2024-03-01 %02d:%02d:00", i / 60, i % 60);
+      csv << ts << "," << (i == 240 ? 400 : 100 + (i * 7) % 11) << "\n";
+    }
+  }
+  auto r = RunCommand(kBin + " series --detector baseline --input " + dir / "in.csv" +
+                          " --output " + dir / "out.csv",
+                      dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto rows = testing::Lines(testing::ReadFile(dir / "out.csv"));
+  ASSERT_EQ(rows.size(), 301u);
+  EXPECT_EQ(rows[0], "timestamp,value,anomaly_score");
+  auto score = [&](size_t row) { return std::stod(rows[row].substr(rows[row].rfind(',') + 1)); };
+  for (size_t i = 1; i <= 60; ++i) EXPECT_EQ(score(i), 0) << rows[i];  // warming up (1h)
+  EXPECT_GE(score(241), 0.5) << rows[241];
+  EXPECT_EQ(rows[241].substr(0, rows[241].rfind(',')), "2024-03-01 04:00:00,400");
+  double quiet = 0;
+  for (size_t i = 120; i <= 239; ++i) quiet = std::max(quiet, score(i));
+  EXPECT_LT(quiet, 0.5);
+
+  std::ofstream(dir / "bad.csv") << "timestamp,value\n2024-03-01 00:00:00,1\n2024-03-01 00:01:00,x\n";
+  auto bad = RunCommand(kBin + " series --detector baseline --input " + dir / "bad.csv" +
+                            " --output " + dir / "bad_out.csv",
+                        dir);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find(dir / "bad.csv" + ":3: cannot read"), std::string::npos) << bad.err;
 }
 
 }  // namespace
