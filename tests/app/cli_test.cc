@@ -1,13 +1,10 @@
 // The command line as a user meets it: help, version, check, and clear failures.
 #include <gtest/gtest.h>
 
-#include <string>
-
-#include <fstream>
-
-#include <cstdio>
-
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <string>
 
 #include "tests/app/test_util.h"
 
