@@ -425,7 +425,11 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   };
   // Consumer lag per partition, in messages and in seconds, and max.poll.interval overruns.
   Gauge* max_poll = nullptr;
+  Gauge* lost = nullptr;
   if (kafka) {
+    lost = options.metrics->GetGauge(
+        "sitepulse_kafka_partitions_lost",
+        "Times the group took this consumer's partitions away (session or poll timeout)");
     max_poll = options.metrics->GetGauge(
         "sitepulse_kafka_max_poll_exceeded",
         "Times this consumer exceeded max.poll.interval.ms (its partitions were reassigned)");
@@ -445,6 +449,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
           ->Set(l.seconds);
     }
     max_poll->Set(static_cast<double>(kafka->max_poll_exceeded()));
+    lost->Set(static_cast<double>(kafka->partitions_lost()));
   };
   int lanes_done = 0;
   while (lanes_done < lanes || !pending.empty()) {

@@ -138,6 +138,14 @@ void KafkaSource::OnRebalance(int err, void* p) {
   auto* parts = static_cast<rd_kafka_topic_partition_list_t*>(p);
   rd_kafka_t* rk = Rk(rk_);
   const bool assign = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
+  if (!assign && rd_kafka_assignment_lost(rk)) {
+    // Taken away rather than handed over: a session timeout or max.poll.interval.ms exceeded.
+    partitions_lost_.fetch_add(1);
+    std::fprintf(stderr,
+                 "sitepulse: kafka: this consumer lost its partitions (it stopped polling or "
+                 "heartbeating for too long: session.timeout.ms, max.poll.interval.ms); it "
+                 "rejoins the group and reads again from the last commit\n");
+  }
   for (int i = 0; i < parts->cnt; ++i) {
     const rd_kafka_topic_partition_t& tp = parts->elems[i];
     const int id = PartitionId(tp.topic, tp.partition);
@@ -277,11 +285,22 @@ bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<v
     }
     return true;
   }
-  // Exit at end: every assigned partition read up to its end offset at assignment.
-  bool all = true;
+  // Exit at end: every assigned partition read up to its end offset at assignment. With none
+  // assigned right now (lost, or in the middle of a rebalance) the backfill is not done: wait
+  // for the group, up to the assignment timeout (another instance may have them all).
+  bool all = true, any = false;
   for (auto& [id, o] : owned_) {
     if (!o.assigned) continue;
+    any = true;
     if (o.end_offset >= 0 && o.next_offset < o.end_offset) all = false;
+  }
+  if (!any) {
+    if (unassigned_since_ns_ == 0) unassigned_since_ns_ = NowNs();
+    if (NowNs() - unassigned_since_ns_ <= options_.assignment_timeout) return true;
+    std::fprintf(stderr, "sitepulse: kafka: no partition assigned for %llds; stopping\n",
+                 static_cast<long long>(options_.assignment_timeout / kNanosPerSecond));
+  } else {
+    unassigned_since_ns_ = 0;
   }
   if (all) {
     finish_all();

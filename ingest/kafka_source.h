@@ -72,6 +72,9 @@ class KafkaSource {
   // Times the consumer was found to exceed max.poll.interval.ms (the group then reassigns its
   // partitions; librdkafka rejoins on the next poll).
   uint64_t max_poll_exceeded() const { return max_poll_exceeded_.load(); }
+  // Times the group took this consumer's partitions away (a lost assignment: it did not poll or
+  // heartbeat in time); each is logged, and the consumer rejoins.
+  uint64_t partitions_lost() const { return partitions_lost_.load(); }
 
  private:
   explicit KafkaSource(const KafkaSourceOptions& options) : options_(options) {}
@@ -97,6 +100,8 @@ class KafkaSource {
   std::vector<PartitionLag> lag_;  // guarded by mu_
   int64_t last_lag_ns_ = 0;
   std::atomic<uint64_t> max_poll_exceeded_{0};
+  std::atomic<uint64_t> partitions_lost_{0};
+  int64_t unassigned_since_ns_ = 0;
   std::map<int, Owned> owned_;
   bool assigned_once_ = false;
   bool failed_ = false;

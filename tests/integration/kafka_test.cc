@@ -428,5 +428,60 @@ TEST(KafkaSourceTest, KillNineThenRestartMissesNothing) {
   EXPECT_EQ(got, want);
 }
 
+// A consumer that stops polling and heartbeating for longer than the group allows (here: the
+// whole process stopped for 12 s with session.timeout.ms 6 s and max.poll.interval.ms 7 s) loses
+// its partitions. That is reported, in /metrics and on stderr, and it recovers: it rejoins the
+// group and finishes the backfill, every line read (some twice, from the last commit).
+TEST(KafkaSourceTest, LostPartitionsAreReportedAndTheConsumerRecovers) {
+  TempDir dir;
+  const std::string topic = UniqueName("maxpoll"), group = UniqueName("maxpollgroup");
+  const uint64_t total = PrepareSlowBackfill(
+      dir, topic, "--format nginx --sites 3 --rps 10 --duration 20m --seed 10",
+      "");
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  std::ofstream(dir / "slow.yaml", std::ios::app)
+      << "  session.timeout.ms: 6000\n  max.poll.interval.ms: 7000\n";
+  const Spawned sp = SpawnSitepulse({"run", "--config", dir / "slow.yaml", "--input",
+                                     "kafka://" + Broker() + "/" + topic + "?group=" + group,
+                                     "--exit-at-end", "--output", "file:" + dir / "out.jsonl"},
+                                    dir);
+  ASSERT_GT(sp.port, 0);
+  uint64_t seen = 0;
+  for (int i = 0; i < 600 && seen < total / 5; ++i) {
+    seen = LinesTotal(sp, dir);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_LT(seen, total) << "the backfill finished before it could be stalled";
+  kill(sp.pid, SIGSTOP);
+  std::this_thread::sleep_for(std::chrono::seconds(12));
+  kill(sp.pid, SIGCONT);
+  bool reported = false;
+  for (int i = 0; i < 300 && !reported; ++i) {
+    auto m = RunCommand("curl -s 127.0.0.1:" + std::to_string(sp.port) + "/metrics", dir);
+    reported = m.out.find("sitepulse_kafka_partitions_lost 1\n") != std::string::npos;
+    if (!reported) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(reported) << ReadFile(dir / "stderr");
+  int status = 0;
+  bool exited = false;
+  for (int i = 0; i < 1200 && !exited; ++i) {
+    exited = waitpid(sp.pid, &status, WNOHANG) == sp.pid;
+    if (!exited) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (!exited) {
+    kill(sp.pid, SIGKILL);
+    waitpid(sp.pid, &status, 0);
+  }
+  ASSERT_TRUE(exited) << "no recovery: " << ReadFile(dir / "stderr");
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFile(dir / "stderr");
+  const std::string err = ReadFile(dir / "stderr");
+  EXPECT_NE(err.find("this consumer lost its partitions"), std::string::npos) << err;
+  // Every line was read (some twice: the group handed the partitions back from the last commit).
+  const std::string summary = testing::LastLine(err);
+  const size_t at = summary.find("\"lines\":");
+  ASSERT_NE(at, std::string::npos) << summary;
+  EXPECT_GE(std::strtoull(summary.c_str() + at + 8, nullptr, 10), total) << summary;
+}
+
 }  // namespace
 }  // namespace sitepulse
