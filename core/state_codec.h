@@ -31,8 +31,6 @@ class StateWriter {
   }
   // A word: no spaces or newlines (site names and ids qualify); empty is written as "-".
   StateWriter& Word(std::string_view w) { return Token(w.empty() ? std::string_view("-") : w); }
-  // Free text to the end of the line (no newlines).
-  StateWriter& Rest(std::string_view text) { return Token(text); }
   void EndLine() {
     out_.push_back('\n');
     fresh_ = true;
@@ -110,13 +108,6 @@ class StateReader {
     *out = std::strtod(s.c_str(), &end);
     return *end == '\0';
   }
-  std::string_view Rest() {
-    while (!line_.empty() && line_.front() == ' ') line_.remove_prefix(1);
-    std::string_view r = line_;
-    line_ = {};
-    return r;
-  }
-  bool AtLineEnd() const { return line_.find_first_not_of(' ') == std::string_view::npos; }
 
  private:
   bool Token(std::string_view* out) {

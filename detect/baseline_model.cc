@@ -2,9 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <vector>
 
 namespace sitepulse {
 namespace {
@@ -128,73 +125,40 @@ BaselineVerdict BaselineModel::Observe(EventTime t, double value) {
   return v;
 }
 
-std::string BaselineModel::SaveState() const {
-  std::string out;
-  char buf[40];
-  auto put = [&](double d) {
-    std::snprintf(buf, sizeof(buf), "%.17g ", d);
-    out += buf;
-  };
-  auto put_int = [&](int64_t i) {
-    std::snprintf(buf, sizeof(buf), "%lld ", static_cast<long long>(i));
-    out += buf;
-  };
-  put_int(started_);
-  put_int(warm_);
-  put_int(first_t_);
-  put_int(last_t_);
-  put_int(static_cast<int64_t>(samples_));
-  put_int(deviating_since_);
-  put(level_);
-  put(spread_);
-  for (double d : daily_) put(d);
-  for (double d : weekly_) put(d);
-  for (uint32_t n : daily_n_) put_int(n);
-  for (uint32_t n : weekly_n_) put_int(n);
-  return out;
+void BaselineModel::Save(StateWriter& w) const {
+  w.Int(started_).Int(warm_).Int(first_t_).Int(last_t_).UInt(samples_).Int(deviating_since_);
+  w.Double(level_).Double(spread_);
+  for (double d : daily_) w.Double(d);
+  for (double d : weekly_) w.Double(d);
+  for (uint32_t n : daily_n_) w.UInt(n);
+  for (uint32_t n : weekly_n_) w.UInt(n);
 }
 
-bool BaselineModel::LoadState(std::string_view state) {
-  std::vector<double> nums;
-  std::vector<int64_t> ints;
-  std::string s(state);
-  const char* p = s.c_str();
-  for (int i = 0; i < 6; ++i) {
-    char* end;
-    const long long v = std::strtoll(p, &end, 10);
-    if (end == p) return false;
-    ints.push_back(v);
-    p = end;
+bool BaselineModel::Load(StateReader& r) {
+  int64_t started, warm;
+  if (!r.Int(&started) || !r.Int(&warm) || !r.Int(&first_t_) || !r.Int(&last_t_) ||
+      !r.UInt(&samples_) || !r.Int(&deviating_since_) || !r.Double(&level_) ||
+      !r.Double(&spread_)) {
+    return false;
   }
-  const size_t want = 2 + kDaySlots + kWeekSlots;
-  while (nums.size() < want) {
-    char* end;
-    const double d = std::strtod(p, &end);
-    if (end == p || !std::isfinite(d)) return false;
-    nums.push_back(d);
-    p = end;
+  started_ = started != 0;
+  warm_ = warm != 0;
+  for (double& d : daily_) {
+    if (!r.Double(&d)) return false;
   }
-  started_ = ints[0] != 0;
-  warm_ = ints[1] != 0;
-  first_t_ = ints[2];
-  last_t_ = ints[3];
-  samples_ = static_cast<uint64_t>(ints[4]);
-  deviating_since_ = ints[5];
-  level_ = nums[0];
-  spread_ = nums[1];
-  for (int i = 0; i < kDaySlots; ++i) daily_[static_cast<size_t>(i)] = nums[2 + static_cast<size_t>(i)];
-  for (int i = 0; i < kWeekSlots; ++i) {
-    weekly_[static_cast<size_t>(i)] = nums[2 + kDaySlots + static_cast<size_t>(i)];
+  for (double& d : weekly_) {
+    if (!r.Double(&d)) return false;
   }
-  for (size_t i = 0; i < kDaySlots + kWeekSlots; ++i) {
-    char* end;
-    const long long n = std::strtoll(p, &end, 10);
-    if (end == p || n < 0) return false;
-    p = end;
-    if (i < kDaySlots) daily_n_[i] = static_cast<uint32_t>(n);
-    else weekly_n_[i - kDaySlots] = static_cast<uint32_t>(n);
+  uint64_t v;
+  for (uint32_t& n : daily_n_) {
+    if (!r.UInt(&v)) return false;
+    n = static_cast<uint32_t>(v);
   }
-  return true;
+  for (uint32_t& n : weekly_n_) {
+    if (!r.UInt(&v)) return false;
+    n = static_cast<uint32_t>(v);
+  }
+  return std::isfinite(level_) && std::isfinite(spread_);
 }
 
 }  // namespace sitepulse

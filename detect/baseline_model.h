@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/state_codec.h"
 #include "core/time.h"
 
 namespace sitepulse {
@@ -52,10 +53,10 @@ class BaselineModel {
   bool warm() const { return warm_; }
   uint64_t samples() const { return samples_; }
 
-  // State for snapshots: a flat list of numbers, restored by FromState. Options are not part of
-  // the state; the caller stores what it needs to check compatibility.
-  std::string SaveState() const;
-  bool LoadState(std::string_view state);
+  // State for snapshots, as tokens of the current line. Options are not part of the state; the
+  // caller stores what it needs to check compatibility.
+  void Save(StateWriter& w) const;
+  bool Load(StateReader& r);
 
  private:
   static constexpr int kDaySlots = 24;

@@ -1,8 +1,6 @@
 #include "detect/burn_rate.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 
 namespace sitepulse {
 
@@ -40,34 +38,24 @@ void SlotRing::Expire(EventTime now) {
   }
 }
 
-std::string SlotRing::SaveState() const {
-  std::string out;
-  char buf[96];
+void SlotRing::Save(StateWriter& w) const {
+  size_t used = 0;
+  for (const Slot& s : slots_) used += s.start != INT64_MIN;
+  w.UInt(used);
   for (const Slot& s : slots_) {
-    if (s.start == INT64_MIN) continue;
-    std::snprintf(buf, sizeof(buf), "%lld:%llu:%llu,", static_cast<long long>(s.start),
-                  static_cast<unsigned long long>(s.good), static_cast<unsigned long long>(s.total));
-    out += buf;
+    if (s.start != INT64_MIN) w.Int(s.start).UInt(s.good).UInt(s.total);
   }
-  return out;
 }
 
-bool SlotRing::LoadState(std::string_view state) {
+bool SlotRing::Load(StateReader& r) {
   for (Slot& s : slots_) s = Slot{};
   good_ = total_ = 0;
-  std::string str(state);
-  const char* p = str.c_str();
-  while (*p != '\0') {
-    char* end;
-    const long long start = std::strtoll(p, &end, 10);
-    if (end == p || *end != ':') return false;
-    p = end + 1;
-    const unsigned long long good = std::strtoull(p, &end, 10);
-    if (end == p || *end != ':') return false;
-    p = end + 1;
-    const unsigned long long total = std::strtoull(p, &end, 10);
-    if (end == p || *end != ',') return false;
-    p = end + 1;
+  uint64_t used;
+  if (!r.UInt(&used) || used > slots_.size()) return false;
+  for (uint64_t i = 0; i < used; ++i) {
+    int64_t start;
+    uint64_t good, total;
+    if (!r.Int(&start) || !r.UInt(&good) || !r.UInt(&total)) return false;
     if (start % granularity_ != 0) return false;  // saved with another resolution
     Add(start + granularity_, good, total);
   }
@@ -110,21 +98,15 @@ uint64_t BurnState::Requests(DurationNs window, EventTime now) {
   return r->total();
 }
 
-std::string BurnState::SaveState() const {
-  std::string out;
-  for (const SlotRing& r : rings_) out += r.SaveState() + "|";
-  return out;
+void BurnState::Save(StateWriter& w) const {
+  for (const SlotRing& r : rings_) r.Save(w);
 }
 
-bool BurnState::LoadState(std::string_view state) {
-  size_t i = 0;
-  for (SlotRing& r : rings_) {
-    const size_t bar = state.find('|', i);
-    if (bar == std::string_view::npos) return false;
-    if (!r.LoadState(state.substr(i, bar - i))) return false;
-    i = bar + 1;
+bool BurnState::Load(StateReader& r) {
+  for (SlotRing& ring : rings_) {
+    if (!ring.Load(r)) return false;
   }
-  return i == state.size();
+  return true;
 }
 
 }  // namespace sitepulse

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/state_codec.h"
 #include "core/time.h"
 #include "detect/threshold_detector.h"
 
@@ -28,8 +29,9 @@ class SlotRing {
   DurationNs window() const { return window_; }
   DurationNs granularity() const { return granularity_; }
 
-  std::string SaveState() const;
-  bool LoadState(std::string_view state);
+  // Snapshots: the slots in use, as tokens of the current line.
+  void Save(StateWriter& w) const;
+  bool Load(StateReader& r);
 
  private:
   struct Slot {
@@ -54,8 +56,8 @@ class BurnState {
   double BurnRate(DurationNs window, EventTime now);
   uint64_t Requests(DurationNs window, EventTime now);
 
-  std::string SaveState() const;
-  bool LoadState(std::string_view state);
+  void Save(StateWriter& w) const;
+  bool Load(StateReader& r);
 
  private:
   SlotRing* Ring(DurationNs window);

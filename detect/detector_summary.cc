@@ -86,7 +86,7 @@ std::string DetectorSummary(const DetectorSpec& spec, std::string_view site,
   if (state == AlertState::kFiring) {
     return StrCat(what, " of ", site, " is ", FormatMetricValue(m, o.value), " over ",
                   FormatDuration(spec.window), ", ", rel.empty() ? "off" : rel,
-                  o.value >= base ? " its learned baseline of " : " its learned baseline of ",
+                  " its learned baseline of ",
                   FormatMetricValue(m, base), " (alert ", o.value >= base ? "above " : "below ",
                   FormatMetricValue(m, o.threshold), ")");
   }

@@ -634,8 +634,16 @@ void WindowEngine::SaveState(bool include_open,
         SaveAlert(w, d.second->machine, d.second->incident_id);
         w.EndLine();
       }
-      if (d.baseline != nullptr) w.Word("baseline").Rest(d.baseline->SaveState()).EndLine();
-      if (d.burn != nullptr) w.Word("burn").Word(d.burn->SaveState()).EndLine();
+      if (d.baseline != nullptr) {
+        w.Word("baseline");
+        d.baseline->Save(w);
+        w.EndLine();
+      }
+      if (d.burn != nullptr) {
+        w.Word("burn");
+        d.burn->Save(w);
+        w.EndLine();
+      }
     }
     if (w.str().size() > (1 << 20)) w.Drain(sink);
   }
@@ -762,13 +770,12 @@ absl::Status WindowEngine::LoadState(StateReader& r) {
         return bad("second alert");
       }
     } else if (word == "baseline") {
-      if (det == nullptr || det->baseline == nullptr || !det->baseline->LoadState(r.Rest())) {
+      if (det == nullptr || det->baseline == nullptr || !det->baseline->Load(r)) {
         return bad("baseline");
       }
       if (det->baseline->warm()) --baselines_warming_;
     } else if (word == "burn") {
-      std::string burn;
-      if (det == nullptr || det->burn == nullptr || !r.Word(&burn) || !det->burn->LoadState(burn)) {
+      if (det == nullptr || det->burn == nullptr || !det->burn->Load(r)) {
         return bad("burn-rate state");
       }
     } else {

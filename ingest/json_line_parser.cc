@@ -121,7 +121,6 @@ RejectReason JsonLineParser::Parse(const char* line, size_t len, size_t capacity
   }
   od::object obj;
   if (doc.get_object().get(obj) != SUCCESS) return RejectReason::kMalformedJson;
-  end_ = line + capacity;
   rec_ = out;
   if (!learned_.empty()) {
     for (int& f : found_) f = INT_MAX;

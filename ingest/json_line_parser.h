@@ -79,7 +79,6 @@ class JsonLineParser {
   // Per-line state.
   int found_[kNumFields];
   ParsedRecord* rec_ = nullptr;
-  const char* end_ = nullptr;  // end of the readable buffer of the current line
 };
 
 }  // namespace sitepulse

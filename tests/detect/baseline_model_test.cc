@@ -114,7 +114,11 @@ TEST(BaselineModelTest, SavedStateContinuesExactly) {
   BaselineModel a(Fast());
   for (int i = 0; i < 200; ++i) a.Observe(kT0 + i * kMin, 100 + (i % 7) * 3);
   BaselineModel b(Fast());
-  ASSERT_TRUE(b.LoadState(a.SaveState()));
+  StateWriter w;
+  a.Save(w);
+  StateReader r(w.str());
+  ASSERT_TRUE(r.NextLine());
+  ASSERT_TRUE(b.Load(r));
   for (int i = 200; i < 260; ++i) {
     const double v = i == 230 ? 400 : 100 + (i % 7) * 3;
     const BaselineVerdict va = a.Observe(kT0 + i * kMin, v);
@@ -122,7 +126,9 @@ TEST(BaselineModelTest, SavedStateContinuesExactly) {
     EXPECT_EQ(va.z, vb.z) << i;
     EXPECT_EQ(va.expected, vb.expected) << i;
   }
-  EXPECT_FALSE(b.LoadState("not a state"));
+  StateReader junk("not a state");
+  ASSERT_TRUE(junk.NextLine());
+  EXPECT_FALSE(b.Load(junk));
 }
 
 }  // namespace

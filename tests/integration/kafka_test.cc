@@ -94,6 +94,29 @@ uint64_t LinesTotal(const Spawned& s, const TempDir& dir) {
   return at == std::string::npos ? 0 : std::strtoull(m.out.c_str() + at + 23, nullptr, 10);
 }
 
+// Polls /metrics until at least `target` lines were read or `seconds` pass; the last count.
+uint64_t WaitForLines(const Spawned& s, const TempDir& dir, uint64_t target, int seconds) {
+  uint64_t seen = 0;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (seen < target && std::chrono::steady_clock::now() < until) {
+    seen = LinesTotal(s, dir);
+    if (seen < target) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return seen;
+}
+
+// Waits up to `seconds` for `pid` to exit, killing it after that. True if it exited by itself.
+bool WaitForExit(pid_t pid, int seconds, int* status) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < until) {
+    if (waitpid(pid, status, WNOHANG) == pid) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, status, 0);
+  return false;
+}
+
 // Lines (with malformed ones) produced without keys to a 3-partition topic, read back with
 // --exit-at-end: the anomalies on the output topic (keyed by site) equal those of a file run over
 // the same lines, ids included; the committed offsets equal the end offsets (a second run of the
@@ -219,12 +242,7 @@ TEST(KafkaSourceTest, SigtermDrainsCommitsWhatIsDoneAndExits) {
       dir);
   ASSERT_GT(sp.port, 0);
   const pid_t pid = sp.pid;
-  bool consumed = false;
-  for (int i = 0; i < 300 && !consumed; ++i) {
-    consumed = LinesTotal(sp, dir) == total;
-    if (!consumed) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  ASSERT_TRUE(consumed) << "the consumer never read all " << total << " lines";
+  ASSERT_EQ(WaitForLines(sp, dir, total, 30), total) << "the consumer never read all lines";
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // a periodic commit happens
   // Caught up: every partition reports no lag, in messages and in seconds.
   {
@@ -242,18 +260,7 @@ TEST(KafkaSourceTest, SigtermDrainsCommitsWhatIsDoneAndExits) {
   const auto t0 = std::chrono::steady_clock::now();
   kill(pid, SIGTERM);
   int status = 0;
-  bool exited = false;
-  while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(15)) {
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      exited = true;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  if (!exited) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-  }
+  const bool exited = WaitForExit(pid, 15, &status);
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_TRUE(exited) << "no exit within 15 s of SIGTERM";
   EXPECT_LT(took, 10.0);
@@ -328,11 +335,7 @@ TEST(KafkaSourceTest, BrokerOutageOfTwentySecondsChangesNothing) {
                                      "--exit-at-end", "--output", "file:" + dir / "kafka.jsonl"},
                                     dir);
   ASSERT_GT(sp.port, 0);
-  uint64_t seen = 0;
-  for (int i = 0; i < 600 && seen < total / 5; ++i) {
-    seen = LinesTotal(sp, dir);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  const uint64_t seen = WaitForLines(sp, dir, total / 5, 30);
   ASSERT_GE(seen, total / 5) << "the backfill did not get going";
   // Mid-backfill the lag shows, in messages and in seconds (the messages were produced earlier).
   {
@@ -360,16 +363,7 @@ TEST(KafkaSourceTest, BrokerOutageOfTwentySecondsChangesNothing) {
   EXPECT_LT(during, total) << "no outage happened";
 
   int status = 0;
-  bool exited = false;
-  for (int i = 0; i < 1200 && !exited; ++i) {  // up to 2 minutes
-    exited = waitpid(sp.pid, &status, WNOHANG) == sp.pid;
-    if (!exited) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  if (!exited) {
-    kill(sp.pid, SIGKILL);
-    waitpid(sp.pid, &status, 0);
-  }
-  ASSERT_TRUE(exited) << "no exit after the broker came back: " << ReadFile(dir / "stderr");
+  ASSERT_TRUE(WaitForExit(sp.pid, 120, &status)) << "no exit after the broker came back: " << ReadFile(dir / "stderr");
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFile(dir / "stderr");
   EXPECT_NE(testing::LastLine(ReadFile(dir / "stderr")).find("\"lines\":" + std::to_string(total) + ","),
             std::string::npos)
@@ -398,11 +392,7 @@ TEST(KafkaSourceTest, KillNineThenRestartMissesNothing) {
                                         "file:" + dir / "first.jsonl"},
                                        dir);
   ASSERT_GT(first.port, 0);
-  uint64_t seen = 0;
-  for (int i = 0; i < 1200 && seen < total / 2; ++i) {
-    seen = LinesTotal(first, dir);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  const uint64_t seen = WaitForLines(first, dir, total / 2, 60);
   ASSERT_GE(seen, total / 2) << ReadFile(dir / "stderr");
   ASSERT_LT(seen, total) << "the run finished before it could be killed";
   kill(first.pid, SIGKILL);
@@ -446,11 +436,8 @@ TEST(KafkaSourceTest, LostPartitionsAreReportedAndTheConsumerRecovers) {
                                      "--exit-at-end", "--output", "file:" + dir / "out.jsonl"},
                                     dir);
   ASSERT_GT(sp.port, 0);
-  uint64_t seen = 0;
-  for (int i = 0; i < 600 && seen < total / 5; ++i) {
-    seen = LinesTotal(sp, dir);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  const uint64_t seen = WaitForLines(sp, dir, total / 5, 30);
+  ASSERT_GE(seen, total / 5) << "the backfill did not get going";
   ASSERT_LT(seen, total) << "the backfill finished before it could be stalled";
   kill(sp.pid, SIGSTOP);
   std::this_thread::sleep_for(std::chrono::seconds(12));
@@ -463,16 +450,7 @@ TEST(KafkaSourceTest, LostPartitionsAreReportedAndTheConsumerRecovers) {
   }
   EXPECT_TRUE(reported) << ReadFile(dir / "stderr");
   int status = 0;
-  bool exited = false;
-  for (int i = 0; i < 1200 && !exited; ++i) {
-    exited = waitpid(sp.pid, &status, WNOHANG) == sp.pid;
-    if (!exited) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  if (!exited) {
-    kill(sp.pid, SIGKILL);
-    waitpid(sp.pid, &status, 0);
-  }
-  ASSERT_TRUE(exited) << "no recovery: " << ReadFile(dir / "stderr");
+  ASSERT_TRUE(WaitForExit(sp.pid, 120, &status)) << "no recovery: " << ReadFile(dir / "stderr");
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFile(dir / "stderr");
   const std::string err = ReadFile(dir / "stderr");
   EXPECT_NE(err.find("this consumer lost its partitions"), std::string::npos) << err;
