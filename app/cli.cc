@@ -53,6 +53,9 @@ constexpr const char* kRunHelp =
     "  --state FILE    snapshots of windows, alerts and learned baselines (config: state.file):\n"
     "                  restored at start if FILE exists, written every state.interval (1m) and\n"
     "                  at the end; the end of a file input then pauses (open buckets are kept)\n"
+    "  --state kafka:TOPIC  Kafka inputs: the same, per partition, in a compacted topic on the\n"
+    "                  input's brokers (config: state.topic); it also hands a partition's state\n"
+    "                  to its next owner when the consumer group rebalances\n"
     "  --exit-at-end   Kafka: stop at the end offsets seen at start (a backfill), close the\n"
     "                  buckets, emit, commit, exit 0\n"
     "\n"
@@ -211,6 +214,13 @@ int Run(const std::vector<std::string>& args) {
   opt.exit_at_end = exit_at_end;
   opt.idle_timeout = c.idle_timeout;
   opt.state_file = state_file.empty() ? c.state_file : state_file;
+  opt.state_topic = c.state_topic;
+  if (opt.state_file.rfind("kafka:", 0) == 0) {
+    opt.state_topic = opt.state_file.substr(6);
+    opt.state_file.clear();
+  } else if (!state_file.empty()) {
+    opt.state_topic.clear();
+  }
   opt.state_interval = c.state_interval;
   MetricsRegistry metrics;
   PipelineHealth health;

@@ -567,9 +567,13 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
       c.idle_timeout = d;
     }
   }
-  if (const YAML::Node st = root["state"]; st && p.Map(st, "state", {"file", "interval"})) {
+  if (const YAML::Node st = root["state"]; st && p.Map(st, "state", {"file", "topic", "interval"})) {
     if (st["file"] && p.String(st["file"], "state.file", &c.state_file) && c.state_file.empty()) {
       p.Error(st["file"], "state.file", "must not be empty");
+    }
+    if (st["topic"] && p.String(st["topic"], "state.topic", &c.state_topic)) {
+      if (c.state_topic.empty()) p.Error(st["topic"], "state.topic", "must not be empty");
+      if (st["file"]) p.Error(st["topic"], "state.topic", "state.file and state.topic exclude each other");
     }
     DurationNs d;
     if (st["interval"] && p.Duration(st["interval"], "state.interval", &d)) {

@@ -51,6 +51,7 @@ struct Config {
   DurationNs lateness = 30 * kNanosPerSecond;
   DurationNs idle_timeout = 30 * kNanosPerSecond;
   std::string state_file;  // state.file: snapshots of windows, alerts and baselines
+  std::string state_topic;  // state.topic: the same in a compacted topic (Kafka inputs)
   DurationNs state_interval = 60 * kNanosPerSecond;
   size_t max_line_bytes = 1 << 20;
   size_t max_sites = 10000;

@@ -9,15 +9,18 @@
 #include <array>
 #include <map>
 #include <memory>
+#include <set>
 #include <thread>
 
 #include "core/strings.h"
+#include "app/engine_set.h"
 #include "app/parse_lane.h"
 #include "core/batch_queue.h"
 #include "core/json_writer.h"
 #include "core/status_macros.h"
 #include "ingest/file_source.h"
 #include "ingest/kafka_source.h"
+#include "ingest/kafka_state_store.h"
 #include "sinks/anomaly_sink.h"
 #include "sinks/dead_letter_sink.h"
 #include "sinks/stats_sink.h"
@@ -179,6 +182,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   std::vector<std::unique_ptr<FileSource>> sources;
   std::vector<FormatSpec> formats;
   std::unique_ptr<KafkaSource> kafka;
+  std::unique_ptr<KafkaStateStore> state_store;
   for (const PipelineInput& in : options.inputs) {
     if (in.uri.scheme == "kafka") {
       if (options.inputs.size() != 1) {
@@ -187,6 +191,16 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
       SP_ASSIGN_OR_RETURN(KafkaSourceOptions ko, KafkaOptionsFromUri(in.uri.target, in.uri.Param("group")));
       ko.properties = options.kafka_properties;
       ko.exit_at_end = options.exit_at_end;
+      if (!options.state_topic.empty()) {
+        KafkaStateStoreOptions so;
+        so.brokers = ko.brokers;
+        so.topic = options.state_topic;
+        so.properties = options.kafka_properties;
+        SP_ASSIGN_OR_RETURN(state_store, KafkaStateStore::Open(so));
+      }
+      if (state_store) {
+        ko.load_state = [store = state_store.get()](const std::string& key) { return store->Get(key); };
+      }
       SP_ASSIGN_OR_RETURN(kafka, KafkaSource::Open(ko));
       formats.push_back(in.format);
       continue;
@@ -201,6 +215,11 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
                                          source_options));
     sources.push_back(std::move(src));
     formats.push_back(in.format);
+  }
+  if (!options.state_topic.empty() && !kafka) {
+    return absl::InvalidArgumentError(
+        StrCat("state topic ", options.state_topic,
+               ": a state topic needs a Kafka input (use state.file for files)"));
   }
   SinkFanout fanout;
   fanout.stats_counter = &stats;
@@ -224,13 +243,15 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
     dlq = std::make_unique<DeadLetterSink>(std::move(w));
   }
 
-  WindowEngine engine(options.engine, &fanout);
-  std::vector<int> partition_of_input;
-  for (size_t i = 0; i < sources.size(); ++i) partition_of_input.push_back(engine.AddPartition());
+  const int lanes = std::max(1, options.threads);
+  // With a state topic each Kafka partition has its own engine, handed over on rebalances.
+  EngineSet engines(options.engine, &fanout,
+                    state_store ? EngineSet::Mode::kPerPartition : EngineSet::Mode::kShared, lanes);
+  for (size_t i = 0; i < sources.size(); ++i) engines.Open(static_cast<int>(i));
   if (!options.state_file.empty()) {
     if (FILE* f = std::fopen(options.state_file.c_str(), "rb")) {
       // Line by line: a large state is never held whole in memory next to the restored one.
-      const absl::Status st = engine.LoadState([f](std::string* line) {
+      const absl::Status st = engines.shared().LoadState([f](std::string* line) {
         line->clear();
         int c;
         while ((c = std::getc(f)) != EOF && c != '\n') line->push_back(static_cast<char>(c));
@@ -241,7 +262,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
         return absl::FailedPreconditionError(
             StrCat("state file ", options.state_file, ": ", st.message()));
       }
-      std::fprintf(stderr, "sitepulse: restored %zu sites from %s\n", engine.site_count(),
+      std::fprintf(stderr, "sitepulse: restored %zu sites from %s\n", engines.site_count(),
                    options.state_file.c_str());
     }
   }
@@ -251,8 +272,25 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   // counts twice: replayed events of closed buckets are late and dropped, the others refill the
   // open buckets, which the snapshot leaves out.
   EventTime snapshot_closed_before = INT64_MAX;
+  // Kafka: the partitions seen, and those this consumer owns now.
+  std::set<int> known_partitions;
+  std::set<int> owned_partitions;
+  // Per-partition engines: what the last snapshot of each covers (bounds its commits).
+  std::map<int, EventTime> snapshot_bound;
+  // Kafka: the offsets waiting for their buckets to close before they may be committed
+  // (at-least-once: see docs/kafka.md).
+  struct PendingOffset {
+    int64_t next_offset;
+    EventTime max_bucket;  // newest bucket the events up to next_offset went into
+  };
+  std::map<int, std::deque<PendingOffset>> uncommitted;
+  // Per partition: the offset after the last message applied, and the newest offset before which
+  // every message sits in a closed bucket (committed, or covered by a loaded state).
+  std::map<int, int64_t> applied_offset, closed_offset;
+  Counter* state_errors = options.metrics->GetCounter(
+      "sitepulse_state_errors_total", "State snapshots that could not be written or read");
   auto save_state = [&]() -> bool {
-    if (options.state_file.empty()) return true;
+    if (options.state_file.empty() && !state_store) return true;
     if (kafka) {
       // What the snapshot calls evaluated must have reached the sinks: a restart does not
       // produce it again.
@@ -261,12 +299,36 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
       }
       if (dlq && !dlq->Drained()) return true;
     }
+    if (state_store) {
+      // One value per owned partition: the sites whose lines come from it, without open
+      // buckets, and the offset up to which every line sits in a closed bucket.
+      for (int pid : owned_partitions) {
+        const EventTime closed_before = engines.closed_before(pid);
+        int64_t resume = closed_offset.count(pid) ? closed_offset[pid] : -1;
+        if (auto q = uncommitted.find(pid); q != uncommitted.end()) {
+          for (const PendingOffset& e : q->second) {
+            if (e.max_bucket >= closed_before) break;
+            resume = e.next_offset;
+          }
+        }
+        const absl::Status st = state_store->Put(
+            kafka->StateKey(pid),
+            FramePartitionState(resume, engines.Save(pid, /*include_open=*/false)));
+        if (!st.ok()) {
+          state_errors->Add();
+          std::fprintf(stderr, "sitepulse: %s\n", std::string(st.message()).c_str());
+          return false;
+        }
+        snapshot_bound[pid] = closed_before;
+      }
+      return true;
+    }
+    const EventTime closed_before = engines.shared().closed_before();
     const std::string tmp = options.state_file + ".tmp";
-    const EventTime closed_before = engine.closed_before();
     FILE* f = std::fopen(tmp.c_str(), "wb");
     bool ok = f != nullptr;
     if (ok) {
-      engine.SaveState(/*include_open=*/!kafka, [&](const std::string& piece) {
+      engines.shared().SaveState(/*include_open=*/!kafka, [&](const std::string& piece) {
         ok = ok && std::fwrite(piece.data(), 1, piece.size(), f) == piece.size();
       });
       ok = std::fclose(f) == 0 && ok;
@@ -280,12 +342,13 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
     }
     return ok;
   };
-  if (kafka && !options.state_file.empty()) snapshot_closed_before = engine.closed_before();
+  if (kafka && !options.state_file.empty()) {
+    snapshot_closed_before = engines.shared().closed_before();
+  }
   auto last_state_save = std::chrono::steady_clock::now();
 
   // The batch pool bounds memory and gives backpressure: two batches per lane in flight, plus
   // one being read and one being applied.
-  const int lanes = std::max(1, options.threads);
   const size_t pool_size = static_cast<size_t>(2 * lanes + 2);
   std::vector<std::unique_ptr<Batch>> pool;
   BatchQueue<Batch> free_batches(pool_size), work(pool_size + lanes), done(pool_size + lanes);
@@ -361,18 +424,9 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   }
 
   // Coordinator: apply batches strictly in sequence order.
-  std::vector<std::vector<uint32_t>> site_of_lane(static_cast<size_t>(lanes));
   std::vector<uint64_t> lines_before(formats.size(), 0);
   std::map<uint64_t, Batch*> pending;
   uint64_t next_seq = 0;
-  // Kafka: engine partition per source partition, and the offsets waiting for their buckets to
-  // close before they may be committed (at-least-once: see docs/kafka.md).
-  std::map<int, int> engine_partition;
-  struct PendingOffset {
-    int64_t next_offset;
-    EventTime max_bucket;  // newest bucket the events up to next_offset went into
-  };
-  std::map<int, std::deque<PendingOffset>> uncommitted;
   auto last_commit = std::chrono::steady_clock::now();
   Gauge* kafka_commits = nullptr;
   Gauge* kafka_commit_errors = nullptr;
@@ -387,7 +441,8 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   std::map<int, bool> at_end;  // read to its end, nothing since: may become idle
   auto check_idle = [&] {
     const int64_t now = SteadyNowNs();
-    for (auto& [pid, ep] : engine_partition) {
+    for (int pid : known_partitions) {
+      if (!owned_partitions.count(pid)) continue;
       auto it = last_input_ns.find(pid);
       const int64_t last = it == last_input_ns.end() ? now : it->second;
       if (it == last_input_ns.end()) last_input_ns[pid] = now;
@@ -396,7 +451,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
       const bool is_idle = at_end[pid] && now - last > options.idle_timeout;
       if (idle[pid] != is_idle) {
         idle[pid] = is_idle;
-        engine.SetPartitionIdle(ep, is_idle);
+        engines.SetIdle(pid, is_idle);
       }
     }
   };
@@ -410,23 +465,86 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
     }
     if (dlq && !(sync ? dlq->Flush() : dlq->Drained())) return;  // rejected lines not safe yet
     std::vector<std::pair<int, int64_t>> offsets;
-    const EventTime bound = std::min(engine.closed_before(), snapshot_closed_before);
     for (auto& [pid, q] : uncommitted) {
+      // Only what sits in closed buckets that the last snapshot (if any) covers.
+      EventTime bound = engines.closed_before(pid);
+      if (engines.mode() == EngineSet::Mode::kShared) {
+        bound = std::min(bound, snapshot_closed_before);
+      } else {
+        auto it = snapshot_bound.find(pid);
+        bound = it == snapshot_bound.end() ? INT64_MIN : std::min(bound, it->second);
+      }
       int64_t commit = -1;
       while (!q.empty() && q.front().max_bucket < bound) {
         commit = q.front().next_offset;
         q.pop_front();
       }
-      if (commit >= 0) offsets.emplace_back(pid, commit);
+      if (commit >= 0) {
+        offsets.emplace_back(pid, commit);
+        closed_offset[pid] = commit;
+      }
     }
     kafka->Commit(offsets, sync);
     kafka_commits->Set(static_cast<double>(kafka->commits()));
     kafka_commit_errors->Set(static_cast<double>(kafka->commit_errors()));
   };
+  // A partition assigned: take over the state its previous owner (or this consumer before a
+  // restart) left; the source already starts reading it where that state ends.
+  auto take_over = [&](const Batch& b) {
+    if (b.state_error) state_errors->Add();
+    if (b.state.empty()) return;
+    const absl::Status st = engines.Load(b.partition, b.state);
+    const size_t sites = engines.site_count(b.partition);
+    if (!st.ok()) {
+      state_errors->Add();
+      std::fprintf(stderr, "sitepulse: %s: its state is not usable, starting it empty: %s\n",
+                   kafka->PartitionName(b.partition).c_str(), std::string(st.message()).c_str());
+      return;
+    }
+    if (b.state_offset >= 0) closed_offset[b.partition] = applied_offset[b.partition] = b.state_offset;
+    std::fprintf(stderr, "sitepulse: restored %zu sites of %s from state topic %s (from offset %lld)\n",
+                 sites, kafka->PartitionName(b.partition).c_str(), state_store->topic().c_str(),
+                 static_cast<long long>(b.state_offset));
+  };
+  // A partition revoked: finish what is owned. With a state topic everything read is handed
+  // over, open buckets included, with the offset after the last line applied: the next owner
+  // starts exactly there. No offset commit here: librdkafka before 2.10 (Debian 12 ships 2.0)
+  // turns an ILLEGAL_GENERATION answer to a commit made during a cooperative rebalance into a
+  // lost assignment (confluentinc/librdkafka#4059). Without a state topic the next owner reads
+  // from the last periodic commit.
+  auto hand_over = [&](int pid) {
+    if (!state_store) return;
+    // Anomalies of what is handed over must be out: the next owner does not produce them again.
+    bool delivered = true;
+    for (auto& sink : fanout.outputs) delivered = sink->Flush() && delivered;
+    if (dlq) delivered = dlq->Flush() && delivered;
+    if (!delivered) {
+      state_errors->Add();
+      std::fprintf(stderr, "sitepulse: %s: sinks did not deliver; not handing over its state\n",
+                   kafka->PartitionName(pid).c_str());
+      return;
+    }
+    const int64_t next = applied_offset.count(pid) ? applied_offset[pid] : -1;
+    const absl::Status st = state_store->Put(
+        kafka->StateKey(pid), FramePartitionState(next, engines.Save(pid, /*include_open=*/true)));
+    if (!st.ok()) {
+      state_errors->Add();
+      std::fprintf(stderr, "sitepulse: %s: handing over its state failed: %s\n",
+                   kafka->PartitionName(pid).c_str(), std::string(st.message()).c_str());
+      return;
+    }
+    std::fprintf(stderr, "sitepulse: %s: %zu sites handed over, up to offset %lld\n",
+                 kafka->PartitionName(pid).c_str(), engines.site_count(pid),
+                 static_cast<long long>(next));
+  };
   // Consumer lag per partition, in messages and in seconds, and max.poll.interval overruns.
   Gauge* max_poll = nullptr;
   Gauge* lost = nullptr;
+  Gauge* gaps = nullptr;
   if (kafka) {
+    gaps = options.metrics->GetGauge(
+        "sitepulse_kafka_offset_gaps",
+        "Forward jumps in a partition's offsets: messages the client did not deliver");
     lost = options.metrics->GetGauge(
         "sitepulse_kafka_partitions_lost",
         "Times the group took this consumer's partitions away (session or poll timeout)");
@@ -449,6 +567,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
           ->Set(l.seconds);
     }
     max_poll->Set(static_cast<double>(kafka->max_poll_exceeded()));
+    gaps->Set(static_cast<double>(kafka->offset_gaps()));
     lost->Set(static_cast<double>(kafka->partitions_lost()));
   };
   int lanes_done = 0;
@@ -473,14 +592,26 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
         } else if (b->control == Batch::Control::kEof) {
           at_end[b->partition] = true;
         } else if (b->control == Batch::Control::kAssign) {
-          if (!engine_partition.count(b->partition)) engine_partition[b->partition] = engine.AddPartition();
-          else engine.ReopenPartition(engine_partition[b->partition]);
-        } else if (engine_partition.count(b->partition)) {
-          engine.EndPartition(engine_partition[b->partition]);
-          // Revoked or finished: this consumer may no longer commit for it. What was not
-          // committed is re-read by the partition's next owner.
-          if (b->control == Batch::Control::kRevoke) uncommitted.erase(b->partition);
+          engines.Open(b->partition);
+          known_partitions.insert(b->partition);
+          owned_partitions.insert(b->partition);
+          if (state_store) {
+            take_over(*b);
+            snapshot_bound[b->partition] = engines.closed_before(b->partition);
+          }
+        } else if (b->control == Batch::Control::kEnd) {
+          if (engines.IsOpen(b->partition)) engines.End(b->partition);
+        } else if (engines.IsOpen(b->partition)) {
+          // Revoked (handed over) or lost: this consumer no longer owns the partition's sites.
+          if (b->control == Batch::Control::kRevoke) hand_over(b->partition);
+          engines.Drop(b->partition);
+          uncommitted.erase(b->partition);
+          owned_partitions.erase(b->partition);
+          applied_offset.erase(b->partition);
+          closed_offset.erase(b->partition);
+          snapshot_bound.erase(b->partition);
         }
+        if (b->control == Batch::Control::kRevoke) kafka->RevokeHandled();
         if (kafka) check_idle();
         if (kafka && std::chrono::steady_clock::now() - last_commit > std::chrono::seconds(1)) {
           commit_done(false);
@@ -490,8 +621,6 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
         free_batches.Push(b);
         continue;
       }
-      auto& mapping = site_of_lane[static_cast<size_t>(b->lane)];
-      for (const std::string& name : b->new_sites) mapping.push_back(engine.InternSite(name));
 
       const uint64_t oversized = b->oversized.size();
       stats.lines->Add(b->lines + oversized);
@@ -526,11 +655,12 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
       }
       lines_before[in] += b->lines + b->oversized.size();
 
-      const uint64_t late_before = engine.late_events();
+      const uint64_t late_before = engines.late_events();
       if (kafka) {
-        const int ep = engine_partition.count(b->partition) ? engine_partition[b->partition]
-                                                            : (engine_partition[b->partition] = engine.AddPartition());
-        engine.Apply(b->delta, mapping, ep);  // input makes the partition active again
+        if (!engines.IsOpen(b->partition)) engines.Open(b->partition);
+        known_partitions.insert(b->partition);
+        // Input makes the partition active again.
+        engines.Apply(b->partition, b->lane, b->new_sites, b->delta);
         last_input_ns[b->partition] = SteadyNowNs();
         idle[b->partition] = false;
         at_end[b->partition] = false;
@@ -538,13 +668,14 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
         for (const auto& [next_offset, newest_bucket] : b->checkpoints) {
           uncommitted[b->partition].push_back({next_offset, newest_bucket});
         }
+        if (!b->checkpoints.empty()) applied_offset[b->partition] = b->checkpoints.back().first;
         if (std::chrono::steady_clock::now() - last_commit > std::chrono::seconds(1)) {
           commit_done(false);
           publish_lag();
           last_commit = std::chrono::steady_clock::now();
         }
       } else {
-        engine.Apply(b->delta, mapping, partition_of_input[in]);
+        engines.Apply(b->input, b->lane, b->new_sites, b->delta);
       }
       if (b->end_of_input && !kafka) {
         if (!sources[in]->error().empty()) {
@@ -552,21 +683,21 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
           std::fprintf(stderr, "sitepulse: %s\n", sources[in]->error().c_str());
         }
         // With a state file the end of the input is a pause: open buckets wait in the snapshot.
-        if (options.state_file.empty()) engine.EndPartition(partition_of_input[in]);
+        if (options.state_file.empty()) engines.End(b->input);
       }
-      if (!options.state_file.empty() &&
+      if ((!options.state_file.empty() || state_store) &&
           std::chrono::steady_clock::now() - last_state_save >
               std::chrono::nanoseconds(options.state_interval)) {
         if (!save_state()) stats.input_errors->Add();
         last_state_save = std::chrono::steady_clock::now();
       }
-      stats.late->Add(engine.late_events() - late_before);
+      stats.late->Add(engines.late_events() - late_before);
       stats.batches->Add();
-      stats.sites->Set(static_cast<double>(engine.site_count()));
-      stats.over_cap->Set(static_cast<double>(engine.sites_over_cap()));
-      stats.warming->Set(static_cast<double>(engine.baselines_warming()));
-      if (engine.watermark() > INT64_MIN && engine.watermark() < INT64_MAX) {
-        stats.watermark->Set(static_cast<double>(engine.watermark()) / 1e9);
+      stats.sites->Set(static_cast<double>(engines.site_count()));
+      stats.over_cap->Set(static_cast<double>(engines.sites_over_cap()));
+      stats.warming->Set(static_cast<double>(engines.baselines_warming()));
+      if (const EventTime w = engines.watermark(); w > INT64_MIN && w < INT64_MAX) {
+        stats.watermark->Set(static_cast<double>(w) / 1e9);
       }
       stats.work_depth->Set(static_cast<double>(work.ApproxSize()));
       stats.done_depth->Set(static_cast<double>(done.ApproxSize()));
@@ -613,9 +744,9 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   summary.sink_retries = m.CounterSum("sitepulse_sink_retries_total");
   summary.events_undelivered = m.CounterSum("sitepulse_sink_events_total", "result", "failed") +
                                m.CounterSum("sitepulse_sink_events_total", "result", "dropped");
-  summary.sites = engine.site_count();
-  summary.sites_over_cap = engine.sites_over_cap();
-  summary.baselines_warming = engine.baselines_warming();
+  summary.sites = engines.site_count();
+  summary.sites_over_cap = engines.sites_over_cap();
+  summary.baselines_warming = engines.baselines_warming();
   summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return summary;

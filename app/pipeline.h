@@ -56,6 +56,10 @@ struct PipelineOptions {
   // when the file exists, written every state_interval and at the end. With a state file the
   // end of a file input is a pause, not an end: open buckets are kept for the next run.
   std::string state_file;
+  // Kafka inputs: snapshots per partition in this compacted topic instead (on the input's
+  // brokers), loaded when a partition is assigned and written when it is revoked, so a
+  // rebalance hands a partition's sites to the next owner.
+  std::string state_topic;
   DurationNs state_interval = 60 * kNanosPerSecond;
   MetricsRegistry* metrics = nullptr;  // required
   PipelineHealth* health = nullptr;    // optional

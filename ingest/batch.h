@@ -36,8 +36,10 @@ struct MessageView {
 };
 
 struct Batch {
-  // kEof: the partition was read to its current end (it may now become idle).
-  enum class Control { kNone, kAssign, kRevoke, kEnd, kTick, kEof };
+  // kEof: the partition was read to its current end (it may now become idle). kRevoke: handed
+  // over to another consumer (the source waits until the coordinator has handled it); kLost:
+  // taken away without a hand-over (session or poll timeout).
+  enum class Control { kNone, kAssign, kRevoke, kLost, kEnd, kTick, kEof };
   // Filled by the reader.
   uint64_t seq = 0;
   int input = 0;
@@ -53,6 +55,11 @@ struct Batch {
   void (*release)(void*) = nullptr;
   int partition = -1;                    // source-wide partition id; -1 for files
   Control control = Control::kNone;
+  // kAssign: the partition's state left by its previous owner (WindowEngine::SavePartition),
+  // or empty; state_error: it could not be read (the partition starts empty, from the commit).
+  std::string state;
+  int64_t state_offset = -1;  // the offset that state covers up to (reading starts there)
+  bool state_error = false;
 
   // Filled by the parse lane.
   int lane = 0;
@@ -74,6 +81,9 @@ struct Batch {
     messages.clear();
     partition = -1;
     control = Control::kNone;
+    state.clear();
+    state_offset = -1;
+    state_error = false;
     size = 0;
     end_of_input = false;
     oversized.clear();

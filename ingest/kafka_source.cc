@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_split.h"
 #include "core/strings.h"
+#include "ingest/kafka_state_store.h"
 
 namespace sitepulse {
 namespace {
@@ -54,7 +55,11 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Open(const KafkaSource
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", "earliest"},
-      {"partition.assignment.strategy", "cooperative-sticky"},
+      // Eager rebalancing: with librdkafka 2.0 (Debian 12) cooperative-sticky turns commits made
+      // during a rebalance into lost assignments (confluentinc/librdkafka#4059), and in our tests
+      // a retained partition once skipped messages. Every rebalance then hands all partitions
+      // over (docs/kafka.md); kafka.partition.assignment.strategy overrides this.
+      {"partition.assignment.strategy", "roundrobin"},
       {"client.id", "sitepulse"},
       // Notice new topics and partitions within seconds, not librdkafka's 5 minutes.
       {"topic.metadata.refresh.interval.ms", "2000"},
@@ -119,6 +124,20 @@ std::string KafkaSource::PartitionName(int id) const {
   return StrCat("kafka:", names_[id].first, "/", names_[id].second);
 }
 
+std::string KafkaSource::StateKey(int id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return StrCat(options_.group, "/", names_[static_cast<size_t>(id)].first, "/",
+                names_[static_cast<size_t>(id)].second);
+}
+
+void KafkaSource::RevokeHandled() {
+  {
+    std::lock_guard<std::mutex> lock(revoke_mu_);
+    ++revokes_handled_;
+  }
+  revoke_cv_.notify_all();
+}
+
 void KafkaSource::RebalanceTrampoline(void*, int err, void* parts, void* opaque) {
   static_cast<KafkaSource*>(opaque)->OnRebalance(err, parts);
 }
@@ -138,7 +157,8 @@ void KafkaSource::OnRebalance(int err, void* p) {
   auto* parts = static_cast<rd_kafka_topic_partition_list_t*>(p);
   rd_kafka_t* rk = Rk(rk_);
   const bool assign = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
-  if (!assign && rd_kafka_assignment_lost(rk)) {
+  const bool lost = !assign && rd_kafka_assignment_lost(rk);
+  if (lost) {
     // Taken away rather than handed over: a session timeout or max.poll.interval.ms exceeded.
     partitions_lost_.fetch_add(1);
     std::fprintf(stderr,
@@ -150,9 +170,41 @@ void KafkaSource::OnRebalance(int err, void* p) {
     const rd_kafka_topic_partition_t& tp = parts->elems[i];
     const int id = PartitionId(tp.topic, tp.partition);
     Owned& o = owned_[id];
+    std::string state;
+    int64_t state_offset = -1;
+    bool state_error = false;
+    if (assign && options_.load_state) {
+      // The previous owner's state and the offset it covers: reading starts there.
+      const std::string key = StateKey(id);
+      auto value = options_.load_state(key);
+      int64_t next = -1;
+      std::string_view engine_state;
+      if (!value.ok()) {
+        state_error = true;
+        std::fprintf(stderr, "sitepulse: kafka: state of %s: %s\n", key.c_str(),
+                     std::string(value.status().message()).c_str());
+      } else if (value->has_value() && !UnframePartitionState(**value, &next, &engine_state)) {
+        state_error = true;
+        std::fprintf(stderr, "sitepulse: kafka: state of %s: not a sitepulse partition state\n",
+                     key.c_str());
+      } else if (value->has_value()) {
+        state = std::string(engine_state);
+        state_offset = next;
+        if (next >= 0) parts->elems[i].offset = next;
+      }
+    }
+    std::fprintf(stderr, "sitepulse: kafka: %s %s/%d%s\n",
+                 assign ? "assigned" : lost ? "lost" : "revoked", tp.topic, tp.partition,
+                 !assign                      ? ""
+                 : parts->elems[i].offset >= 0 ? StrCat(" (from offset ", parts->elems[i].offset,
+                                                        ", where its state ends)").c_str()
+                                               : " (from the committed offset)");
     if (assign) {
       o.assigned = true;
       o.finished = false;
+      // Where reading starts is the client's business (a state's offset, the commit, the
+      // reset policy): gaps count only from the first message on.
+      o.positioned = false;
       if (options_.exit_at_end) {
         // Where this partition ends now, and where the group will start reading it.
         int64_t low = 0, high = 0;
@@ -168,6 +220,7 @@ void KafkaSource::OnRebalance(int err, void* p) {
           o.next_offset = l->elems[0].offset;
         }
         rd_kafka_topic_partition_list_destroy(l);
+        if (tp.offset >= 0) o.next_offset = tp.offset;  // where the state says to start
       }
     } else {
       o.assigned = false;
@@ -175,8 +228,26 @@ void KafkaSource::OnRebalance(int err, void* p) {
     if (get_ != nullptr && put_ != nullptr) {
       Batch* b = (*get_)();
       b->partition = id;
-      b->control = assign ? Batch::Control::kAssign : Batch::Control::kRevoke;
+      b->control = assign ? Batch::Control::kAssign
+                   : lost ? Batch::Control::kLost
+                          : Batch::Control::kRevoke;
+      b->state = std::move(state);
+      b->state_offset = state_offset;
+      b->state_error = state_error;
       (*put_)(b);
+      if (b->control == Batch::Control::kRevoke) ++revokes_put_;
+    }
+  }
+  if (!assign && !lost && get_ != nullptr) {
+    // Hand-over: everything read from these partitions is applied, committed and its state
+    // written before the group may give them to another consumer.
+    std::unique_lock<std::mutex> lock(revoke_mu_);
+    if (!revoke_cv_.wait_for(lock, std::chrono::nanoseconds(options_.revoke_timeout),
+                             [&] { return revokes_handled_ >= revokes_put_; })) {
+      std::fprintf(stderr,
+                   "sitepulse: kafka: the pipeline did not hand revoked partitions over within "
+                   "%llds; their next owner reads them from the last commit\n",
+                   static_cast<long long>(options_.revoke_timeout / kNanosPerSecond));
     }
   }
   if (rd_kafka_rebalance_protocol(rk) != nullptr &&
@@ -245,6 +316,21 @@ bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<v
       continue;
     }
     const int id = PartitionId(rd_kafka_topic_name(m->rkt), m->partition);
+    if (!owned_[id].assigned) {
+      // Fetched before a revoke that happened within this poll: its new owner reads it.
+      rd_kafka_message_destroy(m);
+      continue;
+    }
+    if (Owned& o = owned_[id]; o.positioned && m->offset > o.next_offset) {
+      // Offsets the client never delivered: compaction and transaction markers make such gaps;
+      // anything else is a client bug (observed with cooperative rebalancing in librdkafka 2.0).
+      if (offset_gaps_.fetch_add(1) < 10) {
+        std::fprintf(stderr, "sitepulse: kafka: %s/%d: offsets %lld..%lld were not delivered\n",
+                     rd_kafka_topic_name(m->rkt), m->partition,
+                     static_cast<long long>(o.next_offset), static_cast<long long>(m->offset - 1));
+      }
+    }
+    owned_[id].positioned = true;
     Batch*& b = open[id];
     if (b == nullptr) {
       b = get();

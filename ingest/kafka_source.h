@@ -8,11 +8,13 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +36,12 @@ struct KafkaSourceOptions {
   size_t max_batch_messages = 4096;
   DurationNs poll_timeout = 100'000'000;
   DurationNs assignment_timeout = 60 * kNanosPerSecond;  // exit-at-end only
+  // Optional: the state a partition's previous owner left (KafkaStateStore value framed by
+  // FramePartitionState), read when the partition is assigned. Reading then starts at its
+  // offset and the state travels in the kAssign batch.
+  std::function<absl::StatusOr<std::optional<std::string>>(const std::string& key)> load_state;
+  // How long a revoke waits for the pipeline to hand the partitions over (state written).
+  DurationNs revoke_timeout = 60 * kNanosPerSecond;
 };
 
 // kafka://HOST:PORT[,HOST:PORT]/TOPIC[,TOPIC]?group=G
@@ -55,6 +63,11 @@ class KafkaSource {
   // Commits `next offset` per partition id (asynchronously unless sync).
   void Commit(const std::vector<std::pair<int, int64_t>>& offsets, bool sync);
   std::string PartitionName(int id) const;
+  // "GROUP/TOPIC/PARTITION": where a partition's state is kept between owners.
+  std::string StateKey(int id) const;
+  // The coordinator has handled a kRevoke batch (committed, handed over): the rebalance
+  // callback, which waits for this, may let the partition go.
+  void RevokeHandled();
   uint64_t commits() const { return commits_.load(); }
   uint64_t commit_errors() const { return commit_errors_.load(); }
   // True if the source gave up (exit-at-end without any assignment).
@@ -75,6 +88,8 @@ class KafkaSource {
   // Times the group took this consumer's partitions away (a lost assignment: it did not poll or
   // heartbeat in time); each is logged, and the consumer rejoins.
   uint64_t partitions_lost() const { return partitions_lost_.load(); }
+  // Forward jumps in a partition's offsets (messages the client did not deliver).
+  uint64_t offset_gaps() const { return offset_gaps_.load(); }
 
  private:
   explicit KafkaSource(const KafkaSourceOptions& options) : options_(options) {}
@@ -95,12 +110,14 @@ class KafkaSource {
     int64_t next_offset = 0;  // next offset to read
     bool finished = false;
     int64_t last_timestamp_ms = -1;  // of the last message read (producer or broker time)
+    bool positioned = false;         // a message was read since the assignment
   };
   void RefreshLag();
   std::vector<PartitionLag> lag_;  // guarded by mu_
   int64_t last_lag_ns_ = 0;
   std::atomic<uint64_t> max_poll_exceeded_{0};
   std::atomic<uint64_t> partitions_lost_{0};
+  std::atomic<uint64_t> offset_gaps_{0};
   int64_t unassigned_since_ns_ = 0;
   std::map<int, Owned> owned_;
   bool assigned_once_ = false;
@@ -109,6 +126,10 @@ class KafkaSource {
   int64_t last_tick_ns_ = 0;
   const std::function<Batch*()>* get_ = nullptr;
   const std::function<void(Batch*)>* put_ = nullptr;
+  std::mutex revoke_mu_;
+  std::condition_variable revoke_cv_;
+  uint64_t revokes_put_ = 0;      // reader thread only
+  uint64_t revokes_handled_ = 0;  // guarded by revoke_mu_
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> commit_errors_{0};
 };

@@ -64,7 +64,8 @@ struct Spawned {
   int port = 0;
 };
 
-Spawned SpawnSitepulse(std::vector<std::string> argv, const TempDir& dir) {
+Spawned SpawnSitepulse(std::vector<std::string> argv, const TempDir& dir,
+                       const std::string& stderr_name = "stderr") {
   argv.insert(argv.begin(), SITEPULSE_BINARY);
   argv.push_back("--listen");
   argv.push_back("127.0.0.1:0");
@@ -73,17 +74,17 @@ Spawned SpawnSitepulse(std::vector<std::string> argv, const TempDir& dir) {
   cargv.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 2, (dir / "stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&actions, 2, (dir / stderr_name).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   Spawned s;
   EXPECT_EQ(posix_spawn(&s.pid, cargv[0], &actions, nullptr, cargv.data(), environ), 0);
   posix_spawn_file_actions_destroy(&actions);
   for (int i = 0; i < 200 && s.port == 0; ++i) {
-    const std::string err = ReadFile(dir / "stderr");
+    const std::string err = ReadFile(dir / stderr_name);
     const size_t at = err.find("/readyz on 127.0.0.1:");
     if (at != std::string::npos) s.port = std::atoi(err.c_str() + at + 21);
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  EXPECT_GT(s.port, 0) << ReadFile(dir / "stderr");
+  EXPECT_GT(s.port, 0) << ReadFile(dir / stderr_name);
   return s;
 }
 
@@ -299,12 +300,27 @@ TEST(KafkaSourceTest, SigtermDrainsCommitsWhatIsDoneAndExits) {
 // For the interrupted-backfill tests: generated lines on a fresh 3-partition topic, the clean file
 // run's anomalies in DIR/file.jsonl, and DIR/slow.yaml, the shipped config plus `extra` and
 // small fetches, so that a backfill takes long enough to be interrupted. Returns the line count.
+// keyed: each line's key is its site (the "host" field), so a site lives on one partition.
 uint64_t PrepareSlowBackfill(const TempDir& dir, const std::string& topic,
-                             const std::string& loggen_args, const std::string& extra) {
+                             const std::string& loggen_args, const std::string& extra,
+                             bool keyed = false) {
   auto gen = RunCommand(std::string(SITEPULSE_LOGGEN) + " " + loggen_args + " --out " + dir / "access.log", dir);
   EXPECT_EQ(gen.exit_code, 0) << gen.err;
   CreateTopic(topic, dir);
-  EXPECT_EQ(RunCommand("kcat -P -b " + Broker() + " -t " + topic + " -l " + dir / "access.log", dir).exit_code, 0);
+  if (keyed) {
+    std::ofstream out(dir / "keyed.log");
+    for (const std::string& line : Lines(ReadFile(dir / "access.log"))) {
+      const size_t at = line.find("\"host\":\"");
+      EXPECT_NE(at, std::string::npos) << line;
+      if (at == std::string::npos) continue;
+      out << line.substr(at + 8, line.find('"', at + 8) - at - 8) << '\t' << line << '\n';
+    }
+  }
+  EXPECT_EQ(RunCommand("kcat -P -b " + Broker() + " -t " + topic +
+                           (keyed ? " -K '\t' -l " + dir / "keyed.log" : " -l " + dir / "access.log"),
+                       dir)
+                .exit_code,
+            0);
   const std::string cfg = std::string(SITEPULSE_SOURCE_DIR) + "/configs/nginx.yaml";
   auto file_run = RunCommand(std::string(SITEPULSE_BINARY) + " run --config " + cfg + " --input " +
                                  dir / "access.log" + " --output file:" + dir / "file.jsonl",
@@ -459,6 +475,81 @@ TEST(KafkaSourceTest, LostPartitionsAreReportedAndTheConsumerRecovers) {
   const size_t at = summary.find("\"lines\":");
   ASSERT_NE(at, std::string::npos) << summary;
   EXPECT_GE(std::strtoull(summary.c_str() + at + 8, nullptr, 10), total) << summary;
+}
+
+// Scale-out: two instances in one group on a topic keyed by site split the partitions; a third
+// joins mid-stream, and the group hands a partition over to it (with its state, through the
+// state topic). Together they produce exactly the clean run's anomalies, nothing missing and
+// nothing extra; every offset is committed.
+TEST(KafkaSourceTest, ThreeInstancesSplitAKeyedTopicAndAJoinLosesNothing) {
+  TempDir dir;
+  const std::string topic = UniqueName("scale"), group = UniqueName("scalegroup");
+  const std::string state_topic = UniqueName("scalestate");
+  const uint64_t total = PrepareSlowBackfill(
+      dir, topic,
+      "--format nginx --sites 9 --rps 4 --duration 45m --seed 12"
+      " --incident errors,1,6m,8m --incident latency,4,14m,8m --incident errors,7,20m,6m",
+      "state:\n  topic: " + state_topic + "\n  interval: 1s\n", /*keyed=*/true);
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  const std::string input = "kafka://" + Broker() + "/" + topic + "?group=" + group;
+  auto spawn = [&](const std::string& name) {
+    return SpawnSitepulse({"run", "--config", dir / "slow.yaml", "--input", input, "--exit-at-end",
+                           "--output", "file:" + dir / (name + ".jsonl")},
+                          dir, name + ".err");
+  };
+  const Spawned a = spawn("a");
+  const Spawned b = spawn("b");
+  ASSERT_GT(a.port, 0);
+  ASSERT_GT(b.port, 0);
+  // Both at work (the group split the partitions between them), a tenth of the way through.
+  uint64_t seen_a = 0, seen_b = 0;
+  for (int i = 0; i < 1200 && (seen_a == 0 || seen_b == 0 || seen_a + seen_b < total / 10); ++i) {
+    seen_a = LinesTotal(a, dir);
+    seen_b = LinesTotal(b, dir);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_GT(seen_a, 0u) << ReadFile(dir / "a.err");
+  ASSERT_GT(seen_b, 0u) << ReadFile(dir / "b.err");
+  ASSERT_LT(seen_a + seen_b, total / 2) << "the backfill went too fast to join mid-stream";
+  const Spawned c = spawn("c");
+  ASSERT_GT(c.port, 0);
+  for (const Spawned& s : {a, b, c}) {
+    int status = 0;
+    ASSERT_TRUE(WaitForExit(s.pid, 180, &status)) << ReadFile(dir / "a.err") << ReadFile(dir / "b.err")
+                                                  << ReadFile(dir / "c.err");
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  const std::string errs = ReadFile(dir / "a.err") + ReadFile(dir / "b.err") + ReadFile(dir / "c.err");
+  // The join moved partitions with their sites: a and b handed them over mid-stream, c took
+  // over state and read on from where it ended.
+  EXPECT_NE((ReadFile(dir / "a.err") + ReadFile(dir / "b.err")).find("sites handed over, up to offset"),
+            std::string::npos)
+      << errs;
+  EXPECT_NE(ReadFile(dir / "c.err").find("sites of kafka:" + topic), std::string::npos) << errs;
+  const std::string c_summary = testing::LastLine(ReadFile(dir / "c.err"));
+  const size_t at = c_summary.find("\"lines\":");
+  ASSERT_NE(at, std::string::npos) << c_summary;
+  EXPECT_GT(std::strtoull(c_summary.c_str() + at + 8, nullptr, 10), 0u) << "c joined too late: " << errs;
+  EXPECT_EQ(errs.find("were not delivered"), std::string::npos) << errs;
+
+  // Duplicates (same ids) are allowed by at-least-once; nothing may be missing or different.
+  std::set<std::string> want, got;
+  for (const std::string& line : Lines(ReadFile(dir / "file.jsonl"))) want.insert(line);
+  for (const char* f : {"a.jsonl", "b.jsonl", "c.jsonl"}) {
+    for (const std::string& line : Lines(ReadFile(dir / f))) got.insert(line);
+  }
+  ASSERT_GE(want.size(), 6u);
+  EXPECT_EQ(got, want) << errs;
+  // Every offset committed: the group's lag is zero on every partition.
+  auto lag = RunCommand(Script() + "lag " + group, dir);
+  ASSERT_EQ(lag.exit_code, 0) << lag.err;
+  int rows = 0;
+  for (const std::string& line : Lines(lag.out)) {
+    if (line.find(topic) == std::string::npos) continue;
+    ++rows;
+    EXPECT_NE(line.find(" 0 "), std::string::npos) << "lag not zero: " << line;
+  }
+  EXPECT_EQ(rows, 3) << lag.out;
 }
 
 }  // namespace

@@ -1,0 +1,171 @@
+#include "app/engine_set.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace sitepulse {
+
+EngineSet::EngineSet(WindowEngineOptions options, WindowEngineListener* listener, Mode mode,
+                     int lanes)
+    : options_(std::move(options)),
+      listener_(listener),
+      mode_(mode),
+      lane_names_(static_cast<size_t>(std::max(lanes, 1))) {
+  if (mode_ == Mode::kShared) shared_ = NewSlot();
+}
+
+EngineSet::Slot EngineSet::NewSlot() const {
+  Slot s;
+  s.engine = std::make_unique<WindowEngine>(options_, listener_);
+  s.site_of_lane.resize(lane_names_.size());
+  return s;
+}
+
+EngineSet::Slot& EngineSet::SlotOf(int id) {
+  return mode_ == Mode::kShared ? shared_ : slots_.at(id);
+}
+
+const EngineSet::Slot& EngineSet::SlotOf(int id) const {
+  return mode_ == Mode::kShared ? shared_ : slots_.at(id);
+}
+
+void EngineSet::Open(int id) {
+  if (mode_ == Mode::kPerPartition && !slots_.count(id)) {
+    slots_.emplace(id, NewSlot());
+    partition_of_.erase(id);
+  }
+  WindowEngine& e = *SlotOf(id).engine;
+  if (auto it = partition_of_.find(id); it != partition_of_.end()) {
+    e.ReopenPartition(it->second);
+  } else {
+    partition_of_[id] = e.AddPartition();
+  }
+}
+
+void EngineSet::Apply(int id, int lane, const std::vector<std::string>& new_sites,
+                      const BucketDelta& delta) {
+  auto& names = lane_names_[static_cast<size_t>(lane)];
+  Slot& slot = SlotOf(id);
+  auto& map = slot.site_of_lane[static_cast<size_t>(lane)];
+  if (mode_ == Mode::kShared) {
+    // Every new name at once, in the lane's order: site ids do not depend on the inputs.
+    for (const std::string& name : new_sites) {
+      names.push_back(name);
+      map.push_back(slot.engine->InternSite(name));
+    }
+  } else {
+    names.insert(names.end(), new_sites.begin(), new_sites.end());
+    if (map.size() < names.size()) map.resize(names.size(), UINT32_MAX);
+    for (const DeltaEntry& e : delta.entries) {
+      uint32_t& site = map[e.lane_site];
+      if (site != UINT32_MAX) continue;
+      const std::string& name = names[e.lane_site];
+      site = slot.engine->InternSite(name);
+      auto [home, inserted] = home_.try_emplace(name, id);
+      if (!inserted && home->second != id) {
+        ++split_sites_;  // its lines come from two partitions: each keeps its own windows
+        home->second = id;
+      }
+    }
+  }
+  slot.engine->Apply(delta, map, partition_of_.at(id));
+  if (mode_ == Mode::kPerPartition && delta.max_time > newest_) {
+    newest_ = delta.max_time;
+    // An idle partition's engine follows the others' event time, so its silent sites are still
+    // evaluated (no_data, traffic drops), as one shared engine would.
+    for (auto& [other, is_idle] : idle_) {
+      if (!is_idle || other == id || !slots_.count(other)) continue;
+      BucketDelta tick;
+      tick.max_time = newest_;
+      slots_.at(other).engine->Apply(tick, {}, partition_of_.at(other));
+    }
+  }
+}
+
+void EngineSet::End(int id) { SlotOf(id).engine->EndPartition(partition_of_.at(id)); }
+
+void EngineSet::SetIdle(int id, bool idle) {
+  idle_[id] = idle;
+  SlotOf(id).engine->SetPartitionIdle(partition_of_.at(id), idle);
+}
+
+EventTime EngineSet::closed_before(int id) const { return SlotOf(id).engine->closed_before(); }
+
+std::string EngineSet::Save(int id, bool include_open) const {
+  return SlotOf(id).engine->SaveState(include_open);
+}
+
+absl::Status EngineSet::Load(int id, std::string_view state) {
+  if (mode_ == Mode::kShared) {
+    return absl::FailedPreconditionError("partition states need one engine per partition");
+  }
+  Slot fresh = NewSlot();
+  const int partition = fresh.engine->AddPartition();
+  if (absl::Status st = fresh.engine->LoadState(state); !st.ok()) return st;
+  dropped_late_ += slots_.count(id) ? slots_.at(id).engine->late_events() : 0;
+  slots_[id] = std::move(fresh);
+  partition_of_[id] = partition;
+  return absl::OkStatus();
+}
+
+void EngineSet::Drop(int id) {
+  if (mode_ == Mode::kShared) {
+    End(id);
+    return;
+  }
+  auto it = slots_.find(id);
+  if (it == slots_.end()) return;
+  dropped_late_ += it->second.engine->late_events();
+  slots_.erase(it);
+  partition_of_.erase(id);
+  idle_.erase(id);
+  for (auto h = home_.begin(); h != home_.end();) {
+    if (h->second == id) home_.erase(h++);
+    else ++h;
+  }
+}
+
+uint64_t EngineSet::late_events() const {
+  if (mode_ == Mode::kShared) return shared_.engine->late_events();
+  uint64_t n = dropped_late_;
+  for (const auto& [id, s] : slots_) n += s.engine->late_events();
+  return n;
+}
+
+uint64_t EngineSet::baselines_warming() const {
+  if (mode_ == Mode::kShared) return shared_.engine->baselines_warming();
+  uint64_t n = 0;
+  for (const auto& [id, s] : slots_) n += s.engine->baselines_warming();
+  return n;
+}
+
+uint64_t EngineSet::sites_over_cap() const {
+  if (mode_ == Mode::kShared) return shared_.engine->sites_over_cap();
+  uint64_t n = 0;
+  for (const auto& [id, s] : slots_) n += s.engine->sites_over_cap();
+  return n;
+}
+
+size_t EngineSet::site_count() const {
+  if (mode_ == Mode::kShared) return shared_.engine->site_count();
+  size_t n = 0;
+  for (const auto& [id, s] : slots_) n += s.engine->site_count();
+  return n;
+}
+
+size_t EngineSet::site_count(int id) const { return SlotOf(id).engine->site_count(); }
+
+EventTime EngineSet::watermark() const {
+  if (mode_ == Mode::kShared) return shared_.engine->watermark();
+  EventTime w = INT64_MAX;
+  bool any = false;
+  for (const auto& [id, s] : slots_) {
+    const EventTime e = s.engine->watermark();
+    if (e == INT64_MIN || e == INT64_MAX) continue;
+    w = std::min(w, e);
+    any = true;
+  }
+  return any ? w : INT64_MIN;
+}
+
+}  // namespace sitepulse
