@@ -389,22 +389,28 @@ TEST(KafkaSourceTest, BrokerOutageOfTwentySecondsChangesNothing) {
   EXPECT_EQ(ReadFile(dir / "kafka.jsonl"), expected);
 }
 
-// kill -9 in the middle of the stream, then a restart of the same group with the same state file:
+// kill -9 in the middle of the stream, then a restart of the same group with the same state:
 // the union of the anomalies of both runs equals the clean (file) run's, duplicates allowed (with
 // the same ids), nothing missing. Snapshots (every second here) leave open buckets out and bound
-// the commits, so the restart neither loses nor double-counts events.
-TEST(KafkaSourceTest, KillNineThenRestartMissesNothing) {
+// the commits (a state file), or carry the offset to resume from (a state topic, one value per
+// partition of a topic keyed by site), so the restart neither loses nor double-counts events.
+class KillNineTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(KillNineTest, ThenRestartMissesNothing) {
   TempDir dir;
+  const bool in_topic = GetParam() == "topic";
   const std::string topic = UniqueName("kill"), group = UniqueName("killgroup");
+  const std::string state =
+      in_topic ? "kafka:" + UniqueName("killstate") : std::string(dir / "state.txt");
   const uint64_t total = PrepareSlowBackfill(
       dir, topic,
       "--format nginx --sites 3 --rps 12 --duration 30m --seed 9"
       " --incident errors,1,8m,8m --incident latency,2,18m,8m",
-      "state:\n  interval: 1s\n");
+      "state:\n  interval: 1s\n", /*keyed=*/in_topic);
   ASSERT_FALSE(::testing::Test::HasFailure());
   const std::string input = "kafka://" + Broker() + "/" + topic + "?group=" + group;
   const Spawned first = SpawnSitepulse({"run", "--config", dir / "slow.yaml", "--input", input,
-                                        "--state", dir / "state.txt", "--output",
+                                        "--state", state, "--output",
                                         "file:" + dir / "first.jsonl"},
                                        dir);
   ASSERT_GT(first.port, 0);
@@ -414,14 +420,15 @@ TEST(KafkaSourceTest, KillNineThenRestartMissesNothing) {
   kill(first.pid, SIGKILL);
   int status = 0;
   waitpid(first.pid, &status, 0);
-  ASSERT_TRUE(std::ifstream(dir / "state.txt").good()) << "no snapshot was written";
+  if (!in_topic) ASSERT_TRUE(std::ifstream(dir / "state.txt").good()) << "no snapshot was written";
 
   auto second = RunCommand(std::string(SITEPULSE_BINARY) + " run --config " + dir / "slow.yaml" +
-                               " --input '" + input + "' --state " + dir / "state.txt" +
+                               " --input '" + input + "' --state " + state +
                                " --exit-at-end --listen off --output file:" + dir / "second.jsonl",
                            dir);
   ASSERT_EQ(second.exit_code, 0) << second.err;
-  EXPECT_NE(second.err.find("restored 3 sites"), std::string::npos) << second.err;
+  EXPECT_NE(second.err.find(in_topic ? "from state topic" : "restored 3 sites"), std::string::npos)
+      << second.err;
 
   std::set<std::string> want, got;
   for (const std::string& line : Lines(ReadFile(dir / "file.jsonl"))) want.insert(line);
@@ -433,6 +440,8 @@ TEST(KafkaSourceTest, KillNineThenRestartMissesNothing) {
   ASSERT_GE(want.size(), 3u);
   EXPECT_EQ(got, want);
 }
+
+INSTANTIATE_TEST_SUITE_P(StateIn, KillNineTest, ::testing::Values("file", "topic"));
 
 // A consumer that stops polling and heartbeating for longer than the group allows (here: the
 // whole process stopped for 12 s with session.timeout.ms 6 s and max.poll.interval.ms 7 s) loses
