@@ -84,6 +84,9 @@ struct PipelineStats {
     batches = m->GetCounter("sitepulse_batches_total", "Input batches applied in order");
     sites = m->GetGauge("sitepulse_sites_active", "Sites with state (including __other__)");
     over_cap = m->GetGauge("sitepulse_sites_over_cap", "Site names folded into __other__ (limits.max_sites)");
+    split = m->GetGauge("sitepulse_sites_split_across_partitions",
+                        "Sites whose lines came from more than one Kafka partition (state topic: "
+                        "the input must be keyed by site)");
     warming = m->GetGauge("sitepulse_baselines_warming",
                           "(site, detector) learned baselines still warming up: no verdict yet");
     watermark = m->GetGauge("sitepulse_watermark_seconds", "Event-time watermark, Unix seconds");
@@ -107,6 +110,7 @@ struct PipelineStats {
   Gauge* sites;
   Gauge* over_cap;
   Gauge* warming;
+  Gauge* split;
   Gauge* watermark;
   Gauge* work_depth;
   Gauge* done_depth;
@@ -570,6 +574,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
     gaps->Set(static_cast<double>(kafka->offset_gaps()));
     lost->Set(static_cast<double>(kafka->partitions_lost()));
   };
+  uint64_t split_reported = 0;
   int lanes_done = 0;
   while (lanes_done < lanes || !pending.empty()) {
     if (lanes_done < lanes) {
@@ -694,6 +699,15 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
       stats.late->Add(engines.late_events() - late_before);
       stats.batches->Add();
       stats.sites->Set(static_cast<double>(engines.site_count()));
+      if (engines.split_sites() != split_reported) {
+        if (split_reported == 0) {
+          std::fprintf(stderr,
+                       "sitepulse: a site's lines arrive on two partitions: with a state topic "
+                       "the input must be keyed by site (sitepulse_sites_split_across_partitions)\n");
+        }
+        split_reported = engines.split_sites();
+        stats.split->Set(static_cast<double>(split_reported));
+      }
       stats.over_cap->Set(static_cast<double>(engines.sites_over_cap()));
       stats.warming->Set(static_cast<double>(engines.baselines_warming()));
       if (const EventTime w = engines.watermark(); w > INT64_MIN && w < INT64_MAX) {

@@ -103,6 +103,9 @@ case "${1:-}" in
   restart) stop; start ;;
   status) if running; then echo "running (pid $(cat "$pidfile"), $bootstrap)"; else echo "stopped"; exit 1; fi ;;
   topics) java_run org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --describe ;;
+  describe)
+    [ -n "${2:-}" ] || { echo "usage: $0 describe TOPIC" >&2; exit 2; }
+    java_run org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --describe --topic "$2" ;;
   create)
     java_run org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --create \
       --if-not-exists --topic "$2" --partitions "${3:-3}" --replication-factor 1 ;;
@@ -110,5 +113,5 @@ case "${1:-}" in
     [ -n "${2:-}" ] || { echo "usage: $0 lag GROUP" >&2; exit 2; }
     java_run org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server "$bootstrap" \
       --describe --group "$2" ;;
-  *) echo "usage: $0 start|stop|restart|status|topics|create TOPIC [PARTITIONS]|lag GROUP|fetch" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|restart|status|topics|describe TOPIC|create TOPIC [PARTITIONS]|lag GROUP|fetch" >&2; exit 2 ;;
 esac
