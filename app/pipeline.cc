@@ -367,6 +367,49 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   lane_options.max_sites = options.engine.max_sites;
   lane_options.sketch_alpha = options.engine.sketch_alpha;
 
+  // The consumer's own numbers, published by the reader thread about once a second (they must
+  // move while the coordinator is stalled): lag per partition in messages and in seconds,
+  // max.poll.interval overruns, lost assignments, offset gaps, pauses.
+  Gauge* max_poll = nullptr;
+  Gauge* lost = nullptr;
+  Gauge* gaps = nullptr;
+  Gauge* pauses = nullptr;
+  Gauge* paused = nullptr;
+  if (kafka) {
+    pauses = options.metrics->GetGauge(
+        "sitepulse_kafka_pauses", "Times reading was paused because the pipeline was full");
+    paused = options.metrics->GetGauge("sitepulse_kafka_paused",
+                                       "1 while reading is paused (the pipeline is full)");
+    gaps = options.metrics->GetGauge(
+        "sitepulse_kafka_offset_gaps",
+        "Forward jumps in a partition's offsets: messages the client did not deliver");
+    lost = options.metrics->GetGauge(
+        "sitepulse_kafka_partitions_lost",
+        "Times the group took this consumer's partitions away (session or poll timeout)");
+    max_poll = options.metrics->GetGauge(
+        "sitepulse_kafka_max_poll_exceeded",
+        "Times this consumer exceeded max.poll.interval.ms (its partitions were reassigned)");
+  }
+  auto publish_lag = [&] {
+    if (!kafka) return;
+    for (const KafkaSource::PartitionLag& l : kafka->Lag()) {
+      options.metrics
+          ->GetGauge("sitepulse_kafka_consumer_lag_messages",
+                     "Messages between the consumer's position and the partition's end",
+                     {{"partition", l.partition}})
+          ->Set(static_cast<double>(l.messages));
+      options.metrics
+          ->GetGauge("sitepulse_kafka_consumer_lag_seconds",
+                     "Age of the last message read while the partition has a backlog (0: caught up)",
+                     {{"partition", l.partition}})
+          ->Set(l.seconds);
+    }
+    max_poll->Set(static_cast<double>(kafka->max_poll_exceeded()));
+    gaps->Set(static_cast<double>(kafka->offset_gaps()));
+    pauses->Set(static_cast<double>(kafka->pauses()));
+    paused->Set(kafka->paused() ? 1 : 0);
+    lost->Set(static_cast<double>(kafka->partitions_lost()));
+  };
   health.inputs_open.store(true);
   health.last_progress_ns.store(SteadyNowNs());
   std::vector<std::thread> threads;
@@ -380,12 +423,26 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
         b->input = 0;
         return b;
       };
+      const std::function<Batch*()> try_get = [&]() -> Batch* {
+        Batch* b = free_batches.TryPop();
+        if (b != nullptr) {
+          b->ResetForReader();
+          b->input = 0;
+        }
+        return b;
+      };
       const std::function<void(Batch*)> put = [&](Batch* b) {
         b->seq = next_seq_id.fetch_add(1);
         work.Push(b);
       };
-      while (kafka->Poll(get, put, stop != nullptr && stop->load(std::memory_order_relaxed))) {
+      auto last_publish = std::chrono::steady_clock::now();
+      while (kafka->Poll(get, try_get, put, stop != nullptr && stop->load(std::memory_order_relaxed))) {
+        if (std::chrono::steady_clock::now() - last_publish > std::chrono::milliseconds(500)) {
+          publish_lag();
+          last_publish = std::chrono::steady_clock::now();
+        }
       }
+      publish_lag();
       for (int l = 0; l < lanes; ++l) work.Push(nullptr);
       return;
     }
@@ -541,39 +598,6 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
                  kafka->PartitionName(pid).c_str(), engines.site_count(pid),
                  static_cast<long long>(next));
   };
-  // Consumer lag per partition, in messages and in seconds, and max.poll.interval overruns.
-  Gauge* max_poll = nullptr;
-  Gauge* lost = nullptr;
-  Gauge* gaps = nullptr;
-  if (kafka) {
-    gaps = options.metrics->GetGauge(
-        "sitepulse_kafka_offset_gaps",
-        "Forward jumps in a partition's offsets: messages the client did not deliver");
-    lost = options.metrics->GetGauge(
-        "sitepulse_kafka_partitions_lost",
-        "Times the group took this consumer's partitions away (session or poll timeout)");
-    max_poll = options.metrics->GetGauge(
-        "sitepulse_kafka_max_poll_exceeded",
-        "Times this consumer exceeded max.poll.interval.ms (its partitions were reassigned)");
-  }
-  auto publish_lag = [&] {
-    if (!kafka) return;
-    for (const KafkaSource::PartitionLag& l : kafka->Lag()) {
-      options.metrics
-          ->GetGauge("sitepulse_kafka_consumer_lag_messages",
-                     "Messages between the consumer's position and the partition's end",
-                     {{"partition", l.partition}})
-          ->Set(static_cast<double>(l.messages));
-      options.metrics
-          ->GetGauge("sitepulse_kafka_consumer_lag_seconds",
-                     "Age of the last message read while the partition has a backlog (0: caught up)",
-                     {{"partition", l.partition}})
-          ->Set(l.seconds);
-    }
-    max_poll->Set(static_cast<double>(kafka->max_poll_exceeded()));
-    gaps->Set(static_cast<double>(kafka->offset_gaps()));
-    lost->Set(static_cast<double>(kafka->partitions_lost()));
-  };
   uint64_t split_reported = 0;
   int lanes_done = 0;
   while (lanes_done < lanes || !pending.empty()) {
@@ -620,7 +644,6 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
         if (kafka) check_idle();
         if (kafka && std::chrono::steady_clock::now() - last_commit > std::chrono::seconds(1)) {
           commit_done(false);
-          publish_lag();
           last_commit = std::chrono::steady_clock::now();
         }
         free_batches.Push(b);
@@ -676,7 +699,6 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
         if (!b->checkpoints.empty()) applied_offset[b->partition] = b->checkpoints.back().first;
         if (std::chrono::steady_clock::now() - last_commit > std::chrono::seconds(1)) {
           commit_done(false);
-          publish_lag();
           last_commit = std::chrono::steady_clock::now();
         }
       } else {

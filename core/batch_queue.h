@@ -1,5 +1,5 @@
 // A bounded, blocking hand-off of pointers between pipeline stages, hiding moodycamel behind the
-// three operations the pipeline needs. Bounding is by construction: the pipeline owns a fixed
+// operations the pipeline needs. Bounding is by construction: the pipeline owns a fixed
 // pool of batches, so a queue can never hold more than the pool.
 #pragma once
 
@@ -20,6 +20,11 @@ class BatchQueue {
     T* item = nullptr;
     queue_.wait_dequeue(item);
     return item;
+  }
+  // nullptr when nothing is available right now.
+  T* TryPop() {
+    T* item = nullptr;
+    return queue_.try_dequeue(item) ? item : nullptr;
   }
   size_t ApproxSize() const { return queue_.size_approx(); }
 

@@ -105,6 +105,9 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Open(const KafkaSource
 }
 
 KafkaSource::~KafkaSource() {
+  for (const auto& [id, message] : waiting_) {
+    if (message != nullptr) rd_kafka_message_destroy(static_cast<rd_kafka_message_t*>(message));
+  }
   if (rk_ == nullptr) return;
   rd_kafka_consumer_close(Rk(rk_));
   if (queue_ != nullptr) rd_kafka_queue_destroy(static_cast<rd_kafka_queue_t*>(queue_));
@@ -193,12 +196,16 @@ void KafkaSource::OnRebalance(int err, void* p) {
         if (next >= 0) parts->elems[i].offset = next;
       }
     }
-    std::fprintf(stderr, "sitepulse: kafka: %s %s/%d%s\n",
-                 assign ? "assigned" : lost ? "lost" : "revoked", tp.topic, tp.partition,
-                 !assign                      ? ""
-                 : parts->elems[i].offset >= 0 ? StrCat(" (from offset ", parts->elems[i].offset,
-                                                        ", where its state ends)").c_str()
-                                               : " (from the committed offset)");
+    if (!assign) {
+      std::fprintf(stderr, "sitepulse: kafka: %s %s/%d\n", lost ? "lost" : "revoked", tp.topic,
+                   tp.partition);
+    } else if (parts->elems[i].offset >= 0) {
+      std::fprintf(stderr, "sitepulse: kafka: assigned %s/%d (from offset %lld, where its state ends)\n",
+                   tp.topic, tp.partition, static_cast<long long>(parts->elems[i].offset));
+    } else {
+      std::fprintf(stderr, "sitepulse: kafka: assigned %s/%d (from the committed offset)\n",
+                   tp.topic, tp.partition);
+    }
     if (assign) {
       o.assigned = true;
       o.finished = false;
@@ -225,6 +232,21 @@ void KafkaSource::OnRebalance(int err, void* p) {
     } else {
       o.assigned = false;
     }
+    if (!assign) {
+      if (lost || get_ == nullptr) {
+        // Its next owner reads them (lost), or the process is closing.
+        for (auto it = waiting_.begin(); it != waiting_.end();) {
+          if (it->first != id) {
+            ++it;
+            continue;
+          }
+          if (it->second != nullptr) rd_kafka_message_destroy(static_cast<rd_kafka_message_t*>(it->second));
+          it = waiting_.erase(it);
+        }
+      } else {
+        HandOver(/*block=*/true, id);  // what was read of it goes before the revoke
+      }
+    }
     if (get_ != nullptr && put_ != nullptr) {
       Batch* b = (*get_)();
       b->partition = id;
@@ -250,8 +272,10 @@ void KafkaSource::OnRebalance(int err, void* p) {
                    static_cast<long long>(options_.revoke_timeout / kNanosPerSecond));
     }
   }
-  if (rd_kafka_rebalance_protocol(rk) != nullptr &&
-      std::string(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE") {
+  const bool cooperative = rd_kafka_rebalance_protocol(rk) != nullptr &&
+                           std::string(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE";
+  if (!cooperative && !assign) paused_.store(false);  // an eager revoke unassigns everything
+  if (cooperative) {
     if (assign) {
       rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, parts);
       if (e != nullptr) rd_kafka_error_destroy(e);
@@ -262,20 +286,106 @@ void KafkaSource::OnRebalance(int err, void* p) {
   } else {
     rd_kafka_assign(rk, assign ? parts : nullptr);
   }
-  if (assign) assigned_once_ = true;
+  if (assign) {
+    assigned_once_ = true;
+    // New partitions wait too while the pipeline is full.
+    if (paused_.load()) rd_kafka_pause_partitions(rk, parts);
+  }
 }
 
-bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<void(Batch*)>& put,
-                       bool stop_requested) {
+bool KafkaSource::HandOver(bool block, int only) {
+  // Consecutive messages of a partition share a batch; order within a partition is kept, and
+  // once no batch is free, everything after stays waiting.
+  std::map<int, Batch*> open;
+  std::deque<std::pair<int, void*>> rest;
+  bool stalled = false;
+  auto take = [&]() -> Batch* { return block ? (*get_)() : (*try_get_)(); };
+  for (const auto& [id, message] : waiting_) {
+    if (stalled || (only >= 0 && id != only)) {
+      rest.emplace_back(id, message);
+      continue;
+    }
+    if (message == nullptr) {
+      // End of partition: after the messages before it.
+      if (auto it = open.find(id); it != open.end()) {
+        (*put_)(it->second);
+        open.erase(it);
+      }
+      Batch* e = take();
+      if (e == nullptr) {
+        stalled = true;
+        rest.emplace_back(id, message);
+        continue;
+      }
+      e->partition = id;
+      e->control = Batch::Control::kEof;
+      (*put_)(e);
+      continue;
+    }
+    Batch*& b = open[id];
+    if (b == nullptr) {
+      b = take();
+      if (b == nullptr) {
+        open.erase(id);
+        stalled = true;
+        rest.emplace_back(id, message);
+        continue;
+      }
+      b->partition = id;
+      b->release = ReleaseMessage;
+    }
+    auto* m = static_cast<rd_kafka_message_t*>(message);
+    b->messages.push_back({static_cast<const char*>(m->payload), m->len, m->offset});
+    b->owned.push_back(m);
+    if (b->messages.size() >= options_.max_batch_messages) {
+      (*put_)(b);
+      open.erase(id);
+    }
+  }
+  for (auto& [id, b] : open) (*put_)(b);
+  waiting_.swap(rest);
+  return waiting_.empty();
+}
+
+void KafkaSource::SetPaused(bool paused) {
+  if (paused_.load() == paused) return;
+  rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(4);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [id, o] : owned_) {
+      if (o.assigned) {
+        rd_kafka_topic_partition_list_add(l, names_[static_cast<size_t>(id)].first.c_str(),
+                                          names_[static_cast<size_t>(id)].second);
+      }
+    }
+  }
+  if (paused) {
+    rd_kafka_pause_partitions(Rk(rk_), l);
+    if (pauses_.fetch_add(1) < 3) {
+      std::fprintf(stderr,
+                   "sitepulse: kafka: the pipeline is full; reading paused until it catches up "
+                   "(sitepulse_kafka_pauses)\n");
+    }
+  } else {
+    rd_kafka_resume_partitions(Rk(rk_), l);
+  }
+  rd_kafka_topic_partition_list_destroy(l);
+  paused_.store(paused);
+}
+
+bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<Batch*()>& try_get,
+                       const std::function<void(Batch*)>& put, bool stop_requested) {
   // The rebalance callback runs inside librdkafka calls made here; it hands out control batches
   // through these only while Poll runs (not during the final close).
   get_ = &get;
+  try_get_ = &try_get;
   put_ = &put;
   struct Clear {
     KafkaSource* self;
-    ~Clear() { self->get_ = nullptr, self->put_ = nullptr; }
+    ~Clear() { self->get_ = nullptr, self->try_get_ = nullptr, self->put_ = nullptr; }
   } clear{this};
   auto finish_all = [&] {
+    HandOver(/*block=*/true);
     for (auto& [id, o] : owned_) {
       if (!o.assigned) continue;
       Batch* b = get();
@@ -290,20 +400,19 @@ bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<v
     // neither closed early nor committed; a restart re-reads their events.
     return false;
   }
+  // Messages still waiting for batches first; while some wait, every partition stays paused and
+  // the polls below only keep the group's clock and callbacks going.
+  if (!HandOver(/*block=*/false)) SetPaused(true);
+  else if (paused_.load()) SetPaused(false);
   std::vector<rd_kafka_message_t*> msgs(options_.max_messages_per_poll);
   const ssize_t n = rd_kafka_consume_batch_queue(
       static_cast<rd_kafka_queue_t*>(queue_), static_cast<int>(options_.poll_timeout / 1'000'000),
       msgs.data(), msgs.size());
-  // Group by partition, keeping offset order within each.
-  std::map<int, Batch*> open;
   for (ssize_t i = 0; i < n; ++i) {
     rd_kafka_message_t* m = msgs[static_cast<size_t>(i)];
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && m->rkt != nullptr) {
-        Batch* e = get();
-        e->partition = PartitionId(rd_kafka_topic_name(m->rkt), m->partition);
-        e->control = Batch::Control::kEof;
-        put(e);
+        waiting_.emplace_back(PartitionId(rd_kafka_topic_name(m->rkt), m->partition), nullptr);
       } else if (m->err == RD_KAFKA_RESP_ERR__MAX_POLL_EXCEEDED) {
         max_poll_exceeded_.fetch_add(1);
         std::fprintf(stderr,
@@ -331,32 +440,22 @@ bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<v
       }
     }
     owned_[id].positioned = true;
-    Batch*& b = open[id];
-    if (b == nullptr) {
-      b = get();
-      b->partition = id;
-      b->release = ReleaseMessage;
-    }
-    b->messages.push_back({static_cast<const char*>(m->payload), m->len, m->offset});
-    b->owned.push_back(m);
     owned_[id].next_offset = m->offset + 1;
     owned_[id].last_timestamp_ms = rd_kafka_message_timestamp(m, nullptr);
-    if (b->messages.size() >= options_.max_batch_messages) {
-      put(b);
-      open.erase(id);
-    }
+    waiting_.emplace_back(id, m);
   }
-  for (auto& [id, b] : open) put(b);
+  if (!HandOver(/*block=*/false)) SetPaused(true);
   if (NowNs() - last_lag_ns_ > 1'000'000'000) {
     last_lag_ns_ = NowNs();
     RefreshLag();
   }
   if (n <= 0 && NowNs() - last_tick_ns_ > 500'000'000) {
     // Nothing to read: let the coordinator run its periodic work (commits) anyway.
-    last_tick_ns_ = NowNs();
-    Batch* b = get();
-    b->control = Batch::Control::kTick;
-    put(b);
+    if (Batch* b = try_get()) {
+      last_tick_ns_ = NowNs();
+      b->control = Batch::Control::kTick;
+      put(b);
+    }
   }
   if (!options_.exit_at_end) return true;
   if (!assigned_once_) {

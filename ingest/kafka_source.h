@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -53,12 +54,18 @@ class KafkaSource {
   static absl::StatusOr<std::unique_ptr<KafkaSource>> Open(const KafkaSourceOptions& options);
   ~KafkaSource();
 
-  // One poll. `get` hands out an empty batch, `put` takes a filled one (messages of one
-  // partition, or a control batch). Returns false once the source is finished: exit-at-end
-  // reached (after a kEnd control batch for every partition it owned), or a stop requested (no
-  // kEnd: what is still in open buckets stays uncommitted).
-  bool Poll(const std::function<Batch*()>& get, const std::function<void(Batch*)>& put,
-            bool stop_requested);
+  // One poll. `get` hands out an empty batch (waiting for one), `try_get` one if there is one
+  // now (else nullptr), `put` takes a filled one (messages of one partition, or a control
+  // batch). Returns false once the source is finished: exit-at-end reached (after a kEnd control
+  // batch for every partition it owned), or a stop requested (no kEnd: what is still in open
+  // buckets stays uncommitted).
+  //
+  // Backpressure: when no batch is free for the messages received, they wait here and every
+  // assigned partition is paused (librdkafka drops what it fetched ahead and fetches again from
+  // the next offset on resume); polling goes on, so the group keeps this consumer. Reading
+  // resumes once the waiting messages are handed over.
+  bool Poll(const std::function<Batch*()>& get, const std::function<Batch*()>& try_get,
+            const std::function<void(Batch*)>& put, bool stop_requested);
 
   // Commits `next offset` per partition id (asynchronously unless sync).
   void Commit(const std::vector<std::pair<int, int64_t>>& offsets, bool sync);
@@ -88,6 +95,9 @@ class KafkaSource {
   // Times the group took this consumer's partitions away (a lost assignment: it did not poll or
   // heartbeat in time); each is logged, and the consumer rejoins.
   uint64_t partitions_lost() const { return partitions_lost_.load(); }
+  // Times reading was paused because the pipeline had no free batch, and whether it is now.
+  uint64_t pauses() const { return pauses_.load(); }
+  bool paused() const { return paused_.load(); }
   // Forward jumps in a partition's offsets (messages the client did not deliver).
   uint64_t offset_gaps() const { return offset_gaps_.load(); }
 
@@ -118,6 +128,16 @@ class KafkaSource {
   std::atomic<uint64_t> max_poll_exceeded_{0};
   std::atomic<uint64_t> partitions_lost_{0};
   std::atomic<uint64_t> offset_gaps_{0};
+  std::atomic<uint64_t> pauses_{0};
+  std::atomic<bool> paused_{false};
+  // Received, not yet in a batch (backpressure), in arrival order: (partition id, message), a
+  // null message standing for an end-of-partition event.
+  std::deque<std::pair<int, void*>> waiting_;
+  // Hands waiting messages over while batches are free (all of them, waiting for batches, if
+  // `block`; only those of `only` if >= 0). True when none is left.
+  bool HandOver(bool block, int only = -1);
+  void SetPaused(bool paused);
+  const std::function<Batch*()>* try_get_ = nullptr;
   int64_t unassigned_since_ns_ = 0;
   std::map<int, Owned> owned_;
   bool assigned_once_ = false;

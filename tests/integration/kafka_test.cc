@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <future>
 #include <set>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <sstream>
@@ -420,7 +422,9 @@ TEST_P(KillNineTest, ThenRestartMissesNothing) {
   kill(first.pid, SIGKILL);
   int status = 0;
   waitpid(first.pid, &status, 0);
-  if (!in_topic) ASSERT_TRUE(std::ifstream(dir / "state.txt").good()) << "no snapshot was written";
+  if (!in_topic) {
+    ASSERT_TRUE(std::ifstream(dir / "state.txt").good()) << "no snapshot was written";
+  }
 
   auto second = RunCommand(std::string(SITEPULSE_BINARY) + " run --config " + dir / "slow.yaml" +
                                " --input '" + input + "' --state " + state +
@@ -484,6 +488,80 @@ TEST(KafkaSourceTest, LostPartitionsAreReportedAndTheConsumerRecovers) {
   const size_t at = summary.find("\"lines\":");
   ASSERT_NE(at, std::string::npos) << summary;
   EXPECT_GE(std::strtoull(summary.c_str() + at + 8, nullptr, 10), total) << summary;
+}
+
+// A pipeline that cannot keep up (here: the stats sink writes into a FIFO nobody reads, so the
+// coordinator blocks) makes the consumer pause its partitions and go on polling: it stays in
+// the group past max.poll.interval.ms (7 s here, stalled for 12 s), nothing is lost or dropped,
+// and once the sink drains, the backfill finishes with every line read and the clean anomalies.
+TEST(KafkaSourceTest, AFullPipelinePausesReadingAndStaysInTheGroup) {
+  TempDir dir;
+  const std::string topic = UniqueName("pause"), group = UniqueName("pausegroup");
+  const uint64_t total = PrepareSlowBackfill(
+      dir, topic, "--format nginx --sites 3 --rps 10 --duration 40m --seed 13 --incident errors,1,10m,8m",
+      "");
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  std::ofstream(dir / "slow.yaml", std::ios::app)
+      << "  session.timeout.ms: 6000\n  max.poll.interval.ms: 7000\n";
+  const std::string fifo = dir / "stats.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // Holds the FIFO open for reading and reads nothing: the pipe fills up, then writes block.
+  pid_t holder = -1;
+  {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    // Non-blocking: posix_spawn waits for the child to exec, and a plain open of a FIFO waits
+    // for a writer.
+    posix_spawn_file_actions_addopen(&actions, 0, fifo.c_str(), O_RDONLY | O_NONBLOCK, 0);
+    char sleep_bin[] = "/bin/sleep", arg[] = "120";
+    char* argv[] = {sleep_bin, arg, nullptr};
+    ASSERT_EQ(posix_spawn(&holder, sleep_bin, &actions, nullptr, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  const Spawned sp = SpawnSitepulse({"run", "--config", dir / "slow.yaml", "--input",
+                                     "kafka://" + Broker() + "/" + topic + "?group=" + group,
+                                     "--exit-at-end", "--stats", "file:" + fifo, "--output",
+                                     "file:" + dir / "out.jsonl"},
+                                    dir);
+  ASSERT_GT(sp.port, 0);
+  auto metric = [&](const std::string& name) {
+    auto m = RunCommand("curl -s 127.0.0.1:" + std::to_string(sp.port) + "/metrics", dir);
+    const size_t at = m.out.find("\n" + name + " ");
+    return at == std::string::npos ? -1.0 : std::strtod(m.out.c_str() + at + name.size() + 2, nullptr);
+  };
+  bool paused = false;
+  for (int i = 0; i < 300 && !paused; ++i) {
+    paused = metric("sitepulse_kafka_paused") == 1;
+    if (!paused) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(paused) << ReadFile(dir / "stderr");
+  const uint64_t at_pause = LinesTotal(sp, dir);
+  EXPECT_LT(at_pause, total);
+  std::this_thread::sleep_for(std::chrono::seconds(12));
+  // Still paused, still in the group: no poll-interval overrun, nothing taken away.
+  EXPECT_EQ(metric("sitepulse_kafka_paused"), 1);
+  EXPECT_EQ(metric("sitepulse_kafka_max_poll_exceeded"), 0);
+  EXPECT_EQ(metric("sitepulse_kafka_partitions_lost"), 0);
+  EXPECT_EQ(LinesTotal(sp, dir), at_pause);  // the coordinator is stalled, the reader waits
+  // The sink drains: reading resumes and the backfill finishes.
+  auto drain = std::async(std::launch::async, [&] { return RunCommand("cat " + fifo + " > /dev/null", dir); });
+  int status = 0;
+  const bool exited = WaitForExit(sp.pid, 120, &status);
+  kill(holder, SIGKILL);  // only now: without any reader the sink's writes would fail
+  waitpid(holder, nullptr, 0);
+  ASSERT_TRUE(exited) << ReadFile(dir / "stderr");
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFile(dir / "stderr");
+  drain.wait();
+  const std::string err = ReadFile(dir / "stderr");
+  EXPECT_NE(err.find("reading paused until it catches up"), std::string::npos) << err;
+  EXPECT_EQ(err.find("lost its partitions"), std::string::npos) << err;
+  const std::string summary = testing::LastLine(err);
+  EXPECT_NE(summary.find("\"lines\":" + std::to_string(total) + ","), std::string::npos) << summary;
+  std::set<std::string> want, got;
+  for (const std::string& line : Lines(ReadFile(dir / "file.jsonl"))) want.insert(line);
+  for (const std::string& line : Lines(ReadFile(dir / "out.jsonl"))) got.insert(line);
+  ASSERT_FALSE(want.empty());
+  EXPECT_EQ(got, want);
 }
 
 // Scale-out: two instances in one group on a topic keyed by site split the partitions; a third
