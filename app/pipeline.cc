@@ -423,8 +423,10 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
         b->input = 0;
         return b;
       };
+      // A short wait is ordinary backpressure (lanes busy); only a pipeline full for half a
+      // second pauses the partitions (a pause makes librdkafka drop and fetch again).
       const std::function<Batch*()> try_get = [&]() -> Batch* {
-        Batch* b = free_batches.TryPop();
+        Batch* b = free_batches.PopFor(500'000);
         if (b != nullptr) {
           b->ResetForReader();
           b->input = 0;

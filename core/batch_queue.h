@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "concurrentqueue/blockingconcurrentqueue.h"
 
@@ -21,10 +22,10 @@ class BatchQueue {
     queue_.wait_dequeue(item);
     return item;
   }
-  // nullptr when nothing is available right now.
-  T* TryPop() {
+  // nullptr when nothing became available within `timeout_us` microseconds.
+  T* PopFor(int64_t timeout_us) {
     T* item = nullptr;
-    return queue_.try_dequeue(item) ? item : nullptr;
+    return queue_.wait_dequeue_timed(item, timeout_us) ? item : nullptr;
   }
   size_t ApproxSize() const { return queue_.size_approx(); }
 

@@ -55,7 +55,7 @@ class KafkaSource {
   ~KafkaSource();
 
   // One poll. `get` hands out an empty batch (waiting for one), `try_get` one if there is one
-  // now (else nullptr), `put` takes a filled one (messages of one partition, or a control
+  // soon (else nullptr: the pipeline is full), `put` takes a filled one (messages of one partition, or a control
   // batch). Returns false once the source is finished: exit-at-end reached (after a kEnd control
   // batch for every partition it owned), or a stop requested (no kEnd: what is still in open
   // buckets stays uncommitted).

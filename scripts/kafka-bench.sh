@@ -46,6 +46,14 @@ sp_s=$(for i in 1 2 3; do
          timed "$build/app/sitepulse" run --config configs/nginx.yaml --listen off \
            --input "kafka://$broker/$topic?group=bench-$$-$i" --exit-at-end --output file:/dev/null
        done | median)
+# A rate counts only if every line was read: the summary (last stderr line) says how many.
+read_lines=$("$build/app/sitepulse" run --config configs/nginx.yaml --listen off \
+  --input "kafka://$broker/$topic?group=bench-$$-check" --exit-at-end --output file:/dev/null 2>&1 |
+  tail -n 1 | sed -n 's/^{"lines":\([0-9]*\),.*/\1/p')
+if [ "$read_lines" != "$lines" ]; then
+  echo "sitepulse read ${read_lines:-?} of $lines lines" >&2
+  exit 1
+fi
 ratio=$(awk -v a="$kcat_s" -v b="$sp_s" 'BEGIN {printf "%.2f", a / b}')
 printf '%-34s %10s %12s\n' run seconds lines/s
 printf '%-34s %10s %12.0f\n' "kcat -C to /dev/null" "$kcat_s" "$(awk -v l="$lines" -v s="$kcat_s" 'BEGIN {print l / s}')"
