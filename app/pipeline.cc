@@ -571,12 +571,19 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   };
   // A partition revoked: finish what is owned. With a state topic everything read is handed
   // over, open buckets included, with the offset after the last line applied: the next owner
-  // starts exactly there. No offset commit here: librdkafka before 2.10 (Debian 12 ships 2.0)
-  // turns an ILLEGAL_GENERATION answer to a commit made during a cooperative rebalance into a
-  // lost assignment (confluentinc/librdkafka#4059). Without a state topic the next owner reads
-  // from the last periodic commit.
+  // starts exactly there, and that offset is committed. With cooperative rebalancing nothing is
+  // committed here: librdkafka before 2.10 (Debian 12 ships 2.0) turns an ILLEGAL_GENERATION
+  // answer to a commit made during a cooperative rebalance into a lost assignment
+  // (confluentinc/librdkafka#4059). Without a state topic, what sits in closed buckets is
+  // committed and the next owner reads the rest again.
   auto hand_over = [&](int pid) {
-    if (!state_store) return;
+    // Eager rebalancing (the default): the revoke comes before the group moves on, so a commit
+    // here is valid. Cooperative: no commit (see above).
+    const bool may_commit = !kafka->cooperative();
+    if (!state_store) {
+      if (may_commit) commit_done(/*sync=*/true);  // what sits in closed, delivered buckets
+      return;
+    }
     // Anomalies of what is handed over must be out: the next owner does not produce them again.
     bool delivered = true;
     for (auto& sink : fanout.outputs) delivered = sink->Flush() && delivered;
@@ -595,6 +602,10 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
       std::fprintf(stderr, "sitepulse: %s: handing over its state failed: %s\n",
                    kafka->PartitionName(pid).c_str(), std::string(st.message()).c_str());
       return;
+    }
+    if (may_commit && next >= 0) {
+      kafka->Commit({{pid, next}}, /*sync=*/true);  // the state covers everything before it
+      if (auto q = uncommitted.find(pid); q != uncommitted.end()) q->second.clear();
     }
     std::fprintf(stderr, "sitepulse: %s: %zu sites handed over, up to offset %lld\n",
                  kafka->PartitionName(pid).c_str(), engines.site_count(pid),

@@ -133,6 +133,11 @@ std::string KafkaSource::StateKey(int id) const {
                 names_[static_cast<size_t>(id)].second);
 }
 
+bool KafkaSource::cooperative() const {
+  const char* protocol = rd_kafka_rebalance_protocol(Rk(rk_));
+  return protocol != nullptr && std::string(protocol) == "COOPERATIVE";
+}
+
 void KafkaSource::RevokeHandled() {
   {
     std::lock_guard<std::mutex> lock(revoke_mu_);

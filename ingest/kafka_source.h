@@ -70,6 +70,8 @@ class KafkaSource {
   // Commits `next offset` per partition id (asynchronously unless sync).
   void Commit(const std::vector<std::pair<int, int64_t>>& offsets, bool sync);
   std::string PartitionName(int id) const;
+  // True with a cooperative assignment strategy (its revokes must not commit, see docs/kafka.md).
+  bool cooperative() const;
   // "GROUP/TOPIC/PARTITION": where a partition's state is kept between owners.
   std::string StateKey(int id) const;
   // The coordinator has handled a kRevoke batch (committed, handed over): the rebalance
