@@ -125,33 +125,21 @@ void EngineSet::Drop(int id) {
   }
 }
 
+template <typename Count>
+Count EngineSet::Sum(Count (WindowEngine::*count)() const) const {
+  if (mode_ == Mode::kShared) return (shared_.engine.get()->*count)();
+  Count n = 0;
+  for (const auto& [id, s] : slots_) n += (s.engine.get()->*count)();
+  return n;
+}
+
 uint64_t EngineSet::late_events() const {
-  if (mode_ == Mode::kShared) return shared_.engine->late_events();
-  uint64_t n = dropped_late_;
-  for (const auto& [id, s] : slots_) n += s.engine->late_events();
-  return n;
+  // Engines handed over keep counting: the total never goes back.
+  return Sum(&WindowEngine::late_events) + (mode_ == Mode::kShared ? 0 : dropped_late_);
 }
-
-uint64_t EngineSet::baselines_warming() const {
-  if (mode_ == Mode::kShared) return shared_.engine->baselines_warming();
-  uint64_t n = 0;
-  for (const auto& [id, s] : slots_) n += s.engine->baselines_warming();
-  return n;
-}
-
-uint64_t EngineSet::sites_over_cap() const {
-  if (mode_ == Mode::kShared) return shared_.engine->sites_over_cap();
-  uint64_t n = 0;
-  for (const auto& [id, s] : slots_) n += s.engine->sites_over_cap();
-  return n;
-}
-
-size_t EngineSet::site_count() const {
-  if (mode_ == Mode::kShared) return shared_.engine->site_count();
-  size_t n = 0;
-  for (const auto& [id, s] : slots_) n += s.engine->site_count();
-  return n;
-}
+uint64_t EngineSet::baselines_warming() const { return Sum(&WindowEngine::baselines_warming); }
+uint64_t EngineSet::sites_over_cap() const { return Sum(&WindowEngine::sites_over_cap); }
+size_t EngineSet::site_count() const { return Sum(&WindowEngine::site_count); }
 
 size_t EngineSet::site_count(int id) const { return SlotOf(id).engine->site_count(); }
 

@@ -67,6 +67,9 @@ class EngineSet {
     std::unique_ptr<WindowEngine> engine;
     std::vector<std::vector<uint32_t>> site_of_lane;
   };
+  // The total of one engine counter over every engine.
+  template <typename Count>
+  Count Sum(Count (WindowEngine::*count)() const) const;
   Slot& SlotOf(int id);
   const Slot& SlotOf(int id) const;
   Slot NewSlot() const;

@@ -276,8 +276,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   // counts twice: replayed events of closed buckets are late and dropped, the others refill the
   // open buckets, which the snapshot leaves out.
   EventTime snapshot_closed_before = INT64_MAX;
-  // Kafka: the partitions seen, and those this consumer owns now.
-  std::set<int> known_partitions;
+  // Kafka: the partitions this consumer owns now.
   std::set<int> owned_partitions;
   // Per-partition engines: what the last snapshot of each covers (bounds its commits).
   std::map<int, EventTime> snapshot_bound;
@@ -504,8 +503,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   std::map<int, bool> at_end;  // read to its end, nothing since: may become idle
   auto check_idle = [&] {
     const int64_t now = SteadyNowNs();
-    for (int pid : known_partitions) {
-      if (!owned_partitions.count(pid)) continue;
+    for (int pid : owned_partitions) {
       auto it = last_input_ns.find(pid);
       const int64_t last = it == last_input_ns.end() ? now : it->second;
       if (it == last_input_ns.end()) last_input_ns[pid] = now;
@@ -635,7 +633,6 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
           at_end[b->partition] = true;
         } else if (b->control == Batch::Control::kAssign) {
           engines.Open(b->partition);
-          known_partitions.insert(b->partition);
           owned_partitions.insert(b->partition);
           if (state_store) {
             take_over(*b);
@@ -699,7 +696,6 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
       const uint64_t late_before = engines.late_events();
       if (kafka) {
         if (!engines.IsOpen(b->partition)) engines.Open(b->partition);
-        known_partitions.insert(b->partition);
         // Input makes the partition active again.
         engines.Apply(b->partition, b->lane, b->new_sites, b->delta);
         last_input_ns[b->partition] = SteadyNowNs();

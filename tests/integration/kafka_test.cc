@@ -335,6 +335,12 @@ uint64_t PrepareSlowBackfill(const TempDir& dir, const std::string& topic,
   return Lines(ReadFile(dir / "access.log")).size();
 }
 
+// Tight group timeouts (session 6 s, poll interval 7 s), so a stall shows within seconds.
+void TightenGroupTimeouts(const TempDir& dir) {
+  std::ofstream(dir / "slow.yaml", std::ios::app)
+      << "  session.timeout.ms: 6000\n  max.poll.interval.ms: 7000\n";
+}
+
 // The broker goes away for 20 s in the middle of a backfill and comes back: sitepulse reconnects
 // by itself, loses and duplicates nothing, and the result equals the clean (file) run's. Fetches
 // are kept small so that the backfill takes long enough to be interrupted.
@@ -458,8 +464,7 @@ TEST(KafkaSourceTest, LostPartitionsAreReportedAndTheConsumerRecovers) {
       dir, topic, "--format nginx --sites 3 --rps 10 --duration 20m --seed 10",
       "");
   ASSERT_FALSE(::testing::Test::HasFailure());
-  std::ofstream(dir / "slow.yaml", std::ios::app)
-      << "  session.timeout.ms: 6000\n  max.poll.interval.ms: 7000\n";
+  TightenGroupTimeouts(dir);
   const Spawned sp = SpawnSitepulse({"run", "--config", dir / "slow.yaml", "--input",
                                      "kafka://" + Broker() + "/" + topic + "?group=" + group,
                                      "--exit-at-end", "--output", "file:" + dir / "out.jsonl"},
@@ -505,8 +510,7 @@ TEST(KafkaSourceTest, DISABLED_AFullPipelinePausesReadingAndStaysInTheGroup) {
       dir, topic, "--format nginx --sites 3 --rps 10 --duration 40m --seed 13 --incident errors,1,10m,8m",
       "");
   ASSERT_FALSE(::testing::Test::HasFailure());
-  std::ofstream(dir / "slow.yaml", std::ios::app)
-      << "  session.timeout.ms: 6000\n  max.poll.interval.ms: 7000\n";
+  TightenGroupTimeouts(dir);
   const std::string fifo = dir / "stats.fifo";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   // Holds the FIFO open for reading and reads nothing: the pipe fills up, then writes block.
