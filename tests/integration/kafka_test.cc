@@ -582,7 +582,7 @@ TEST(KafkaSourceTest, ThreeInstancesSplitAKeyedTopicAndAJoinLosesNothing) {
   const std::string state_topic = UniqueName("scalestate");
   const uint64_t total = PrepareSlowBackfill(
       dir, topic,
-      "--format nginx --sites 9 --rps 4 --duration 45m --seed 12"
+      "--format nginx --sites 9 --rps 4 --duration 90m --seed 12"
       " --incident errors,1,6m,8m --incident latency,4,14m,8m --incident errors,7,20m,6m",
       "state:\n  topic: " + state_topic + "\n  interval: 1s\n", /*keyed=*/true);
   ASSERT_FALSE(::testing::Test::HasFailure());
