@@ -362,16 +362,23 @@ TEST(KafkaSourceTest, BrokerOutageOfTwentySecondsChangesNothing) {
   const uint64_t seen = WaitForLines(sp, dir, total / 5, 30);
   ASSERT_GE(seen, total / 5) << "the backfill did not get going";
   // Mid-backfill the lag shows, in messages and in seconds (the messages were produced earlier).
+  // The gauges are refreshed about once a second: read them for up to 3 s.
   {
-    auto m = RunCommand("curl -s 127.0.0.1:" + std::to_string(sp.port) + "/metrics", dir);
     uint64_t lag = 0;
     double seconds = 0;
-    for (const std::string& line : Lines(m.out)) {
+    testing::CommandResult m;
+    for (int i = 0; i < 30 && (lag == 0 || seconds <= 0); ++i) {
+      if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      m = RunCommand("curl -s 127.0.0.1:" + std::to_string(sp.port) + "/metrics", dir);
+      lag = 0;
+      seconds = 0;
+      for (const std::string& line : Lines(m.out)) {
       if (line.rfind("sitepulse_kafka_consumer_lag_messages{", 0) == 0) {
         lag += std::strtoull(line.c_str() + line.rfind(' ') + 1, nullptr, 10);
       }
       if (line.rfind("sitepulse_kafka_consumer_lag_seconds{", 0) == 0) {
         seconds = std::max(seconds, std::strtod(line.c_str() + line.rfind(' ') + 1, nullptr));
+      }
       }
     }
     EXPECT_GT(lag, 0u) << m.out;
