@@ -445,6 +445,9 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
       }
       publish_lag();
       for (int l = 0; l < lanes; ++l) work.Push(nullptr);
+      // The group must keep this consumer until the last commit: the sinks may take a while to
+      // deliver (max.poll.interval.ms would otherwise expire and the commit be refused).
+      while (!kafka->final_commit_done()) kafka->KeepAlive();
       return;
     }
     // Reader: round-robin over inputs, one batch each, so event time advances together.
@@ -752,7 +755,8 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
       free_batches.Push(b);
     }
   }
-  for (auto& t : threads) t.join();
+  // The reader (threads[0]) last: with Kafka it polls until the final commit below.
+  for (size_t i = 1; i < threads.size(); ++i) threads[i].join();
   health.inputs_open.store(false);
 
   for (auto& sink : fanout.outputs) {
@@ -767,6 +771,8 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   // The last snapshot after the sinks delivered, before the last commit (which it bounds).
   if (!save_state()) ++summary.sink_errors;
   commit_done(true);
+  if (kafka) kafka->FinalCommitDone();
+  threads[0].join();
   if (kafka && kafka->failed()) stats.input_errors->Add();
   health.finished.store(true);
 

@@ -2,6 +2,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <array>
 #include <chrono>
 #include <cstdio>
 
@@ -146,6 +147,19 @@ void KafkaSource::RevokeHandled() {
   revoke_cv_.notify_all();
 }
 
+void KafkaSource::FinalCommitDone() {
+  {
+    std::lock_guard<std::mutex> lock(revoke_mu_);
+    final_commit_done_ = true;
+  }
+  revoke_cv_.notify_all();
+}
+
+bool KafkaSource::final_commit_done() const {
+  std::lock_guard<std::mutex> lock(revoke_mu_);
+  return final_commit_done_;
+}
+
 void KafkaSource::RebalanceTrampoline(void*, int err, void* parts, void* opaque) {
   static_cast<KafkaSource*>(opaque)->OnRebalance(err, parts);
 }
@@ -166,6 +180,13 @@ void KafkaSource::OnRebalance(int err, void* p) {
   rd_kafka_t* rk = Rk(rk_);
   const bool assign = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
   const bool lost = !assign && rd_kafka_assignment_lost(rk);
+  if (!assign && !lost && keeping_alive_) {
+    // Input finished, last commit still to come: the partitions go only after it, while this
+    // generation can still commit them (the group waits, as for any revoke).
+    std::unique_lock<std::mutex> lock(revoke_mu_);
+    revoke_cv_.wait_for(lock, std::chrono::nanoseconds(options_.revoke_timeout),
+                        [&] { return final_commit_done_; });
+  }
   if (lost) {
     // Taken away rather than handed over: a session timeout or max.poll.interval.ms exceeded.
     partitions_lost_.fetch_add(1);
@@ -354,6 +375,16 @@ bool KafkaSource::HandOver(bool block, int only) {
 
 void KafkaSource::SetPaused(bool paused) {
   if (paused_.load() == paused) return;
+  PauseAll(paused);
+  if (paused && pauses_.fetch_add(1) < 3) {
+    std::fprintf(stderr,
+                 "sitepulse: kafka: the pipeline is full; reading paused until it catches up "
+                 "(sitepulse_kafka_pauses)\n");
+  }
+  paused_.store(paused);
+}
+
+void KafkaSource::PauseAll(bool paused) {
   rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(4);
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -366,16 +397,10 @@ void KafkaSource::SetPaused(bool paused) {
   }
   if (paused) {
     rd_kafka_pause_partitions(Rk(rk_), l);
-    if (pauses_.fetch_add(1) < 3) {
-      std::fprintf(stderr,
-                   "sitepulse: kafka: the pipeline is full; reading paused until it catches up "
-                   "(sitepulse_kafka_pauses)\n");
-    }
   } else {
     rd_kafka_resume_partitions(Rk(rk_), l);
   }
   rd_kafka_topic_partition_list_destroy(l);
-  paused_.store(paused);
 }
 
 bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<Batch*()>& try_get,
@@ -389,16 +414,20 @@ bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<B
     KafkaSource* self;
     ~Clear() { self->get_ = nullptr, self->try_get_ = nullptr, self->put_ = nullptr; }
   } clear{this};
+  // End of a backfill: the remaining messages and an end marker per partition, without ever
+  // blocking (a full pipeline must not keep this consumer from polling). True once all are out.
   auto finish_all = [&] {
-    HandOver(/*block=*/true);
+    if (!HandOver(/*block=*/false)) return false;
     for (auto& [id, o] : owned_) {
       if (!o.assigned) continue;
-      Batch* b = get();
+      Batch* b = try_get();
+      if (b == nullptr) return false;
       b->partition = id;
       b->control = Batch::Control::kEnd;
       put(b);
       o.assigned = false;
     }
+    return true;
   };
   if (stop_requested) {
     // A shutdown, not an end of input: partitions stay open, so buckets that are still open are
@@ -408,7 +437,7 @@ bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<B
   // Messages still waiting for batches first; while some wait, every partition stays paused and
   // the polls below only keep the group's clock and callbacks going.
   if (!HandOver(/*block=*/false)) SetPaused(true);
-  else if (paused_.load()) SetPaused(false);
+  else if (paused_.load() && !finishing_) SetPaused(false);
   std::vector<rd_kafka_message_t*> msgs(options_.max_messages_per_poll);
   const ssize_t n = rd_kafka_consume_batch_queue(
       static_cast<rd_kafka_queue_t*>(queue_), static_cast<int>(options_.poll_timeout / 1'000'000),
@@ -430,8 +459,9 @@ bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<B
       continue;
     }
     const int id = PartitionId(rd_kafka_topic_name(m->rkt), m->partition);
-    if (!owned_[id].assigned) {
-      // Fetched before a revoke that happened within this poll: its new owner reads it.
+    if (!owned_[id].assigned || finishing_) {
+      // Fetched before a revoke that happened within this poll (its new owner reads it), or past
+      // the end of a backfill (fetched before the pause took effect).
       rd_kafka_message_destroy(m);
       continue;
     }
@@ -463,6 +493,7 @@ bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<B
     }
   }
   if (!options_.exit_at_end) return true;
+  if (finishing_) return !finish_all();
   if (!assigned_once_) {
     // A backfill of a topic nobody can assign us (it does not exist, the broker is down):
     // give up after a while rather than wait forever.
@@ -493,10 +524,37 @@ bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<B
     unassigned_since_ns_ = 0;
   }
   if (all) {
-    finish_all();
-    return false;
+    // Read to the end: stop fetching, and hand the rest over as batches become free.
+    finishing_ = true;
+    PauseAll(true);
+    paused_.store(true);
+    return !finish_all();
   }
   return true;
+}
+
+void KafkaSource::KeepAlive() {
+  if (!keeping_alive_) {
+    keeping_alive_ = true;
+    // Leave the group: a member whose input is finished must not be given partitions it would
+    // never read. The revoke this brings waits for the last commit (see OnRebalance).
+    rd_kafka_unsubscribe(Rk(rk_));
+  }
+  // Partitions stay paused; the poll serves callbacks and errors and tells the group this
+  // consumer is alive (max.poll.interval.ms) while the pipeline drains and commits.
+  if (!paused_.load()) {
+    PauseAll(true);
+    paused_.store(true);
+  }
+  std::array<rd_kafka_message_t*, 64> msgs;
+  const ssize_t n = rd_kafka_consume_batch_queue(static_cast<rd_kafka_queue_t*>(queue_), 100,
+                                                 msgs.data(), msgs.size());
+  for (ssize_t i = 0; i < n; ++i) {
+    rd_kafka_message_t* m = msgs[static_cast<size_t>(i)];
+    if (m->err == RD_KAFKA_RESP_ERR__MAX_POLL_EXCEEDED) max_poll_exceeded_.fetch_add(1);
+    // Anything else was fetched before the pause: never applied, so never committed.
+    rd_kafka_message_destroy(m);
+  }
 }
 
 void KafkaSource::RefreshLag() {

@@ -67,6 +67,15 @@ class KafkaSource {
   bool Poll(const std::function<Batch*()>& get, const std::function<Batch*()>& try_get,
             const std::function<void(Batch*)>& put, bool stop_requested);
 
+  // After Poll returned false: one short poll with every partition paused, so that the group
+  // keeps this consumer (max.poll.interval.ms) while the pipeline drains, the sinks deliver and
+  // the last offsets are committed. Messages it receives are dropped, never committed.
+  void KeepAlive();
+  // The pipeline committed its last offsets: KeepAlive may stop, and a revoke that came
+  // meanwhile (waiting for this) lets the partitions go.
+  void FinalCommitDone();
+  bool final_commit_done() const;
+
   // Commits `next offset` per partition id (asynchronously unless sync).
   void Commit(const std::vector<std::pair<int, int64_t>>& offsets, bool sync);
   std::string PartitionName(int id) const;
@@ -138,7 +147,12 @@ class KafkaSource {
   // Hands waiting messages over while batches are free (all of them, waiting for batches, if
   // `block`; only those of `only` if >= 0). True when none is left.
   bool HandOver(bool block, int only = -1);
+  // Pauses (logged, counted: backpressure) or resumes reading.
   void SetPaused(bool paused);
+  // Pauses or resumes every assigned partition.
+  void PauseAll(bool paused);
+  // Exit-at-end: every partition read to its end; the rest is being handed over.
+  bool finishing_ = false;
   const std::function<Batch*()>* try_get_ = nullptr;
   int64_t unassigned_since_ns_ = 0;
   std::map<int, Owned> owned_;
@@ -148,7 +162,9 @@ class KafkaSource {
   int64_t last_tick_ns_ = 0;
   const std::function<Batch*()>* get_ = nullptr;
   const std::function<void(Batch*)>* put_ = nullptr;
-  std::mutex revoke_mu_;
+  mutable std::mutex revoke_mu_;
+  bool final_commit_done_ = false;  // guarded by revoke_mu_
+  bool keeping_alive_ = false;      // reader thread only
   std::condition_variable revoke_cv_;
   uint64_t revokes_put_ = 0;      // reader thread only
   uint64_t revokes_handled_ = 0;  // guarded by revoke_mu_
