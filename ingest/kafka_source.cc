@@ -153,6 +153,7 @@ void KafkaSource::FinalCommitDone() {
     final_commit_done_ = true;
   }
   revoke_cv_.notify_all();
+  rd_kafka_queue_yield(static_cast<rd_kafka_queue_t*>(queue_));  // ends a KeepAlive poll now
 }
 
 bool KafkaSource::final_commit_done() const {

@@ -17,7 +17,14 @@ if ! scripts/kafka.sh status >/dev/null 2>&1; then
   scripts/kafka.sh start
   started=1
 fi
-trap '[ "$started" = 1 ] && scripts/kafka.sh stop >/dev/null 2>&1 || true' EXIT
+topic=
+cleanup() {
+  # The topic is large (about 600 MB for 2M lines): never leave it on the broker.
+  [ -n "$topic" ] && scripts/kafka.sh delete "$topic" >/dev/null 2>&1
+  [ "$started" = 1 ] && scripts/kafka.sh stop >/dev/null 2>&1
+  true
+}
+trap cleanup EXIT
 
 log=$out/kafka-bench.log
 if [ ! -s "$log" ] || [ "$(wc -l <"$log")" -ne "$lines" ]; then

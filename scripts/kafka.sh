@@ -109,9 +109,12 @@ case "${1:-}" in
   create)
     java_run org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --create \
       --if-not-exists --topic "$2" --partitions "${3:-3}" --replication-factor 1 ;;
+  delete)
+    [ -n "${2:-}" ] || { echo "usage: $0 delete TOPIC" >&2; exit 2; }
+    java_run org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --delete --topic "$2" ;;
   lag)
     [ -n "${2:-}" ] || { echo "usage: $0 lag GROUP" >&2; exit 2; }
     java_run org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server "$bootstrap" \
       --describe --group "$2" ;;
-  *) echo "usage: $0 start|stop|restart|status|topics|describe TOPIC|create TOPIC [PARTITIONS]|lag GROUP|fetch" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|restart|status|topics|describe TOPIC|create TOPIC [PARTITIONS]|delete TOPIC|lag GROUP|fetch" >&2; exit 2 ;;
 esac
