@@ -1,11 +1,14 @@
 #include "app/series.h"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "app/config.h"
 #include "core/strings.h"
@@ -34,7 +37,9 @@ constexpr const char* kSeriesHelp =
     "  --output FILE    - for stdout\n"
     "  --score MODE     deviation (default): 1 - 2^-(d/sensitivity)^2 for a deviation of d\n"
     "                   spreads; likelihood: how unusual the last 10 deviations are against\n"
-    "                   the series' own history of deviations (Numenta's anomaly likelihood)\n";
+    "                   the series' own history of deviations (Numenta's anomaly likelihood);\n"
+    "                   context: the higher of that and the same likelihood of how\n"
+    "                   unexpected each value's coarse level is after the three before it\n";
 
 int Fail(const std::string& msg) {
   std::fprintf(stderr, "sitepulse series: %s\n", msg.c_str());
@@ -85,6 +90,40 @@ class Likelihood {
   double var_ = 1;
 };
 constexpr double kLikelihoodFires = 0.99;
+
+// How unexpected a value is after the few before it. Values fall into kLevels equal levels of
+// the range seen so far (min to max); a table counts, for every run of kOrder levels, which
+// level came next. The surprise of a value is 1 - P(its level | the kOrder before it), P
+// estimated from the counts (plus a small prior). A series that repeats its shapes becomes
+// predictable; a new shape (a step, a new rhythm, a level never seen) is a surprise even when
+// the value itself is unremarkable.
+class SequenceSurprise {
+ public:
+  double Score(double v) {
+    if (n_++ == 0) lo_ = hi_ = v;
+    lo_ = std::min(lo_, v);
+    hi_ = std::max(hi_, v);
+    const double span = hi_ - lo_;
+    const int level =
+        span > 0 ? std::clamp(static_cast<int>(kLevels * (v - lo_) / span), 0, kLevels - 1) : 0;
+    std::array<uint32_t, kLevels>& next = counts_[history_];
+    uint32_t total = 0;
+    for (uint32_t c : next) total += c;
+    const double p = (next[static_cast<size_t>(level)] + kPrior) / (total + kPrior * kLevels);
+    ++next[static_cast<size_t>(level)];
+    history_ = ((history_ << 3) | static_cast<uint32_t>(level)) & ((1u << (3 * kOrder)) - 1);
+    return 1 - p;
+  }
+
+ private:
+  static constexpr int kLevels = 8;  // 3 bits each in history_
+  static constexpr int kOrder = 3;
+  static constexpr double kPrior = 0.1;
+  uint64_t n_ = 0;
+  double lo_ = 0, hi_ = 0;
+  uint32_t history_ = 0;  // the last kOrder levels
+  absl::flat_hash_map<uint32_t, std::array<uint32_t, kLevels>> counts_;
+};
 
 }  // namespace
 
@@ -161,11 +200,13 @@ int SeriesMain(const std::vector<std::string>& args) {
     out = &out_file;
   }
   *out << "timestamp,value,anomaly_score\n";
-  if (score_mode != "deviation" && score_mode != "likelihood") {
-    return Fail("--score must be deviation or likelihood");
+  if (score_mode != "deviation" && score_mode != "likelihood" && score_mode != "context") {
+    return Fail("--score must be deviation, likelihood or context");
   }
-  const bool likelihood_mode = score_mode == "likelihood";
-  Likelihood likelihood;
+  const bool context_mode = score_mode == "context";
+  const bool likelihood_mode = score_mode == "likelihood" || context_mode;
+  Likelihood likelihood, sequence_likelihood;
+  SequenceSurprise sequence;
   BaselineModel model(spec.baseline);
   // Only the row where the condition starts (or starts again after keep_firing_for without it)
   // is a new detection, as for alerts: while it holds, scores are damped below 0.5.
@@ -196,6 +237,9 @@ int SeriesMain(const std::vector<std::string>& args) {
       score = (spec.above ? v > spec.threshold : v < spec.threshold) ? 1 : 0;
     } else {
       const BaselineVerdict verdict = model.Observe(t, v);
+      // Learns from every row, warm or not.
+      const double sequence_score =
+          context_mode ? sequence_likelihood.Score(sequence.Score(v)) : 0;
       if (verdict.warm) {
         const double z = spec.direction == Direction::kRise   ? verdict.z
                          : spec.direction == Direction::kDrop ? -verdict.z
@@ -210,6 +254,9 @@ int SeriesMain(const std::vector<std::string>& args) {
           // (Numenta's "anomaly likelihood"): a series that always jumps gets no credit for
           // jumping; a quiet one that starts to move does.
           score = likelihood.Score(std::max(0.0, z));
+          // Two kinds of evidence, each against its own history: a value far from the
+          // baseline, or a value out of the series' usual sequence.
+          if (context_mode) score = std::max(score, sequence_score);
           const bool was_active = machine.phase() == AlertPhase::kFiring;
           const AlertTransition tr = machine.Step(score >= kLikelihoodFires, t, alert_options);
           if (was_active && tr != AlertTransition::kFire) score = std::min(score, kLikelihoodFires) * 0.5;

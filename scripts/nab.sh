@@ -13,7 +13,7 @@ rm -rf "$out"
 for f in "$nab"/data/*/*.csv; do
   rel=${f#"$nab/data/"}
   mkdir -p "$out/$(dirname "$rel")"
-  "$build/app/sitepulse" series --detector "$detector" --config "$config" --score likelihood \
+  "$build/app/sitepulse" series --detector "$detector" --config "$config" --score context \
     --input "$f" --output "$out/$rel"
 done
 "$build/bench/nab_score" --data "$nab/data" --windows "$nab/combined_windows.json" --results "$out" \

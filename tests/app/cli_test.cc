@@ -114,5 +114,41 @@ TEST(CliTest, SeriesScoresEveryRowOfACsv) {
   EXPECT_NE(bad.err.find(dir / "bad.csv" + ":3: cannot read"), std::string::npos) << bad.err;
 }
 
+// `--score context` also weighs how expected each value is after the ones before it: a series
+// whose rhythm changes while its values stay in their usual range scores as an anomaly there,
+// which the deviation likelihood alone does not see; the steady rhythm before never does.
+TEST(CliTest, SeriesContextScoreSeesANewRhythmInTheUsualRange) {
+  TempDir dir;
+  {
+    std::ofstream csv(dir / "in.csv");
+    csv << "timestamp,value\n";
+    const int before[] = {100, 140, 180, 140}, after[] = {100, 180, 100, 180};
+    for (int i = 0; i < 2000; ++i) {  // one row every 5 minutes, the rhythm changes at row 1500
+      const int64_t t = 1709251200 + int64_t{300} * i;
+      csv << t << "," << (i < 1500 ? before[i % 4] : after[i % 4]) << "\n";
+    }
+  }
+  auto scores = [&](const std::string& mode) {
+    auto r = RunCommand(kBin + " series --detector baseline --score " + mode + " --input " +
+                            dir / "in.csv" + " --output " + dir / (mode + ".csv"),
+                        dir);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::vector<double> out;
+    const auto rows = testing::Lines(testing::ReadFile(dir / (mode + ".csv")));
+    for (size_t i = 1; i < rows.size(); ++i) out.push_back(std::stod(rows[i].substr(rows[i].rfind(',') + 1)));
+    return out;
+  };
+  const std::vector<double> context = scores("context"), likelihood = scores("likelihood");
+  ASSERT_EQ(context.size(), 2000u);
+  ASSERT_EQ(likelihood.size(), 2000u);
+  auto max_in = [](const std::vector<double>& v, size_t from, size_t to) {
+    return *std::max_element(v.begin() + static_cast<std::ptrdiff_t>(from),
+                             v.begin() + static_cast<std::ptrdiff_t>(to));
+  };
+  EXPECT_GE(max_in(context, 1500, 1520), 0.99);     // the new rhythm is an anomaly
+  EXPECT_LT(max_in(likelihood, 1500, 1520), 0.99);  // its values alone are not
+  EXPECT_LT(max_in(context, 1000, 1500), 0.99);     // the old rhythm, learned, never was
+}
+
 }  // namespace
 }  // namespace sitepulse
