@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <deque>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -38,8 +39,10 @@ constexpr const char* kSeriesHelp =
     "  --score MODE     deviation (default): 1 - 2^-(d/sensitivity)^2 for a deviation of d\n"
     "                   spreads; likelihood: how unusual the last 10 deviations are against\n"
     "                   the series' own history of deviations (Numenta's anomaly likelihood);\n"
-    "                   context: the higher of that and the same likelihood of how\n"
-    "                   unexpected each value's coarse level is after the three before it\n";
+    "                   context: the highest of that and the same likelihood of two more\n"
+    "                   kinds of evidence: how unexpected each value's coarse level is after\n"
+    "                   the three before it, and how far the mean of the last 48 values sits\n"
+    "                   from the long-run mean\n";
 
 int Fail(const std::string& msg) {
   std::fprintf(stderr, "sitepulse series: %s\n", msg.c_str());
@@ -90,6 +93,40 @@ class Likelihood {
   double var_ = 1;
 };
 constexpr double kLikelihoodFires = 0.99;
+
+// How far the mean of the last kWindow values sits from the long-run mean of the values before
+// them, in standard errors: a sustained shift that single values, each within the spread, hide.
+// Negative until the long run has enough values.
+class MeanShift {
+ public:
+  double Score(double v) {
+    window_.push_back(v);
+    sum_ += v;
+    if (window_.size() > kWindow) {
+      // The value leaving the window joins the long run (exponential, half-life ~1,400 rows).
+      const double old = window_.front();
+      window_.pop_front();
+      sum_ -= old;
+      ++n_;
+      const double a = std::max(1.0 / static_cast<double>(n_), 1.0 / kLongRun);
+      const double d = old - mean_;
+      mean_ += a * d;
+      var_ = (1 - a) * (var_ + a * d * d);
+    }
+    if (n_ <= kMinLongRun) return -1;
+    const double standard_error = std::sqrt(std::max(var_, 1e-12) / kWindow);
+    return std::fabs(sum_ / kWindow - mean_) / standard_error;
+  }
+
+ private:
+  static constexpr size_t kWindow = 48;
+  static constexpr double kLongRun = 2000;
+  static constexpr uint64_t kMinLongRun = 50;
+  std::deque<double> window_;
+  double sum_ = 0;
+  uint64_t n_ = 0;
+  double mean_ = 0, var_ = 0;
+};
 
 // How unexpected a value is after the few before it. Values fall into kLevels equal levels of
 // the range seen so far (min to max); a table counts, for every run of kOrder levels, which
@@ -205,8 +242,9 @@ int SeriesMain(const std::vector<std::string>& args) {
   }
   const bool context_mode = score_mode == "context";
   const bool likelihood_mode = score_mode == "likelihood" || context_mode;
-  Likelihood likelihood, sequence_likelihood;
+  Likelihood likelihood, sequence_likelihood, shift_likelihood;
   SequenceSurprise sequence;
+  MeanShift shift;
   BaselineModel model(spec.baseline);
   // Only the row where the condition starts (or starts again after keep_firing_for without it)
   // is a new detection, as for alerts: while it holds, scores are damped below 0.5.
@@ -240,6 +278,8 @@ int SeriesMain(const std::vector<std::string>& args) {
       // Learns from every row, warm or not.
       const double sequence_score =
           context_mode ? sequence_likelihood.Score(sequence.Score(v)) : 0;
+      const double shift_raw = context_mode ? shift.Score(v) : -1;
+      const double shift_score = shift_raw >= 0 ? shift_likelihood.Score(shift_raw) : 0;
       if (verdict.warm) {
         const double z = spec.direction == Direction::kRise   ? verdict.z
                          : spec.direction == Direction::kDrop ? -verdict.z
@@ -254,9 +294,9 @@ int SeriesMain(const std::vector<std::string>& args) {
           // (Numenta's "anomaly likelihood"): a series that always jumps gets no credit for
           // jumping; a quiet one that starts to move does.
           score = likelihood.Score(std::max(0.0, z));
-          // Two kinds of evidence, each against its own history: a value far from the
-          // baseline, or a value out of the series' usual sequence.
-          if (context_mode) score = std::max(score, sequence_score);
+          // Three kinds of evidence, each against its own history: a value far from the
+          // baseline, a value out of the series' usual sequence, a shift of the recent mean.
+          if (context_mode) score = std::max({score, sequence_score, shift_score});
           const bool was_active = machine.phase() == AlertPhase::kFiring;
           const AlertTransition tr = machine.Step(score >= kLikelihoodFires, t, alert_options);
           if (was_active && tr != AlertTransition::kFire) score = std::min(score, kLikelihoodFires) * 0.5;

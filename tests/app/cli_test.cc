@@ -150,5 +150,40 @@ TEST(CliTest, SeriesContextScoreSeesANewRhythmInTheUsualRange) {
   EXPECT_LT(max_in(context, 1000, 1500), 0.99);     // the old rhythm, learned, never was
 }
 
+// `--score context` also sees a small sustained shift of the mean (here a fifth of the noise's
+// range) that no single value shows; the noise before it never scores as an anomaly.
+TEST(CliTest, SeriesContextScoreSeesASmallSustainedShift) {
+  TempDir dir;
+  {
+    std::ofstream csv(dir / "in.csv");
+    csv << "timestamp,value\n";
+    uint64_t x = 12345;
+    for (int i = 0; i < 2000; ++i) {  // one row every 5 minutes, +20 from row 1500 on
+      x = x * 6364136223846793005ull + 1442695040888963407ull;
+      const double noise = static_cast<double>(x >> 11) / static_cast<double>(1ull << 53) * 100 - 50;
+      csv << 1709251200 + int64_t{300} * i << "," << 100 + noise + (i >= 1500 ? 20 : 0) << "\n";
+    }
+  }
+  auto scores = [&](const std::string& mode) {
+    auto r = RunCommand(kBin + " series --detector baseline --score " + mode + " --input " +
+                            dir / "in.csv" + " --output " + dir / (mode + ".csv"),
+                        dir);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::vector<double> out;
+    const auto rows = testing::Lines(testing::ReadFile(dir / (mode + ".csv")));
+    for (size_t i = 1; i < rows.size(); ++i) out.push_back(std::stod(rows[i].substr(rows[i].rfind(',') + 1)));
+    return out;
+  };
+  const std::vector<double> context = scores("context"), likelihood = scores("likelihood");
+  ASSERT_EQ(context.size(), 2000u);
+  auto max_in = [](const std::vector<double>& v, size_t from, size_t to) {
+    return *std::max_element(v.begin() + static_cast<std::ptrdiff_t>(from),
+                             v.begin() + static_cast<std::ptrdiff_t>(to));
+  };
+  EXPECT_GE(max_in(context, 1500, 1600), 0.99);     // found within 100 rows (8 h)
+  EXPECT_LT(max_in(likelihood, 1500, 1600), 0.99);  // no single value gives it away
+  EXPECT_LT(max_in(context, 1000, 1500), 0.99);     // the noise alone never did
+}
+
 }  // namespace
 }  // namespace sitepulse
