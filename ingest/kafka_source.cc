@@ -5,6 +5,7 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 #include "absl/strings/str_split.h"
 #include "core/strings.h"
@@ -73,6 +74,13 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Open(const KafkaSource
     if (absl::Status st = set(k, v); !st.ok()) {
       rd_kafka_conf_destroy(conf);
       return st;
+    }
+  }
+  {
+    char value[64];
+    size_t size = sizeof(value);
+    if (rd_kafka_conf_get(conf, "queued.min.messages", value, &size) == RD_KAFKA_CONF_OK) {
+      src->queued_min_messages_ = std::strtoll(value, nullptr, 10);
     }
   }
   rd_kafka_conf_set_opaque(conf, src.get());
@@ -440,6 +448,7 @@ bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<B
   if (!HandOver(/*block=*/false)) SetPaused(true);
   else if (paused_.load() && !finishing_) SetPaused(false);
   std::vector<rd_kafka_message_t*> msgs(options_.max_messages_per_poll);
+  WakeFetcherIfDrained();
   const ssize_t n = rd_kafka_consume_batch_queue(
       static_cast<rd_kafka_queue_t*>(queue_), static_cast<int>(options_.poll_timeout / 1'000'000),
       msgs.data(), msgs.size());
@@ -532,6 +541,38 @@ bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<B
     return !finish_all();
   }
   return true;
+}
+
+void KafkaSource::WakeFetcherIfDrained() {
+  // librdkafka 2.0 stops fetching while its queue holds queued.min.messages and looks again only
+  // when its broker thread wakes up, up to a second later (2.1 added fetch.queue.backoff.ms).
+  // Reading from a fast broker, the queue fills in milliseconds and drains in tens of them, so
+  // the reader idled most of that second. A request to the broker wakes its thread: once the
+  // queue has drained after being full, ask for one partition's end offset (this wakes the
+  // thread of that partition's leader; with several brokers the others wait as before).
+  // (A queue configured smaller than one poll's worth is left alone: it is small on purpose.)
+  const auto per_poll = static_cast<int64_t>(options_.max_messages_per_poll);
+  if (queued_min_messages_ <= per_poll) return;
+  const auto length =
+      static_cast<int64_t>(rd_kafka_queue_length(static_cast<rd_kafka_queue_t*>(queue_)));
+  // Seen only between polls: a queue close to the threshold may have crossed it meanwhile.
+  if (length >= queued_min_messages_ - per_poll) {
+    fetcher_stopped_ = true;
+    return;
+  }
+  if (!fetcher_stopped_ || length > queued_min_messages_ / 4) return;
+  fetcher_stopped_ = false;
+  for (const auto& [id, o] : owned_) {
+    if (!o.assigned) continue;
+    std::pair<std::string, int32_t> name;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      name = names_[static_cast<size_t>(id)];
+    }
+    int64_t low = 0, high = 0;
+    rd_kafka_query_watermark_offsets(Rk(rk_), name.first.c_str(), name.second, &low, &high, 100);
+    break;
+  }
 }
 
 void KafkaSource::KeepAlive() {

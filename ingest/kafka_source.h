@@ -149,6 +149,10 @@ class KafkaSource {
   bool HandOver(bool block, int only = -1);
   // Pauses (logged, counted: backpressure) or resumes reading.
   void SetPaused(bool paused);
+  // Works around librdkafka 2.0's late refetch after a full queue (see the .cc).
+  void WakeFetcherIfDrained();
+  int64_t queued_min_messages_ = 0;
+  bool fetcher_stopped_ = false;
   // Pauses or resumes every assigned partition.
   void PauseAll(bool paused);
   // Exit-at-end: every partition read to its end; the rest is being handed over.
