@@ -114,6 +114,25 @@ TEST(CliTest, SeriesScoresEveryRowOfACsv) {
   EXPECT_NE(bad.err.find(dir / "bad.csv" + ":3: cannot read"), std::string::npos) << bad.err;
 }
 
+// The scores `sitepulse series --score MODE` gives the rows of dir/in.csv, in order.
+std::vector<double> SeriesScores(const TempDir& dir, const std::string& mode) {
+  auto r = RunCommand(kBin + " series --detector baseline --score " + mode + " --input " +
+                          dir / "in.csv" + " --output " + dir / (mode + ".csv"),
+                      dir);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::vector<double> out;
+  const auto rows = testing::Lines(testing::ReadFile(dir / (mode + ".csv")));
+  for (size_t i = 1; i < rows.size(); ++i) {
+    out.push_back(std::stod(rows[i].substr(rows[i].rfind(',') + 1)));
+  }
+  return out;
+}
+
+double MaxIn(const std::vector<double>& v, size_t from, size_t to) {
+  return *std::max_element(v.begin() + static_cast<std::ptrdiff_t>(from),
+                           v.begin() + static_cast<std::ptrdiff_t>(to));
+}
+
 // `--score context` also weighs how expected each value is after the ones before it: a series
 // whose rhythm changes while its values stay in their usual range scores as an anomaly there,
 // which the deviation likelihood alone does not see; the steady rhythm before never does.
@@ -128,26 +147,13 @@ TEST(CliTest, SeriesContextScoreSeesANewRhythmInTheUsualRange) {
       csv << t << "," << (i < 1500 ? before[i % 4] : after[i % 4]) << "\n";
     }
   }
-  auto scores = [&](const std::string& mode) {
-    auto r = RunCommand(kBin + " series --detector baseline --score " + mode + " --input " +
-                            dir / "in.csv" + " --output " + dir / (mode + ".csv"),
-                        dir);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    std::vector<double> out;
-    const auto rows = testing::Lines(testing::ReadFile(dir / (mode + ".csv")));
-    for (size_t i = 1; i < rows.size(); ++i) out.push_back(std::stod(rows[i].substr(rows[i].rfind(',') + 1)));
-    return out;
-  };
-  const std::vector<double> context = scores("context"), likelihood = scores("likelihood");
+  const std::vector<double> context = SeriesScores(dir, "context"),
+                            likelihood = SeriesScores(dir, "likelihood");
   ASSERT_EQ(context.size(), 2000u);
   ASSERT_EQ(likelihood.size(), 2000u);
-  auto max_in = [](const std::vector<double>& v, size_t from, size_t to) {
-    return *std::max_element(v.begin() + static_cast<std::ptrdiff_t>(from),
-                             v.begin() + static_cast<std::ptrdiff_t>(to));
-  };
-  EXPECT_GE(max_in(context, 1500, 1520), 0.99);     // the new rhythm is an anomaly
-  EXPECT_LT(max_in(likelihood, 1500, 1520), 0.99);  // its values alone are not
-  EXPECT_LT(max_in(context, 1000, 1500), 0.99);     // the old rhythm, learned, never was
+  EXPECT_GE(MaxIn(context, 1500, 1520), 0.99);     // the new rhythm is an anomaly
+  EXPECT_LT(MaxIn(likelihood, 1500, 1520), 0.99);  // its values alone are not
+  EXPECT_LT(MaxIn(context, 1000, 1500), 0.99);     // the old rhythm, learned, never was
 }
 
 // `--score context` also sees a small sustained shift of the mean (here a fifth of the noise's
@@ -164,25 +170,12 @@ TEST(CliTest, SeriesContextScoreSeesASmallSustainedShift) {
       csv << 1709251200 + int64_t{300} * i << "," << 100 + noise + (i >= 1500 ? 20 : 0) << "\n";
     }
   }
-  auto scores = [&](const std::string& mode) {
-    auto r = RunCommand(kBin + " series --detector baseline --score " + mode + " --input " +
-                            dir / "in.csv" + " --output " + dir / (mode + ".csv"),
-                        dir);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    std::vector<double> out;
-    const auto rows = testing::Lines(testing::ReadFile(dir / (mode + ".csv")));
-    for (size_t i = 1; i < rows.size(); ++i) out.push_back(std::stod(rows[i].substr(rows[i].rfind(',') + 1)));
-    return out;
-  };
-  const std::vector<double> context = scores("context"), likelihood = scores("likelihood");
+  const std::vector<double> context = SeriesScores(dir, "context"),
+                            likelihood = SeriesScores(dir, "likelihood");
   ASSERT_EQ(context.size(), 2000u);
-  auto max_in = [](const std::vector<double>& v, size_t from, size_t to) {
-    return *std::max_element(v.begin() + static_cast<std::ptrdiff_t>(from),
-                             v.begin() + static_cast<std::ptrdiff_t>(to));
-  };
-  EXPECT_GE(max_in(context, 1500, 1600), 0.99);     // found within 100 rows (8 h)
-  EXPECT_LT(max_in(likelihood, 1500, 1600), 0.99);  // no single value gives it away
-  EXPECT_LT(max_in(context, 1000, 1500), 0.99);     // the noise alone never did
+  EXPECT_GE(MaxIn(context, 1500, 1600), 0.99);     // found within 100 rows (8 h)
+  EXPECT_LT(MaxIn(likelihood, 1500, 1600), 0.99);  // no single value gives it away
+  EXPECT_LT(MaxIn(context, 1000, 1500), 0.99);     // the noise alone never did
 }
 
 }  // namespace
