@@ -243,7 +243,6 @@ void KafkaSource::OnRebalance(int err, void* p) {
     }
     if (assign) {
       o.assigned = true;
-      o.finished = false;
       // Where reading starts is the client's business (a state's offset, the commit, the
       // reset policy): gaps count only from the first message on.
       o.positioned = false;
@@ -382,18 +381,8 @@ bool KafkaSource::HandOver(bool block, int only) {
   return waiting_.empty();
 }
 
-void KafkaSource::SetPaused(bool paused) {
+void KafkaSource::SetPaused(bool paused, bool full_pipeline) {
   if (paused_.load() == paused) return;
-  PauseAll(paused);
-  if (paused && pauses_.fetch_add(1) < 3) {
-    std::fprintf(stderr,
-                 "sitepulse: kafka: the pipeline is full; reading paused until it catches up "
-                 "(sitepulse_kafka_pauses)\n");
-  }
-  paused_.store(paused);
-}
-
-void KafkaSource::PauseAll(bool paused) {
   rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(4);
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -410,6 +399,12 @@ void KafkaSource::PauseAll(bool paused) {
     rd_kafka_resume_partitions(Rk(rk_), l);
   }
   rd_kafka_topic_partition_list_destroy(l);
+  if (paused && full_pipeline && pauses_.fetch_add(1) < 3) {
+    std::fprintf(stderr,
+                 "sitepulse: kafka: the pipeline is full; reading paused until it catches up "
+                 "(sitepulse_kafka_pauses)\n");
+  }
+  paused_.store(paused);
 }
 
 bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<Batch*()>& try_get,
@@ -447,7 +442,8 @@ bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<B
   // the polls below only keep the group's clock and callbacks going.
   if (!HandOver(/*block=*/false)) SetPaused(true);
   else if (paused_.load() && !finishing_) SetPaused(false);
-  std::vector<rd_kafka_message_t*> msgs(options_.max_messages_per_poll);
+  std::vector<rd_kafka_message_t*>& msgs = poll_buffer_;
+  msgs.resize(options_.max_messages_per_poll);
   WakeFetcherIfDrained();
   const ssize_t n = rd_kafka_consume_batch_queue(
       static_cast<rd_kafka_queue_t*>(queue_), static_cast<int>(options_.poll_timeout / 1'000'000),
@@ -536,8 +532,7 @@ bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<B
   if (all) {
     // Read to the end: stop fetching, and hand the rest over as batches become free.
     finishing_ = true;
-    PauseAll(true);
-    paused_.store(true);
+    SetPaused(true, /*full_pipeline=*/false);
     return !finish_all();
   }
   return true;
@@ -584,10 +579,7 @@ void KafkaSource::KeepAlive() {
   }
   // Partitions stay paused; the poll serves callbacks and errors and tells the group this
   // consumer is alive (max.poll.interval.ms) while the pipeline drains and commits.
-  if (!paused_.load()) {
-    PauseAll(true);
-    paused_.store(true);
-  }
+  SetPaused(true, /*full_pipeline=*/false);
   std::array<rd_kafka_message_t*, 64> msgs;
   const ssize_t n = rd_kafka_consume_batch_queue(static_cast<rd_kafka_queue_t*>(queue_), 100,
                                                  msgs.data(), msgs.size());

@@ -24,6 +24,8 @@
 #include "core/time.h"
 #include "ingest/batch.h"
 
+struct rd_kafka_message_s;  // librdkafka's rd_kafka_message_t
+
 namespace sitepulse {
 
 struct KafkaSourceOptions {
@@ -129,7 +131,6 @@ class KafkaSource {
     bool assigned = false;
     int64_t end_offset = -1;  // exit-at-end: high watermark at assignment
     int64_t next_offset = 0;  // next offset to read
-    bool finished = false;
     int64_t last_timestamp_ms = -1;  // of the last message read (producer or broker time)
     bool positioned = false;         // a message was read since the assignment
   };
@@ -147,14 +148,14 @@ class KafkaSource {
   // Hands waiting messages over while batches are free (all of them, waiting for batches, if
   // `block`; only those of `only` if >= 0). True when none is left.
   bool HandOver(bool block, int only = -1);
-  // Pauses (logged, counted: backpressure) or resumes reading.
-  void SetPaused(bool paused);
+  // Pauses or resumes every assigned partition; a pause for a full pipeline (backpressure) is
+  // counted and logged, one at the end of the input is not.
+  void SetPaused(bool paused, bool full_pipeline = true);
   // Works around librdkafka 2.0's late refetch after a full queue (see the .cc).
   void WakeFetcherIfDrained();
   int64_t queued_min_messages_ = 0;
+  std::vector<rd_kafka_message_s*> poll_buffer_;  // reused by every Poll
   bool fetcher_stopped_ = false;
-  // Pauses or resumes every assigned partition.
-  void PauseAll(bool paused);
   // Exit-at-end: every partition read to its end; the rest is being handed over.
   bool finishing_ = false;
   const std::function<Batch*()>* try_get_ = nullptr;

@@ -91,10 +91,21 @@ Spawned SpawnSitepulse(std::vector<std::string> argv, const TempDir& dir,
 }
 
 // sitepulse_lines_total from the process's /metrics (0 if it cannot be read).
+// The /metrics page of a running instance.
+std::string MetricsText(const Spawned& s, const TempDir& dir) {
+  return RunCommand("curl -s 127.0.0.1:" + std::to_string(s.port) + "/metrics", dir).out;
+}
+
+// An unlabelled metric's value; -1 if the page lacks it.
+double Metric(const Spawned& s, const TempDir& dir, const std::string& name) {
+  const std::string text = MetricsText(s, dir);
+  const size_t at = text.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::strtod(text.c_str() + at + name.size() + 2, nullptr);
+}
+
 uint64_t LinesTotal(const Spawned& s, const TempDir& dir) {
-  auto m = RunCommand("curl -s 127.0.0.1:" + std::to_string(s.port) + "/metrics", dir);
-  const size_t at = m.out.find("\nsitepulse_lines_total ");
-  return at == std::string::npos ? 0 : std::strtoull(m.out.c_str() + at + 23, nullptr, 10);
+  const double lines = Metric(s, dir, "sitepulse_lines_total");
+  return lines < 0 ? 0 : static_cast<uint64_t>(lines);
 }
 
 // Polls /metrics until at least `target` lines were read or `seconds` pass; the last count.
@@ -249,15 +260,15 @@ TEST(KafkaSourceTest, SigtermDrainsCommitsWhatIsDoneAndExits) {
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // a periodic commit happens
   // Caught up: every partition reports no lag, in messages and in seconds.
   {
-    auto m = RunCommand("curl -s 127.0.0.1:" + std::to_string(sp.port) + "/metrics", dir);
+    const std::string metrics = MetricsText(sp, dir);
     for (int p = 0; p < 3; ++p) {
       const std::string part = "{partition=\"" + topic + "/" + std::to_string(p) + "\"}";
-      EXPECT_NE(m.out.find("sitepulse_kafka_consumer_lag_messages" + part + " 0\n"), std::string::npos)
-          << m.out;
-      EXPECT_NE(m.out.find("sitepulse_kafka_consumer_lag_seconds" + part + " 0\n"), std::string::npos)
-          << m.out;
+      EXPECT_NE(metrics.find("sitepulse_kafka_consumer_lag_messages" + part + " 0\n"), std::string::npos)
+          << metrics;
+      EXPECT_NE(metrics.find("sitepulse_kafka_consumer_lag_seconds" + part + " 0\n"), std::string::npos)
+          << metrics;
     }
-    EXPECT_NE(m.out.find("sitepulse_kafka_max_poll_exceeded 0\n"), std::string::npos) << m.out;
+    EXPECT_NE(metrics.find("sitepulse_kafka_max_poll_exceeded 0\n"), std::string::npos) << metrics;
   }
 
   const auto t0 = std::chrono::steady_clock::now();
@@ -366,24 +377,24 @@ TEST(KafkaSourceTest, BrokerOutageOfTwentySecondsChangesNothing) {
   {
     uint64_t lag = 0;
     double seconds = 0;
-    testing::CommandResult m;
+    std::string metrics;
     for (int i = 0; i < 30 && (lag == 0 || seconds <= 0); ++i) {
       if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      m = RunCommand("curl -s 127.0.0.1:" + std::to_string(sp.port) + "/metrics", dir);
+      metrics = MetricsText(sp, dir);
       lag = 0;
       seconds = 0;
-      for (const std::string& line : Lines(m.out)) {
-      if (line.rfind("sitepulse_kafka_consumer_lag_messages{", 0) == 0) {
-        lag += std::strtoull(line.c_str() + line.rfind(' ') + 1, nullptr, 10);
-      }
-      if (line.rfind("sitepulse_kafka_consumer_lag_seconds{", 0) == 0) {
-        seconds = std::max(seconds, std::strtod(line.c_str() + line.rfind(' ') + 1, nullptr));
-      }
+      for (const std::string& line : Lines(metrics)) {
+        if (line.rfind("sitepulse_kafka_consumer_lag_messages{", 0) == 0) {
+          lag += std::strtoull(line.c_str() + line.rfind(' ') + 1, nullptr, 10);
+        }
+        if (line.rfind("sitepulse_kafka_consumer_lag_seconds{", 0) == 0) {
+          seconds = std::max(seconds, std::strtod(line.c_str() + line.rfind(' ') + 1, nullptr));
+        }
       }
     }
-    EXPECT_GT(lag, 0u) << m.out;
-    EXPECT_LE(lag, total) << m.out;  // refreshed about once a second: may trail `seen` a bit
-    EXPECT_GT(seconds, 0.0) << m.out;
+    EXPECT_GT(lag, 0u) << metrics;
+    EXPECT_LE(lag, total) << metrics;  // refreshed about once a second: may trail `seen` a bit
+    EXPECT_GT(seconds, 0.0) << metrics;
   }
   ASSERT_LT(seen, total) << "the backfill finished before the outage could happen";
   ASSERT_EQ(RunCommand(Script() + "stop", dir).exit_code, 0);
@@ -485,8 +496,7 @@ TEST(KafkaSourceTest, LostPartitionsAreReportedAndTheConsumerRecovers) {
   kill(sp.pid, SIGCONT);
   bool reported = false;
   for (int i = 0; i < 300 && !reported; ++i) {
-    auto m = RunCommand("curl -s 127.0.0.1:" + std::to_string(sp.port) + "/metrics", dir);
-    reported = m.out.find("sitepulse_kafka_partitions_lost 1\n") != std::string::npos;
+    reported = Metric(sp, dir, "sitepulse_kafka_partitions_lost") == 1;
     if (!reported) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_TRUE(reported) << ReadFile(dir / "stderr");
@@ -528,14 +538,9 @@ TEST(KafkaSourceTest, AFullPipelinePausesReadingAndStaysInTheGroup) {
                                      "file:" + dir / "out.jsonl"},
                                     dir);
   ASSERT_GT(sp.port, 0);
-  auto metric = [&](const std::string& name) {
-    auto m = RunCommand("curl -s 127.0.0.1:" + std::to_string(sp.port) + "/metrics", dir);
-    const size_t at = m.out.find("\n" + name + " ");
-    return at == std::string::npos ? -1.0 : std::strtod(m.out.c_str() + at + name.size() + 2, nullptr);
-  };
   bool paused = false;
   for (int i = 0; i < 300 && !paused; ++i) {
-    paused = metric("sitepulse_kafka_paused") == 1;
+    paused = Metric(sp, dir, "sitepulse_kafka_paused") == 1;
     if (!paused) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ASSERT_TRUE(paused) << ReadFile(dir / "stderr");
@@ -543,9 +548,9 @@ TEST(KafkaSourceTest, AFullPipelinePausesReadingAndStaysInTheGroup) {
   EXPECT_LT(at_pause, total);
   std::this_thread::sleep_for(std::chrono::seconds(12));
   // Still paused, still in the group: no poll-interval overrun, nothing taken away.
-  EXPECT_EQ(metric("sitepulse_kafka_paused"), 1);
-  EXPECT_EQ(metric("sitepulse_kafka_max_poll_exceeded"), 0);
-  EXPECT_EQ(metric("sitepulse_kafka_partitions_lost"), 0);
+  EXPECT_EQ(Metric(sp, dir, "sitepulse_kafka_paused"), 1);
+  EXPECT_EQ(Metric(sp, dir, "sitepulse_kafka_max_poll_exceeded"), 0);
+  EXPECT_EQ(Metric(sp, dir, "sitepulse_kafka_partitions_lost"), 0);
   EXPECT_EQ(LinesTotal(sp, dir), at_pause);  // the coordinator is stalled, the reader waits
   // The sink drains: reading resumes and the backfill finishes.
   auto drain = std::async(std::launch::async, [&] { return RunCommand("cat " + fifo + " > /dev/null", dir); });
