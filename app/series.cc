@@ -40,9 +40,10 @@ constexpr const char* kSeriesHelp =
     "                   spreads; likelihood: how unusual the last 10 deviations are against\n"
     "                   the series' own history of deviations (Numenta's anomaly likelihood);\n"
     "                   context: the highest of that and the same likelihood of two more\n"
-    "                   kinds of evidence: how unexpected each value's coarse level is after\n"
-    "                   the three before it, and how far the mean of the last 48 values sits\n"
-    "                   from the long-run mean\n";
+    "                   kinds of evidence (how unexpected each value's coarse level is after\n"
+    "                   the three before it; how far the mean of the last 48 values sits\n"
+    "                   from the long-run mean), each with its own firing level; a value\n"
+    "                   beyond the range seen so far by more than 5% of it scores 1\n";
 
 int Fail(const std::string& msg) {
   std::fprintf(stderr, "sitepulse series: %s\n", msg.c_str());
@@ -93,6 +94,39 @@ class Likelihood {
   double var_ = 1;
 };
 constexpr double kLikelihoodFires = 0.99;
+constexpr double kSequenceFires = 0.995;
+constexpr double kShiftFires = 0.995;
+
+// Maps a likelihood that fires at `fires` onto the common scale, where kLikelihoodFires fires:
+// [0, fires] -> [0, kLikelihoodFires] and [fires, 1] -> [kLikelihoodFires, 1], so that evidence
+// that needs more certainty to page can be compared (max) with the rest.
+double OnCommonScale(double likelihood, double fires) {
+  if (likelihood <= fires) return likelihood / fires * kLikelihoodFires;
+  return kLikelihoodFires + (likelihood - fires) / (1 - fires) * (1 - kLikelihoodFires);
+}
+
+// A value beyond the range of every value before it by more than kTolerance of that range (what
+// Numenta's NAB detector calls a spatial anomaly, with its tolerance): a new extreme is news
+// whatever the recent history says. Needs two distinct values first.
+class NewExtreme {
+ public:
+  bool Observe(double v) {
+    bool beyond = false;
+    if (n_ > 0 && hi_ > lo_) {
+      const double tolerance = (hi_ - lo_) * kTolerance;
+      beyond = v > hi_ + tolerance || v < lo_ - tolerance;
+    }
+    if (n_++ == 0) lo_ = hi_ = v;
+    lo_ = std::min(lo_, v);
+    hi_ = std::max(hi_, v);
+    return beyond;
+  }
+
+ private:
+  static constexpr double kTolerance = 0.05;
+  uint64_t n_ = 0;
+  double lo_ = 0, hi_ = 0;
+};
 
 // How far the mean of the last kWindow values sits from the long-run mean of the values before
 // them, in standard errors: a sustained shift that single values, each within the spread, hide.
@@ -245,6 +279,7 @@ int SeriesMain(const std::vector<std::string>& args) {
   Likelihood likelihood, sequence_likelihood, shift_likelihood;
   SequenceSurprise sequence;
   MeanShift shift;
+  NewExtreme extreme;
   BaselineModel model(spec.baseline);
   // Only the row where the condition starts (or starts again after keep_firing_for without it)
   // is a new detection, as for alerts: while it holds, scores are damped below 0.5.
@@ -280,6 +315,7 @@ int SeriesMain(const std::vector<std::string>& args) {
           context_mode ? sequence_likelihood.Score(sequence.Score(v)) : 0;
       const double shift_raw = context_mode ? shift.Score(v) : -1;
       const double shift_score = shift_raw >= 0 ? shift_likelihood.Score(shift_raw) : 0;
+      const bool new_extreme = context_mode && extreme.Observe(v);
       if (verdict.warm) {
         const double z = spec.direction == Direction::kRise   ? verdict.z
                          : spec.direction == Direction::kDrop ? -verdict.z
@@ -295,8 +331,14 @@ int SeriesMain(const std::vector<std::string>& args) {
           // jumping; a quiet one that starts to move does.
           score = likelihood.Score(std::max(0.0, z));
           // Three kinds of evidence, each against its own history: a value far from the
-          // baseline, a value out of the series' usual sequence, a shift of the recent mean.
-          if (context_mode) score = std::max({score, sequence_score, shift_score});
+          // baseline, a value out of the series' usual sequence, a shift of the recent mean;
+          // the last two fire at higher likelihoods (swept on NAB: they are noisier). A new
+          // extreme fires outright.
+          if (context_mode) {
+            score = std::max({score, OnCommonScale(sequence_score, kSequenceFires),
+                              OnCommonScale(shift_score, kShiftFires)});
+            if (new_extreme) score = 1;
+          }
           const bool was_active = machine.phase() == AlertPhase::kFiring;
           const AlertTransition tr = machine.Step(score >= kLikelihoodFires, t, alert_options);
           if (was_active && tr != AlertTransition::kFire) score = std::min(score, kLikelihoodFires) * 0.5;

@@ -178,5 +178,30 @@ TEST(CliTest, SeriesContextScoreSeesASmallSustainedShift) {
   EXPECT_LT(MaxIn(context, 1000, 1500), 0.99);     // the noise alone never did
 }
 
+// `--score context` scores 1 for a value beyond the range of every value before it by more than
+// 5% of that range, however ordinary the recent values were; a value inside that tolerance does
+// not score 1. Only the first row of the excursion is a new detection.
+TEST(CliTest, SeriesContextScoreFiresOnANewExtreme) {
+  TempDir dir;
+  {
+    std::ofstream csv(dir / "in.csv");
+    csv << "timestamp,value\n";
+    uint64_t x = 777;
+    for (int i = 0; i < 2000; ++i) {  // uniform noise in [100, 200); 204 at row 1200, 260 at 1700
+      x = x * 6364136223846793005ull + 1442695040888963407ull;
+      double v = 100 + static_cast<double>(x >> 11) / static_cast<double>(1ull << 53) * 100;
+      if (i == 1200) v = 204;
+      if (i == 1700 || i == 1701) v = 260;
+      csv << 1709251200 + int64_t{300} * i << "," << v << "\n";
+    }
+  }
+  const std::vector<double> context = SeriesScores(dir, "context");
+  ASSERT_EQ(context.size(), 2000u);
+  EXPECT_LT(context[1200], 1.0);  // within 5% of the range seen: not news by itself
+  EXPECT_EQ(context[1700], 1.0);  // 60 past the old maximum
+  EXPECT_LT(context[1701], 0.99);  // the same excursion, already reported
+  EXPECT_LT(MaxIn(context, 1000, 1200), 0.99);
+}
+
 }  // namespace
 }  // namespace sitepulse

@@ -76,7 +76,7 @@ TEST(NabCorpusTest, SitepulseScoreOnTheNumentaBenchmark) {
   ASSERT_TRUE(std::filesystem::exists(nab + "/combined_windows.json")) << nab;
   TempDir dir;
   auto r = RunCommand("SITEPULSE_NAB=" + nab + " " + kSource + "/scripts/nab.sh " + kSource +
-                          "/configs/nab.yaml nab --min-standard 58",
+                          "/configs/nab.yaml nab --min-standard 70",
                       dir);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("NAB (44 files, 83 windows)"), std::string::npos) << r.out;
