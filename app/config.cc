@@ -176,7 +176,7 @@ class Parser {
     }
     if (const YAML::Node fields = n["fields"]) {
       const std::string fk = Join(key, "fields");
-      if (Map(fields, fk, {"site", "time", "status", "latency", "bytes", "level"})) {
+      if (Map(fields, fk, {"site", "time", "status", "latency", "bytes", "level", "message"})) {
         for (const auto& kv : fields) {
           const std::string name = kv.first.Scalar();
           std::vector<std::string> paths;
@@ -345,6 +345,20 @@ class Parser {
       spec->baseline.adapt_after = d;
     }
     if (n["seasonality"]) Bool(n["seasonality"], Join(key, "seasonality"), &spec->baseline.seasonality);
+    // new_error_template.
+    if (n["min_level"] && String(n["min_level"], Join(key, "min_level"), &s) &&
+        !ParseLogLevel(s, &spec->min_level)) {
+      Error(n["min_level"], Join(key, "min_level"),
+            "must be a log level (debug, info, notice, warn, error, crit, alert, emerg)");
+    }
+    if (n["max_templates"]) {
+      Number<uint64_t>(n["max_templates"], Join(key, "max_templates"), &spec->max_templates, 1,
+                       1000000);
+    }
+    if (spec->type == DetectorType::kNewErrorTemplate && n["learn_for"] &&
+        Duration(n["learn_for"], Join(key, "learn_for"), &d)) {
+      spec->template_learn_for = d;
+    }
     // no_data.
     if (n["after"] && Duration(n["after"], Join(key, "after"), &d)) {
       if (d < kNanosPerSecond) Error(n["after"], Join(key, "after"), "must be at least 1s");
@@ -426,6 +440,11 @@ std::vector<std::string> DetectorKeys(DetectorType t) {
     case DetectorType::kTrafficDrop: add({"window", "min_requests", "drop"}); add(learned); break;
     case DetectorType::kErrorSpike: add({"window", "min_requests", "factor", "min_rate"}); add(learned); break;
     case DetectorType::kNoData: add({"after"}); break;
+    case DetectorType::kNewErrorTemplate:
+      // Each template fires at once: no "for".
+      k.erase(std::find(k.begin(), k.end(), "for"));
+      add({"min_level", "learn_for", "max_templates"});
+      break;
     case DetectorType::kBurnRate:
       add({"sli", "objective", "latency_threshold", "pairs", "min_requests", "min_bad"});
       break;
@@ -458,6 +477,10 @@ void ApplyTypeDefaults(DetectorSpec* spec) {
     case DetectorType::kBurnRate:
       spec->pairs = DefaultBurnPairs();
       spec->min_requests = 100;
+      break;
+    case DetectorType::kNewErrorTemplate:
+      spec->severity = "ticket";
+      spec->keep_firing_for = 3600 * kNanosPerSecond;
       break;
     default:
       break;
@@ -624,7 +647,7 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
           p.Error(d["type"], key + ".type",
                   StrCat("unknown detector type '", type,
                          "' (known: threshold, baseline, burn_rate, traffic_drop, no_data, "
-                         "error_spike)"));
+                         "error_spike, new_error_template)"));
         }
         std::vector<std::string> keys = DetectorKeys(spec.type);
         keys.insert(keys.begin(), {"name", "type"});
@@ -771,6 +794,7 @@ absl::StatusOr<FormatSpec> ResolveFormat(const FormatOverrides& o) {
     else if (name == "latency") f.latency_paths = paths;
     else if (name == "bytes") f.bytes_paths = paths;
     else if (name == "level") f.level_paths = paths;
+    else if (name == "message") f.message_paths = paths;
   }
   if (o.latency_unit) f.latency_unit = *o.latency_unit;
   if (o.time_unit) f.time_unit = *o.time_unit;

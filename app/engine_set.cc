@@ -139,6 +139,10 @@ uint64_t EngineSet::late_events() const {
 }
 uint64_t EngineSet::baselines_warming() const { return Sum(&WindowEngine::baselines_warming); }
 uint64_t EngineSet::sites_over_cap() const { return Sum(&WindowEngine::sites_over_cap); }
+uint64_t EngineSet::error_templates() const { return Sum(&WindowEngine::error_templates); }
+uint64_t EngineSet::error_templates_over_cap() const {
+  return Sum(&WindowEngine::error_templates_over_cap);
+}
 size_t EngineSet::site_count() const { return Sum(&WindowEngine::site_count); }
 
 size_t EngineSet::site_count(int id) const { return SlotOf(id).engine->site_count(); }

@@ -55,6 +55,8 @@ class EngineSet {
   uint64_t late_events() const;
   uint64_t baselines_warming() const;
   uint64_t sites_over_cap() const;
+  uint64_t error_templates() const;
+  uint64_t error_templates_over_cap() const;
   size_t site_count() const;
   EventTime watermark() const;  // the oldest engine's
   uint64_t split_sites() const { return split_sites_; }

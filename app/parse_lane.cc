@@ -5,6 +5,7 @@
 
 #include "core/strings.h"
 
+#include "detect/error_template.h"
 #include "detect/window_engine.h"
 
 namespace sitepulse {
@@ -189,6 +190,21 @@ void ParseLane::HandleLine(Batch* batch, LineParser& parser, const char* line, s
     batch->delta.samples.push_back({last_entry_, mapping_.Bin(rec_.latency_s)});
   }
   if (rec_.time > batch->delta.max_time) batch->delta.max_time = rec_.time;
+  if (options_.error_templates && rec_.kind == RecordKind::kError &&
+      rec_.level >= options_.template_min_level && !rec_.message.empty()) {
+    NoteTemplate(batch, site, bucket * res);
+  }
+}
+
+void ParseLane::NoteTemplate(Batch* batch, uint32_t site, EventTime bucket_start) {
+  const uint64_t hash = MaskErrorTemplate(rec_.message, &template_);
+  if (hash == 0) return;
+  const uint64_t key = hash ^ ((uint64_t{site} + 1) * 0x9E3779B97F4A7C15ull) ^
+                       (static_cast<uint64_t>(rec_.level) << 56);
+  if (templates_sent_.size() >= kMaxTemplatesSent) templates_sent_.clear();
+  if (!templates_sent_.insert(key).second) return;
+  batch->delta.templates.push_back({site, bucket_start, hash, rec_.level,
+                                    ShortTemplateText(template_), ShortTemplateText(rec_.message)});
 }
 
 }  // namespace sitepulse

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "detect/latency_sketch.h"
 #include "ingest/batch.h"
 #include "ingest/format.h"
@@ -25,6 +26,10 @@ class ParseLane {
     size_t max_line_bytes = 1 << 20;
     size_t max_sites = 10000;
     double sketch_alpha = 0.01;
+    // new_error_template detectors are configured: template the messages of error-log lines
+    // at this level and above (the lowest min_level among them).
+    bool error_templates = false;
+    LogLevel template_min_level = LogLevel::kError;
   };
   ParseLane(int id, const std::vector<FormatSpec>& input_formats, const Options& options);
 
@@ -38,6 +43,9 @@ class ParseLane {
   void HandleLine(Batch* batch, LineParser& parser, const char* line, size_t len, size_t capacity,
                   uint32_t offset, uint32_t message);
   void ProcessMessages(Batch* batch, LineParser& parser);
+  // Sends the template of rec_'s message with the batch, the first time this lane sees it for
+  // the site and level.
+  void NoteTemplate(Batch* batch, uint32_t site, EventTime bucket_start);
 
   int id_;
   Options options_;
@@ -71,6 +79,11 @@ class ParseLane {
   EventTime newest_bucket_ = INT64_MIN;  // of the current batch, for Kafka commit points
   ParsedRecord rec_;
   std::string scratch_;  // a padded copy of a message that ends too close to a page boundary
+  // (site, level, template) keys already sent; cleared when it reaches kMaxTemplatesSent (the
+  // engine ignores what it knows, so a resend costs only the send).
+  absl::flat_hash_set<uint64_t> templates_sent_;
+  static constexpr size_t kMaxTemplatesSent = 1 << 20;
+  std::string template_;
 };
 
 }  // namespace sitepulse

@@ -49,6 +49,8 @@ std::string RunSummary::ToJson() const {
       .Uint("sites", sites)
       .Uint("sites_over_cap", sites_over_cap)
       .Uint("baselines_warming", baselines_warming)
+      .Uint("error_templates", error_templates)
+      .Uint("error_templates_over_cap", error_templates_over_cap)
       .Uint("buckets", buckets)
       .Uint("bytes", bytes)
       .Uint("dead_letters", dead_letters)
@@ -89,6 +91,11 @@ struct PipelineStats {
                         "the input must be keyed by site)");
     warming = m->GetGauge("sitepulse_baselines_warming",
                           "(site, detector) learned baselines still warming up: no verdict yet");
+    templates = m->GetGauge("sitepulse_error_templates",
+                            "Error-message templates known (new_error_template), over all sites");
+    templates_over_cap = m->GetGauge(
+        "sitepulse_error_templates_over_cap",
+        "New error-message templates not tracked: their site had max_templates already");
     watermark = m->GetGauge("sitepulse_watermark_seconds", "Event-time watermark, Unix seconds");
     work_depth = m->GetGauge("sitepulse_queue_depth", "Batches waiting in a pipeline queue", {{"queue", "parse"}});
     done_depth = m->GetGauge("sitepulse_queue_depth", "Batches waiting in a pipeline queue", {{"queue", "apply"}});
@@ -110,6 +117,8 @@ struct PipelineStats {
   Gauge* sites;
   Gauge* over_cap;
   Gauge* warming;
+  Gauge* templates;
+  Gauge* templates_over_cap;
   Gauge* split;
   Gauge* watermark;
   Gauge* work_depth;
@@ -365,6 +374,17 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   lane_options.max_line_bytes = options.max_line_bytes;
   lane_options.max_sites = options.engine.max_sites;
   lane_options.sketch_alpha = options.engine.sketch_alpha;
+  auto note_templates = [&lane_options](const std::vector<DetectorSpec>& specs) {
+    for (const DetectorSpec& d : specs) {
+      if (d.type != DetectorType::kNewErrorTemplate || !d.enabled) continue;
+      lane_options.template_min_level = lane_options.error_templates
+                                            ? std::min(lane_options.template_min_level, d.min_level)
+                                            : d.min_level;
+      lane_options.error_templates = true;
+    }
+  };
+  note_templates(options.engine.detectors);
+  for (const auto& [site, specs] : options.engine.site_detectors) note_templates(specs);
 
   // The consumer's own numbers, published by the reader thread about once a second (they must
   // move while the coordinator is stalled): lag per partition in messages and in seconds,
@@ -744,6 +764,8 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
       }
       stats.over_cap->Set(static_cast<double>(engines.sites_over_cap()));
       stats.warming->Set(static_cast<double>(engines.baselines_warming()));
+      stats.templates->Set(static_cast<double>(engines.error_templates()));
+      stats.templates_over_cap->Set(static_cast<double>(engines.error_templates_over_cap()));
       if (const EventTime w = engines.watermark(); w > INT64_MIN && w < INT64_MAX) {
         stats.watermark->Set(static_cast<double>(w) / 1e9);
       }
@@ -798,6 +820,8 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   summary.sites = engines.site_count();
   summary.sites_over_cap = engines.sites_over_cap();
   summary.baselines_warming = engines.baselines_warming();
+  summary.error_templates = engines.error_templates();
+  summary.error_templates_over_cap = engines.error_templates_over_cap();
   summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return summary;

@@ -6,7 +6,8 @@
 //          [--start RFC3339] [--seed S] [--bad-lines FRACTION] [--truth FILE]
 //          [--incident KIND,SITE,AT,DURATION]...
 //   KIND: latency (x8 latency), errors (25% 5xx), burn (4% 5xx: a slow error-budget burn, under
-//   a 5% static threshold), drop (10% of traffic), error_spike (error-log lines at 40/s), blip
+//   a 5% static threshold), drop (10% of traffic), error_spike (error-log lines at 40/s),
+//   new_error (error-log lines, 1/s, with a message never written before: a new failure), blip
 //   (a decoy: x10 latency for the given duration, meant to be < 1 minute).
 //   --base-5xx P: the 5xx share outside incidents (default 0.002).
 //   SITE is a site index (0-based), AT an offset from --start (e.g. 20m), DURATION e.g. 10m.
@@ -140,7 +141,26 @@ void WriteAccess(FILE* f, const std::string& format, const Request& r, const std
 }
 
 void WriteError(FILE* f, const std::string& format, EventTime t, const std::string& site,
-                const char* level, std::mt19937_64& rng) {
+                const char* level, bool novel, std::mt19937_64& rng) {
+  if (novel) {  // a failure the site never logged before: its upstream refuses connections
+    const unsigned a = static_cast<unsigned>(rng() % 250), b = static_cast<unsigned>(rng() % 250);
+    if (format == "json_error") {
+      std::fprintf(f,
+                   "{\"time\":\"%s\",\"level\":\"%s\",\"site\":\"%s\",\"msg\":\"connect() to "
+                   "10.0.%u.%u:8080 failed (111: Connection refused)\"}\n",
+                   FormatRfc3339(t).c_str(), level, site.c_str(), a, b);
+      return;
+    }
+    std::string iso = FormatRfc3339(t - t % kNanosPerSecond);
+    std::fprintf(f,
+                 "%s/%s/%s %s [%s] 1234#0: *%llu connect() failed (111: Connection refused) while "
+                 "connecting to upstream, client: 10.1.2.3, server: %s, request: \"GET /api "
+                 "HTTP/1.1\", upstream: \"http://10.0.%u.%u:8080/api\", host: \"%s\"\n",
+                 iso.substr(0, 4).c_str(), iso.substr(5, 2).c_str(), iso.substr(8, 2).c_str(),
+                 iso.substr(11, 8).c_str(), level, static_cast<unsigned long long>(rng() % 100000),
+                 site.c_str(), a, b, site.c_str());
+    return;
+  }
   if (format == "json_error") {
     std::fprintf(f,
                  "{\"time\":\"%s\",\"level\":\"%s\",\"site\":\"%s\",\"msg\":\"upstream timed out "
@@ -228,6 +248,7 @@ int Main(int argc, char** argv) {
     EventTime t;
     int site;
     const char* level;
+    bool novel;
   };
   std::vector<ErrLine> errs;
   const int64_t seconds = o.duration / kNanosPerSecond;
@@ -263,7 +284,10 @@ int Main(int argc, char** argv) {
         const int ne = epois(rng);
         for (int k = 0; k < ne; ++k) {
           errs.push_back({t0 + static_cast<EventTime>(uni(rng) * 1e9), s,
-                          uni(rng) < 0.7 ? "error" : "warn"});
+                          uni(rng) < 0.7 ? "error" : "warn", false});
+        }
+        if (active("new_error", s, t0)) {
+          errs.push_back({t0 + static_cast<EventTime>(uni(rng) * 1e9), s, "error", true});
         }
       }
     }
@@ -278,7 +302,8 @@ int Main(int argc, char** argv) {
     std::sort(errs.begin(), errs.end(),
               [](const ErrLine& a, const ErrLine& b) { return a.t < b.t; });
     for (const ErrLine& e : errs) {
-      WriteError(err, o.error_format, e.t, names[static_cast<size_t>(e.site)], e.level, rng);
+      WriteError(err, o.error_format, e.t, names[static_cast<size_t>(e.site)], e.level, e.novel,
+                 rng);
     }
   }
   if (out != stdout) std::fclose(out);

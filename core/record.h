@@ -55,6 +55,8 @@ struct ParsedRecord {
   uint64_t bytes = 0;
   // Error logs.
   LogLevel level = LogLevel::kInfo;
+  std::string_view message;  // the message text, where the format has one (like site: until
+                             // the next line)
 
   // Back to the defaults, field by field: `*this = ParsedRecord{}` goes through a stack
   // temporary whose copy stalls on store forwarding, once per line on the hot path.
@@ -67,6 +69,7 @@ struct ParsedRecord {
     latency_s = 0;
     bytes = 0;
     level = LogLevel::kInfo;
+    message = {};
   }
 };
 

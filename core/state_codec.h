@@ -31,6 +31,17 @@ class StateWriter {
   }
   // A word: no spaces or newlines (site names and ids qualify); empty is written as "-".
   StateWriter& Word(std::string_view w) { return Token(w.empty() ? std::string_view("-") : w); }
+  // Any bytes (text with spaces, say), as hex; "-" when empty.
+  StateWriter& Hex(std::string_view bytes) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string h;
+    h.reserve(bytes.size() * 2);
+    for (unsigned char c : bytes) {
+      h.push_back(kDigits[c >> 4]);
+      h.push_back(kDigits[c & 15]);
+    }
+    return Word(h);
+  }
   void EndLine() {
     out_.push_back('\n');
     fresh_ = true;
@@ -82,6 +93,20 @@ class StateReader {
     std::string_view t;
     if (!Token(&t)) return false;
     *out = t == "-" ? "" : std::string(t);
+    return true;
+  }
+  bool Hex(std::string* out) {
+    std::string h;
+    if (!Word(&h) || h.size() % 2 != 0) return false;
+    out->clear();
+    auto nibble = [](char c) {
+      return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    };
+    for (size_t i = 0; i < h.size(); i += 2) {
+      const int hi = nibble(h[i]), lo = nibble(h[i + 1]);
+      if (hi < 0 || lo < 0) return false;
+      out->push_back(static_cast<char>(hi * 16 + lo));
+    }
     return true;
   }
   bool Int(int64_t* out) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "core/time.h"
@@ -25,14 +26,28 @@ struct DeltaSample {
   SketchBin bin = 0;
 };
 
+// An error-message template a lane saw for the first time (for that site and level): the
+// new_error_template detector decides whether the site knew it. Rare: a lane sends each
+// (site, level, template) once.
+struct DeltaTemplate {
+  uint32_t lane_site = 0;
+  EventTime bucket_start = 0;
+  uint64_t hash = 0;
+  LogLevel level = LogLevel::kError;
+  std::string text;     // the template, cut to kMaxTemplateTextBytes
+  std::string example;  // the first message with it, cut the same way
+};
+
 struct BucketDelta {
   std::vector<DeltaEntry> entries;  // in order of first appearance in the batch
   std::vector<DeltaSample> samples;
+  std::vector<DeltaTemplate> templates;  // in input order
   EventTime max_time = std::numeric_limits<EventTime>::min();  // of accepted records
 
   void Clear() {
     entries.clear();
     samples.clear();
+    templates.clear();
     max_time = std::numeric_limits<EventTime>::min();
   }
 };

@@ -14,6 +14,7 @@ std::string_view DetectorMetricName(const DetectorSpec& spec) {
     case DetectorType::kNoData: return "silence_s";
     case DetectorType::kTrafficDrop: return MetricName(Metric::kRequestRate);
     case DetectorType::kErrorSpike: return MetricName(Metric::kErrorLogRate);
+    case DetectorType::kNewErrorTemplate: return "new_error_template";
     default: return MetricName(spec.metric);
   }
 }

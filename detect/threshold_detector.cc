@@ -48,6 +48,7 @@ constexpr std::pair<DetectorType, std::string_view> kTypes[] = {
     {DetectorType::kThreshold, "threshold"},     {DetectorType::kBaseline, "baseline"},
     {DetectorType::kBurnRate, "burn_rate"},      {DetectorType::kTrafficDrop, "traffic_drop"},
     {DetectorType::kNoData, "no_data"},          {DetectorType::kErrorSpike, "error_spike"},
+    {DetectorType::kNewErrorTemplate, "new_error_template"},
 };
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/record.h"
 #include "core/time.h"
 #include "detect/baseline_model.h"
 #include "detect/latency_sketch.h"
@@ -22,7 +23,15 @@ bool IsLatencyMetric(Metric m);
 std::optional<double> LatencyQuantile(Metric m);
 
 // What a detector does with its window metric (docs/detectors.md).
-enum class DetectorType { kThreshold, kBaseline, kBurnRate, kTrafficDrop, kNoData, kErrorSpike };
+enum class DetectorType {
+  kThreshold,
+  kBaseline,
+  kBurnRate,
+  kTrafficDrop,
+  kNoData,
+  kErrorSpike,
+  kNewErrorTemplate,
+};
 std::string_view DetectorTypeName(DetectorType t);
 bool ParseDetectorType(std::string_view s, DetectorType* out);
 
@@ -75,6 +84,15 @@ struct DetectorSpec {
 
   // no_data: a site that sent nothing for this long.
   DurationNs no_data_after = 300 * kNanosPerSecond;
+
+  // new_error_template: the first appearance of an error-message template (error_template.h)
+  // on a site, among its lines at min_level and above. Templates seen in the site's first
+  // learn_for (from its first such line) are learned silently; at most max_templates are kept
+  // per site (later new ones are counted, not reported). Each new template is an incident of
+  // its own that fires at the close of its bucket and resolves keep_firing_for later.
+  LogLevel min_level = LogLevel::kError;
+  DurationNs template_learn_for = 3600 * kNanosPerSecond;
+  uint64_t max_templates = 1000;
 };
 
 // The Workbook's defaults: page on 1h/5m at 14.4x or 6h/30m at 6x, ticket on 3d/6h at 1x.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/container/flat_hash_set.h"
 #include "core/state_codec.h"
 #include "core/strings.h"
 #include "core/time.h"
@@ -16,6 +17,25 @@ struct WindowEngine::OpenBucket {
   DenseSketch latency;
 };
 
+// new_error_template: what one site's detector knows of its error-message templates.
+struct WindowEngine::TemplateState {
+  absl::flat_hash_set<uint64_t> known;
+  EventTime learn_until = INT64_MIN;  // INT64_MIN: no line yet
+  struct New {
+    EventTime bucket_start = 0;
+    uint64_t hash = 0;
+    std::string text, example;
+  };
+  std::vector<New> pending;  // new, reported when their bucket closes
+  struct Active {
+    uint64_t hash = 0;
+    EventTime started_at = 0;  // the bucket it was first seen in
+    EventTime fired_at = 0;
+    std::string id, text;
+  };
+  std::vector<Active> active;  // reported, resolved keep_firing_for later
+};
+
 struct WindowEngine::SiteDetector {
   const DetectorSpec* spec = nullptr;
   size_t window = 0;  // index into window_lengths_ (threshold and baseline types)
@@ -26,6 +46,7 @@ struct WindowEngine::SiteDetector {
   std::string severity;  // of this alert, for burn_rate; else the spec's
   std::unique_ptr<BaselineModel> baseline;  // baseline, traffic_drop, error_spike
   std::unique_ptr<BurnState> burn;          // burn_rate
+  std::unique_ptr<TemplateState> templates; // new_error_template
 };
 
 struct WindowEngine::Site {
@@ -77,6 +98,10 @@ struct WindowEngine::Site {
 WindowEngine::WindowEngine(WindowEngineOptions options, WindowEngineListener* listener)
     : options_(std::move(options)), listener_(listener), mapping_(options_.sketch_alpha) {
   auto note_spec = [this](const DetectorSpec& s) {
+    if (s.type == DetectorType::kNewErrorTemplate) {
+      max_hold_ = std::max(max_hold_, s.keep_firing_for + options_.resolution);
+      return;
+    }
     if (s.type == DetectorType::kNoData) {
       max_hold_ = std::max(max_hold_, s.no_data_after + s.keep_firing_for);
       return;
@@ -155,6 +180,9 @@ WindowEngine::Site& WindowEngine::NewSite(std::string_view name) {
         }
         break;
       }
+      case DetectorType::kNewErrorTemplate:
+        d.templates = std::make_unique<TemplateState>();
+        break;
       default:
         break;
     }
@@ -217,6 +245,7 @@ void WindowEngine::Apply(const BucketDelta& delta, const std::vector<uint32_t>& 
   for (const DeltaSample& s : delta.samples) {
     if (OpenBucket* b = scratch_[s.entry]) b->latency.Add(s.bin);
   }
+  for (const DeltaTemplate& t : delta.templates) ObserveTemplate(*sites_[site_of_lane[t.lane_site]], t);
   Partition& p = partitions_[static_cast<size_t>(partition)];
   p.max_time = std::max(p.max_time, delta.max_time);
   p.idle = false;
@@ -383,6 +412,9 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
     const DetectorSpec& spec = *d.spec;
     DetectorOutcome o;
     switch (spec.type) {
+      case DetectorType::kNewErrorTemplate:
+        EvaluateTemplates(site, d, now);
+        continue;  // an incident per template, not one alert
       case DetectorType::kNoData:
         o = EvaluateNoData(site, spec, now);
         break;
@@ -550,6 +582,81 @@ void WindowEngine::Emit(const Site& site, SiteDetector& d, const DetectorOutcome
   listener_->OnAnomaly(a);
 }
 
+void WindowEngine::ObserveTemplate(Site& site, const DeltaTemplate& t) {
+  for (SiteDetector& d : site.detectors) {
+    if (d.templates == nullptr || t.level < d.spec->min_level) continue;
+    TemplateState& ts = *d.templates;
+    if (ts.known.contains(t.hash)) continue;
+    if (ts.known.size() >= d.spec->max_templates) {
+      ++error_templates_over_cap_;
+      continue;
+    }
+    ts.known.insert(t.hash);
+    ++error_templates_;
+    // The site's first such line starts its learning period; templates seen in it are known.
+    if (ts.learn_until == INT64_MIN) ts.learn_until = t.bucket_start + d.spec->template_learn_for;
+    if (t.bucket_start < ts.learn_until) continue;
+    ts.pending.push_back({t.bucket_start, t.hash, t.text, t.example});
+  }
+}
+
+void WindowEngine::EvaluateTemplates(const Site& site, SiteDetector& d, EventTime now) {
+  const DetectorSpec& spec = *d.spec;
+  TemplateState& ts = *d.templates;
+  auto event = [&](AlertState state, EventTime started_at, const std::string& id,
+                   const std::string& text) {
+    Anomaly a;
+    a.id = id;
+    a.site = site.name;
+    a.detector = spec.name;
+    a.state = state;
+    a.severity = spec.severity;
+    a.metric = "new_error_template";
+    a.value = state == AlertState::kFiring ? 1 : 0;
+    a.threshold = 0;
+    a.window_s = options_.resolution / kNanosPerSecond;
+    a.started_at = started_at;
+    a.at = now;
+    a.labels = spec.labels;
+    a.labels.emplace_back("template", text);
+    std::sort(a.labels.begin(), a.labels.end());
+    return a;
+  };
+  // Resolve what has been reported for long enough, then report what is new.
+  for (size_t i = 0; i < ts.active.size();) {
+    TemplateState::Active& act = ts.active[i];
+    if (now - act.fired_at < spec.keep_firing_for) {
+      ++i;
+      continue;
+    }
+    Anomaly a = event(AlertState::kResolved, act.started_at, act.id, act.text);
+    a.summary = StrCat("The error message \"", act.text, "\" on ", site.name,
+                       " is no longer new (first seen ", FormatRfc3339(act.started_at), ")");
+    listener_->OnAnomaly(a);
+    act = std::move(ts.active.back());
+    ts.active.pop_back();
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < ts.pending.size(); ++i) {
+    TemplateState::New& n = ts.pending[i];
+    if (n.bucket_start >= now) {  // its bucket is still open
+      if (kept != i) ts.pending[kept] = std::move(n);
+      ++kept;
+      continue;
+    }
+    char hex[20];
+    std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(n.hash));
+    const std::string id = MakeIncidentId(site.name, StrCat(spec.name, ":", hex), n.bucket_start);
+    Anomaly a = event(AlertState::kFiring, n.bucket_start, id, n.text);
+    a.summary = StrCat("New error message on ", site.name, ": \"", n.text, "\" (first seen ",
+                       FormatRfc3339(n.bucket_start), "; ", ts.known.size() - 1,
+                       " other templates known); for example \"", n.example, "\"");
+    listener_->OnAnomaly(a);
+    ts.active.push_back({n.hash, n.bucket_start, now, id, n.text});
+  }
+  ts.pending.resize(kept);
+}
+
 namespace {
 constexpr int kStateVersion = 1;
 
@@ -643,6 +750,31 @@ void WindowEngine::SaveState(bool include_open,
         w.Word("burn");
         d.burn->Save(w);
         w.EndLine();
+      }
+      if (d.templates != nullptr) {
+        const TemplateState& ts = *d.templates;
+        // Without open buckets (Kafka), the templates first seen in them are not known yet:
+        // their lines will be read again, and must be new again then.
+        std::vector<uint64_t> known;
+        for (uint64_t h : ts.known) {
+          const bool in_open = std::any_of(ts.pending.begin(), ts.pending.end(),
+                                           [h](const TemplateState::New& n) { return n.hash == h; });
+          if (include_open || !in_open) known.push_back(h);
+        }
+        std::sort(known.begin(), known.end());
+        w.Word("templates").Int(ts.learn_until).UInt(known.size());
+        for (uint64_t h : known) w.UInt(h);
+        w.EndLine();
+        for (const TemplateState::New& n : ts.pending) {
+          if (!include_open) break;
+          w.Word("template_new").Int(n.bucket_start).UInt(n.hash).Hex(n.text).Hex(n.example);
+          w.EndLine();
+        }
+        for (const TemplateState::Active& a : ts.active) {
+          w.Word("template_active").UInt(a.hash).Int(a.started_at).Int(a.fired_at).Word(a.id)
+              .Hex(a.text);
+          w.EndLine();
+        }
       }
     }
     if (w.str().size() > (1 << 20)) w.Drain(sink);
@@ -774,6 +906,31 @@ absl::Status WindowEngine::LoadState(StateReader& r) {
         return bad("baseline");
       }
       if (det->baseline->warm()) --baselines_warming_;
+    } else if (word == "templates") {
+      uint64_t n;
+      if (det == nullptr || det->templates == nullptr || !r.Int(&det->templates->learn_until) ||
+          !r.UInt(&n)) {
+        return bad("templates");
+      }
+      for (uint64_t i = 0; i < n; ++i) {
+        uint64_t h;
+        if (!r.UInt(&h)) return bad("templates");
+        if (det->templates->known.insert(h).second) ++error_templates_;
+      }
+    } else if (word == "template_new") {
+      TemplateState::New t;
+      if (det == nullptr || det->templates == nullptr || !r.Int(&t.bucket_start) ||
+          !r.UInt(&t.hash) || !r.Hex(&t.text) || !r.Hex(&t.example)) {
+        return bad("template_new");
+      }
+      det->templates->pending.push_back(std::move(t));
+    } else if (word == "template_active") {
+      TemplateState::Active a;
+      if (det == nullptr || det->templates == nullptr || !r.UInt(&a.hash) ||
+          !r.Int(&a.started_at) || !r.Int(&a.fired_at) || !r.Word(&a.id) || !r.Hex(&a.text)) {
+        return bad("template_active");
+      }
+      det->templates->active.push_back(std::move(a));
     } else if (word == "burn") {
       if (det == nullptr || det->burn == nullptr || !det->burn->Load(r)) {
         return bad("burn-rate state");

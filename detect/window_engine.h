@@ -106,6 +106,10 @@ class WindowEngine {
   // (site, detector) baselines still learning: no verdict from them yet.
   uint64_t baselines_warming() const { return baselines_warming_; }
   uint64_t sites_over_cap() const { return sites_over_cap_; }
+  // new_error_template: templates known over all sites, and new ones not tracked because a
+  // site's max_templates was reached.
+  uint64_t error_templates() const { return error_templates_; }
+  uint64_t error_templates_over_cap() const { return error_templates_over_cap_; }
   size_t site_count() const { return sites_.size(); }
   EventTime watermark() const { return watermark_; }
   const SketchMapping& mapping() const { return mapping_; }
@@ -114,6 +118,7 @@ class WindowEngine {
   struct OpenBucket;
   struct Site;
   struct SiteDetector;
+  struct TemplateState;
 
   Site& NewSite(std::string_view name);
   OpenBucket* FindOrOpen(Site& site, EventTime start);
@@ -126,6 +131,10 @@ class WindowEngine {
   // `shared`: the rings of the detector's first alert, for its second (the ticket).
   DetectorOutcome EvaluateBurnRate(SiteDetector& d, EventTime now, BurnState* shared = nullptr);
   void Emit(const Site& site, SiteDetector& d, const DetectorOutcome& o, EventTime now);
+  // new_error_template: a template a lane saw for the first time; the first new one of each
+  // site fires at its bucket's close (EvaluateTemplates).
+  void ObserveTemplate(Site& site, const DeltaTemplate& t);
+  void EvaluateTemplates(const Site& site, SiteDetector& d, EventTime now);
   EventTime ComputeWatermark() const;
 
   WindowEngineOptions options_;
@@ -158,6 +167,8 @@ class WindowEngine {
   uint64_t late_events_ = 0;
   uint64_t baselines_warming_ = 0;
   uint64_t sites_over_cap_ = 0;
+  uint64_t error_templates_ = 0;
+  uint64_t error_templates_over_cap_ = 0;
 };
 
 }  // namespace sitepulse

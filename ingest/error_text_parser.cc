@@ -1,5 +1,7 @@
 #include "ingest/error_text_parser.h"
 
+#include <algorithm>
+
 #include "ingest/field_values.h"
 #include "simdjson.h"
 
@@ -32,6 +34,20 @@ RejectReason ErrorTextParser::ParseApache(std::string_view s, ParsedRecord* out)
     level.remove_prefix(colon + 1);  // [core:error]
   }
   if (!ParseLogLevel(level, &out->level)) return RejectReason::kBadLevel;
+  // The message follows the bracketed fields ([pid ...] [client ...]); a ", referer: ..."
+  // Apache appends is context, not message.
+  size_t m = rb2 + 1;
+  while (m + 1 < s.size() && s[m] == ' ' && s[m + 1] == '[') {
+    const size_t close = s.find(']', m + 2);
+    if (close == std::string_view::npos) break;
+    m = close + 1;
+  }
+  while (m < s.size() && s[m] == ' ') ++m;
+  std::string_view message = s.substr(std::min(m, s.size()));
+  if (const size_t ref = message.rfind(", referer: "); ref != std::string_view::npos) {
+    message = message.substr(0, ref);
+  }
+  out->message = message;
   if (format_.default_site.empty()) return RejectReason::kMissingSite;
   out->site = format_.default_site;
   return RejectReason::kCount;
@@ -46,6 +62,28 @@ RejectReason ErrorTextParser::ParseNginx(std::string_view s, ParsedRecord* out) 
   const size_t rb = s.find(']', 21);
   if (rb == std::string_view::npos) return RejectReason::kMalformedLine;
   if (!ParseLogLevel(s.substr(21, rb - 21), &out->level)) return RejectReason::kBadLevel;
+  // "1234#0: *5 message, client: ..., server: ...": the message is what precedes the context.
+  {
+    size_t m = rb + 1;
+    while (m < s.size() && s[m] == ' ') ++m;
+    const size_t hash = s.find('#', m);
+    const size_t colon = s.find(": ", m);
+    if (hash != std::string_view::npos && colon != std::string_view::npos && hash < colon &&
+        s.find_first_not_of("0123456789#", m) == colon) {
+      m = colon + 2;
+    }
+    if (m < s.size() && s[m] == '*') {
+      const size_t sp = s.find(' ', m);
+      if (sp != std::string_view::npos && s.find_first_not_of("0123456789", m + 1) == sp) m = sp + 1;
+    }
+    std::string_view message = s.substr(std::min(m, s.size()));
+    for (std::string_view context : {", client: ", ", server: "}) {
+      if (const size_t c = message.find(context); c != std::string_view::npos) {
+        message = message.substr(0, c);
+      }
+    }
+    out->message = message;
+  }
   // nginx appends ", host: \"name\"" when the request had one, ", server: name" otherwise.
   std::string_view site;
   if (const size_t h = s.rfind(", host: \""); h != std::string_view::npos) {

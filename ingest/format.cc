@@ -75,6 +75,7 @@ absl::StatusOr<FormatSpec> FormatFromPreset(std::string_view preset) {
     f.site_paths = {"site", "host", "server_name", "service.name", "host.name"};
     f.time_paths = {"time", "ts", "@timestamp", "timestamp"};
     f.level_paths = {"level", "log.level", "severity"};
+    f.message_paths = {"message", "msg", "error.message"};
   } else if (preset == "error_text") {
     f.kind = RecordKind::kError;
     f.syntax = Syntax::kErrorText;

@@ -30,6 +30,7 @@ struct FormatSpec {
   std::vector<std::string> latency_paths;
   std::vector<std::string> bytes_paths;
   std::vector<std::string> level_paths;
+  std::vector<std::string> message_paths;  // error logs: the message text (optional)
   LatencyUnit latency_unit = LatencyUnit::kSeconds;  // kAuto: combined text only
   EpochUnit time_unit = EpochUnit::kAuto;
   bool latency_required = true;  // JSON access logs; combined has it optional

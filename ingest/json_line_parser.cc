@@ -23,8 +23,10 @@ JsonLineParser::JsonLineParser(const FormatSpec& format) : format_(format) {
   add_all(kLatency, format_.latency_paths);
   add_all(kBytes, format_.bytes_paths);
   add_all(kLevel, format_.level_paths);
+  add_all(kMessage, format_.message_paths);
   for (const auto* paths : {&format_.site_paths, &format_.time_paths, &format_.status_paths,
-                            &format_.latency_paths, &format_.bytes_paths, &format_.level_paths}) {
+                            &format_.latency_paths, &format_.bytes_paths, &format_.level_paths,
+                            &format_.message_paths}) {
     configured_fields_ += paths->empty() ? 0 : 1;
   }
   if (root_.nodes.size() > 255) root_.nodes.resize(255);  // indexes are uint8_t
@@ -284,6 +286,10 @@ bool JsonLineParser::TakeFlat(const Node& leaf, const FlatValue& value, ParsedRe
     case kLevel:
       if (!is_string || !ParseLogLevel(s, &rec->level)) return false;
       break;
+    case kMessage:
+      if (!is_string) return true;  // optional: another type is no message, not an error
+      rec->message = s;
+      break;
     default:
       break;
   }
@@ -477,6 +483,14 @@ RejectReason JsonLineParser::TakeValue(const Node& leaf, od::value& value, od::j
       } else {
         return RejectReason::kBadLevel;
       }
+      break;
+    }
+    case kMessage: {
+      // Optional: a message that is not a string is no message, not an error. Escapes stay
+      // escaped (the template masks what varies either way).
+      std::string_view s;
+      if (type != od::json_type::string || !RawString(value, &s)) return RejectReason::kCount;
+      rec->message = s;
       break;
     }
     default:

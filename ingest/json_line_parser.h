@@ -23,7 +23,7 @@ class JsonLineParser {
   RejectReason Parse(const char* line, size_t len, size_t capacity, ParsedRecord* out);
 
  private:
-  enum Field { kSite, kTime, kStatus, kLatency, kBytes, kLevel, kNumFields };
+  enum Field { kSite, kTime, kStatus, kLatency, kBytes, kLevel, kMessage, kNumFields };
   struct Level;
   struct Node {
     std::string key;

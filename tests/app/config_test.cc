@@ -121,6 +121,39 @@ TEST(ConfigTest, DetectorTypeErrorsNameLineAndKey) {
   EXPECT_NE(e.find("test.yaml:17: detectors[4].type: unknown detector type 'anomaly'"), std::string::npos) << e;
 }
 
+TEST(ConfigTest, NewErrorTemplateDetector) {
+  ConfigResult r = ParseConfigString(
+      "detectors:\n"
+      "  - {name: fresh, type: new_error_template, min_level: crit, learn_for: 6h,\n"
+      "     max_templates: 50, labels: {team: db}}\n"
+      "  - {name: plain, type: new_error_template}\n",
+      "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.FormatErrors();
+  const auto& d = r.config.detectors;
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_EQ(d[0].type, DetectorType::kNewErrorTemplate);
+  EXPECT_EQ(d[0].min_level, LogLevel::kCrit);
+  EXPECT_EQ(d[0].template_learn_for, 6 * 3600 * kNanosPerSecond);
+  EXPECT_EQ(d[0].max_templates, 50u);
+  // Defaults: error and worse, an hour of learning, a ticket that resolves an hour later.
+  EXPECT_EQ(d[1].min_level, LogLevel::kError);
+  EXPECT_EQ(d[1].template_learn_for, 3600 * kNanosPerSecond);
+  EXPECT_EQ(d[1].max_templates, 1000u);
+  EXPECT_EQ(d[1].severity, "ticket");
+  EXPECT_EQ(d[1].keep_firing_for, 3600 * kNanosPerSecond);
+
+  const std::string e = Errors(
+      "detectors:\n"
+      "  - name: a\n"
+      "    type: new_error_template\n"
+      "    for: 5m\n"             // every new template fires at once
+      "    min_level: loud\n"
+      "    max_templates: 0\n");
+  EXPECT_NE(e.find("test.yaml:4: detectors[0].for: unknown key"), std::string::npos) << e;
+  EXPECT_NE(e.find("test.yaml:5: detectors[0].min_level: must be a log level"), std::string::npos) << e;
+  EXPECT_NE(e.find("test.yaml:6: detectors[0].max_templates"), std::string::npos) << e;
+}
+
 TEST(ConfigTest, SiteOverridesMergeIntoDefaults) {
   ConfigResult r = ParseConfigString(
       "detectors:\n"

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "detect/error_template.h"
 #include "detect/window_engine.h"
 
 namespace sitepulse {
@@ -49,6 +50,19 @@ class Feeder {
     r.kind = RecordKind::kError;
     r.level = LogLevel::kError;
     Fold(site, t, r);
+  }
+  // An error-log line with a message: folded, and its template sent the way a lane sends a
+  // template it has not sent before (here every time: the engine must ignore what it knows).
+  void AddErrorMessage(int site, EventTime t, std::string_view message,
+                       LogLevel level = LogLevel::kError) {
+    ParsedRecord r;
+    r.kind = RecordKind::kError;
+    r.level = level;
+    Fold(site, t, r);
+    std::string text;
+    const uint64_t hash = MaskErrorTemplate(message, &text);
+    delta_.templates.push_back({static_cast<uint32_t>(site), (t / res_) * res_, hash, level,
+                                ShortTemplateText(text), ShortTemplateText(message)});
   }
   void Flush(int partition = 0) {
     engine_->Apply(delta_, site_of_lane_, partition);

@@ -112,6 +112,27 @@ TEST(JsonPresetTest, JsonErrorLogLevels) {
   EXPECT_EQ(r.reason, RejectReason::kMissingLevel);
 }
 
+// json_error reads the message from message, msg or error.message (optional: a line without
+// one, or with a message that is not a string, is still an error line). Both the flat fast
+// path and simdjson (nested, escaped) give it.
+TEST(JsonPresetTest, JsonErrorMessage) {
+  LineParser p = ParserFor("json_error");
+  for (int i = 0; i < 2; ++i) {  // the second time through the learned flat template
+    auto r = ParseLine(p, R"({"time":"2025-01-01T00:00:01Z","level":"error","site":"a","msg":"db down 3"})");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.message, "db down 3");
+  }
+  auto r = ParseLine(p, R"({"time":1735689601,"level":"error","site":"a","error":{"message":"x \"y\""}})");
+  ASSERT_TRUE(r.ok()) << RejectReasonName(r.reason);
+  EXPECT_EQ(r.message, R"(x \"y\")");  // escapes stay escaped
+  r = ParseLine(p, R"({"time":1735689601,"level":"error","site":"a","message":42})");
+  ASSERT_TRUE(r.ok()) << RejectReasonName(r.reason);
+  EXPECT_EQ(r.message, "");
+  r = ParseLine(p, R"({"time":1735689601,"level":"error","site":"a"})");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.message, "");
+}
+
 struct Hostile {
   const char* line;
   RejectReason reason;

@@ -12,7 +12,8 @@ namespace sitepulse::testing {
 struct ParseResult {
   RejectReason reason;
   ParsedRecord rec;
-  std::string site;  // copied: rec.site dies with the buffer
+  std::string site;     // copied: rec.site dies with the buffer
+  std::string message;  // the same for rec.message
   bool ok() const { return reason == RejectReason::kCount; }
 };
 
@@ -22,6 +23,7 @@ inline ParseResult ParseLine(LineParser& parser, std::string_view line) {
   ParseResult r;
   r.reason = parser.Parse(buf.data(), line.size(), buf.size(), &r.rec);
   if (r.ok()) r.site = std::string(r.rec.site);
+  if (r.ok()) r.message = std::string(r.rec.message);
   return r;
 }
 

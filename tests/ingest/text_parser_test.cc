@@ -127,6 +127,32 @@ TEST(ErrorTextParserTest, ApacheAndNginx) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r.site, "api.example.com");
   EXPECT_EQ(ParseLine(p, "2015/05/17 10:05:03 [shouting] 99#0: x").reason, RejectReason::kBadLevel);
+}
+
+// The message, for error-message templates: after the bracketed fields (Apache) or the pid,
+// thread and connection numbers (nginx), without the context nginx and Apache append.
+TEST(ErrorTextParserTest, MessageWithoutItsContext) {
+  LineParser p = ParserFor("error_text", "www");
+  auto r = ParseLine(p,
+      "[Sun May 17 10:05:03.123456 2015] [proxy:error] [pid 1234:tid 5678] [client 1.2.3.4:5] "
+      "AH00898: Error reading from remote server returned by /api, referer: http://x/");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.message, "AH00898: Error reading from remote server returned by /api");
+  r = ParseLine(p, "[Sun May 17 10:05:03 2015] [warn] [client 1.2.3.4] File does not exist: /x");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.message, "File does not exist: /x");
+  r = ParseLine(p,
+      "2015/05/17 10:05:03 [crit] 99#0: *7 connect() failed (111: refused) while connecting to "
+      "upstream, client: 1.2.3.4, server: shop.example.com, request: \"GET / HTTP/1.1\"");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.message, "connect() failed (111: refused) while connecting to upstream");
+  r = ParseLine(p, "2015/05/17 10:05:03 [emerg] 1#1: bind() to 0.0.0.0:80 failed (98: in use)");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.message, "bind() to 0.0.0.0:80 failed (98: in use)");
+}
+
+TEST(ErrorTextParserTest, RejectsWhatIsNotAnErrorLine) {
+  LineParser p = ParserFor("error_text", "www");
   EXPECT_EQ(ParseLine(p, "hello").reason, RejectReason::kMalformedLine);
   EXPECT_EQ(ParseLine(p, "[not a time] [error] x").reason, RejectReason::kBadTime);
 }
