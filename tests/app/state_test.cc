@@ -63,8 +63,15 @@ TEST_F(StateTest, RunSplitInTwoWithARestartEqualsOneRun) {
   EXPECT_NE(second.err.find("restored 4 sites"), std::string::npos) << second.err;
   const std::string expected = ReadFile(dir_ / "whole.jsonl");
   // Incidents on both sides of the restart: the latency one (00:20) fires and resolves before
-  // it, the 5xx one (00:40-00:48) spans it, the error-log spike (01:10) comes after.
-  ASSERT_GE(Lines(expected).size(), 6u);
+  // it, the 5xx one (00:40-00:48) spans it, the error-log spike (01:10) comes after. Error
+  // messages: learned before it; a new one (00:30) is ticketed before it and resolved after it
+  // (01:00), another (01:15) is new after it, though the restarted run learns nothing again.
+  ASSERT_GE(Lines(expected).size(), 9u);
+  size_t new_messages = 0;
+  for (const std::string& line : Lines(expected)) {
+    new_messages += line.find("\"detector\":\"new_error_message\"") != std::string::npos;
+  }
+  EXPECT_EQ(new_messages, 3u);
   ASSERT_FALSE(ReadFile(dir_ / "first.jsonl").empty());
   ASSERT_FALSE(ReadFile(dir_ / "second.jsonl").empty());
   EXPECT_EQ(ReadFile(dir_ / "first.jsonl") + ReadFile(dir_ / "second.jsonl"), expected);
