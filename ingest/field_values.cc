@@ -67,4 +67,22 @@ bool IsValidSitePadded(std::string_view s, size_t max_bytes) {
 #endif
 }
 
+bool IsValidFlatSite(std::string_view s, size_t max_bytes) {
+#if defined(__AVX2__)
+  if (s.empty() || s.size() > max_bytes) return false;
+  const __m256i space = _mm256_set1_epi8(0x20);
+  const __m256i del = _mm256_set1_epi8(0x7f);
+  for (size_t off = 0; off < s.size(); off += 32) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s.data() + off));
+    const __m256i bad = _mm256_or_si256(_mm256_cmpeq_epi8(v, space), _mm256_cmpeq_epi8(v, del));
+    const size_t left = s.size() - off;
+    const uint32_t valid = left >= 32 ? 0xffffffffu : (1u << left) - 1;
+    if ((static_cast<uint32_t>(_mm256_movemask_epi8(bad)) & valid) != 0) return false;
+  }
+  return true;
+#else
+  return IsValidSite(s, max_bytes);
+#endif
+}
+
 }  // namespace sitepulse

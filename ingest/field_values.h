@@ -76,5 +76,8 @@ inline bool LatencyToSeconds(double v, LatencyUnit unit, bool had_decimal_point,
 bool IsValidSite(std::string_view s, size_t max_bytes);
 // The same, for a name followed by at least 32 readable bytes (a line in a padded buffer).
 bool IsValidSitePadded(std::string_view s, size_t max_bytes);
+// The same, for a name inside a line FlatJsonScanner indexed (no control characters, quotes or
+// backslashes anywhere in it): only spaces and DEL are left to rule out.
+bool IsValidFlatSite(std::string_view s, size_t max_bytes);
 
 }  // namespace sitepulse

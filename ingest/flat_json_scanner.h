@@ -43,6 +43,11 @@ class FlatJsonScanner {
 
   static constexpr size_t kMaxMembers = 64;
 
+  // The learned template's string and number values, in order: Match reports value i of a
+  // line as its i-th on_value call; slot_member(i) is that value's member index.
+  size_t num_slots() const { return num_slots_; }
+  size_t slot_member(size_t i) const { return slots_[i].member; }
+
  private:
   // Template bytes [from, from + n) equal the line's bytes at p (n <= bytes left in the line).
   // Reads in 8-byte words, up to 7 bytes past the segment on both sides (padding).

@@ -68,6 +68,11 @@ void JsonLineParser::Index(Level* level) {
 
 namespace {
 
+// nginx writes "-" for a time it has no value for (no upstream); "" likewise.
+bool IsNoLatency(const FlatValue& v) {
+  return v.type == FlatValue::kString && (v.text.empty() || v.text == "-");
+}
+
 // True if the raw (still escaped) key at `raw` is exactly `key`. Reading key.size() + 1 bytes is
 // safe: the line is followed by padding, and a shorter key ends in a quote that stops the loop.
 inline bool KeyEquals(const char* raw, const std::string& key) {
@@ -170,16 +175,18 @@ RejectReason JsonLineParser::Parse(const char* line, size_t len, size_t capacity
 }
 
 bool JsonLineParser::ParseFlat(const char* line, size_t len, ParsedRecord* out) {
-  for (int& f : found_) f = INT_MAX;
-  out->Reset(format_.kind);
   // A line shaped like the last one: only its values are looked at.
-  const bool matched = flat_.Match(line, len, [&](size_t member, const FlatValue& value) {
-    const FlatTake& take = flat_takes_[member];
-    if (take.field < 0 || take.priority >= found_[take.field]) return true;
-    return TakeFlat(*take.leaf, value, out);
-  });
-  if (matched) return Finish(out) == RejectReason::kCount;
+  size_t matched = 0;
+  if (flat_.Match(line, len, [&](size_t, const FlatValue& value) {
+        flat_values_[matched++] = value;
+        return true;
+      })) {
+    out->Reset(format_.kind);
+    if (TakeLearnedFlat(flat_values_, out)) return true;
+    // A value the fast conversions do not take: the walk below finds it again and gives up.
+  }
 
+  out->Reset(format_.kind);
   for (int& f : found_) f = INT_MAX;
   bool nested = false;
   size_t member = 0;
@@ -213,88 +220,142 @@ bool JsonLineParser::ParseFlat(const char* line, size_t len, ParsedRecord* out) 
   }
   flat_misses_ = 0;
   if (Finish(out) != RejectReason::kCount) return false;
-  // The template and its leaves change together, and only for a line that was accepted.
+  // The template and its slots change together, and only for a line that was accepted.
   if (flat_.Learn(line)) {
-    for (size_t m = 0; m < std::min(member, FlatJsonScanner::kMaxMembers); ++m) {
-      const Node* leaf = scan_leaves_[m];
-      flat_takes_[m] = leaf == nullptr ? FlatTake{} : FlatTake{leaf->field, leaf->priority, leaf};
+    int best[kNumFields];
+    for (int f = 0; f < kNumFields; ++f) {
+      flat_slot_[f] = -1;
+      best[f] = INT_MAX;
+    }
+    // The first value with the best priority wins, as in the walk (a later duplicate of the
+    // same key is ignored there too).
+    for (size_t i = 0; i < flat_.num_slots(); ++i) {
+      const size_t m = flat_.slot_member(i);
+      const Node* leaf = m < member ? scan_leaves_[m] : nullptr;
+      if (leaf == nullptr || leaf->priority >= best[leaf->field]) continue;
+      best[leaf->field] = leaf->priority;
+      flat_slot_[leaf->field] = static_cast<int>(i);
     }
   }
   return true;
 }
 
-bool JsonLineParser::TakeFlat(const Node& leaf, const FlatValue& value, ParsedRecord* rec) {
+bool JsonLineParser::TakeLearnedFlat(const FlatValue* values, ParsedRecord* out) {
+  // The learned line passed Finish with these keys, so every required field has a slot (or the
+  // site a default); only the conversions can fail.
+  if (flat_slot_[kSite] >= 0) {
+    if (!TakeFlatField<kSite>(values[flat_slot_[kSite]], out)) return false;
+  } else {
+    out->site = format_.default_site;
+  }
+  if (flat_slot_[kTime] >= 0 && !TakeFlatField<kTime>(values[flat_slot_[kTime]], out)) return false;
+  if (flat_slot_[kStatus] >= 0 && !TakeFlatField<kStatus>(values[flat_slot_[kStatus]], out)) {
+    return false;
+  }
+  if (flat_slot_[kLatency] >= 0) {
+    // "-" is no latency: another alternative may have one, or it is missing; the walk decides.
+    const FlatValue& v = values[flat_slot_[kLatency]];
+    if (IsNoLatency(v) || !TakeFlatField<kLatency>(v, out)) return false;
+  }
+  if (flat_slot_[kBytes] >= 0 && !TakeFlatField<kBytes>(values[flat_slot_[kBytes]], out)) {
+    return false;
+  }
+  if (flat_slot_[kLevel] >= 0 && !TakeFlatField<kLevel>(values[flat_slot_[kLevel]], out)) {
+    return false;
+  }
+  if (flat_slot_[kMessage] >= 0 && !TakeFlatField<kMessage>(values[flat_slot_[kMessage]], out)) {
+    return false;
+  }
+  return true;
+}
+
+template <int F>
+bool JsonLineParser::TakeFlatField(const FlatValue& value, ParsedRecord* rec) {
   // Only the forms that are certain; anything else returns false and simdjson decides.
   const bool is_string = value.type == FlatValue::kString;
   const bool is_number = value.type == FlatValue::kNumber;
   const std::string_view s = value.text;
   // simdjson reads "1e3" as a floating-point number; leave exponents to it.
   if (is_number && s.find_first_of("eE") != std::string_view::npos) return false;
-  switch (leaf.field) {
-    case kSite:
-      // Index() already ruled out control characters, quotes and backslashes in the line.
-      if (!is_string || !IsValidSitePadded(s, format_.max_site_bytes)) return false;
-      rec->site = s;
-      break;
-    case kTime: {
-      EventTime t;
-      if (is_string) {
-        if (!ParseTimeString(s, format_.time_unit, &t, &date_cache_)) return false;
-      } else if (is_number) {
-        uint64_t u;
-        double d;
-        if (UnsignedFromString(s, &u)) {
-          if (u > static_cast<uint64_t>(INT64_MAX) ||
-              !EpochToEventTime(static_cast<int64_t>(u), format_.time_unit, &t)) {
-            return false;
-          }
-        } else if (!DecimalFromString(s, &d) || !EpochToEventTime(d, format_.time_unit, &t)) {
+  if constexpr (F == kSite) {
+    // Index() already ruled out control characters, quotes and backslashes in the line: what
+    // IsValidSite adds is spaces and DEL.
+    if (!is_string || !IsValidFlatSite(s, format_.max_site_bytes)) return false;
+    rec->site = s;
+  } else if constexpr (F == kTime) {
+    EventTime t;
+    if (is_string) {
+      if (!ParseTimeString(s, format_.time_unit, &t, &date_cache_)) return false;
+    } else if (is_number) {
+      uint64_t u;
+      double d;
+      if (UnsignedFromString(s, &u)) {
+        if (u > static_cast<uint64_t>(INT64_MAX) ||
+            !EpochToEventTime(static_cast<int64_t>(u), format_.time_unit, &t)) {
           return false;
         }
-      } else {
+      } else if (!DecimalFromString(s, &d) || !EpochToEventTime(d, format_.time_unit, &t)) {
         return false;
       }
-      if (!IsPlausibleEventTime(t)) return false;
-      rec->time = t;
-      break;
+    } else {
+      return false;
     }
-    case kStatus: {
+    if (!IsPlausibleEventTime(t)) return false;
+    rec->time = t;
+  } else if constexpr (F == kStatus) {
+    if (!is_string && !is_number) return false;
+    if (s.size() == 3) {  // the usual: three digits, no loop
+      const unsigned d0 = static_cast<unsigned char>(s[0]) - '0';
+      const unsigned d1 = static_cast<unsigned char>(s[1]) - '0';
+      const unsigned d2 = static_cast<unsigned char>(s[2]) - '0';
+      if ((d0 | d1 | d2) > 9 || d0 == 0 || d0 > 5) return false;
+      rec->status = static_cast<uint16_t>(d0 * 100 + d1 * 10 + d2);
+    } else {
       uint64_t v;
-      if ((!is_string && !is_number) || !UnsignedFromString(s, &v) ||
-          !StatusFromNumber(v, &rec->status)) {
-        return false;
-      }
-      break;
+      if (!UnsignedFromString(s, &v) || !StatusFromNumber(v, &rec->status)) return false;
     }
-    case kLatency: {
-      if (!is_string && !is_number) return false;
-      if (is_string && (s.empty() || s == "-")) return true;  // nginx: no upstream, no value
-      double v;
-      bool decimal_point;
-      if (!DecimalFromString(s, &v, &decimal_point)) return false;
-      if (!LatencyToSeconds(v, format_.latency_unit, decimal_point, &rec->latency_s)) return false;
-      rec->has_latency = true;
-      break;
-    }
-    case kBytes: {
-      uint64_t v = 0;
-      if (!is_string && !is_number) return false;
-      if (!(is_string && s == "-") && !UnsignedFromString(s, &v)) return false;
-      rec->bytes = v;
-      break;
-    }
-    case kLevel:
-      if (!is_string || !ParseLogLevel(s, &rec->level)) return false;
-      break;
-    case kMessage:
-      if (!is_string) return true;  // optional: another type is no message, not an error
-      rec->message = s;
-      break;
-    default:
-      break;
+  } else if constexpr (F == kLatency) {
+    if (!is_string && !is_number) return false;
+    double v;
+    bool decimal_point;
+    if (!DecimalFromString(s, &v, &decimal_point)) return false;
+    if (!LatencyToSeconds(v, format_.latency_unit, decimal_point, &rec->latency_s)) return false;
+    rec->has_latency = true;
+  } else if constexpr (F == kBytes) {
+    uint64_t v = 0;
+    if (!is_string && !is_number) return false;
+    if (!(is_string && s == "-") && !UnsignedFromString(s, &v)) return false;
+    rec->bytes = v;
+  } else if constexpr (F == kLevel) {
+    if (!is_string || !ParseLogLevel(s, &rec->level)) return false;
+  } else if constexpr (F == kMessage) {
+    if (is_string) rec->message = s;  // optional: another type is no message, not an error
   }
-  found_[leaf.field] = leaf.priority;
   return true;
+}
+
+bool JsonLineParser::TakeFlat(const Node& leaf, const FlatValue& value, ParsedRecord* rec) {
+  bool ok = false;
+  switch (leaf.field) {
+    case kSite: ok = TakeFlatField<kSite>(value, rec); break;
+    case kTime: ok = TakeFlatField<kTime>(value, rec); break;
+    case kStatus: ok = TakeFlatField<kStatus>(value, rec); break;
+    case kLatency:
+      if (IsNoLatency(value)) return true;  // absent: the field stays unfound
+      ok = TakeFlatField<kLatency>(value, rec);
+      break;
+    case kBytes: ok = TakeFlatField<kBytes>(value, rec); break;
+    case kLevel: ok = TakeFlatField<kLevel>(value, rec); break;
+    case kMessage:
+      // A message that is not a string is no message: the field stays unfound.
+      TakeFlatField<kMessage>(value, rec);
+      if (value.type != FlatValue::kString) return true;
+      ok = true;
+      break;
+    default: return true;
+  }
+  if (ok) found_[leaf.field] = leaf.priority;
+  return ok;
 }
 
 RejectReason JsonLineParser::Finish(ParsedRecord* out) {

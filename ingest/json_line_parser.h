@@ -50,6 +50,11 @@ class JsonLineParser {
   // parsed and accepted; false leaves the verdict to simdjson.
   bool ParseFlat(const char* line, size_t len, ParsedRecord* out);
   bool TakeFlat(const Node& leaf, const FlatValue& value, ParsedRecord* rec);
+  // One field's conversion, for a value known to feed field F.
+  template <int F>
+  bool TakeFlatField(const FlatValue& value, ParsedRecord* rec);
+  // A line that matched the learned template: each field from its slot, in a fixed order.
+  bool TakeLearnedFlat(const FlatValue* values, ParsedRecord* out);
   static constexpr RejectReason kFallback = RejectReason::kEmptyLine;  // never a FindLearned result otherwise
   RejectReason TakeValue(const Node& leaf, simdjson::ondemand::value& value,
                          simdjson::ondemand::json_type type);
@@ -60,14 +65,11 @@ class JsonLineParser {
   Level root_;
   simdjson::ondemand::parser parser_;
   FlatJsonScanner flat_;
-  // Per member of the learned template: the field it feeds (-1: none) and its priority, copied
-  // out of the key tree so that the fast path reads one small array.
-  struct FlatTake {
-    int field = -1;
-    int priority = 0;
-    const Node* leaf = nullptr;
-  };
-  FlatTake flat_takes_[FlatJsonScanner::kMaxMembers] = {};
+  // Per field: the learned template's value (slot) it is read from, the best alternative the
+  // template has (-1: none). A line that matches the template has the same keys in the same
+  // places, so which value feeds which field is decided once, not per line.
+  int flat_slot_[kNumFields] = {-1, -1, -1, -1, -1, -1, -1};
+  FlatValue flat_values_[FlatJsonScanner::kMaxMembers];  // the values of the line matched
   const Node* scan_leaves_[FlatJsonScanner::kMaxMembers] = {};  // per member of the line scanned
   int flat_misses_ = 0;  // consecutive lines the flat scanner could not take
   int flat_skip_ = 0;    // lines to go straight to simdjson
