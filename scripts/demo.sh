@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: generate an hour of nginx JSON access logs and nginx error logs for three sites, with
-# injected incidents (a latency regression, a 5xx burst, an error-log spike) and a decoy (a
-# 30-second latency blip that must not page), then run sitepulse on them with configs/demo.yaml.
+# injected incidents (a latency regression, a 5xx burst, an error-log spike, an error message
+# never logged before) and a decoy (a 30-second latency blip that must not page), then run
+# sitepulse on them with configs/demo.yaml.
 set -euo pipefail
 build=${1:-build/release}
 cd "$(dirname "$0")/.."
@@ -11,7 +12,7 @@ mkdir -p "$out"
 "$build/bench/loggen" --format nginx --out "$out/access.log" --error-out "$out/error.log" \
   --sites 3 --rps 20 --duration 1h --bad-lines 0.0005 --seed 42 --truth "$out/truth.jsonl" \
   --incident latency,0,20m,10m --incident errors,1,35m,6m --incident blip,2,15m,30s \
-  --incident error_spike,1,50m,5m
+  --incident error_spike,1,50m,5m --incident new_error,0,42m,2m
 
 echo "== injected incidents (ground truth, $out/truth.jsonl)"
 cat "$out/truth.jsonl"
