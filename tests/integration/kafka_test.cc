@@ -471,6 +471,101 @@ TEST_P(KillNineTest, ThenRestartMissesNothing) {
 
 INSTANTIATE_TEST_SUITE_P(StateIn, KillNineTest, ::testing::Values("file", "topic"));
 
+// Error logs (json_error) with the new_error_template detector, keyed by site, snapshots in a
+// state topic, killed with -9 halfway: the templates learned before the kill stay known (nothing
+// is reported as new again) and each message that is new after it is reported, exactly as in a
+// file run over the same lines.
+TEST(KafkaSourceTest, NewErrorMessagesSurviveAKillNineWithAStateTopic) {
+  TempDir dir;
+  const std::string topic = UniqueName("errors"), group = UniqueName("errorsgroup");
+  const std::string state = "kafka:" + UniqueName("errorsstate");
+  auto gen = RunCommand(std::string(SITEPULSE_LOGGEN) +
+                            " --format nginx --sites 3 --rps 1 --duration 40m --seed 5"
+                            " --error-format json_error --error-out " + dir / "errors.log" +
+                            " --out " + dir / "access.log" +
+                            " --incident error_spike,0,5m,10m --incident error_spike,1,15m,10m"
+                            " --incident error_spike,2,28m,10m --incident new_error,1,25m,2m"
+                            " --incident new_error,2,33m,2m",
+                        dir);
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  const std::vector<std::string> lines = Lines(ReadFile(dir / "errors.log"));
+  {
+    std::ofstream keyed(dir / "keyed.log");
+    for (const std::string& line : lines) {
+      const size_t at = line.find("\"site\":\"");
+      ASSERT_NE(at, std::string::npos) << line;
+      keyed << line.substr(at + 8, line.find('"', at + 8) - at - 8) << '\t' << line << '\n';
+    }
+  }
+  CreateTopic(topic, dir);
+  ASSERT_EQ(RunCommand("kcat -P -b " + Broker() + " -t " + topic + " -K '\t' -l " + dir / "keyed.log",
+                       dir)
+                .exit_code,
+            0);
+  const std::string base =
+      "format:\n  preset: json_error\n"
+      "detectors:\n"
+      "  - {name: new_error_message, type: new_error_template, learn_for: 10m,\n"
+      "     keep_firing_for: 5m}\n";
+  std::ofstream(dir / "errors.yaml") << base;
+  // The first run reads in small fetches (so that it can be killed halfway), the second at speed.
+  // A 6 s session: the group waits that long for the killed member before the second run joins.
+  std::ofstream(dir / "fast.yaml") << base << "state:\n  interval: 1s\n";
+  std::ofstream(dir / "slow.yaml") << base << "state:\n  interval: 1s\n"
+                                   << "kafka:\n  fetch.max.bytes: 1000\n"
+                                      "  max.partition.fetch.bytes: 1000\n  message.max.bytes: 1000\n"
+                                      "  queued.min.messages: 10\n  queued.max.messages.kbytes: 16\n"
+                                      "  session.timeout.ms: 6000\n";
+  auto file_run = RunCommand(std::string(SITEPULSE_BINARY) + " run --config " + dir / "errors.yaml" +
+                                 " --input " + dir / "errors.log" + " --output file:" +
+                                 dir / "file.jsonl",
+                             dir);
+  ASSERT_EQ(file_run.exit_code, 0) << file_run.err;
+
+  const std::string input = "kafka://" + Broker() + "/" + topic + "?group=" + group;
+  const Spawned first = SpawnSitepulse({"run", "--config", dir / "slow.yaml", "--input", input,
+                                        "--state", state, "--output",
+                                        "file:" + dir / "first.jsonl"},
+                                       dir);
+  ASSERT_GT(first.port, 0);
+  // Killed once a quarter is read and a snapshot with its commit was made (the first snapshot
+  // comes a second in, and a first run killed before it would prove nothing).
+  uint64_t seen = 0;
+  for (int i = 0; i < 1200; ++i) {
+    seen = LinesTotal(first, dir);
+    if (seen >= lines.size() / 4 && Metric(first, dir, "sitepulse_kafka_commits") >= 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_GE(seen, lines.size() / 4) << ReadFile(dir / "stderr");
+  ASSERT_LT(seen, lines.size()) << "the run finished before it could be killed";
+  kill(first.pid, SIGKILL);
+  int status = 0;
+  waitpid(first.pid, &status, 0);
+  auto second = RunCommand(std::string(SITEPULSE_BINARY) + " run --config " + dir / "fast.yaml" +
+                               " --input '" + input + "' --state " + state +
+                               " --exit-at-end --listen off --output file:" + dir / "second.jsonl",
+                           dir);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_NE(second.err.find("from state topic"), std::string::npos)
+      << "first run, killed at " << seen << " lines:\n" << ReadFile(dir / "stderr") << "\nsecond:\n"
+      << second.err;
+
+  std::set<std::string> want, got;
+  for (const std::string& line : Lines(ReadFile(dir / "file.jsonl"))) want.insert(line);
+  for (const char* f : {"first.jsonl", "second.jsonl"}) {
+    for (const std::string& line : Lines(ReadFile(dir / f))) {
+      if (!line.empty() && line.back() == '}') got.insert(line);  // a write cut by the kill
+    }
+  }
+  // Two new messages (api at 00:25, auth at 00:33), each fired and resolved.
+  ASSERT_EQ(want.size(), 4u) << ReadFile(dir / "file.jsonl");
+  for (const std::string& line : want) {
+    EXPECT_NE(line.find("connect() to <*>:<*> failed (<*>: Connection refused)"), std::string::npos)
+        << line;
+  }
+  EXPECT_EQ(got, want);
+}
+
 // A consumer that stops polling and heartbeating for longer than the group allows (here: the
 // whole process stopped for 12 s with session.timeout.ms 6 s and max.poll.interval.ms 7 s) loses
 // its partitions. That is reported, in /metrics and on stderr, and it recovers: it rejoins the
