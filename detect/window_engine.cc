@@ -617,25 +617,31 @@ void WindowEngine::EvaluateTemplates(const Site& site, SiteDetector& d, EventTim
     a.window_s = options_.resolution / kNanosPerSecond;
     a.started_at = started_at;
     a.at = now;
-    a.labels = spec.labels;
+    // The template is the label that tells one incident of this detector from another; it
+    // replaces a configured label of that name.
+    for (const auto& [key, value] : spec.labels) {
+      if (key != "template") a.labels.emplace_back(key, value);
+    }
     a.labels.emplace_back("template", text);
     std::sort(a.labels.begin(), a.labels.end());
     return a;
   };
-  // Resolve what has been reported for long enough, then report what is new.
-  for (size_t i = 0; i < ts.active.size();) {
+  // Resolve what has been reported for long enough (in the order it fired), then report what
+  // is new.
+  size_t still_active = 0;
+  for (size_t i = 0; i < ts.active.size(); ++i) {
     TemplateState::Active& act = ts.active[i];
     if (now - act.fired_at < spec.keep_firing_for) {
-      ++i;
+      if (still_active != i) ts.active[still_active] = std::move(act);
+      ++still_active;
       continue;
     }
     Anomaly a = event(AlertState::kResolved, act.started_at, act.id, act.text);
     a.summary = StrCat("The error message \"", act.text, "\" on ", site.name,
                        " is no longer new (first seen ", FormatRfc3339(act.started_at), ")");
     listener_->OnAnomaly(a);
-    act = std::move(ts.active.back());
-    ts.active.pop_back();
   }
+  ts.active.resize(still_active);
   size_t kept = 0;
   for (size_t i = 0; i < ts.pending.size(); ++i) {
     TemplateState::New& n = ts.pending[i];

@@ -308,7 +308,7 @@ bool JsonLineParser::TakeFlatField(const FlatValue& value, ParsedRecord* rec) {
       const unsigned d0 = static_cast<unsigned char>(s[0]) - '0';
       const unsigned d1 = static_cast<unsigned char>(s[1]) - '0';
       const unsigned d2 = static_cast<unsigned char>(s[2]) - '0';
-      if ((d0 | d1 | d2) > 9 || d0 == 0 || d0 > 5) return false;
+      if (d0 < 1 || d0 > 5 || d1 > 9 || d2 > 9) return false;  // 100..599
       rec->status = static_cast<uint16_t>(d0 * 100 + d1 * 10 + d2);
     } else {
       uint64_t v;

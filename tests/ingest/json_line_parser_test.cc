@@ -112,6 +112,24 @@ TEST(JsonPresetTest, JsonErrorLogLevels) {
   EXPECT_EQ(r.reason, RejectReason::kMissingLevel);
 }
 
+// Every status from 100 to 599 converts (the flat path's three-digit shortcut included, on the
+// second and later lines of one shape); others are bad_status.
+TEST(JsonPresetTest, StatusCodesThroughTheFlatPath) {
+  LineParser p = ParserFor("nginx");
+  auto line = [](const std::string& status) {
+    return R"({"time_iso8601":"2025-01-01T00:00:01Z","host":"a","status":")" + status +
+           R"(","request_time":"0.1","body_bytes_sent":"5"})";
+  };
+  for (int code = 100; code <= 599; ++code) {
+    auto r = ParseLine(p, line(std::to_string(code)));
+    ASSERT_TRUE(r.ok()) << code;
+    EXPECT_EQ(r.rec.status, code);
+  }
+  for (const char* bad : {"099", "600", "9a9", "20", "2000", "-20"}) {
+    EXPECT_EQ(ParseLine(p, line(bad)).reason, RejectReason::kBadStatus) << bad;
+  }
+}
+
 // json_error reads the message from message, msg or error.message (optional: a line without
 // one, or with a message that is not a string, is still an error line). Both the flat fast
 // path and simdjson (nested, escaped) give it.
