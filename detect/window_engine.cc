@@ -654,9 +654,11 @@ void WindowEngine::EvaluateTemplates(const Site& site, SiteDetector& d, EventTim
     std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(n.hash));
     const std::string id = MakeIncidentId(site.name, StrCat(spec.name, ":", hex), n.bucket_start);
     Anomaly a = event(AlertState::kFiring, n.bucket_start, id, n.text);
+    const size_t others = ts.known.size() - 1;
     a.summary = StrCat("New error message on ", site.name, ": \"", n.text, "\" (first seen ",
-                       FormatRfc3339(n.bucket_start), "; ", ts.known.size() - 1,
-                       " other templates known); for example \"", n.example, "\"");
+                       FormatRfc3339(n.bucket_start), "; ", others,
+                       others == 1 ? " other template known" : " other templates known",
+                       "); for example \"", n.example, "\"");
     listener_->OnAnomaly(a);
     ts.active.push_back({n.hash, n.bucket_start, now, id, n.text});
   }
