@@ -44,6 +44,22 @@ bool IsValidSite(std::string_view s, size_t max_bytes) {
   return bad == 0;
 }
 
+#if defined(__AVX2__)
+namespace {
+// True if no byte of s (followed by 32 readable bytes) is flagged by bad(32 bytes), 32 at a time.
+template <typename Bad>
+bool NoBadBytePadded(std::string_view s, Bad bad) {
+  for (size_t off = 0; off < s.size(); off += 32) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s.data() + off));
+    const size_t left = s.size() - off;
+    const uint32_t valid = left >= 32 ? 0xffffffffu : (1u << left) - 1;
+    if ((static_cast<uint32_t>(_mm256_movemask_epi8(bad(v))) & valid) != 0) return false;
+  }
+  return true;
+}
+}  // namespace
+#endif
+
 bool IsValidSitePadded(std::string_view s, size_t max_bytes) {
 #if defined(__AVX2__)
   if (s.empty() || s.size() > max_bytes) return false;
@@ -51,17 +67,12 @@ bool IsValidSitePadded(std::string_view s, size_t max_bytes) {
   const __m256i del = _mm256_set1_epi8(0x7f);
   const __m256i bs = _mm256_set1_epi8('\\');
   const __m256i quote = _mm256_set1_epi8('"');
-  for (size_t off = 0; off < s.size(); off += 32) {
-    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s.data() + off));
+  return NoBadBytePadded(s, [&](__m256i v) {
     // Unsigned v <= 0x20: min(v, 0x20) == v.
-    const __m256i bad = _mm256_or_si256(
+    return _mm256_or_si256(
         _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(v, space), v), _mm256_cmpeq_epi8(v, del)),
         _mm256_or_si256(_mm256_cmpeq_epi8(v, bs), _mm256_cmpeq_epi8(v, quote)));
-    const size_t left = s.size() - off;
-    const uint32_t valid = left >= 32 ? 0xffffffffu : (1u << left) - 1;
-    if ((static_cast<uint32_t>(_mm256_movemask_epi8(bad)) & valid) != 0) return false;
-  }
-  return true;
+  });
 #else
   return IsValidSite(s, max_bytes);
 #endif
@@ -72,14 +83,9 @@ bool IsValidFlatSite(std::string_view s, size_t max_bytes) {
   if (s.empty() || s.size() > max_bytes) return false;
   const __m256i space = _mm256_set1_epi8(0x20);
   const __m256i del = _mm256_set1_epi8(0x7f);
-  for (size_t off = 0; off < s.size(); off += 32) {
-    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s.data() + off));
-    const __m256i bad = _mm256_or_si256(_mm256_cmpeq_epi8(v, space), _mm256_cmpeq_epi8(v, del));
-    const size_t left = s.size() - off;
-    const uint32_t valid = left >= 32 ? 0xffffffffu : (1u << left) - 1;
-    if ((static_cast<uint32_t>(_mm256_movemask_epi8(bad)) & valid) != 0) return false;
-  }
-  return true;
+  return NoBadBytePadded(s, [&](__m256i v) {
+    return _mm256_or_si256(_mm256_cmpeq_epi8(v, space), _mm256_cmpeq_epi8(v, del));
+  });
 #else
   return IsValidSite(s, max_bytes);
 #endif

@@ -422,6 +422,18 @@ TEST(KafkaSourceTest, BrokerOutageOfTwentySecondsChangesNothing) {
 // partition of a topic keyed by site), so the restart neither loses nor double-counts events.
 class KillNineTest : public ::testing::TestWithParam<std::string> {};
 
+// The anomaly events in the files, as a set (an event written by both runs of a killed and
+// restarted instance counts once); a last line cut by a kill is left out.
+std::set<std::string> EventsIn(const TempDir& dir, std::initializer_list<const char*> files) {
+  std::set<std::string> events;
+  for (const char* f : files) {
+    for (const std::string& line : Lines(ReadFile(dir / f))) {
+      if (!line.empty() && line.back() == '}') events.insert(line);
+    }
+  }
+  return events;
+}
+
 TEST_P(KillNineTest, ThenRestartMissesNothing) {
   TempDir dir;
   const bool in_topic = GetParam() == "topic";
@@ -458,13 +470,8 @@ TEST_P(KillNineTest, ThenRestartMissesNothing) {
   EXPECT_NE(second.err.find(in_topic ? "from state topic" : "restored 3 sites"), std::string::npos)
       << second.err;
 
-  std::set<std::string> want, got;
-  for (const std::string& line : Lines(ReadFile(dir / "file.jsonl"))) want.insert(line);
-  for (const char* f : {"first.jsonl", "second.jsonl"}) {
-    for (const std::string& line : Lines(ReadFile(dir / f))) {
-      if (!line.empty() && line.back() == '}') got.insert(line);  // a write cut by the kill
-    }
-  }
+  const std::set<std::string> want = EventsIn(dir, {"file.jsonl"});
+  const std::set<std::string> got = EventsIn(dir, {"first.jsonl", "second.jsonl"});
   ASSERT_GE(want.size(), 3u);
   EXPECT_EQ(got, want);
 }
@@ -550,13 +557,8 @@ TEST(KafkaSourceTest, NewErrorMessagesSurviveAKillNineWithAStateTopic) {
       << "first run, killed at " << seen << " lines:\n" << ReadFile(dir / "stderr") << "\nsecond:\n"
       << second.err;
 
-  std::set<std::string> want, got;
-  for (const std::string& line : Lines(ReadFile(dir / "file.jsonl"))) want.insert(line);
-  for (const char* f : {"first.jsonl", "second.jsonl"}) {
-    for (const std::string& line : Lines(ReadFile(dir / f))) {
-      if (!line.empty() && line.back() == '}') got.insert(line);  // a write cut by the kill
-    }
-  }
+  const std::set<std::string> want = EventsIn(dir, {"file.jsonl"});
+  const std::set<std::string> got = EventsIn(dir, {"first.jsonl", "second.jsonl"});
   // Two new messages (api at 00:25, auth at 00:33), each fired and resolved.
   ASSERT_EQ(want.size(), 4u) << ReadFile(dir / "file.jsonl");
   for (const std::string& line : want) {
