@@ -28,7 +28,6 @@ struct WindowEngine::TemplateState {
   };
   std::vector<New> pending;  // new, reported when their bucket closes
   struct Active {
-    uint64_t hash = 0;
     EventTime started_at = 0;  // the bucket it was first seen in
     EventTime fired_at = 0;
     std::string id, text;
@@ -660,7 +659,7 @@ void WindowEngine::EvaluateTemplates(const Site& site, SiteDetector& d, EventTim
                        others == 1 ? " other template known" : " other templates known",
                        "); for example \"", n.example, "\"");
     listener_->OnAnomaly(a);
-    ts.active.push_back({n.hash, n.bucket_start, now, id, n.text});
+    ts.active.push_back({n.bucket_start, now, id, n.text});
   }
   ts.pending.resize(kept);
 }
@@ -779,7 +778,7 @@ void WindowEngine::SaveState(bool include_open,
           w.EndLine();
         }
         for (const TemplateState::Active& a : ts.active) {
-          w.Word("template_active").UInt(a.hash).Int(a.started_at).Int(a.fired_at).Word(a.id)
+          w.Word("template_active").Int(a.started_at).Int(a.fired_at).Word(a.id)
               .Hex(a.text);
           w.EndLine();
         }
@@ -934,8 +933,8 @@ absl::Status WindowEngine::LoadState(StateReader& r) {
       det->templates->pending.push_back(std::move(t));
     } else if (word == "template_active") {
       TemplateState::Active a;
-      if (det == nullptr || det->templates == nullptr || !r.UInt(&a.hash) ||
-          !r.Int(&a.started_at) || !r.Int(&a.fired_at) || !r.Word(&a.id) || !r.Hex(&a.text)) {
+      if (det == nullptr || det->templates == nullptr || !r.Int(&a.started_at) ||
+          !r.Int(&a.fired_at) || !r.Word(&a.id) || !r.Hex(&a.text)) {
         return bad("template_active");
       }
       det->templates->active.push_back(std::move(a));

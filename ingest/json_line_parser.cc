@@ -348,9 +348,8 @@ bool JsonLineParser::TakeFlat(const Node& leaf, const FlatValue& value, ParsedRe
     case kLevel: ok = TakeFlatField<kLevel>(value, rec); break;
     case kMessage:
       // A message that is not a string is no message: the field stays unfound.
-      TakeFlatField<kMessage>(value, rec);
       if (value.type != FlatValue::kString) return true;
-      ok = true;
+      ok = TakeFlatField<kMessage>(value, rec);
       break;
     default: return true;
   }

@@ -13,13 +13,12 @@ namespace sitepulse {
 namespace {
 
 using testing::Feeder;
+using testing::kHour;
+using testing::kMin;
 using testing::kS;
 using testing::kT0;
 using testing::Options;
 using testing::Recorder;
-
-constexpr EventTime kMin = 60 * kS;
-constexpr EventTime kHour = 60 * kMin;
 
 // Feeds `rps` requests per second (spread evenly) from `from` to `to`, with `error_share` of them
 // 5xx and the given latency, flushing every 10 s so buckets close as they would live.

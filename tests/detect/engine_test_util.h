@@ -13,6 +13,8 @@ namespace sitepulse {
 namespace testing {
 
 inline constexpr EventTime kS = kNanosPerSecond;
+inline constexpr EventTime kMin = 60 * kS;
+inline constexpr EventTime kHour = 60 * kMin;
 inline constexpr EventTime kT0 = 1735689600 * kS;  // 2025-01-01T00:00:00Z, a multiple of 10 s
 
 struct Recorder : WindowEngineListener {

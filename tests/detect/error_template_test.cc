@@ -13,12 +13,11 @@ namespace sitepulse {
 namespace {
 
 using testing::Feeder;
+using testing::kMin;
 using testing::kS;
 using testing::kT0;
 using testing::Options;
 using testing::Recorder;
-
-constexpr EventTime kMin = 60 * kS;
 
 std::string Template(std::string_view message) {
   std::string out;
