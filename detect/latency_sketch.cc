@@ -1,13 +1,91 @@
 #include "detect/latency_sketch.h"
 
 #include <algorithm>
+#include <cstring>
+#include <mutex>
 
 namespace sitepulse {
+
+namespace {
+
+uint64_t BitsOf(double v) {
+  uint64_t b;
+  std::memcpy(&b, &v, sizeof(b));
+  return b;
+}
+
+double FromBits(uint64_t b) {
+  double v;
+  std::memcpy(&v, &b, sizeof(v));
+  return v;
+}
+
+// Tables already built, by alpha: every lane and engine of a run uses the same mapping, and
+// building one takes about a millisecond.
+struct TableCache {
+  std::mutex mu;
+  std::vector<std::pair<double, std::shared_ptr<const std::vector<uint64_t>>>> tables;
+};
+
+TableCache& Cache() {
+  static TableCache* cache = new TableCache;
+  return *cache;
+}
+
+}  // namespace
 
 SketchMapping::SketchMapping(double alpha)
     : alpha_(alpha),
       gamma_((1 + alpha) / (1 - alpha)),
-      inv_log_gamma_(1.0 / std::log((1 + alpha) / (1 - alpha))) {}
+      inv_log_gamma_(1.0 / std::log((1 + alpha) / (1 - alpha))) {
+  BuildCells();
+}
+
+void SketchMapping::BuildCells() {
+  // Mantissa bits per cell: a cell must be narrower (in log terms) than a bin, with a factor of
+  // two to spare. Past 12 bits (alpha below about 0.0002) the table would be large: use log.
+  const double log_gamma = std::log(gamma_);
+  int k = 1;
+  while (k <= 12 && std::ldexp(1.0, -k) >= log_gamma / 2) ++k;
+  if (k > 12) return;
+  cell_shift_ = 52 - k;
+  low_mask_ = (uint64_t{1} << cell_shift_) - 1;
+  first_cell_ = BitsOf(kSketchMinValue) >> cell_shift_;
+  const uint64_t last_cell = BitsOf(kSketchMaxValue) >> cell_shift_;
+
+  std::lock_guard<std::mutex> lock(Cache().mu);
+  for (const auto& [a, table] : Cache().tables) {
+    if (a == alpha_) {
+      table_ = table;
+      cells_ = table_->data();
+      return;
+    }
+  }
+  auto table = std::make_shared<std::vector<uint64_t>>();
+  table->reserve(last_cell - first_cell_ + 1);
+  for (uint64_t c = first_cell_; c <= last_cell; ++c) {
+    const uint64_t lo = c << cell_shift_;
+    const uint64_t hi = lo | low_mask_;
+    const int b0 = BinByLog(FromBits(lo));
+    const int b1 = BinByLog(FromBits(hi));
+    uint64_t edge = low_mask_ + 1;  // no edge in this cell
+    if (b1 == b0 + 1) {
+      // The first value of the cell in bin b1: bins never decrease as values grow.
+      uint64_t below = lo, at = hi;
+      while (at - below > 1) {
+        const uint64_t mid = below + (at - below) / 2;
+        (BinByLog(FromBits(mid)) > b0 ? at : below) = mid;
+      }
+      edge = at & low_mask_;
+    } else if (b1 != b0) {
+      return;  // two edges in one cell: cannot happen with the width above; stay on log
+    }
+    table->push_back((static_cast<uint64_t>(b0 + kBinBias) << kBinShift) | edge);
+  }
+  Cache().tables.emplace_back(alpha_, table);
+  table_ = std::move(table);
+  cells_ = table_->data();
+}
 
 double SketchMapping::Value(SketchBin bin) const {
   if (bin == kZeroBin) return 0;

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -24,6 +25,10 @@ inline constexpr double kSketchMinValue = 1e-9;
 inline constexpr double kSketchMaxValue = 1e7;
 
 // Maps values to bins: bin i holds (gamma^(i-1), gamma^i], gamma = (1 + alpha) / (1 - alpha).
+// Bin() is on every line's path: instead of a logarithm it reads a table cell chosen by the
+// value's exponent and top mantissa bits (a cell is narrower than a bin, so at most one bin edge
+// falls inside it) and compares with that edge. The edges are found at construction with the
+// logarithm itself, so Bin() and BinByLog() agree on every double (tests hold them to it).
 class SketchMapping {
  public:
   explicit SketchMapping(double alpha = 0.01);
@@ -31,15 +36,37 @@ class SketchMapping {
   SketchBin Bin(double value) const {
     if (!(value >= kSketchMinValue)) return kZeroBin;  // also catches NaN
     if (value > kSketchMaxValue) value = kSketchMaxValue;
+    if (cells_ == nullptr) return BinByLog(value);
+    uint64_t bits;
+    __builtin_memcpy(&bits, &value, sizeof(bits));
+    const uint64_t cell = cells_[(bits >> cell_shift_) - first_cell_];
+    const int bin = static_cast<int>(cell >> kBinShift) - kBinBias +
+                    static_cast<int>((bits & low_mask_) >= (cell & kEdgeMask));
+    return static_cast<SketchBin>(bin);
+  }
+  // The definition: ceil(log(value) / log(gamma)), for kSketchMinValue <= value <= kSketchMaxValue.
+  SketchBin BinByLog(double value) const {
     return static_cast<SketchBin>(std::ceil(std::log(value) * inv_log_gamma_));
   }
   // The value reported for a bin: within alpha of every value the bin holds.
   double Value(SketchBin bin) const;
 
  private:
+  // A cell: (bin of its first value + kBinBias) << kBinShift | the low bits of the first value
+  // in the cell with the next bin (1 << cell_shift_, never reached, if the cell has one bin).
+  static constexpr int kBinShift = 48;
+  static constexpr int kBinBias = 32768;
+  static constexpr uint64_t kEdgeMask = (uint64_t{1} << kBinShift) - 1;
+  void BuildCells();
+
   double alpha_;
   double gamma_;
   double inv_log_gamma_;
+  std::shared_ptr<const std::vector<uint64_t>> table_;  // shared by mappings of one alpha
+  const uint64_t* cells_ = nullptr;  // table_'s data; null: no table (alpha too small), use log
+  int cell_shift_ = 52;
+  uint64_t first_cell_ = 0;
+  uint64_t low_mask_ = 0;
 };
 
 class CompactSketch;

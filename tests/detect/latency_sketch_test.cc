@@ -32,6 +32,41 @@ void ExpectAccurate(std::vector<double> values, const char* what) {
   }
 }
 
+// Bin() reads a table; BinByLog() is the definition. They must agree on every value, above all
+// next to bin edges, where a table built wrongly would be off by one.
+TEST(LatencySketchTest, TableBinEqualsTheLogarithmEverywhere) {
+  for (double alpha : {0.01, 0.05, 0.002}) {
+    const SketchMapping m(alpha);
+    auto expected = [&](double v) {
+      if (!(v >= kSketchMinValue)) return kZeroBin;
+      return m.BinByLog(std::min(v, kSketchMaxValue));
+    };
+    std::mt19937_64 rng(7);
+    std::uniform_real_distribution<double> exponent(std::log(1e-10), std::log(1e8));
+    for (int i = 0; i < 300000; ++i) {
+      const double v = std::exp(exponent(rng));
+      ASSERT_EQ(m.Bin(v), expected(v)) << "alpha " << alpha << " value " << v;
+    }
+    // Every bin edge and the doubles right around it.
+    const double gamma = (1 + alpha) / (1 - alpha);
+    const int lo = m.BinByLog(kSketchMinValue), hi = m.BinByLog(kSketchMaxValue);
+    int edges = 0;
+    for (int b = lo; b <= hi; ++b) {
+      double v = std::pow(gamma, b);
+      for (int step = 0; step < 4; ++step) v = std::nextafter(v, 0.0);
+      for (int step = 0; step < 9; ++step, v = std::nextafter(v, INFINITY)) {
+        ASSERT_EQ(m.Bin(v), expected(v)) << "alpha " << alpha << " bin " << b << " value " << v;
+      }
+      ++edges;
+    }
+    EXPECT_GT(edges, 100);
+    for (double v : {0.0, -1.0, double{NAN}, double{INFINITY}, 5e-324, kSketchMinValue,
+                     std::nextafter(kSketchMinValue, 0.0), kSketchMaxValue, 1e300}) {
+      EXPECT_EQ(m.Bin(v), expected(v)) << "alpha " << alpha << " value " << v;
+    }
+  }
+}
+
 TEST(LatencySketchTest, AccurateOnUniform) {
   std::mt19937_64 rng(1);
   std::uniform_real_distribution<double> d(0.001, 2.0);
