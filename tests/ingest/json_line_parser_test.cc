@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "tests/ingest/parser_test_util.h"
 
 namespace sitepulse {
@@ -323,32 +324,39 @@ std::vector<std::string> Corpus() {
   return corpus;
 }
 
+// Both versions of the fast path's SIMD pass (AVX-512 where the CPU has it, and AVX2) are held
+// to simdjson's verdicts and values.
 TEST(JsonParserTest, FastPathAgreesWithSimdjsonOnEveryLine) {
-  FormatSpec fast = *FormatFromPreset("nginx");
-  FormatSpec slow = fast;
-  slow.json_fast_path = false;
-  LineParser p(fast), ref(slow);
-  size_t accepted = 0, rejected = 0;
-  for (const std::string& line : Corpus()) {
-    const auto a = ParseLine(p, line);
-    const auto b = ParseLine(ref, line);
-    auto name = [](const auto& r) { return r.ok() ? std::string("ok") : std::string(RejectReasonName(r.reason)); };
-    ASSERT_EQ(name(a), name(b)) << line;
-    if (!b.ok()) {
-      ++rejected;
-      continue;
+  for (bool wide : {true, false}) {
+    SCOPED_TRACE(wide ? "AVX-512 pass (if the CPU has it)" : "AVX2 pass");
+    SetUseAvx512ForTesting(wide);
+    FormatSpec fast = *FormatFromPreset("nginx");
+    FormatSpec slow = fast;
+    slow.json_fast_path = false;
+    LineParser p(fast), ref(slow);
+    size_t accepted = 0, rejected = 0;
+    for (const std::string& line : Corpus()) {
+      const auto a = ParseLine(p, line);
+      const auto b = ParseLine(ref, line);
+      auto name = [](const auto& r) { return r.ok() ? std::string("ok") : std::string(RejectReasonName(r.reason)); };
+      ASSERT_EQ(name(a), name(b)) << line;
+      if (!b.ok()) {
+        ++rejected;
+        continue;
+      }
+      ++accepted;
+      EXPECT_EQ(a.site, b.site) << line;
+      EXPECT_EQ(a.rec.time, b.rec.time) << line;
+      EXPECT_EQ(a.rec.status, b.rec.status) << line;
+      EXPECT_EQ(a.rec.has_latency, b.rec.has_latency) << line;
+      EXPECT_EQ(a.rec.latency_s, b.rec.latency_s) << line;
+      EXPECT_EQ(a.rec.bytes, b.rec.bytes) << line;
     }
-    ++accepted;
-    EXPECT_EQ(a.site, b.site) << line;
-    EXPECT_EQ(a.rec.time, b.rec.time) << line;
-    EXPECT_EQ(a.rec.status, b.rec.status) << line;
-    EXPECT_EQ(a.rec.has_latency, b.rec.has_latency) << line;
-    EXPECT_EQ(a.rec.latency_s, b.rec.latency_s) << line;
-    EXPECT_EQ(a.rec.bytes, b.rec.bytes) << line;
+    // The corpus really exercises both verdicts.
+    EXPECT_GT(accepted, 5000u);
+    EXPECT_GT(rejected, 5000u);
   }
-  // The corpus really exercises both verdicts.
-  EXPECT_GT(accepted, 5000u);
-  EXPECT_GT(rejected, 5000u);
+  SetUseAvx512ForTesting(true);
 }
 
 }  // namespace differential
