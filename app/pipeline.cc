@@ -1,5 +1,7 @@
 #include "app/pipeline.h"
 
+#include <pthread.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -9,6 +11,7 @@
 #include <array>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -59,6 +62,7 @@ std::string RunSummary::ToJson() const {
       .Uint("sink_retries", sink_retries)
       .Uint("input_errors", input_errors)
       .Int("threads", threads)
+      .Bool("lanes_read", lanes_read)
       .Number("seconds", seconds)
       .Number("lines_per_s", seconds > 0 ? static_cast<double>(lines) / seconds : 0)
       .Number("mb_per_s", seconds > 0 ? static_cast<double>(bytes) / 1e6 / seconds : 0);
@@ -431,10 +435,49 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   };
   health.inputs_open.store(true);
   health.last_progress_ns.store(SteadyNowNs());
-  std::vector<std::thread> threads;
   std::atomic<uint64_t> next_seq_id{0};
-  threads.emplace_back([&] {
-    if (kafka) {
+
+  // File and stdin inputs: the next batch, read in turn from each input (one batch each, so
+  // event time advances together), numbered for the coordinator; nullptr once every input has
+  // ended. Serialised: whoever reads holds read_mu.
+  std::mutex read_mu;
+  uint64_t read_seq = 0;
+  std::vector<size_t> active;
+  for (size_t i = 0; i < sources.size(); ++i) active.push_back(i);
+  size_t next_active = 0;
+  auto read_next = [&]() -> Batch* {
+    std::lock_guard<std::mutex> lock(read_mu);
+    if (active.empty()) return nullptr;
+    if (next_active >= active.size()) next_active = 0;
+    const size_t i = active[next_active];
+    Batch* b = free_batches.Pop();
+    b->ResetForReader();
+    b->input = static_cast<int>(i);
+    b->seq = read_seq++;
+    const bool stopping = stop != nullptr && stop->load(std::memory_order_relaxed);
+    if (stopping || !sources[i]->Next(b)) {
+      b->size = 0;
+      b->end_of_input = true;
+      active.erase(active.begin() + static_cast<std::ptrdiff_t>(next_active));
+    } else {
+      ++next_active;
+    }
+    return b;
+  };
+  // When every core runs a lane, the lanes read for themselves: a reader thread would take its
+  // time slices from a lane anyway, and each hand-off costs a wake-up; a lane that reads a batch
+  // parses it while it is still in its own cache. With a core to spare, a reader thread keeps
+  // the kernel's copy off the lanes. Kafka always has its reader thread (the consumer's poll).
+  const bool lanes_read =
+      !kafka && (options.lanes_read == PipelineOptions::LanesRead::kAlways ||
+                 (options.lanes_read == PipelineOptions::LanesRead::kWhenNoCoreIsSpare &&
+                  lanes >= static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))));
+  summary.lanes_read = lanes_read;
+
+  std::thread reader;
+  if (kafka) {
+    reader = std::thread([&] {
+      pthread_setname_np(pthread_self(), "sp-reader");
       // Reader for Kafka: poll until the source is finished (exit-at-end or a stop request).
       const std::function<Batch*()> get = [&] {
         Batch* b = free_batches.Pop();
@@ -468,39 +511,20 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
       // The group must keep this consumer until the last commit: the sinks may take a while to
       // deliver (max.poll.interval.ms would otherwise expire and the commit be refused).
       while (!kafka->final_commit_done()) kafka->KeepAlive();
-      return;
-    }
-    // Reader: round-robin over inputs, one batch each, so event time advances together.
-    uint64_t seq = 0;
-    std::vector<size_t> active;
-    for (size_t i = 0; i < sources.size(); ++i) active.push_back(i);
-    while (!active.empty()) {
-      for (size_t k = 0; k < active.size();) {
-        const size_t i = active[k];
-        Batch* b = free_batches.Pop();
-        b->ResetForReader();
-        b->input = static_cast<int>(i);
-        b->seq = seq++;
-        const bool stopping = stop != nullptr && stop->load(std::memory_order_relaxed);
-        if (stopping || !sources[i]->Next(b)) {
-          b->size = 0;
-          b->end_of_input = true;
-        }
-        const bool ended = b->end_of_input;
-        work.Push(b);
-        if (ended) {
-          active.erase(active.begin() + static_cast<std::ptrdiff_t>(k));
-        } else {
-          ++k;
-        }
-      }
-    }
-    for (int l = 0; l < lanes; ++l) work.Push(nullptr);
-  });
+    });
+  } else if (!lanes_read) {
+    reader = std::thread([&] {
+      pthread_setname_np(pthread_self(), "sp-reader");
+      while (Batch* b = read_next()) work.Push(b);
+      for (int l = 0; l < lanes; ++l) work.Push(nullptr);
+    });
+  }
+  std::vector<std::thread> lane_threads;
   for (int l = 0; l < lanes; ++l) {
-    threads.emplace_back([&, l] {
+    lane_threads.emplace_back([&, l] {
+      pthread_setname_np(pthread_self(), ("sp-lane-" + std::to_string(l)).c_str());
       ParseLane lane(l, formats, lane_options);
-      while (Batch* b = work.Pop()) {
+      while (Batch* b = lanes_read ? read_next() : work.Pop()) {
         lane.Process(b);
         done.Push(b);
       }
@@ -777,8 +801,8 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
       free_batches.Push(b);
     }
   }
-  // The reader (threads[0]) last: with Kafka it polls until the final commit below.
-  for (size_t i = 1; i < threads.size(); ++i) threads[i].join();
+  // The reader last: with Kafka it polls until the final commit below.
+  for (std::thread& t : lane_threads) t.join();
   health.inputs_open.store(false);
 
   for (auto& sink : fanout.outputs) {
@@ -794,7 +818,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   if (!save_state()) ++summary.sink_errors;
   commit_done(true);
   if (kafka) kafka->FinalCommitDone();
-  threads[0].join();
+  if (reader.joinable()) reader.join();
   if (kafka && kafka->failed()) stats.input_errors->Add();
   health.finished.store(true);
 

@@ -40,6 +40,11 @@ struct PipelineOptions {
   std::optional<Uri> stats;
   std::optional<Uri> dlq;
   int threads = 1;  // parse lanes
+  // Who reads file and stdin inputs: a reader thread hands batches to the lanes, or each lane
+  // reads its next batch itself (in turn, under a lock). By default the lanes read when there
+  // is no core to spare for a reader (as many lanes as cores). Kafka always has a reader thread.
+  enum class LanesRead { kWhenNoCoreIsSpare, kAlways, kNever };
+  LanesRead lanes_read = LanesRead::kWhenNoCoreIsSpare;
   size_t batch_bytes = 1 << 20;
   size_t max_line_bytes = 1 << 20;
   WindowEngineOptions engine;
@@ -89,6 +94,7 @@ struct RunSummary {
   uint64_t sink_retries = 0;
   uint64_t input_errors = 0;
   int threads = 0;
+  bool lanes_read = false;  // the lanes read file inputs themselves (no reader thread)
   double seconds = 0;
 
   std::string ToJson() const;

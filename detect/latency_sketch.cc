@@ -113,7 +113,7 @@ void DenseSketch::EnsureRange(int lo, int hi) {
   }
 }
 
-void DenseSketch::Add(SketchBin bin, uint32_t n) {
+void DenseSketch::AddSlow(SketchBin bin, uint32_t n) {
   total_ += n;
   if (bin == kZeroBin) {
     zero_ += n;

@@ -73,7 +73,16 @@ class CompactSketch;
 
 class DenseSketch {
  public:
-  void Add(SketchBin bin, uint32_t n = 1);
+  // Inline: the coordinator adds every latency sample of every batch.
+  void Add(SketchBin bin, uint32_t n = 1) {
+    const size_t i = static_cast<size_t>(static_cast<int>(bin) - offset_);
+    if (bin != kZeroBin && i < counts_.size()) {
+      total_ += n;
+      counts_[i] += n;
+    } else {
+      AddSlow(bin, n);
+    }
+  }
   void Merge(const DenseSketch& other);
   void Merge(const CompactSketch& other);
   // Removes a sketch previously merged in (window slide). Counts never go below zero.
@@ -94,6 +103,7 @@ class DenseSketch {
 
  private:
   void EnsureRange(int lo, int hi);
+  void AddSlow(SketchBin bin, uint32_t n);
   int offset_ = 0;                // bin of counts_[0]
   std::vector<uint32_t> counts_;  // counts_[i] is bin offset_ + i
   uint64_t zero_ = 0;
