@@ -203,6 +203,7 @@ int Run(const std::vector<std::string>& args) {
   if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   opt.threads = threads;
   opt.batch_bytes = c.batch_bytes;
+  opt.reader = c.reader;
   opt.max_line_bytes = c.max_line_bytes;
   opt.engine.resolution = c.resolution;
   opt.engine.lateness = c.lateness;

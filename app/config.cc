@@ -617,8 +617,16 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
       p.Number<size_t>(l["max_sites"], "limits.max_sites", &c.max_sites, 1, 10'000'000);
     }
   }
-  if (const YAML::Node pl = root["pipeline"]; pl && p.Map(pl, "pipeline", {"threads", "batch_bytes"})) {
+  if (const YAML::Node pl = root["pipeline"];
+      pl && p.Map(pl, "pipeline", {"threads", "batch_bytes", "reader"})) {
     if (pl["threads"]) p.Number<int>(pl["threads"], "pipeline.threads", &c.threads, 0, 1024);
+    std::string reader;
+    if (pl["reader"] && p.String(pl["reader"], "pipeline.reader", &reader)) {
+      if (reader == "auto") c.reader = PipelineOptions::Reader::kAuto;
+      else if (reader == "lanes") c.reader = PipelineOptions::Reader::kLanes;
+      else if (reader == "thread") c.reader = PipelineOptions::Reader::kThread;
+      else p.Error(pl["reader"], "pipeline.reader", "must be one of auto, thread, lanes");
+    }
     size_t s;
     if (pl["batch_bytes"] && p.Size(pl["batch_bytes"], "pipeline.batch_bytes", &s)) {
       if (s < 4096 || s > (size_t{256} << 20)) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "app/pipeline.h"
 #include "core/uri.h"
 #include "detect/threshold_detector.h"
 #include "detect/window_engine.h"
@@ -57,6 +58,7 @@ struct Config {
   size_t max_sites = 10000;
   int threads = 0;  // 0: every core
   size_t batch_bytes = 1 << 20;
+  PipelineOptions::Reader reader = PipelineOptions::Reader::kAuto;
   std::vector<DetectorSpec> detectors;
   // Per-site detector lists, already merged with the defaults.
   absl::flat_hash_map<std::string, std::vector<DetectorSpec>> site_detectors;

@@ -469,8 +469,8 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   // parses it while it is still in its own cache. With a core to spare, a reader thread keeps
   // the kernel's copy off the lanes. Kafka always has its reader thread (the consumer's poll).
   const bool lanes_read =
-      !kafka && (options.lanes_read == PipelineOptions::LanesRead::kAlways ||
-                 (options.lanes_read == PipelineOptions::LanesRead::kWhenNoCoreIsSpare &&
+      !kafka && (options.reader == PipelineOptions::Reader::kLanes ||
+                 (options.reader == PipelineOptions::Reader::kAuto &&
                   lanes >= static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))));
   summary.lanes_read = lanes_read;
 

@@ -43,8 +43,8 @@ struct PipelineOptions {
   // Who reads file and stdin inputs: a reader thread hands batches to the lanes, or each lane
   // reads its next batch itself (in turn, under a lock). By default the lanes read when there
   // is no core to spare for a reader (as many lanes as cores). Kafka always has a reader thread.
-  enum class LanesRead { kWhenNoCoreIsSpare, kAlways, kNever };
-  LanesRead lanes_read = LanesRead::kWhenNoCoreIsSpare;
+  enum class Reader { kAuto, kThread, kLanes };
+  Reader reader = Reader::kAuto;
   size_t batch_bytes = 1 << 20;
   size_t max_line_bytes = 1 << 20;
   WindowEngineOptions engine;

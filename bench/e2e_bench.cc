@@ -10,7 +10,7 @@
 //
 //   e2e_bench --input FILE --format nginx|combined [--repeat 5] [--threads N] [--json OUT]
 //             [--min-ratio R]   exit 1 if one lane < R x floor (the CI guard)
-//             [--lanes-read auto|always|never]   who reads the file (PipelineOptions::lanes_read)
+//             [--reader auto|thread|lanes]   who reads the file (pipeline.reader)
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -129,7 +129,7 @@ int Main(int argc, char** argv) {
   std::string input, format = "nginx", json_out;
   int repeat = 5, threads = static_cast<int>(std::thread::hardware_concurrency());
   double min_ratio = 0;
-  std::string lanes_read = "auto";
+  std::string reader = "auto";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return std::string(i + 1 < argc ? argv[++i] : ""); };
@@ -139,7 +139,7 @@ int Main(int argc, char** argv) {
     else if (a == "--threads") threads = std::stoi(next());
     else if (a == "--json") json_out = next();
     else if (a == "--min-ratio") min_ratio = std::stod(next());
-    else if (a == "--lanes-read") lanes_read = next();
+    else if (a == "--reader") reader = next();
     else {
       std::fprintf(stderr, "e2e_bench: unknown argument %s\n", a.c_str());
       return 2;
@@ -166,8 +166,8 @@ int Main(int argc, char** argv) {
   opt.engine.resolution = cfg.config.resolution;
   opt.engine.lateness = cfg.config.lateness;
   opt.engine.detectors = cfg.config.detectors;
-  if (lanes_read == "always") opt.lanes_read = PipelineOptions::LanesRead::kAlways;
-  if (lanes_read == "never") opt.lanes_read = PipelineOptions::LanesRead::kNever;
+  if (reader == "lanes") opt.reader = PipelineOptions::Reader::kLanes;
+  if (reader == "thread") opt.reader = PipelineOptions::Reader::kThread;
 
   std::vector<double> floor_s, scan_s, read_s, parse_s, one_s, all_s;
   uint64_t floor_lines = 0, scan_lines = 0, parse_lines = 0, one_lines = 0, all_lines = 0,

@@ -38,6 +38,15 @@ TEST(ConfigTest, BadDurationAndWrongType) {
   EXPECT_NE(e.find("test.yaml:4: limits.max_sites: expected a number, got 'many'"), std::string::npos) << e;
 }
 
+TEST(ConfigTest, PipelineReader) {
+  ConfigResult r = ParseConfigString("pipeline:\n  reader: lanes\n", "test.yaml");
+  ASSERT_TRUE(r.ok()) << r.FormatErrors();
+  EXPECT_EQ(r.config.reader, PipelineOptions::Reader::kLanes);
+  EXPECT_EQ(ParseConfigString("", "test.yaml").config.reader, PipelineOptions::Reader::kAuto);
+  EXPECT_EQ(Errors("pipeline:\n  threads: 2\n  reader: both\n"),
+            "test.yaml:3: pipeline.reader: must be one of auto, thread, lanes\n");
+}
+
 TEST(ConfigTest, EveryDetectorErrorIsReported) {
   const std::string e = Errors(
       "detectors:\n"

@@ -105,35 +105,44 @@ TEST(GoldenTest, NginxAccessAndErrorLogsWithDecoys) {
   EXPECT_EQ(s.late, 0u);
 }
 
-// The anomalies and the stats are identical for every lane count (and batch size).
+// The anomalies and the stats are identical for every lane count (and batch size), whether a
+// reader thread or the lanes themselves read the two inputs.
 TEST(ThreadInvarianceTest, SameOutputForEveryLaneCount) {
   TempDir dir;
   const std::string g = kGolden + "/nginx_multi";
   ASSERT_NO_FATAL_FAILURE(GenerateNginxMulti(dir));
-  // A small batch size makes hundreds of batches, so lanes really interleave.
-  const std::string cfg = dir / "config.yaml";
-  {
-    std::ofstream out(cfg);
-    out << ReadFile(g + "/config.yaml") << "pipeline:\n  batch_bytes: 64KiB\n";
-  }
   std::string first_anomalies, first_stats;
-  for (int threads : {1, 2, 3, 4, 8}) {
-    const std::string a = dir / ("a" + std::to_string(threads)), st = dir / ("s" + std::to_string(threads));
-    auto r = RunCommand(kBin + " run --config " + cfg + " --input file:" + dir / "access.log" +
-                            " --input 'file:" + dir / "error.log" +
-                            "?kind=error&preset=error_text' --output file:" + a +
-                            " --stats file:" + st + " --threads " + std::to_string(threads),
-                        dir);
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    const std::string anomalies = ReadFile(a), stats = ReadFile(st);
-    ASSERT_FALSE(anomalies.empty());
-    ASSERT_GT(Lines(stats).size(), 1000u);
-    if (threads == 1) {
-      first_anomalies = anomalies;
-      first_stats = stats;
-    } else {
-      EXPECT_EQ(anomalies, first_anomalies) << threads << " lanes";
-      EXPECT_EQ(stats, first_stats) << threads << " lanes";
+  for (const std::string reader : {"thread", "lanes"}) {
+    // A small batch size makes hundreds of batches, so lanes really interleave.
+    const std::string cfg = dir / ("config-" + reader + ".yaml");
+    {
+      std::ofstream out(cfg);
+      out << ReadFile(g + "/config.yaml") << "pipeline:\n  batch_bytes: 64KiB\n  reader: " << reader
+          << "\n";
+    }
+    for (int threads : {1, 2, 3, 4, 8}) {
+      SCOPED_TRACE(reader + " reads, " + std::to_string(threads) + " lanes");
+      const std::string tag = reader + std::to_string(threads);
+      const std::string a = dir / ("a" + tag), st = dir / ("s" + tag);
+      auto r = RunCommand(kBin + " run --config " + cfg + " --input file:" + dir / "access.log" +
+                              " --input 'file:" + dir / "error.log" +
+                              "?kind=error&preset=error_text' --output file:" + a +
+                              " --stats file:" + st + " --threads " + std::to_string(threads),
+                          dir);
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      EXPECT_NE(LastLine(r.err).find(reader == "lanes" ? "\"lanes_read\":true" : "\"lanes_read\":false"),
+                std::string::npos)
+          << LastLine(r.err);
+      const std::string anomalies = ReadFile(a), stats = ReadFile(st);
+      ASSERT_FALSE(anomalies.empty());
+      ASSERT_GT(Lines(stats).size(), 1000u);
+      if (first_anomalies.empty()) {
+        first_anomalies = anomalies;
+        first_stats = stats;
+      } else {
+        EXPECT_EQ(anomalies, first_anomalies);
+        EXPECT_EQ(stats, first_stats);
+      }
     }
   }
 }
