@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <functional>
 #include <cstdio>
@@ -63,6 +64,9 @@ std::string RunSummary::ToJson() const {
       .Uint("input_errors", input_errors)
       .Int("threads", threads)
       .Bool("lanes_read", lanes_read)
+      .Number("cpu_seconds_lanes", cpu_seconds_lanes)
+      .Number("cpu_seconds_reader", cpu_seconds_reader)
+      .Number("cpu_seconds_coordinator", cpu_seconds_coordinator)
       .Number("seconds", seconds)
       .Number("lines_per_s", seconds > 0 ? static_cast<double>(lines) / seconds : 0)
       .Number("mb_per_s", seconds > 0 ? static_cast<double>(bytes) / 1e6 / seconds : 0);
@@ -71,6 +75,22 @@ std::string RunSummary::ToJson() const {
 }
 
 namespace {
+
+// CPU time of the calling thread, in seconds.
+double ThreadCpuSeconds() {
+  timespec ts;
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// CPU seconds spent by threads of one role, added in as each finishes.
+struct CpuTally {
+  std::atomic<int64_t> ns{0};
+  void Add(double seconds) {
+    ns.fetch_add(static_cast<int64_t>(seconds * 1e9), std::memory_order_relaxed);
+  }
+  double seconds() const { return static_cast<double>(ns.load()) * 1e-9; }
+};
 
 // The pipeline's own counters, declared in one block (the registry owns them).
 struct PipelineStats {
@@ -186,6 +206,8 @@ int64_t SteadyNowNs() {
 
 absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atomic<bool>* stop) {
   const auto t0 = std::chrono::steady_clock::now();
+  const double coordinator_cpu0 = ThreadCpuSeconds();
+  CpuTally reader_cpu, lanes_cpu;
   RunSummary summary;
   summary.threads = options.threads;
   PipelineStats stats(options.metrics);
@@ -510,6 +532,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
       for (int l = 0; l < lanes; ++l) work.Push(nullptr);
       // The group must keep this consumer until the last commit: the sinks may take a while to
       // deliver (max.poll.interval.ms would otherwise expire and the commit be refused).
+      reader_cpu.Add(ThreadCpuSeconds());  // the poll loop; what follows is waiting
       while (!kafka->final_commit_done()) kafka->KeepAlive();
     });
   } else if (!lanes_read) {
@@ -517,6 +540,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
       pthread_setname_np(pthread_self(), "sp-reader");
       while (Batch* b = read_next()) work.Push(b);
       for (int l = 0; l < lanes; ++l) work.Push(nullptr);
+      reader_cpu.Add(ThreadCpuSeconds());
     });
   }
   std::vector<std::thread> lane_threads;
@@ -528,6 +552,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
         lane.Process(b);
         done.Push(b);
       }
+      lanes_cpu.Add(ThreadCpuSeconds());
       done.Push(nullptr);
     });
   }
@@ -846,6 +871,9 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   summary.baselines_warming = engines.baselines_warming();
   summary.error_templates = engines.error_templates();
   summary.error_templates_over_cap = engines.error_templates_over_cap();
+  summary.cpu_seconds_coordinator = ThreadCpuSeconds() - coordinator_cpu0;
+  summary.cpu_seconds_reader = reader_cpu.seconds();
+  summary.cpu_seconds_lanes = lanes_cpu.seconds();
   summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return summary;

@@ -95,6 +95,11 @@ struct RunSummary {
   uint64_t input_errors = 0;
   int threads = 0;
   bool lanes_read = false;  // the lanes read file inputs themselves (no reader thread)
+  // CPU time by role: parse lanes (with their reading when lanes_read), the reader thread, and
+  // the coordinator (the calling thread: windows, detectors, sinks).
+  double cpu_seconds_lanes = 0;
+  double cpu_seconds_reader = 0;
+  double cpu_seconds_coordinator = 0;
   double seconds = 0;
 
   std::string ToJson() const;

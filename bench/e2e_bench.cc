@@ -170,6 +170,9 @@ int Main(int argc, char** argv) {
   if (reader == "thread") opt.reader = PipelineOptions::Reader::kThread;
 
   std::vector<double> floor_s, scan_s, read_s, parse_s, one_s, all_s;
+  // Per round, from the 1-lane run: N x its wall time / the CPU time of all its threads.
+  std::vector<double> ceilings;
+  double one_cpu[3] = {0, 0, 0};  // lanes, reader, coordinator of the median-ish last round
   uint64_t floor_lines = 0, scan_lines = 0, parse_lines = 0, one_lines = 0, all_lines = 0,
            checksum = 0, parse_ok = 0;
   for (int r = 0; r < repeat; ++r) {
@@ -204,6 +207,13 @@ int Main(int argc, char** argv) {
         return 2;
       }
       (lanes == 1 ? one_s : all_s).push_back(s->seconds);
+      if (lanes == 1) {
+        const double cpu = s->cpu_seconds_lanes + s->cpu_seconds_reader + s->cpu_seconds_coordinator;
+        if (cpu > 0) ceilings.push_back(threads * s->seconds / cpu);
+        one_cpu[0] = s->cpu_seconds_lanes;
+        one_cpu[1] = s->cpu_seconds_reader;
+        one_cpu[2] = s->cpu_seconds_coordinator;
+      }
       (lanes == 1 ? one_lines : all_lines) = s->lines;
     }
   }
@@ -240,21 +250,24 @@ int Main(int argc, char** argv) {
   }
   const double one_ratio = floor_rate > 0 ? static_cast<double>(one_lines) / Median(one_s) / floor_rate : 0;
   const double scaling = Median(one_s) / Median(all_s);
-  // The most N lanes can gain on N cores: one lane's time per line is the lane's work (the
-  // reader runs on another core); with every core a lane, the read() copy needs a core too, so
-  // every line costs at least (one lane + read) / N of wall time. The coordinator's work and
-  // scheduling are left out, so the real ceiling is lower.
+  // The most N lanes can gain on N cores: the 1-lane run's threads (lane, reader, coordinator)
+  // spent C seconds of CPU in W seconds of wall time; N lanes on N cores do the same work (the
+  // same lines, read, parsed and applied once) in at least C / N, so N lanes / one lane is at
+  // most N * W / C. A faster lane lowers this ceiling: only less reading and coordinating raise it.
   const double cores = std::thread::hardware_concurrency();
-  const double bound = threads <= cores ? threads * Median(one_s) / (Median(one_s) + Median(read_s)) : 0;
+  const double ceiling = threads <= cores && !ceilings.empty() ? Median(ceilings) : 0;
   std::printf("one lane / floor = %.2f, %d lanes / one lane = %.2f (checksum %llu)\n", one_ratio,
               threads, scaling, (unsigned long long)checksum);
-  if (bound > 0) {
-    std::printf("ceiling on this machine: %d lanes / one lane <= %.2f (read() copy counted)\n", threads,
-                bound);
+  std::printf("1-lane run, CPU per line: lane %.1f ns, reader %.1f ns, coordinator %.1f ns\n",
+              one_cpu[0] * 1e9 / static_cast<double>(one_lines), one_cpu[1] * 1e9 / static_cast<double>(one_lines),
+              one_cpu[2] * 1e9 / static_cast<double>(one_lines));
+  if (ceiling > 0) {
+    std::printf("ceiling on this machine: %d lanes / one lane <= %.2f (%d x wall / CPU of the 1-lane run)\n",
+                threads, ceiling, threads);
   }
   json += "],\"one_lane_over_floor\":" + std::to_string(one_ratio) +
           ",\"all_lanes_over_one\":" + std::to_string(scaling) +
-          ",\"all_lanes_ceiling\":" + std::to_string(bound) + "}";
+          ",\"all_lanes_ceiling\":" + std::to_string(ceiling) + "}";
   if (!json_out.empty()) std::ofstream(json_out) << json << "\n";
   if (min_ratio > 0 && floor_rate > 0 && one_ratio < min_ratio) {
     std::fprintf(stderr, "e2e_bench: one lane is %.2f x the floor, below the %.2f guard\n", one_ratio, min_ratio);
