@@ -318,13 +318,14 @@ bool JsonLineParser::TakeFlatField(const FlatValue& value, ParsedRecord* rec) {
     if (!is_string && !is_number) return false;
     double v;
     bool decimal_point;
-    if (!DecimalFromString(s, &v, &decimal_point)) return false;
+    // The line is padded (ParseFlat runs only then): the value's bytes can be read 8 at a time.
+    if (!DecimalFromPadded(s, &v, &decimal_point)) return false;
     if (!LatencyToSeconds(v, format_.latency_unit, decimal_point, &rec->latency_s)) return false;
     rec->has_latency = true;
   } else if constexpr (F == kBytes) {
     uint64_t v = 0;
     if (!is_string && !is_number) return false;
-    if (!(is_string && s == "-") && !UnsignedFromString(s, &v)) return false;
+    if (!(is_string && s == "-") && !UnsignedFromPadded(s, &v)) return false;
     rec->bytes = v;
   } else if constexpr (F == kLevel) {
     if (!is_string || !ParseLogLevel(s, &rec->level)) return false;
