@@ -82,6 +82,66 @@ bool FlatJsonScanner::Index(const char* line, size_t len) {
   return !high || simdjson::validate_utf8(line, len);
 }
 
+bool FlatJsonScanner::MatchValues(const char* line, size_t len, FlatValue* values) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (UseAvx512()) return MatchValuesAvx512(line, len, values);
+#endif
+  size_t i = 0;
+  return Match(line, len, [&](size_t, const FlatValue& v) {
+    values[i++] = v;
+    return true;
+  });
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx512f,avx512bw,avx512vl,bmi,bmi2"))) bool
+FlatJsonScanner::MatchValuesAvx512(const char* line, size_t len, FlatValue* values) {
+  if (!learned_ || !Index(line, len)) return false;
+  // Index wrote the quote masks 64 bytes at a time: read them as 64-bit words.
+  const size_t words64 = (len + 63) / 64;
+  auto next_quote = [&](size_t from) -> size_t {
+    size_t w = from >> 6;
+    if (w >= words64) return len;
+    uint64_t m;
+    __builtin_memcpy(&m, &quote_masks_[2 * w], sizeof(m));
+    m &= ~uint64_t{0} << (from & 63);
+    while (m == 0) {
+      if (++w >= words64) return len;
+      __builtin_memcpy(&m, &quote_masks_[2 * w], sizeof(m));
+    }
+    return (w << 6) + static_cast<size_t>(__builtin_ctzll(m));
+  };
+  size_t p = 0;
+  for (size_t i = 0; i < num_slots_; ++i) {
+    const Slot& slot = slots_[i];
+    const size_t n = slot.seg_len;
+    if (len - p < n) return false;
+    if (n <= 32) {
+      const __mmask32 k = static_cast<__mmask32>(_bzhi_u32(~0u, static_cast<unsigned>(n)));
+      const __m256i a = _mm256_maskz_loadu_epi8(k, template_ + slot.seg_begin);
+      const __m256i b = _mm256_maskz_loadu_epi8(k, line + p);
+      if (_mm256_mask_cmpneq_epi8_mask(k, a, b) != 0) return false;
+    } else if (!SameBytes(template_ + slot.seg_begin, line + p, n)) {
+      return false;
+    }
+    p += n;
+    if (slot.type == FlatValue::kString) {
+      const size_t close = next_quote(p);
+      if (close >= len) return false;
+      values[i] = {FlatValue::kString, std::string_view(line + p, close - p)};
+      p = close;
+    } else {
+      if (p >= len) return false;
+      const char* stop = SkipNumber(line + p, line + len);
+      if (stop == nullptr) return false;
+      values[i] = {FlatValue::kNumber, std::string_view(line + p, static_cast<size_t>(stop - line) - p)};
+      p = static_cast<size_t>(stop - line);
+    }
+  }
+  return len - p == tail_len_ && SameBytes(template_ + tail_begin_, line + p, tail_len_);
+}
+#endif
+
 bool FlatJsonScanner::Learn(const char* line) {
   learned_ = false;
   if (too_many_) return false;

@@ -176,11 +176,7 @@ RejectReason JsonLineParser::Parse(const char* line, size_t len, size_t capacity
 
 bool JsonLineParser::ParseFlat(const char* line, size_t len, ParsedRecord* out) {
   // A line shaped like the last one: only its values are looked at.
-  size_t matched = 0;
-  if (flat_.Match(line, len, [&](size_t, const FlatValue& value) {
-        flat_values_[matched++] = value;
-        return true;
-      })) {
+  if (flat_.MatchValues(line, len, flat_values_)) {
     out->Reset(format_.kind);
     if (TakeLearnedFlat(flat_values_, out)) return true;
     // A value the fast conversions do not take: the walk below finds it again and gives up.

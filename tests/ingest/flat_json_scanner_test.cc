@@ -91,7 +91,26 @@ TEST_P(FlatJsonScannerTest, MatchesALearnedShapeWithOtherValues) {
   EXPECT_EQ(values[2], "a-much-longer-site-name-00041.example.com");
   EXPECT_EQ(values[5], "7");
   EXPECT_EQ(values[7], "Mozilla/5.0 (X11; Linux x86_64) cafe \xc3\xa9t\xc3\xa9");
-
+  // MatchValues (the parser's entry: AVX-512 segment compares where the CPU has them) agrees.
+  FlatValue slots[FlatJsonScanner::kMaxMembers];
+  ASSERT_TRUE(s.MatchValues(buf.data(), second.size(), slots));
+  ASSERT_EQ(s.num_slots(), values.size());
+  for (size_t i = 0; i < values.size(); ++i) EXPECT_EQ(slots[i].text, values[i]) << i;
+  EXPECT_EQ(slots[5].type, FlatValue::kNumber);
+  // A change in a key, or in the quote or colon after it, is another shape.
+  int changes = 0;
+  for (const auto& [key, value] : kPairs) {
+    const size_t at = second.find("\"" + key + "\":");
+    ASSERT_NE(at, std::string::npos) << key;
+    for (size_t i = at + 1; i <= at + key.size() + 2; ++i) {
+      std::string changed = second;
+      changed[i] = 'Q';
+      const std::string cbuf = Padded(changed);
+      EXPECT_FALSE(s.MatchValues(cbuf.data(), changed.size(), slots)) << "byte " << i << ": " << changed;
+      ++changes;
+    }
+  }
+  EXPECT_GT(changes, 100);
   // Another shape: a key renamed.
   const std::string other = Replaced(second, "\"status\"", "\"statux\"");
   const std::string obuf = Padded(other);
