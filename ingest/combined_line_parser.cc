@@ -24,14 +24,23 @@ class Finder {
                             : c == '[' ? index_->open
                                        : index_->close;
     if (from >= s_.size()) return std::string_view::npos;
-    size_t w = from >> 5;
-    uint32_t m = masks[w] & (~0u << (from & 31));
+    // Two 32-byte words at a time (BuildIndex leaves no stale half word).
+    const size_t words64 = (index_->words + 1) / 2;
+    size_t w = from >> 6;
+    uint64_t m = Load64(masks, w) & (~uint64_t{0} << (from & 63));
     while (m == 0) {
-      if (++w >= index_->words) return std::string_view::npos;
-      m = masks[w];
+      if (++w >= words64) return std::string_view::npos;
+      m = Load64(masks, w);
     }
-    return (w << 5) + static_cast<size_t>(__builtin_ctz(m));
+    return (w << 6) + static_cast<size_t>(__builtin_ctzll(m));
   }
+  static uint64_t Load64(const uint32_t* masks, size_t w) {
+    uint64_t m;
+    __builtin_memcpy(&m, masks + 2 * w, sizeof(m));
+    return m;
+  }
+  // True when the line was indexed and holds no backslash.
+  bool NoBackslash() const { return index_ != nullptr && !index_->backslash; }
 
  private:
   std::string_view s_;
@@ -99,6 +108,9 @@ bool BuildIndex(const char* line, size_t len, CombinedLineParser::Index* x) {
     x->backslash |= mask(bs) != 0;
     x->high |= (static_cast<uint32_t>(_mm256_movemask_epi8(v)) & valid) != 0;
   }
+  if (x->words % 2 == 1) {  // Finder reads 64-bit words: the last one's upper half is empty
+    x->space[x->words] = x->quote[x->words] = x->open[x->words] = x->close[x->words] = 0;
+  }
   return true;
 #else
   (void)line, (void)len, (void)x;
@@ -111,6 +123,11 @@ bool BuildIndex(const char* line, size_t len, CombinedLineParser::Index* x) {
 size_t SkipQuoted(std::string_view s, size_t i, const Finder& f) {
   if (i >= s.size() || s[i] != '"') return std::string_view::npos;
   ++i;
+  if (f.NoBackslash()) {
+    // No backslash anywhere in the line: the next quote closes the string.
+    const size_t found = f.Find('"', i);
+    return found == std::string_view::npos ? found : found + 1;
+  }
   while (i < s.size()) {
     const size_t found = f.Find('"', i);
     if (found == std::string_view::npos) return std::string_view::npos;
