@@ -267,7 +267,10 @@ int Main(int argc, char** argv) {
   }
   json += "],\"one_lane_over_floor\":" + std::to_string(one_ratio) +
           ",\"all_lanes_over_one\":" + std::to_string(scaling) +
-          ",\"all_lanes_ceiling\":" + std::to_string(ceiling) + "}";
+          ",\"all_lanes_ceiling\":" + std::to_string(ceiling) +
+          ",\"one_lane_cpu_ns_per_line\":{\"lane\":" + std::to_string(one_cpu[0] * 1e9 / static_cast<double>(one_lines)) +
+          ",\"reader\":" + std::to_string(one_cpu[1] * 1e9 / static_cast<double>(one_lines)) +
+          ",\"coordinator\":" + std::to_string(one_cpu[2] * 1e9 / static_cast<double>(one_lines)) + "}}";
   if (!json_out.empty()) std::ofstream(json_out) << json << "\n";
   if (min_ratio > 0 && floor_rate > 0 && one_ratio < min_ratio) {
     std::fprintf(stderr, "e2e_bench: one lane is %.2f x the floor, below the %.2f guard\n", one_ratio, min_ratio);
