@@ -250,10 +250,11 @@ int Main(int argc, char** argv) {
   }
   const double one_ratio = floor_rate > 0 ? static_cast<double>(one_lines) / Median(one_s) / floor_rate : 0;
   const double scaling = Median(one_s) / Median(all_s);
-  // The most N lanes can gain on N cores: the 1-lane run's threads (lane, reader, coordinator)
-  // spent C seconds of CPU in W seconds of wall time; N lanes on N cores do the same work (the
-  // same lines, read, parsed and applied once) in at least C / N, so N lanes / one lane is at
-  // most N * W / C. A faster lane lowers this ceiling: only less reading and coordinating raise it.
+  // About the most N lanes can gain on N cores: the 1-lane run's threads (lane, reader,
+  // coordinator) spent C seconds of CPU in W seconds of wall time; N lanes on N cores do the same
+  // work (the same lines, read, parsed and applied once) in at least C / N, so N lanes / one lane
+  // is at most about N * W / C (an estimate: lanes that read for themselves save the reader
+  // thread's hand-offs). A faster lane lowers it: only less reading and coordinating raise it.
   const double cores = std::thread::hardware_concurrency();
   const double ceiling = threads <= cores && !ceilings.empty() ? Median(ceilings) : 0;
   std::printf("one lane / floor = %.2f, %d lanes / one lane = %.2f (checksum %llu)\n", one_ratio,

@@ -11,14 +11,17 @@ size=${1:-small}
 build=build/release
 out=build/bench
 mkdir -p "$out"
+# Minutes of generated logs per format (50 sites at 100 requests/s): full gives >= 1 GB of each
+# (a combined line is about 180 bytes, a JSON line about 290).
 case "$size" in
-  small) minutes=2 ;;
-  full) minutes=8 ;;
+  small) nginx_minutes=2 combined_minutes=2 ;;
+  full) nginx_minutes=8 combined_minutes=13 ;;
   *) echo "usage: $0 [small|full]" >&2; exit 2 ;;
 esac
 for f in nginx combined; do
+  minutes_var=${f}_minutes
   if [ ! -s "$out/$f-$size.log" ]; then
-    "$build/bench/loggen" --format "$f" --sites 50 --rps 100 --duration "${minutes}m" --seed 1 \
+    "$build/bench/loggen" --format "$f" --sites 50 --rps 100 --duration "${!minutes_var}m" --seed 1 \
       --out "$out/$f-$size.log"
   fi
 done
