@@ -480,6 +480,9 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
     if (stopping || !sources[i]->Next(b)) {
       b->size = 0;
       b->end_of_input = true;
+    }
+    // The input's last batch (its last data, or an empty one) ends it.
+    if (b->end_of_input) {
       active.erase(active.begin() + static_cast<std::ptrdiff_t>(next_active));
     } else {
       ++next_active;

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "simdjson.h"
 #include "tests/app/test_util.h"
 
@@ -189,6 +192,35 @@ TEST(PipelineTest, EveryHostileLineIsCountedAndDeadLettered) {
   EXPECT_NE(dlq[2].find("\\u0000\\u0001\\u00ff\\u00fe\\u0080garbage"), std::string::npos) << dlq[2];
   EXPECT_NE(dlq[6].find("\"length\":200001"), std::string::npos) << dlq[6];
   EXPECT_NE(dlq[6].find("\"truncated\":true"), std::string::npos) << dlq[6];
+}
+
+// An input that fails to read (here a directory) is reported once and counted once, and the
+// other input is still read to its end, whoever reads (a reader thread or the lanes).
+TEST(PipelineTest, AReadErrorIsReportedOnceWhoeverReads) {
+  TempDir dir;
+  std::filesystem::create_directories(dir / "not-a-file");
+  {
+    std::ofstream out(dir / "access.log");
+    for (int i = 0; i < 2000; ++i) {
+      out << "{\"time_iso8601\":\"2025-01-01T00:00:" << (10 + i % 40)
+          << ".000Z\",\"host\":\"a.example.com\",\"status\":\"200\",\"request_time\":\"0.010\"}\n";
+    }
+  }
+  for (const std::string reader : {"thread", "lanes"}) {
+    SCOPED_TRACE(reader);
+    const std::string cfg = dir / ("config-" + reader + ".yaml");
+    std::ofstream(cfg) << "pipeline:\n  batch_bytes: 4KiB\n  reader: " << reader << "\n";
+    auto r = RunCommand(kBin + " run --config " + cfg + " --input " + dir / "not-a-file" +
+                            " --input " + dir / "access.log" + " --threads 2",
+                        dir);
+    EXPECT_EQ(r.exit_code, 1) << r.err;  // an input that could not be read fails the run
+    size_t reports = 0;
+    for (const std::string& line : Lines(r.err)) reports += line.find("read error on") != std::string::npos;
+    EXPECT_EQ(reports, 1u) << r.err;
+    const std::string summary = LastLine(r.err);
+    EXPECT_NE(summary.find("\"input_errors\":1,"), std::string::npos) << summary;
+    EXPECT_NE(summary.find("\"lines\":2000,"), std::string::npos) << summary;
+  }
 }
 
 TEST(PipelineTest, StdinInputAndStatsLines) {
