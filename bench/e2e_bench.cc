@@ -166,13 +166,19 @@ int Main(int argc, char** argv) {
   opt.engine.resolution = cfg.config.resolution;
   opt.engine.lateness = cfg.config.lateness;
   opt.engine.detectors = cfg.config.detectors;
-  if (reader == "lanes") opt.reader = PipelineOptions::Reader::kLanes;
-  if (reader == "thread") opt.reader = PipelineOptions::Reader::kThread;
+  if (reader == "lanes") {
+    opt.reader = PipelineOptions::Reader::kLanes;
+  } else if (reader == "thread") {
+    opt.reader = PipelineOptions::Reader::kThread;
+  } else if (reader != "auto") {
+    std::fprintf(stderr, "e2e_bench: --reader must be auto, thread or lanes, not '%s'\n", reader.c_str());
+    return 2;
+  }
 
   std::vector<double> floor_s, scan_s, read_s, parse_s, one_s, all_s;
   // Per round, from the 1-lane run: N x its wall time / the CPU time of all its threads.
   std::vector<double> ceilings;
-  double one_cpu[3] = {0, 0, 0};  // lanes, reader, coordinator of the median-ish last round
+  std::vector<double> one_cpu[3];  // per round: CPU seconds of the lanes, reader, coordinator
   uint64_t floor_lines = 0, scan_lines = 0, parse_lines = 0, one_lines = 0, all_lines = 0,
            checksum = 0, parse_ok = 0;
   for (int r = 0; r < repeat; ++r) {
@@ -210,9 +216,9 @@ int Main(int argc, char** argv) {
       if (lanes == 1) {
         const double cpu = s->cpu_seconds_lanes + s->cpu_seconds_reader + s->cpu_seconds_coordinator;
         if (cpu > 0) ceilings.push_back(threads * s->seconds / cpu);
-        one_cpu[0] = s->cpu_seconds_lanes;
-        one_cpu[1] = s->cpu_seconds_reader;
-        one_cpu[2] = s->cpu_seconds_coordinator;
+        one_cpu[0].push_back(s->cpu_seconds_lanes);
+        one_cpu[1].push_back(s->cpu_seconds_reader);
+        one_cpu[2].push_back(s->cpu_seconds_coordinator);
       }
       (lanes == 1 ? one_lines : all_lines) = s->lines;
     }
@@ -259,9 +265,10 @@ int Main(int argc, char** argv) {
   const double ceiling = threads <= cores && !ceilings.empty() ? Median(ceilings) : 0;
   std::printf("one lane / floor = %.2f, %d lanes / one lane = %.2f (checksum %llu)\n", one_ratio,
               threads, scaling, (unsigned long long)checksum);
+  double cpu_ns[3];  // medians over rounds, per line
+  for (int k = 0; k < 3; ++k) cpu_ns[k] = Median(one_cpu[k]) * 1e9 / static_cast<double>(one_lines);
   std::printf("1-lane run, CPU per line: lane %.1f ns, reader %.1f ns, coordinator %.1f ns\n",
-              one_cpu[0] * 1e9 / static_cast<double>(one_lines), one_cpu[1] * 1e9 / static_cast<double>(one_lines),
-              one_cpu[2] * 1e9 / static_cast<double>(one_lines));
+              cpu_ns[0], cpu_ns[1], cpu_ns[2]);
   if (ceiling > 0) {
     std::printf("ceiling on this machine: %d lanes / one lane <= %.2f (%d x wall / CPU of the 1-lane run)\n",
                 threads, ceiling, threads);
@@ -269,9 +276,9 @@ int Main(int argc, char** argv) {
   json += "],\"one_lane_over_floor\":" + std::to_string(one_ratio) +
           ",\"all_lanes_over_one\":" + std::to_string(scaling) +
           ",\"all_lanes_ceiling\":" + std::to_string(ceiling) +
-          ",\"one_lane_cpu_ns_per_line\":{\"lane\":" + std::to_string(one_cpu[0] * 1e9 / static_cast<double>(one_lines)) +
-          ",\"reader\":" + std::to_string(one_cpu[1] * 1e9 / static_cast<double>(one_lines)) +
-          ",\"coordinator\":" + std::to_string(one_cpu[2] * 1e9 / static_cast<double>(one_lines)) + "}}";
+          ",\"one_lane_cpu_ns_per_line\":{\"lane\":" + std::to_string(cpu_ns[0]) +
+          ",\"reader\":" + std::to_string(cpu_ns[1]) + ",\"coordinator\":" + std::to_string(cpu_ns[2]) +
+          "}}";
   if (!json_out.empty()) std::ofstream(json_out) << json << "\n";
   if (min_ratio > 0 && floor_rate > 0 && one_ratio < min_ratio) {
     std::fprintf(stderr, "e2e_bench: one lane is %.2f x the floor, below the %.2f guard\n", one_ratio, min_ratio);
