@@ -490,9 +490,10 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
     return b;
   };
   // When every core runs a lane, the lanes read for themselves: a reader thread would take its
-  // time slices from a lane anyway, and each hand-off costs a wake-up; a lane that reads a batch
-  // parses it while it is still in its own cache. With a core to spare, a reader thread keeps
-  // the kernel's copy off the lanes. Kafka always has its reader thread (the consumer's poll).
+  // time slices from a lane anyway, and each hand-off costs a wake-up. With a core to spare, a
+  // reader thread keeps the kernel's copy off the lanes. Kafka always has its reader thread (the
+  // consumer's poll). A lane may wait for a free batch while it holds read_mu: only the
+  // coordinator returns batches, and it never takes read_mu.
   const bool lanes_read =
       !kafka && (options.reader == PipelineOptions::Reader::kLanes ||
                  (options.reader == PipelineOptions::Reader::kAuto &&

@@ -86,11 +86,32 @@ bool FlatJsonScanner::MatchValues(const char* line, size_t len, FlatValue* value
 #if defined(__x86_64__) && defined(__GNUC__)
   if (UseAvx512()) return MatchValuesAvx512(line, len, values);
 #endif
-  size_t i = 0;
-  return Match(line, len, [&](size_t, const FlatValue& v) {
-    values[i++] = v;
-    return true;
-  });
+  return MatchValuesAvx2(line, len, values);
+}
+
+bool FlatJsonScanner::MatchValuesAvx2(const char* line, size_t len, FlatValue* values) {
+  if (!learned_ || !Index(line, len)) return false;
+  size_t p = 0;
+  for (size_t i = 0; i < num_slots_; ++i) {
+    const Slot& slot = slots_[i];
+    if (len - p < slot.seg_len || !SameBytes(template_ + slot.seg_begin, line + p, slot.seg_len)) {
+      return false;
+    }
+    p += slot.seg_len;
+    if (slot.type == FlatValue::kString) {
+      const size_t close = NextQuote(p);
+      if (close >= len) return false;
+      values[i] = {FlatValue::kString, std::string_view(line + p, close - p)};
+      p = close;
+    } else {
+      if (p >= len) return false;
+      const char* stop = SkipNumber(line + p, line + len);
+      if (stop == nullptr) return false;
+      values[i] = {FlatValue::kNumber, std::string_view(line + p, static_cast<size_t>(stop - line) - p)};
+      p = static_cast<size_t>(stop - line);
+    }
+  }
+  return len - p == tail_len_ && SameBytes(template_ + tail_begin_, line + p, tail_len_);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)

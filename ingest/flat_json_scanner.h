@@ -30,26 +30,22 @@ class FlatJsonScanner {
   bool Scan(const char* line, size_t len, OnPair&& on_pair);
 
   // After a successful Scan: remember that line's shape (its bytes outside string and number
-  // values: braces, keys, punctuation, spaces and literals) as the template for Match. False if
+  // values: braces, keys, punctuation, spaces and literals) as the template for MatchValues. False if
   // the line had too many members to remember.
   bool Learn(const char* line);
 
   // The fast path of the fast path: true if `line` has exactly the learned shape, with valid
-  // string and number values in the same places. Calls `on_value(member_index, value)` for each
-  // string or number value in order (false abandons). A line that matches is valid JSON, for the
-  // same reasons as a line Scan accepts.
-  template <typename OnValue>
-  bool Match(const char* line, size_t len, OnValue&& on_value);
-
-  // Match, storing the i-th string or number value in values[i] (num_slots() of them). With
-  // AVX-512 each template segment is compared in one masked instruction and quotes are found 64
-  // bytes at a time: fewer branches whose outcome depends on the line.
+  // string and number values in the same places; the i-th string or number value goes to
+  // values[i] (num_slots() of them). A line that matches is valid JSON, for the same reasons as
+  // a line Scan accepts. With AVX-512 each template segment is compared in one masked
+  // instruction and quotes are found 64 bytes at a time: fewer branches whose outcome depends on
+  // the line.
   bool MatchValues(const char* line, size_t len, FlatValue* values);
 
   static constexpr size_t kMaxMembers = 64;
 
-  // The learned template's string and number values, in order: Match reports value i of a
-  // line as its i-th on_value call; slot_member(i) is that value's member index.
+  // The learned template's string and number values, in order: MatchValues stores value i of
+  // a line in values[i]; slot_member(i) is that value's member index.
   size_t num_slots() const { return num_slots_; }
   size_t slot_member(size_t i) const { return slots_[i].member; }
 
@@ -86,6 +82,7 @@ class FlatJsonScanner {
     return (w << 5) + static_cast<size_t>(__builtin_ctz(m));
   }
   static const char* SkipNumber(const char* p, const char* end);
+  bool MatchValuesAvx2(const char* line, size_t len, FlatValue* values);
   bool MatchValuesAvx512(const char* line, size_t len, FlatValue* values);
 
   uint32_t quote_masks_[kMaxLineBytes / 32];
@@ -196,38 +193,6 @@ bool FlatJsonScanner::Scan(const char* line, size_t len, OnPair&& on_pair) {
   }
   skip_spaces();
   return p == end;
-}
-
-}  // namespace sitepulse
-
-namespace sitepulse {
-
-template <typename OnValue>
-bool FlatJsonScanner::Match(const char* line, size_t len, OnValue&& on_value) {
-  if (!learned_ || !Index(line, len)) return false;
-  size_t p = 0;
-  for (size_t i = 0; i < num_slots_; ++i) {
-    const Slot& slot = slots_[i];
-    if (len - p < slot.seg_len || !SameBytes(template_ + slot.seg_begin, line + p, slot.seg_len)) {
-      return false;
-    }
-    p += slot.seg_len;
-    FlatValue value;
-    if (slot.type == FlatValue::kString) {
-      const size_t close = NextQuote(p);
-      if (close >= len) return false;
-      value = {FlatValue::kString, std::string_view(line + p, close - p)};
-      p = close;
-    } else {
-      if (p >= len) return false;
-      const char* stop = SkipNumber(line + p, line + len);
-      if (stop == nullptr) return false;
-      value = {FlatValue::kNumber, std::string_view(line + p, static_cast<size_t>(stop - line) - p)};
-      p = static_cast<size_t>(stop - line);
-    }
-    if (!on_value(slot.member, value)) return false;
-  }
-  return len - p == tail_len_ && SameBytes(template_ + tail_begin_, line + p, tail_len_);
 }
 
 }  // namespace sitepulse

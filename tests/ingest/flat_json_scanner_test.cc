@@ -82,21 +82,20 @@ TEST_P(FlatJsonScannerTest, MatchesALearnedShapeWithOtherValues) {
       Replaced(Replaced(first, "site-00040.example.com", "a-much-longer-site-name-00041.example.com"),
                "46431", "7");
   const std::string buf = Padded(second);
-  std::vector<std::string> values;
-  ASSERT_TRUE(s.Match(buf.data(), second.size(), [&](size_t, const FlatValue& v) {
-    values.emplace_back(v.text);
-    return true;
-  }));
-  ASSERT_EQ(values.size(), 8u);  // "true" is part of the template
-  EXPECT_EQ(values[2], "a-much-longer-site-name-00041.example.com");
-  EXPECT_EQ(values[5], "7");
-  EXPECT_EQ(values[7], "Mozilla/5.0 (X11; Linux x86_64) cafe \xc3\xa9t\xc3\xa9");
-  // MatchValues (the parser's entry: AVX-512 segment compares where the CPU has them) agrees.
   FlatValue slots[FlatJsonScanner::kMaxMembers];
   ASSERT_TRUE(s.MatchValues(buf.data(), second.size(), slots));
-  ASSERT_EQ(s.num_slots(), values.size());
-  for (size_t i = 0; i < values.size(); ++i) EXPECT_EQ(slots[i].text, values[i]) << i;
+  // Every string and number value, in order; "true" is part of the template.
+  std::vector<std::string> want;
+  for (const auto& [key, value] : kPairs) {
+    if (value != "true") want.push_back(value);
+  }
+  want[2] = "a-much-longer-site-name-00041.example.com";
+  want[5] = "7";
+  want[7] = "Mozilla/5.0 (X11; Linux x86_64) cafe \xc3\xa9t\xc3\xa9";
+  ASSERT_EQ(s.num_slots(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(slots[i].text, want[i]) << i;
   EXPECT_EQ(slots[5].type, FlatValue::kNumber);
+  EXPECT_EQ(slots[4].type, FlatValue::kString);
   // A change in a key, or in the quote or colon after it, is another shape.
   int changes = 0;
   for (const auto& [key, value] : kPairs) {
@@ -111,10 +110,6 @@ TEST_P(FlatJsonScannerTest, MatchesALearnedShapeWithOtherValues) {
     }
   }
   EXPECT_GT(changes, 100);
-  // Another shape: a key renamed.
-  const std::string other = Replaced(second, "\"status\"", "\"statux\"");
-  const std::string obuf = Padded(other);
-  EXPECT_FALSE(s.Match(obuf.data(), other.size(), [](size_t, const FlatValue&) { return true; }));
 }
 
 // A backslash, a control character or a stray quote anywhere in the line (every block, every
