@@ -98,17 +98,9 @@ bool FlatJsonScanner::MatchValuesAvx2(const char* line, size_t len, FlatValue* v
       return false;
     }
     p += slot.seg_len;
-    if (slot.type == FlatValue::kString) {
-      const size_t close = NextQuote(p);
-      if (close >= len) return false;
-      values[i] = {FlatValue::kString, std::string_view(line + p, close - p)};
-      p = close;
-    } else {
-      if (p >= len) return false;
-      const char* stop = SkipNumber(line + p, line + len);
-      if (stop == nullptr) return false;
-      values[i] = {FlatValue::kNumber, std::string_view(line + p, static_cast<size_t>(stop - line) - p)};
-      p = static_cast<size_t>(stop - line);
+    if (!TakeValue(slot.type, line, len, [this](size_t from) { return NextQuote(from); }, &p,
+                   &values[i])) {
+      return false;
     }
   }
   return len - p == tail_len_ && SameBytes(template_ + tail_begin_, line + p, tail_len_);
@@ -146,18 +138,7 @@ FlatJsonScanner::MatchValuesAvx512(const char* line, size_t len, FlatValue* valu
       return false;
     }
     p += n;
-    if (slot.type == FlatValue::kString) {
-      const size_t close = next_quote(p);
-      if (close >= len) return false;
-      values[i] = {FlatValue::kString, std::string_view(line + p, close - p)};
-      p = close;
-    } else {
-      if (p >= len) return false;
-      const char* stop = SkipNumber(line + p, line + len);
-      if (stop == nullptr) return false;
-      values[i] = {FlatValue::kNumber, std::string_view(line + p, static_cast<size_t>(stop - line) - p)};
-      p = static_cast<size_t>(stop - line);
-    }
+    if (!TakeValue(slot.type, line, len, next_quote, &p, &values[i])) return false;
   }
   return len - p == tail_len_ && SameBytes(template_ + tail_begin_, line + p, tail_len_);
 }

@@ -82,6 +82,25 @@ class FlatJsonScanner {
     return (w << 5) + static_cast<size_t>(__builtin_ctz(m));
   }
   static const char* SkipNumber(const char* p, const char* end);
+  // The string (up to the next quote, found by next_quote) or number value at line[*p], for
+  // MatchValues: *out set and *p moved past it; false if there is none.
+  template <typename NextQuoteFn>
+  static bool TakeValue(FlatValue::Type type, const char* line, size_t len, NextQuoteFn&& next_quote,
+                        size_t* p, FlatValue* out) {
+    if (type == FlatValue::kString) {
+      const size_t close = next_quote(*p);
+      if (close >= len) return false;
+      *out = {FlatValue::kString, std::string_view(line + *p, close - *p)};
+      *p = close;
+      return true;
+    }
+    if (*p >= len) return false;
+    const char* stop = SkipNumber(line + *p, line + len);
+    if (stop == nullptr) return false;
+    *out = {FlatValue::kNumber, std::string_view(line + *p, static_cast<size_t>(stop - line) - *p)};
+    *p = static_cast<size_t>(stop - line);
+    return true;
+  }
   bool MatchValuesAvx2(const char* line, size_t len, FlatValue* values);
   bool MatchValuesAvx512(const char* line, size_t len, FlatValue* values);
 
