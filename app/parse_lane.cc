@@ -150,6 +150,9 @@ void ParseLane::HandleLine(Batch* batch, LineParser& parser, const char* line, s
   }
   ++line_index_;
   ++batch->parsed;
+  batch->bad_bytes_fields += rec_.bad_bytes;
+  batch->access_lines += rec_.kind == RecordKind::kAccess;
+  batch->latency_lines += rec_.has_latency;
   const DurationNs res = options_.resolution;
   const uint32_t site = InternSite(rec_.site, line, line + capacity, batch);
   // Lines come mostly in time order: reuse the last bucket rather than divide (about 40 cycles).

@@ -43,7 +43,8 @@ std::string_view RejectReasonName(RejectReason r) {
       "empty_line",     "line_too_long",  "invalid_utf8",    "malformed_json",
       "malformed_line", "missing_site",   "missing_time",    "missing_status",
       "missing_latency", "missing_level", "bad_site",        "bad_time",
-      "bad_status",     "bad_latency",    "bad_bytes",       "bad_level"};
+      "bad_status",     "bad_latency",    "bad_bytes",       "bad_level",
+      "ambiguous_field", "future_time"};
   static_assert(sizeof(kNames) / sizeof(kNames[0]) == kNumRejectReasons);
   return kNames[static_cast<int>(r)];
 }

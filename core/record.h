@@ -37,6 +37,8 @@ enum class RejectReason : uint8_t {
   kBadLatency,
   kBadBytes,
   kBadLevel,
+  kAmbiguousField,  // a configured field's key appears twice in one JSON object
+  kFutureTime,      // far ahead of its input's event time, and nothing confirmed the jump
   kCount  // not a reason
 };
 inline constexpr int kNumRejectReasons = static_cast<int>(RejectReason::kCount);
@@ -57,6 +59,8 @@ struct ParsedRecord {
   LogLevel level = LogLevel::kInfo;
   std::string_view message;  // the message text, where the format has one (like site: until
                              // the next line)
+  // An optional field whose value was unusable: the record counts without it (bytes = 0).
+  bool bad_bytes = false;
 
   // Back to the defaults, field by field: `*this = ParsedRecord{}` goes through a stack
   // temporary whose copy stalls on store forwarding, once per line on the hot path.
@@ -70,6 +74,7 @@ struct ParsedRecord {
     bytes = 0;
     level = LogLevel::kInfo;
     message = {};
+    bad_bytes = false;
   }
 };
 

@@ -27,11 +27,22 @@ int MonthFromAbbrev(std::string_view m) {
   return 0;
 }
 
+int64_t DaysInMonth(int64_t y, int64_t mo) {
+  static constexpr int8_t kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mo == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))) return 29;
+  return kDays[mo - 1];
+}
+
+// A UTC offset of hh:mm: RFC 3339 and ISO 8601 allow at most 18 hours (every real zone is
+// within -12:00..+14:00); anything beyond is a broken line, not a time.
+bool ValidOffset(int64_t oh, int64_t om) { return om <= 59 && oh * 60 + om <= 18 * 60; }
+
 bool ComposeUtc(int64_t y, int64_t mo, int64_t d, int64_t h, int64_t mi, int64_t s, int64_t frac_ns,
                 int64_t offset_s, EventTime* out, DateCache* cache = nullptr) {
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return false;
+  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 60) return false;
   // Nanoseconds since the epoch fit in int64_t from 1678 to 2261 only.
   if (y < 1678 || y > 2261) return false;
+  if (d > DaysInMonth(y, mo)) return false;  // 2025-02-30 is no date, not 2025-03-02
   const int64_t key = y * 10000 + mo * 100 + d;
   int64_t days;
   if (cache != nullptr && cache->key == key) {
@@ -117,7 +128,7 @@ bool ParseRfc3339(std::string_view s, EventTime* out, DateCache* cache) {
     if (!Digits(s, pos + 1, 2, &oh)) return false;
     size_t mpos = pos + 3;
     if (mpos < s.size() && s[mpos] == ':') ++mpos;
-    if (!Digits(s, mpos, 2, &om)) return false;
+    if (!Digits(s, mpos, 2, &om) || !ValidOffset(oh, om)) return false;
     offset = sign * (oh * 3600 + om * 60);
     pos = mpos + 2;
   } else {
@@ -162,7 +173,9 @@ bool ParseTimeLocal(std::string_view s, EventTime* out, DateCache* cache) {
   if (pos + 6 != s.size() || s[pos] != ' ' || (s[pos + 1] != '+' && s[pos + 1] != '-')) {
     return false;
   }
-  if (!Digits(s, pos + 2, 2, &oh) || !Digits(s, pos + 4, 2, &om)) return false;
+  if (!Digits(s, pos + 2, 2, &oh) || !Digits(s, pos + 4, 2, &om) || !ValidOffset(oh, om)) {
+    return false;
+  }
   const int64_t offset = (s[pos + 1] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
   if (same_minute) {
     if (sec > 60) return false;

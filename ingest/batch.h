@@ -66,6 +66,10 @@ struct Batch {
   uint64_t lines = 0;
   uint64_t parsed = 0;
   uint64_t rejected_by_reason[kNumRejectReasons] = {};
+  uint64_t bad_bytes_fields = 0;  // records kept without their unusable bytes value
+  uint64_t latency_lines = 0;     // access records with a latency
+  uint64_t access_lines = 0;      // access records
+  uint64_t default_site_lines = 0;  // records named by the input's default site (no site field)
   std::vector<RejectedLine> rejects;
   std::vector<std::string> new_sites;  // names the lane assigned new lane ids to, in id order
   BucketDelta delta;
@@ -88,6 +92,7 @@ struct Batch {
     end_of_input = false;
     oversized.clear();
     lines = parsed = 0;
+    bad_bytes_fields = latency_lines = access_lines = default_site_lines = 0;
     for (uint64_t& r : rejected_by_reason) r = 0;
     rejects.clear();
     new_sites.clear();

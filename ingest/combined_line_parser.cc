@@ -246,7 +246,9 @@ RejectReason CombinedLineParser::Parse(const char* line, size_t len, size_t capa
   const std::string_view bytes = s.substr(i, sp == std::string_view::npos ? sp : sp - i);
   if (bytes != "-" && !(indexed ? UnsignedFromPadded(bytes, &out->bytes)
                                 : UnsignedFromString(bytes, &out->bytes))) {
-    return RejectReason::kBadBytes;
+    // Optional: the request counts without its bytes (counted as bad_bytes_field).
+    out->bytes = 0;
+    out->bad_bytes = true;
   }
   if (sp == std::string_view::npos) return RejectReason::kCount;  // common log format
   i = sp + 1;
@@ -268,6 +270,10 @@ RejectReason CombinedLineParser::Parse(const char* line, size_t len, size_t capa
   bool point;
   // Indexed: the line has 32 bytes of padding, so the value can be read 8 bytes at a time.
   if (!(indexed ? DecimalFromPadded(rt, &v, &point) : DecimalFromString(rt, &v, &point))) {
+    // A negative number is a bad latency, as in JSON; anything else is some other field.
+    if (rt.size() >= 2 && rt[0] == '-' && rt[1] >= '0' && rt[1] <= '9') {
+      return RejectReason::kBadLatency;
+    }
     return RejectReason::kCount;  // not a number: no latency
   }
   if (!LatencyToSeconds(v, format_.latency_unit, point, &out->latency_s)) {

@@ -110,6 +110,35 @@ bool JsonLineParser::RawString(od::value& value, std::string_view* out) const {
   return true;
 }
 
+namespace {
+
+// Occurrences of "key" followed (after optional blanks) by a colon: a member with that key at
+// any depth. A string value cannot contain it unescaped, so only members count.
+uint32_t CountKey(std::string_view line, std::string_view key) {
+  uint32_t n = 0;
+  size_t pos = 0;
+  while ((pos = line.find(key, pos)) != std::string_view::npos) {
+    const size_t end = pos + key.size();
+    if (pos > 0 && line[pos - 1] == '"' && end < line.size() && line[end] == '"') {
+      size_t c = end + 1;
+      while (c < line.size() && (line[c] == ' ' || line[c] == '\t')) ++c;
+      if (c < line.size() && line[c] == ':') ++n;
+    }
+    pos = end;
+  }
+  return n;
+}
+
+}  // namespace
+
+bool JsonLineParser::LearnedKeysRepeat(const char* line, size_t len) const {
+  const std::string_view s(line, len);
+  for (size_t i = 0; i < learned_.size(); ++i) {
+    if (CountKey(s, learned_[i]->path.back()) > learned_key_counts_[i]) return true;
+  }
+  return false;
+}
+
 RejectReason JsonLineParser::Parse(const char* line, size_t len, size_t capacity,
                                    ParsedRecord* out) {
   // The flat fast path accepts only lines it is sure of; everything else, rejections included,
@@ -129,7 +158,7 @@ RejectReason JsonLineParser::Parse(const char* line, size_t len, size_t capacity
   od::object obj;
   if (doc.get_object().get(obj) != SUCCESS) return RejectReason::kMalformedJson;
   rec_ = out;
-  if (!learned_.empty()) {
+  if (!learned_.empty() && !LearnedKeysRepeat(line, len)) {
     for (int& f : found_) f = INT_MAX;
     *out = ParsedRecord{};
     out->kind = format_.kind;
@@ -168,6 +197,10 @@ RejectReason JsonLineParser::Parse(const char* line, size_t len, size_t capacity
   // Learn this line's shape when it had every configured field.
   if (static_cast<int>(walk_found_.size()) == configured_fields_) {
     learned_ = walk_found_;
+    learned_key_counts_.clear();
+    for (const Node* leaf : learned_) {
+      learned_key_counts_.push_back(CountKey(std::string_view(line, len), leaf->path.back()));
+    }
   } else {
     learned_.clear();
   }
@@ -202,7 +235,10 @@ bool JsonLineParser::ParseFlat(const char* line, size_t len, ParsedRecord* out) 
     }
     if (member < FlatJsonScanner::kMaxMembers) scan_leaves_[member] = leaf;
     ++member;
-    if (leaf == nullptr || leaf->priority >= found_[leaf->field]) return true;
+    if (leaf == nullptr) return true;
+    // A configured key twice: the walk decides (ambiguous_field).
+    if (leaf->priority == found_[leaf->field] && leaf_seen_[leaf->field] == leaf) return false;
+    if (leaf->priority >= found_[leaf->field]) return true;
     if (value.type == FlatValue::kNull) return true;  // null is absent
     return TakeFlat(*leaf, value, out);
   });
@@ -350,7 +386,10 @@ bool JsonLineParser::TakeFlat(const Node& leaf, const FlatValue& value, ParsedRe
       break;
     default: return true;
   }
-  if (ok) found_[leaf.field] = leaf.priority;
+  if (ok) {
+    found_[leaf.field] = leaf.priority;
+    leaf_seen_[leaf.field] = &leaf;
+  }
   return ok;
 }
 
@@ -413,7 +452,12 @@ RejectReason JsonLineParser::Walk(od::object& obj, const Level& level) {
       if (const RejectReason r = Walk(sub, *branch->children); r != RejectReason::kCount) return r;
       continue;
     }
-    if (leaf == nullptr || leaf->priority >= found_[leaf->field]) continue;
+    if (leaf == nullptr) continue;
+    // The same key twice in one object: which one the server meant is unknowable.
+    if (leaf->priority == found_[leaf->field] && leaf_seen_[leaf->field] == leaf) {
+      return RejectReason::kAmbiguousField;
+    }
+    if (leaf->priority >= found_[leaf->field]) continue;
     if (type == od::json_type::null) continue;  // null is absent
     if (const RejectReason r = TakeValue(*leaf, value, type); r != RejectReason::kCount) return r;
   }
@@ -502,17 +546,20 @@ RejectReason JsonLineParser::TakeValue(const Node& leaf, od::value& value, od::j
       break;
     }
     case kBytes: {
+      // Optional: an unusable value (1.5, -3, "abc", true) is counted and the request kept
+      // without its bytes.
       uint64_t v = 0;
+      bool ok;
       if (type == od::json_type::number) {
-        if (value.get_uint64().get(v) != SUCCESS) return RejectReason::kBadBytes;
+        ok = value.get_uint64().get(v) == SUCCESS;
       } else if (type == od::json_type::string) {
         std::string_view s;
-        if (!RawString(value, &s)) return RejectReason::kBadBytes;
-        if (s != "-" && !UnsignedFromString(s, &v)) return RejectReason::kBadBytes;
+        ok = RawString(value, &s) && (s == "-" || UnsignedFromString(s, &v));
       } else {
-        return RejectReason::kBadBytes;
+        ok = false;
       }
-      rec->bytes = v;
+      rec->bytes = ok ? v : 0;
+      rec->bad_bytes = !ok;
       break;
     }
     case kLevel: {
@@ -554,6 +601,7 @@ RejectReason JsonLineParser::TakeValue(const Node& leaf, od::value& value, od::j
       break;
   }
   found_[leaf.field] = leaf.priority;
+  leaf_seen_[leaf.field] = &leaf;
   if (walking_) {
     // A better alternative replaces the one found earlier in the line.
     for (auto it = walk_found_.begin(); it != walk_found_.end(); ++it) {

@@ -80,7 +80,12 @@ class JsonLineParser {
   bool walking_ = false;
   // Per-line state.
   int found_[kNumFields];
+  const Node* leaf_seen_[kNumFields] = {};  // the leaf found_ was set from (valid with it)
   ParsedRecord* rec_ = nullptr;
+  // How often each learned leaf's key ("key" followed by a colon) occurs in the learned line:
+  // a line where one occurs more often may hold a duplicate key, which only the walk can judge.
+  std::vector<uint32_t> learned_key_counts_;
+  bool LearnedKeysRepeat(const char* line, size_t len) const;
 };
 
 }  // namespace sitepulse

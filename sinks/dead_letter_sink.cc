@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "absl/strings/escaping.h"
 #include "core/json_writer.h"
+#include "simdjson.h"
 
 namespace sitepulse {
 
@@ -15,9 +17,15 @@ std::string DeadLetterToJson(const DeadLetter& d) {
       .String("source", d.source)
       .Uint("line", d.line)
       .Uint("offset", d.offset)
-      .Uint("length", d.length)
-      .String("raw", raw)
-      .Bool("truncated", raw.size() < d.length);
+      .Uint("length", d.length);
+  // Lossless: valid UTF-8 as a JSON string (every escape decodes back to the same bytes), any
+  // other bytes as base64, never "repaired" (0xE9 must not read as an "é").
+  if (simdjson::validate_utf8(raw.data(), raw.size())) {
+    w.String("raw", raw);
+  } else {
+    w.String("raw_base64", absl::Base64Escape(absl::string_view(raw.data(), raw.size())));
+  }
+  w.Bool("truncated", raw.size() < d.length);
   w.Close();
   return out;
 }

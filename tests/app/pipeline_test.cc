@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/escaping.h"
+
 #include <filesystem>
 #include <fstream>
 
@@ -188,8 +190,25 @@ TEST(PipelineTest, EveryHostileLineIsCountedAndDeadLettered) {
     EXPECT_EQ(std::string_view(e["reason"].get_string().value_unsafe()), reasons[i]) << dlq[i];
     EXPECT_EQ(e["line"].get_uint64().value_unsafe(), static_cast<uint64_t>(line_numbers[i]));
   }
-  // Binary bytes survive as \u00XX escapes; the oversized line keeps only its head.
-  EXPECT_NE(dlq[2].find("\\u0000\\u0001\\u00ff\\u00fe\\u0080garbage"), std::string::npos) << dlq[2];
+  // Every dead letter gives back its exact bytes: a JSON string when they are UTF-8, base64
+  // otherwise (0xFF must not come back as "\u00ff", which reads as "ÿ").
+  const std::string lines[] = {"", "{\"host\":\"a\",\"status\":200",
+                               std::string("\x00\x01\xff\xfe\x80garbage", 12)};
+  for (size_t i = 0; i < 3; ++i) {
+    simdjson::dom::element e;
+    ASSERT_EQ(parser.parse(dlq[i]).get(e), simdjson::SUCCESS);
+    std::string_view text;
+    std::string raw;
+    if (e["raw"].get_string().get(text) == simdjson::SUCCESS) {
+      raw = std::string(text);
+      EXPECT_EQ(e["raw_base64"].error(), simdjson::NO_SUCH_FIELD);
+    } else {
+      ASSERT_EQ(e["raw_base64"].get_string().get(text), simdjson::SUCCESS) << dlq[i];
+      ASSERT_TRUE(absl::Base64Unescape(absl::string_view(text.data(), text.size()), &raw));
+    }
+    EXPECT_EQ(raw, lines[i]) << dlq[i];
+  }
+  EXPECT_NE(dlq[2].find("\"raw_base64\":\"AAH//oBnYXJiYWdl\""), std::string::npos) << dlq[2];
   EXPECT_NE(dlq[6].find("\"length\":200001"), std::string::npos) << dlq[6];
   EXPECT_NE(dlq[6].find("\"truncated\":true"), std::string::npos) << dlq[6];
 }

@@ -28,6 +28,31 @@ TEST(TimeTest, Rfc3339Variants) {
   EXPECT_FALSE(ParseRfc3339("", &t));
 }
 
+// Calendar-invalid dates and offsets beyond +-18:00 are no times (they were shifted silently:
+// 2025-02-30 became 2025-03-02, +99:00 moved an event by 99 hours).
+TEST(TimeTest, CalendarAndOffsetAreChecked) {
+  EventTime t;
+  EXPECT_FALSE(ParseRfc3339("2025-02-30T00:00:00Z", &t));
+  EXPECT_FALSE(ParseRfc3339("2025-02-29T00:00:00Z", &t));  // not a leap year
+  EXPECT_TRUE(ParseRfc3339("2024-02-29T00:00:00Z", &t));
+  EXPECT_FALSE(ParseRfc3339("2100-02-29T00:00:00Z", &t));  // a century, not a leap year
+  EXPECT_TRUE(ParseRfc3339("2000-02-29T00:00:00Z", &t));
+  EXPECT_FALSE(ParseRfc3339("2025-04-31T00:00:00Z", &t));
+  EXPECT_TRUE(ParseRfc3339("2025-12-31T23:59:59Z", &t));
+  EXPECT_FALSE(ParseRfc3339("2025-01-01T00:00:00+99:00", &t));
+  EXPECT_FALSE(ParseRfc3339("2025-01-01T00:00:00+18:01", &t));
+  EXPECT_FALSE(ParseRfc3339("2025-01-01T00:00:00+05:60", &t));
+  EXPECT_TRUE(ParseRfc3339("2025-01-01T00:00:00+18:00", &t));
+  EXPECT_TRUE(ParseRfc3339("2025-01-01T00:00:00-12:00", &t));
+  EXPECT_FALSE(ParseTimeLocal("31/Jun/2015:10:05:03 +0000", &t));
+  EXPECT_FALSE(ParseTimeLocal("17/May/2015:10:05:03 +1900", &t));
+  EXPECT_FALSE(ParseNginxErrorTime("2015/02/29 10:05:03", &t));
+  // The minute cache must not let a bad offset through on a line of a known minute.
+  DateCache cache;
+  ASSERT_TRUE(ParseRfc3339("2025-01-01T00:00:00Z", &t, &cache));
+  EXPECT_FALSE(ParseRfc3339("2025-01-01T00:00:01+99:00", &t, &cache));
+}
+
 TEST(TimeTest, TimeLocal) {
   EventTime t;
   ASSERT_TRUE(ParseTimeLocal("17/May/2015:10:05:03 +0000", &t));

@@ -65,14 +65,25 @@ TEST(CombinedParserTest, HostileLines) {
   EXPECT_EQ(ParseLine(p, "1.2.3.4 - - [yesterday]" + ok_tail).reason, RejectReason::kBadTime);
   EXPECT_EQ(ParseLine(p, R"(1.2.3.4 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 700 5 "-" "x")").reason,
             RejectReason::kBadStatus);
-  EXPECT_EQ(ParseLine(p, R"(1.2.3.4 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 five "-" "x")").reason,
-            RejectReason::kBadBytes);
+  {
+    // A bad optional field keeps the request: counted without its bytes.
+    auto r = ParseLine(p, R"(1.2.3.4 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 1.5 "-" "x")");
+    EXPECT_EQ(r.reason, RejectReason::kCount);
+    EXPECT_TRUE(r.rec.bad_bytes);
+    EXPECT_EQ(r.rec.bytes, 0u);
+    EXPECT_EQ(r.rec.status, 200);
+  }
   EXPECT_EQ(ParseLine(p, R"(1.2.3.4 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1 200 5)").reason,
             RejectReason::kMalformedLine);  // unterminated request
   EXPECT_EQ(ParseLine(p, "1.2.3.4 - - [17/May/2015:10:05:03 +0000] \"GET /\xff HTTP/1.1\" 200 5").reason,
             RejectReason::kInvalidUtf8);
+  // A negative request time is a bad latency, as in JSON (it was silently "no latency").
   EXPECT_EQ(ParseLine(p, R"(1.2.3.4 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 5 "-" "x" -3.0)").reason,
-            RejectReason::kCount);  // "-3.0" is not a request time: no latency, not an error
+            RejectReason::kBadLatency);
+  EXPECT_EQ(ParseLine(p, R"(1.2.3.4 - - [30/Feb/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 5 "-" "x")").reason,
+            RejectReason::kBadTime);
+  EXPECT_EQ(ParseLine(p, R"(1.2.3.4 - - [17/May/2015:10:05:03 +9900] "GET / HTTP/1.1" 200 5 "-" "x")").reason,
+            RejectReason::kBadTime);
   LineParser no_default = ParserFor("combined");
   EXPECT_EQ(ParseLine(no_default, "1.2.3.4 - - [17/May/2015:10:05:03 +0000]" + ok_tail).reason,
             RejectReason::kMissingSite);
