@@ -207,6 +207,9 @@ int Run(const std::vector<std::string>& args) {
   opt.max_line_bytes = c.max_line_bytes;
   opt.engine.resolution = c.resolution;
   opt.engine.lateness = c.lateness;
+  opt.max_jump = c.max_jump;
+  opt.confirm_lines = c.confirm_lines;
+  opt.max_clock_skew = c.max_clock_skew;
   opt.engine.max_sites = c.max_sites;
   opt.engine.detectors = c.detectors;
   opt.engine.site_detectors = c.site_detectors;

@@ -491,7 +491,7 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
   Parser p(&r->errors);
   Config& c = r->config;
   if (!root.IsDefined() || root.IsNull()) return;  // an empty file: every default
-  if (!p.Map(root, "", {"format", "inputs", "outputs", "stats", "dlq", "windows", "limits",
+  if (!p.Map(root, "", {"format", "inputs", "outputs", "stats", "dlq", "windows", "event_time", "limits",
                         "pipeline", "detectors", "sites", "listen", "metrics", "kafka", "state"})) {
     return;
   }
@@ -585,9 +585,30 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
         c.resolution = d;
       }
     }
-    if (w["lateness"] && p.Duration(w["lateness"], "windows.lateness", &d)) c.lateness = d;
+    if (w["lateness"] && p.Duration(w["lateness"], "windows.lateness", &d)) {
+      if (d < 0 || d > 24 * 3600 * kNanosPerSecond) {
+        p.Error(w["lateness"], "windows.lateness", "must be between 0s and 24h");
+      } else {
+        c.lateness = d;
+      }
+    }
     if (w["idle_timeout"] && p.Duration(w["idle_timeout"], "windows.idle_timeout", &d)) {
       c.idle_timeout = d;
+    }
+  }
+  if (const YAML::Node et = root["event_time"];
+      et && p.Map(et, "event_time", {"max_jump", "confirm_lines", "max_clock_skew"})) {
+    DurationNs d;
+    if (et["max_jump"] && p.Duration(et["max_jump"], "event_time.max_jump", &d)) {
+      if (d < kNanosPerSecond) p.Error(et["max_jump"], "event_time.max_jump", "must be at least 1s");
+      else c.max_jump = d;
+    }
+    if (et["confirm_lines"]) {
+      p.Number<uint32_t>(et["confirm_lines"], "event_time.confirm_lines", &c.confirm_lines, 1, 100000);
+    }
+    if (et["max_clock_skew"] && p.Duration(et["max_clock_skew"], "event_time.max_clock_skew", &d)) {
+      if (d < 0) p.Error(et["max_clock_skew"], "event_time.max_clock_skew", "must not be negative");
+      else c.max_clock_skew = d;
     }
   }
   if (const YAML::Node st = root["state"]; st && p.Map(st, "state", {"file", "topic", "interval"})) {

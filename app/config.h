@@ -51,6 +51,10 @@ struct Config {
   DurationNs resolution = 10 * kNanosPerSecond;
   DurationNs lateness = 30 * kNanosPerSecond;
   DurationNs idle_timeout = 30 * kNanosPerSecond;
+  // event_time: one line cannot move an input's event time (app/time_gate.h).
+  DurationNs max_jump = 3600 * kNanosPerSecond;
+  uint32_t confirm_lines = 16;
+  DurationNs max_clock_skew = 300 * kNanosPerSecond;
   std::string state_file;  // state.file: snapshots of windows, alerts and baselines
   std::string state_topic;  // state.topic: the same in a compacted topic (Kafka inputs)
   DurationNs state_interval = 60 * kNanosPerSecond;

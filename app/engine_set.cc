@@ -42,8 +42,13 @@ void EngineSet::Open(int id) {
   }
 }
 
-void EngineSet::Apply(int id, int lane, const std::vector<std::string>& new_sites,
-                      const BucketDelta& delta) {
+EventTime EngineSet::max_time(int id) const {
+  auto it = partition_of_.find(id);
+  if (it == partition_of_.end()) return INT64_MIN;
+  return SlotOf(id).engine->partition_max_time(it->second);
+}
+
+void EngineSet::RegisterSites(int id, int lane, const std::vector<std::string>& new_sites) {
   auto& names = lane_names_[static_cast<size_t>(lane)];
   Slot& slot = SlotOf(id);
   auto& map = slot.site_of_lane[static_cast<size_t>(lane)];
@@ -56,17 +61,30 @@ void EngineSet::Apply(int id, int lane, const std::vector<std::string>& new_site
   } else {
     names.insert(names.end(), new_sites.begin(), new_sites.end());
     if (map.size() < names.size()) map.resize(names.size(), UINT32_MAX);
-    for (const DeltaEntry& e : delta.entries) {
-      uint32_t& site = map[e.lane_site];
-      if (site != UINT32_MAX) continue;
-      const std::string& name = names[e.lane_site];
+  }
+}
+
+void EngineSet::Apply(int id, int lane, const std::vector<std::string>& new_sites,
+                      const BucketDelta& delta) {
+  RegisterSites(id, lane, new_sites);
+  auto& names = lane_names_[static_cast<size_t>(lane)];
+  Slot& slot = SlotOf(id);
+  auto& map = slot.site_of_lane[static_cast<size_t>(lane)];
+  if (mode_ == Mode::kPerPartition) {
+    // Sites with an entry, and those with a template only (from a late line).
+    auto intern = [&](uint32_t lane_site) {
+      uint32_t& site = map[lane_site];
+      if (site != UINT32_MAX) return;
+      const std::string& name = names[lane_site];
       site = slot.engine->InternSite(name);
       auto [home, inserted] = home_.try_emplace(name, id);
       if (!inserted && home->second != id) {
         ++split_sites_;  // its lines come from two partitions: each keeps its own windows
         home->second = id;
       }
-    }
+    };
+    for (const DeltaEntry& e : delta.entries) intern(e.lane_site);
+    for (const DeltaTemplate& t : delta.templates) intern(t.lane_site);
   }
   slot.engine->Apply(delta, map, partition_of_.at(id));
   if (mode_ == Mode::kPerPartition && delta.max_time > newest_) {

@@ -38,6 +38,11 @@ class EngineSet {
   bool IsOpen(int id) const { return partition_of_.count(id) > 0; }
   // Lane `lane` assigned ids to `new_sites` (in id order) while folding `delta`, a batch of `id`.
   void Apply(int id, int lane, const std::vector<std::string>& new_sites, const BucketDelta& delta);
+  // Only the names part of Apply: a batch the coordinator parses again (TimeGate) drops the
+  // lane's delta, but the lane keeps the ids it gave these names.
+  void RegisterSites(int id, int lane, const std::vector<std::string>& new_sites);
+  // The newest event time input `id` delivered to its engine (INT64_MIN: none).
+  EventTime max_time(int id) const;
   void End(int id);
   void SetIdle(int id, bool idle);
   // Every bucket of `id`'s engine starting before this is closed (INT64_MIN: none yet).

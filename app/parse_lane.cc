@@ -59,8 +59,11 @@ uint32_t ParseLane::InternSiteSlow(std::string_view name, Batch* batch) {
   return id;
 }
 
-void ParseLane::Process(Batch* batch) {
+void ParseLane::Process(Batch* batch, TimeGate* gate, uint64_t line_base) {
   batch->lane = id_;
+  gate_ = gate;
+  line_base_ = line_base;
+  batch_max_ = INT64_MIN;
   LineParser& parser = *parsers_[static_cast<size_t>(batch->input)];
   entries_.clear();
   ++batch_serial_;
@@ -68,8 +71,17 @@ void ParseLane::Process(Batch* batch) {
   line_index_ = 0;
   if (!batch->messages.empty()) {
     ProcessMessages(batch, parser);
-    return;
+  } else {
+    ProcessData(batch, parser);
   }
+  if (gate_ != nullptr && batch->end_of_input) {
+    gate_->Finish();
+    DrainGate(batch, parser);
+  }
+  gate_ = nullptr;
+}
+
+void ParseLane::ProcessData(Batch* batch, LineParser& parser) {
   const char* const base = batch->data.data();
   const char* const buf_end = base + batch->data.size();
   const char* p = base;
@@ -142,6 +154,11 @@ void ParseLane::HandleLine(Batch* batch, LineParser& parser, const char* line, s
   } else {
     reason = parser.Parse(line, len, capacity, &rec_);
   }
+  // A live input's line from beyond the wall clock (a broken clock; an attacker's timestamp).
+  if (reason == RejectReason::kCount && batch->wall_now != 0 &&
+      rec_.time - batch->wall_now > options_.max_clock_skew) {
+    reason = RejectReason::kFutureTime;
+  }
   if (reason != RejectReason::kCount) {
     ++batch->rejected_by_reason[static_cast<int>(reason)];
     batch->rejects.push_back(
@@ -149,12 +166,90 @@ void ParseLane::HandleLine(Batch* batch, LineParser& parser, const char* line, s
     return;
   }
   ++line_index_;
+  // A site exists from its first parsed line, whatever becomes of the line.
+  const uint32_t site = InternSite(rec_.site, line, line + capacity, batch);
+  if (gate_ != nullptr) {
+    const TimeGate::Verdict v = gate_->Offer(rec_.time);
+    if (v == TimeGate::Verdict::kHold) {
+      HeldLine h;
+      h.time = rec_.time;
+      h.length = len;
+      h.bytes.assign(line, len);
+      h.bytes.append(simdjson::SIMDJSON_PADDING, '\0');
+      if (message != UINT32_MAX) {
+        h.offset = static_cast<uint64_t>(batch->messages[message].offset);
+      } else {
+        h.line = line_base_ + line_index_;
+        h.offset = batch->input_offset + offset;
+      }
+      gate_->Hold(std::move(h));
+    } else {
+      Take(batch, site, v == TimeGate::Verdict::kLate);
+    }
+    DrainGate(batch, parser);
+    return;
+  }
+  // No gate: judge against the batch's earlier lines; the coordinator judges the first line and
+  // the entries against the input's history.
+  bool late = false;
+  if (batch->first_time == INT64_MIN) {
+    batch->first_time = rec_.time;
+  } else if (rec_.time > batch_max_ && rec_.time - batch_max_ > options_.max_jump) {
+    batch->needs_gate = true;  // the coordinator runs the batch through the gate instead
+  } else {
+    const DurationNs res = options_.resolution;
+    EventTime start = rec_.time / res * res;
+    if (rec_.time % res < 0) start -= res;
+    late = start + res <= batch_max_ - options_.lateness;
+  }
+  if (!late && rec_.time > batch_max_) batch_max_ = rec_.time;
+  Take(batch, site, late);
+}
+
+void ParseLane::Take(Batch* batch, uint32_t site, bool late) {
   ++batch->parsed;
   batch->bad_bytes_fields += rec_.bad_bytes;
   batch->access_lines += rec_.kind == RecordKind::kAccess;
   batch->latency_lines += rec_.has_latency;
+  if (late) {
+    ++batch->delta.late_events;
+    // Templates are observed for every parsed line, late or not (as before lateness was
+    // judged per line), so a template's first sighting does not depend on batch boundaries.
+    if (options_.error_templates && rec_.kind == RecordKind::kError &&
+        rec_.level >= options_.template_min_level && !rec_.message.empty()) {
+      const DurationNs res = options_.resolution;
+      EventTime start = rec_.time / res * res;
+      if (rec_.time % res < 0) start -= res;
+      NoteTemplate(batch, site, start);
+    }
+    return;
+  }
+  Fold(batch, site);
+}
+
+void ParseLane::DrainGate(Batch* batch, LineParser& parser) {
+  for (HeldLine& h : gate_->rejected()) {
+    ++batch->rejected_by_reason[static_cast<int>(RejectReason::kFutureTime)];
+    h.bytes.resize(h.length);
+    batch->owned_rejects.push_back({RejectReason::kFutureTime, h.line, h.offset, std::move(h.bytes)});
+  }
+  gate_->rejected().clear();
+  if (gate_->released().empty()) return;
+  std::vector<HeldLine> released = std::move(gate_->released());
+  gate_->released().clear();
+  for (HeldLine& h : released) {
+    // It parsed when it was held: the same bytes parse the same way.
+    if (parser.Parse(h.bytes.data(), h.length, h.bytes.size(), &rec_) != RejectReason::kCount) {
+      continue;
+    }
+    const uint32_t site =
+        InternSite(rec_.site, h.bytes.data(), h.bytes.data() + h.bytes.size(), batch);
+    Take(batch, site, h.late);
+  }
+}
+
+void ParseLane::Fold(Batch* batch, uint32_t site) {
   const DurationNs res = options_.resolution;
-  const uint32_t site = InternSite(rec_.site, line, line + capacity, batch);
   // Lines come mostly in time order: reuse the last bucket rather than divide (about 40 cycles).
   EventTime bucket;
   if (rec_.time >= bucket_lo_ && rec_.time < bucket_lo_ + res) {

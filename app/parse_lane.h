@@ -12,6 +12,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "app/time_gate.h"
 #include "detect/latency_sketch.h"
 #include "ingest/batch.h"
 #include "ingest/format.h"
@@ -30,10 +31,19 @@ class ParseLane {
     // at this level and above (the lowest min_level among them).
     bool error_templates = false;
     LogLevel template_min_level = LogLevel::kError;
+    // Event time (TimeGate): lines late against the batch's earlier lines are dropped here; a
+    // line more than max_jump past them marks the batch for the gate.
+    DurationNs lateness = 30 * kNanosPerSecond;
+    DurationNs max_jump = 3600 * kNanosPerSecond;
+    // Live inputs: a line further ahead of the wall clock than this is future_time.
+    DurationNs max_clock_skew = 300 * kNanosPerSecond;
   };
   ParseLane(int id, const std::vector<FormatSpec>& input_formats, const Options& options);
 
-  void Process(Batch* batch);
+  // Without a gate: the lane's own view of event time (exact when the coordinator then finds
+  // the batch needs no gate). With one: every line is judged by the input's gate in order;
+  // line_base is the number of the input's lines before this batch (for held lines' numbers).
+  void Process(Batch* batch, TimeGate* gate = nullptr, uint64_t line_base = 0);
 
  private:
   // [buf, buf_end): the readable buffer the name lies in, if it does.
@@ -42,7 +52,13 @@ class ParseLane {
   // Parses one line and folds it into the batch. `capacity`: readable bytes from `line`.
   void HandleLine(Batch* batch, LineParser& parser, const char* line, size_t len, size_t capacity,
                   uint32_t offset, uint32_t message);
+  void ProcessData(Batch* batch, LineParser& parser);
   void ProcessMessages(Batch* batch, LineParser& parser);
+  // rec_ is a parsed line (site interned): count it, then fold it or count it late.
+  void Take(Batch* batch, uint32_t site, bool late);
+  void Fold(Batch* batch, uint32_t site);
+  // Folds what the gate released and dead-letters what it rejected.
+  void DrainGate(Batch* batch, LineParser& parser);
   // Sends the template of rec_'s message with the batch, the first time this lane sees it for
   // the site and level.
   void NoteTemplate(Batch* batch, uint32_t site, EventTime bucket_start);
@@ -78,6 +94,9 @@ class ParseLane {
   uint32_t line_index_ = 0;
   EventTime newest_bucket_ = INT64_MIN;  // of the current batch, for Kafka commit points
   ParsedRecord rec_;
+  TimeGate* gate_ = nullptr;
+  uint64_t line_base_ = 0;
+  EventTime batch_max_ = INT64_MIN;  // newest accepted time of the batch (no gate)
   std::string scratch_;  // a padded copy of a message that ends too close to a page boundary
   // (site, level, template) keys already sent; cleared when it reaches kMaxTemplatesSent (the
   // engine ignores what it knows, so a resend costs only the send).

@@ -196,6 +196,12 @@ class SinkFanout : public WindowEngineListener {
   std::map<std::string, std::array<Gauge*, 3>> site_gauges;
 };
 
+int64_t WallNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 int64_t SteadyNowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -284,8 +290,10 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
 
   const int lanes = std::max(1, options.threads);
   // With a state topic each Kafka partition has its own engine, handed over on rebalances.
+  // One lane more than the threads: the coordinator's own (TimeGate batches).
   EngineSet engines(options.engine, &fanout,
-                    state_store ? EngineSet::Mode::kPerPartition : EngineSet::Mode::kShared, lanes);
+                    state_store ? EngineSet::Mode::kPerPartition : EngineSet::Mode::kShared,
+                    lanes + 1);
   for (size_t i = 0; i < sources.size(); ++i) engines.Open(static_cast<int>(i));
   if (!options.state_file.empty()) {
     if (FILE* f = std::fopen(options.state_file.c_str(), "rb")) {
@@ -411,6 +419,14 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   };
   note_templates(options.engine.detectors);
   for (const auto& [site, specs] : options.engine.site_detectors) note_templates(specs);
+  lane_options.lateness = options.engine.lateness;
+  lane_options.max_jump = options.max_jump;
+  lane_options.max_clock_skew = options.max_clock_skew;
+  TimeGateOptions gate_options;
+  gate_options.max_jump = options.max_jump;
+  gate_options.confirm_lines = options.confirm_lines;
+  gate_options.lateness = options.engine.lateness;
+  gate_options.resolution = options.engine.resolution;
 
   // The consumer's own numbers, published by the reader thread about once a second (they must
   // move while the coordinator is stalled): lag per partition in messages and in seconds,
@@ -477,6 +493,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
     b->input = static_cast<int>(i);
     b->seq = read_seq++;
     const bool stopping = stop != nullptr && stop->load(std::memory_order_relaxed);
+    if (sources[i]->streaming()) b->wall_now = WallNowNs();
     if (stopping || !sources[i]->Next(b)) {
       b->size = 0;
       b->end_of_input = true;
@@ -509,6 +526,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
         Batch* b = free_batches.Pop();
         b->ResetForReader();
         b->input = 0;
+        b->wall_now = WallNowNs();
         return b;
       };
       // A short wait is ordinary backpressure (lanes busy); only a pipeline full for half a
@@ -518,6 +536,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
         if (b != nullptr) {
           b->ResetForReader();
           b->input = 0;
+          b->wall_now = WallNowNs();
         }
         return b;
       };
@@ -563,6 +582,28 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
 
   // Coordinator: apply batches strictly in sequence order.
   std::vector<uint64_t> lines_before(formats.size(), 0);
+  // Event time per input (a file, a Kafka partition): most batches need only the check below;
+  // the others are parsed again here, line by line through the input's gate.
+  ParseLane gate_lane(lanes, formats, lane_options);
+  std::map<int, TimeGate> gates;
+  auto gate_of = [&](int id) -> TimeGate& {
+    auto [it, inserted] = gates.try_emplace(id, gate_options);
+    if (inserted) it->second.Advance(engines.max_time(id));  // restored from a snapshot
+    return it->second;
+  };
+  auto judge_event_time = [&](Batch* b, int id, uint64_t line_base) {
+    TimeGate& gate = gate_of(id);
+    const bool jumps = b->needs_gate ||
+                       (b->first_time != INT64_MIN && b->first_time > gate.max_time() &&
+                        b->first_time - gate.max_time() > options.max_jump);
+    if (gate.steady() && !jumps) {
+      gate.Advance(b->delta.max_time);
+      return;
+    }
+    engines.RegisterSites(id, b->lane, b->new_sites);  // the lane keeps the ids it gave them
+    b->ResetForLane();
+    gate_lane.Process(b, &gate, line_base);
+  };
   std::map<uint64_t, Batch*> pending;
   uint64_t next_seq = 0;
   auto last_commit = std::chrono::steady_clock::now();
@@ -715,11 +756,32 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
             snapshot_bound[b->partition] = engines.closed_before(b->partition);
           }
         } else if (b->control == Batch::Control::kEnd) {
-          if (engines.IsOpen(b->partition)) engines.End(b->partition);
+          if (engines.IsOpen(b->partition)) {
+            // Lines the partition's gate still holds are decided before it ends.
+            if (auto g = gates.find(b->partition); g != gates.end() && !g->second.steady()) {
+              b->end_of_input = true;
+              gate_lane.Process(b, &g->second, 0);
+              engines.Apply(b->partition, b->lane, b->new_sites, b->delta);
+              stats.parsed->Add(b->parsed);
+              for (int r = 0; r < kNumRejectReasons; ++r) {
+                if (b->rejected_by_reason[r] > 0) stats.rejected[r]->Add(b->rejected_by_reason[r]);
+              }
+              if (dlq) {
+                for (const OwnedReject& r : b->owned_rejects) {
+                  dlq->Write({r.reason, kafka->PartitionName(b->partition), r.line, r.offset,
+                              r.bytes.size(), r.bytes});
+                }
+                stats.dead_letters->Add(b->owned_rejects.size());
+              }
+            }
+            engines.End(b->partition);
+          }
+          gates.erase(b->partition);
         } else if (engines.IsOpen(b->partition)) {
           // Revoked (handed over) or lost: this consumer no longer owns the partition's sites.
           if (b->control == Batch::Control::kRevoke) hand_over(b->partition);
           engines.Drop(b->partition);
+          gates.erase(b->partition);  // held lines are read again by the next owner
           uncommitted.erase(b->partition);
           owned_partitions.erase(b->partition);
           applied_offset.erase(b->partition);
@@ -736,6 +798,8 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
         continue;
       }
 
+      if (kafka && !engines.IsOpen(b->partition)) engines.Open(b->partition);
+      judge_event_time(b, kafka ? b->partition : b->input, kafka ? 0 : lines_before[in]);
       const uint64_t oversized = b->oversized.size();
       stats.lines->Add(b->lines + oversized);
       stats.parsed->Add(b->parsed);
@@ -765,7 +829,10 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
           dlq->Write({RejectReason::kLineTooLong, source, lines_before[in] + b->lines + k + 1,
                       o.offset, o.length, o.head});
         }
-        stats.dead_letters->Add(b->rejects.size() + oversized);
+        for (const OwnedReject& r : b->owned_rejects) {
+          dlq->Write({r.reason, source, r.line, r.offset, r.bytes.size(), r.bytes});
+        }
+        stats.dead_letters->Add(b->rejects.size() + oversized + b->owned_rejects.size());
       }
       lines_before[in] += b->lines + b->oversized.size();
 

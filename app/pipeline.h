@@ -47,6 +47,12 @@ struct PipelineOptions {
   Reader reader = Reader::kAuto;
   size_t batch_bytes = 1 << 20;
   size_t max_line_bytes = 1 << 20;
+  // Event time (TimeGate, docs/formats.md): a line more than max_jump ahead of its input is
+  // held until confirm_lines more lines confirm the jump; live inputs reject lines more than
+  // max_clock_skew ahead of the wall clock.
+  DurationNs max_jump = 3600 * kNanosPerSecond;
+  uint32_t confirm_lines = 16;
+  DurationNs max_clock_skew = 300 * kNanosPerSecond;
   WindowEngineOptions engine;
   // Per-site gauges (p99, error rate, request rate of the last closed bucket) for at most this
   // many sites; 0 turns them off.

@@ -43,8 +43,10 @@ struct BucketDelta {
   std::vector<DeltaSample> samples;
   std::vector<DeltaTemplate> templates;  // in input order
   EventTime max_time = std::numeric_limits<EventTime>::min();  // of accepted records
+  uint64_t late_events = 0;  // lines the lane judged late (not folded)
 
   void Clear() {
+    late_events = 0;
     entries.clear();
     samples.clear();
     templates.clear();

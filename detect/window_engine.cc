@@ -230,9 +230,17 @@ WindowEngine::OpenBucket* WindowEngine::FindOrOpen(Site& site, EventTime start) 
 void WindowEngine::Apply(const BucketDelta& delta, const std::vector<uint32_t>& site_of_lane,
                          int partition) {
   scratch_.assign(delta.entries.size(), nullptr);
+  Partition& p = partitions_[static_cast<size_t>(partition)];
+  late_events_ += delta.late_events;  // judged by the lane against the batch's earlier lines
+  // Lateness is judged per event against its own input's event time before this batch (the
+  // lane judged it against the batch's earlier lines), so it never depends on batch boundaries;
+  // a bucket other inputs have already closed is late too.
+  const EventTime input_closed =
+      p.max_time == INT64_MIN ? INT64_MIN : p.max_time - options_.lateness;
   for (size_t i = 0; i < delta.entries.size(); ++i) {
     const DeltaEntry& e = delta.entries[i];
-    if (closing_started_ && e.bucket_start < next_close_) {
+    if ((closing_started_ && e.bucket_start < next_close_) ||
+        e.bucket_start + options_.resolution <= input_closed) {
       late_events_ += e.counters.events();
       continue;
     }
@@ -245,7 +253,6 @@ void WindowEngine::Apply(const BucketDelta& delta, const std::vector<uint32_t>& 
     if (OpenBucket* b = scratch_[s.entry]) b->latency.Add(s.bin);
   }
   for (const DeltaTemplate& t : delta.templates) ObserveTemplate(*sites_[site_of_lane[t.lane_site]], t);
-  Partition& p = partitions_[static_cast<size_t>(partition)];
   p.max_time = std::max(p.max_time, delta.max_time);
   p.idle = false;
   watermark_ = ComputeWatermark();

@@ -112,6 +112,10 @@ class WindowEngine {
   uint64_t error_templates_over_cap() const { return error_templates_over_cap_; }
   size_t site_count() const { return sites_.size(); }
   EventTime watermark() const { return watermark_; }
+  // The newest event time a partition delivered (INT64_MIN: none yet).
+  EventTime partition_max_time(int partition) const {
+    return partitions_[static_cast<size_t>(partition)].max_time;
+  }
   const SketchMapping& mapping() const { return mapping_; }
 
  private:

@@ -20,6 +20,15 @@ struct OversizedLine {
   std::string head;
 };
 
+// A rejected line whose bytes the batch buffer no longer holds (a line the event-time gate held
+// from an earlier batch): it carries them.
+struct OwnedReject {
+  RejectReason reason;
+  uint64_t line = 0;    // 1-based in its input (0: Kafka)
+  uint64_t offset = 0;  // in the input, or the Kafka message offset
+  std::string bytes;
+};
+
 struct RejectedLine {
   RejectReason reason;
   uint32_t line_index;  // 0-based within the batch
@@ -47,6 +56,9 @@ struct Batch {
   std::vector<char> data;     // size() >= size + SIMDJSON_PADDING
   size_t size = 0;
   bool end_of_input = false;
+  // Live inputs (stdin, pipes, Kafka): the wall clock when read, in ns since the epoch; a line
+  // further ahead of it than event_time.max_clock_skew is rejected as future_time. 0: not live.
+  int64_t wall_now = 0;
   std::vector<OversizedLine> oversized;  // lines that follow data's lines
   // Kafka: the messages of one partition, in offset order (data/size unused), or a control
   // batch telling the coordinator a partition was assigned, revoked, or read to its end.
@@ -71,6 +83,12 @@ struct Batch {
   uint64_t access_lines = 0;      // access records
   uint64_t default_site_lines = 0;  // records named by the input's default site (no site field)
   std::vector<RejectedLine> rejects;
+  std::vector<OwnedReject> owned_rejects;
+  // Event time as the lane saw it without the input's history (TimeGate): the first accepted
+  // line's time, lines dropped as late against earlier lines of the batch, and whether a line
+  // jumped more than max_jump past its predecessors (then the coordinator judges the batch).
+  EventTime first_time = INT64_MIN;
+  bool needs_gate = false;
   std::vector<std::string> new_sites;  // names the lane assigned new lane ids to, in id order
   BucketDelta delta;
   // Kafka: commit points, (offset after message i, newest bucket of messages 0..i), every few
@@ -91,10 +109,18 @@ struct Batch {
     size = 0;
     end_of_input = false;
     oversized.clear();
+    wall_now = 0;
+    ResetForLane();
+  }
+  // What a lane writes, so that the coordinator can run a batch through a lane again.
+  void ResetForLane() {
     lines = parsed = 0;
     bad_bytes_fields = latency_lines = access_lines = default_site_lines = 0;
     for (uint64_t& r : rejected_by_reason) r = 0;
     rejects.clear();
+    owned_rejects.clear();
+    first_time = INT64_MIN;
+    needs_gate = false;
     new_sites.clear();
     checkpoints.clear();
     delta.Clear();

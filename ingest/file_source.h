@@ -31,6 +31,8 @@ class FileSource {
   // input has been fully delivered (after a batch with end_of_input).
   bool Next(Batch* batch);
   const std::string& name() const { return name_; }
+  // A pipe or terminal (live: its lines are checked against the wall clock), not a regular file.
+  bool streaming() const { return streaming_; }
   // Read errors end the input early; they are reported here.
   const std::string& error() const { return error_; }
 

@@ -1,0 +1,254 @@
+// Event time end to end (issue: never silently blind): one line from the future changes nothing
+// but its own fate, lateness is judged per line whatever the batch size, a real gap is kept, and
+// a live input refuses lines from beyond the wall clock. Real binaries on generated and real logs.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "absl/strings/escaping.h"
+#include "simdjson.h"
+#include "tests/app/test_util.h"
+
+namespace sitepulse {
+namespace {
+
+using testing::LastLine;
+using testing::Lines;
+using testing::ReadFile;
+using testing::RunCommand;
+using testing::TempDir;
+
+const std::string kBin = SITEPULSE_BINARY;
+const std::string kLoggen = SITEPULSE_LOGGEN;
+const std::string kShared = SITEPULSE_SHARED_DATA;
+
+uint64_t SummaryField(const std::string& err, const std::string& key) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  const std::string line = LastLine(err);
+  if (parser.parse(line).get(doc) != simdjson::SUCCESS) {
+    ADD_FAILURE() << "summary is not JSON: " << line;
+    return 0;
+  }
+  uint64_t v = 0;
+  if (key.rfind("rejected_by_reason.", 0) == 0) {
+    (void)doc["rejected_by_reason"][key.substr(19)].get(v);  // absent: 0
+    return v;
+  }
+  EXPECT_EQ(doc[key].get(v), simdjson::SUCCESS) << key << " in " << line;
+  return v;
+}
+
+std::string Join(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const std::string& l : lines) out += l + "\n";
+  return out;
+}
+
+void Write(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+// 12,000 nginx JSON lines of three sites with a latency incident.
+std::vector<std::string> Generated(const TempDir& dir) {
+  auto gen = RunCommand(kLoggen + " --format nginx --sites 3 --rps 10 --duration 400s --seed 5 "
+                                  "--incident latency,0,100s,200s --out " + dir / "gen.log",
+                        dir);
+  EXPECT_EQ(gen.exit_code, 0) << gen.err;
+  return Lines(ReadFile(dir / "gen.log"));
+}
+
+constexpr const char* kConfig =
+    "format:\n  preset: nginx\nwindows:\n  resolution: 10s\n  lateness: 30s\n"
+    "detectors:\n  - name: p99_high\n    metric: p99\n    threshold: 0.5\n    window: 1m\n"
+    "    for: 30s\n    keep_firing_for: 1m\n    min_requests: 10\n    severity: page\n";
+
+struct RunOutput {
+  std::string anomalies, stats, dlq, err;
+  int exit_code = -1;
+};
+
+RunOutput RunSitepulse(const TempDir& dir, const std::string& input, const std::string& extra_config,
+              const std::string& tag, int threads = 2) {
+  Write(dir / ("c" + tag + ".yaml"), std::string(kConfig) + extra_config);
+  auto r = RunCommand(kBin + " run --config " + dir / ("c" + tag + ".yaml") + " --input file:" +
+                          input + " --output file:" + dir / ("a" + tag) + " --stats file:" +
+                          dir / ("s" + tag) + " --dlq file:" + dir / ("d" + tag) +
+                          " --threads " + std::to_string(threads),
+                      dir);
+  return {ReadFile(dir / ("a" + tag)), ReadFile(dir / ("s" + tag)), ReadFile(dir / ("d" + tag)),
+          r.err, r.exit_code};
+}
+
+// One line dated 2100 (a server with a broken clock) in the middle, or first, of a 12,001-line
+// stream: it alone is rejected as future_time, and every stat and anomaly is what the stream
+// without it gives. Before, the watermark jumped to 2100 and 8,651 later lines were late.
+TEST(EventTimeTest, OneLineFromTheFutureChangesNothingButItself) {
+  TempDir dir;
+  std::vector<std::string> lines = Generated(dir);
+  ASSERT_GT(lines.size(), 3000u);
+  Write(dir / "clean.log", Join(lines));
+  const RunOutput clean = RunSitepulse(dir, dir / "clean.log", "", "clean");
+  ASSERT_EQ(clean.exit_code, 0) << clean.err;
+  ASSERT_FALSE(clean.anomalies.empty());
+  for (const size_t at : {lines.size() / 2, size_t{0}}) {
+    SCOPED_TRACE("future line at " + std::to_string(at));
+    std::string future = lines[at];
+    const size_t year = future.find("\"2025-");
+    ASSERT_NE(year, std::string::npos);
+    future.replace(year + 1, 4, "2100");
+    std::vector<std::string> with = lines;
+    with.insert(with.begin() + static_cast<std::ptrdiff_t>(at), future);
+    const std::string tag = std::to_string(at);
+    Write(dir / ("future" + tag + ".log"), Join(with));
+    const RunOutput r = RunSitepulse(dir, dir / ("future" + tag + ".log"), "", "f" + tag);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(SummaryField(r.err, "late"), SummaryField(clean.err, "late"));
+    EXPECT_EQ(SummaryField(r.err, "rejected_by_reason.future_time"), 1u);
+    EXPECT_EQ(SummaryField(r.err, "lines"), with.size());
+    EXPECT_EQ(r.stats, clean.stats);
+    EXPECT_EQ(r.anomalies, clean.anomalies);
+    // The dead letter has the line's exact bytes and its line number.
+    const auto dlq = Lines(r.dlq);
+    ASSERT_EQ(dlq.size(), 1u);
+    EXPECT_NE(dlq[0].find("\"reason\":\"future_time\""), std::string::npos) << dlq[0];
+    EXPECT_NE(dlq[0].find("\"line\":" + std::to_string(at + 1) + ","), std::string::npos) << dlq[0];
+    simdjson::dom::parser parser;
+    std::string_view raw;
+    ASSERT_EQ(parser.parse(dlq[0])["raw"].get(raw), simdjson::SUCCESS);
+    EXPECT_EQ(std::string(raw), future);
+  }
+}
+
+// A real gap (the server was off for two days) is confirmed by the lines after it: nothing is
+// rejected and both days are counted.
+TEST(EventTimeTest, AGapConfirmedByLaterLinesIsKept) {
+  TempDir dir;
+  std::vector<std::string> lines = Generated(dir);
+  std::vector<std::string> later = lines;
+  for (std::string& l : later) {
+    const size_t at = l.find("\"2025-01-01T");
+    ASSERT_NE(at, std::string::npos);
+    l.replace(at + 1, 10, "2025-01-03");
+  }
+  std::vector<std::string> both = lines;
+  both.insert(both.end(), later.begin(), later.end());
+  Write(dir / "gap.log", Join(both));
+  const RunOutput r = RunSitepulse(dir, dir / "gap.log", "", "gap");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(SummaryField(r.err, "rejected"), 0u);
+  EXPECT_EQ(SummaryField(r.err, "parsed"), both.size());
+  EXPECT_NE(r.stats.find("\"2025-01-03T00:0"), std::string::npos);
+  EXPECT_NE(r.stats.find("\"2025-01-01T00:0"), std::string::npos);
+}
+
+// A few lines of a broken clock interleaved with the stream (fewer than confirm_lines in a row)
+// are all rejected; the stream is not disturbed.
+TEST(EventTimeTest, InterleavedBrokenClockLinesAreRejected) {
+  TempDir dir;
+  std::vector<std::string> lines = Generated(dir);
+  Write(dir / "clean.log", Join(lines));
+  const RunOutput clean = RunSitepulse(dir, dir / "clean.log", "", "clean");
+  std::vector<std::string> with;
+  size_t broken = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    with.push_back(lines[i]);
+    if (i % 500 == 250) {
+      std::string f = lines[i];
+      f.replace(f.find("\"2025-") + 1, 4, "2031");
+      with.push_back(f);
+      ++broken;
+    }
+  }
+  Write(dir / "broken.log", Join(with));
+  const RunOutput r = RunSitepulse(dir, dir / "broken.log", "", "broken");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(SummaryField(r.err, "rejected_by_reason.future_time"), broken);
+  EXPECT_EQ(r.stats, clean.stats);
+  EXPECT_EQ(r.anomalies, clean.anomalies);
+}
+
+// Out-of-order input (lines displaced by up to 80 s) gives byte-identical stats, anomalies and
+// late counts for every batch size from 4 KiB to 16 MiB and every lane count: whether a line
+// is late depends on its own time, never on where a batch boundary fell. Before, disorder inside
+// a batch was always accepted and across a boundary dropped.
+TEST(EventTimeTest, LatenessDoesNotDependOnBatchSizeOrLanes) {
+  TempDir dir;
+  std::vector<std::string> lines = Generated(dir);
+  std::mt19937 rng(7);
+  // Shuffle blocks of 2,400 lines (80 s at 30 lines/s): local disorder beyond the lateness.
+  for (size_t b = 0; b + 2400 <= lines.size(); b += 2400) {
+    std::shuffle(lines.begin() + static_cast<std::ptrdiff_t>(b),
+                 lines.begin() + static_cast<std::ptrdiff_t>(b + 2400), rng);
+  }
+  Write(dir / "shuffled.log", Join(lines));
+  RunOutput first;
+  uint64_t first_late = 0;
+  for (const std::string bytes : {"4KiB", "64KiB", "1MiB", "16MiB"}) {
+    for (int threads : {1, 3}) {
+      SCOPED_TRACE(bytes + ", " + std::to_string(threads) + " lanes");
+      const RunOutput r = RunSitepulse(dir, dir / "shuffled.log", "pipeline:\n  batch_bytes: " + bytes + "\n",
+                              bytes + std::to_string(threads), threads);
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      const uint64_t late = SummaryField(r.err, "late");
+      if (first.stats.empty()) {
+        first = r;
+        first_late = late;
+        EXPECT_GT(late, 0u);  // the disorder is real: some lines are beyond 30 s of lateness
+        EXPECT_FALSE(r.anomalies.empty());
+      } else {
+        EXPECT_EQ(late, first_late);
+        EXPECT_EQ(r.stats, first.stats);
+        EXPECT_EQ(r.anomalies, first.anomalies);
+      }
+    }
+  }
+}
+
+// The shared real Apache log (slightly out of order): the same late count for every batch size
+// (it was 10 with 1 MiB batches and 0 with 16 MiB).
+TEST(EventTimeTest, RealApacheLogLateCountIsTheSameForEveryBatchSize) {
+  TempDir dir;
+  std::string first_stats;
+  uint64_t first_late = UINT64_MAX;
+  for (const std::string bytes : {"4KiB", "1MiB", "16MiB"}) {
+    Write(dir / "c.yaml", "format:\n  preset: combined\n  site: www.example.com\npipeline:\n"
+                          "  batch_bytes: " + bytes + "\n");
+    auto r = RunCommand(kBin + " run --config " + dir / "c.yaml" + " --input file:" + kShared +
+                            "/apache_combined_2015.log --stats file:" + dir / "s",
+                        dir);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const uint64_t late = SummaryField(r.err, "late");
+    if (first_late == UINT64_MAX) {
+      first_late = late;
+      first_stats = ReadFile(dir / "s");
+    } else {
+      EXPECT_EQ(late, first_late) << bytes;
+      EXPECT_EQ(ReadFile(dir / "s"), first_stats) << bytes;
+    }
+  }
+}
+
+// A live input (stdin) refuses a line from beyond the wall clock at once, without holding it.
+TEST(EventTimeTest, LiveInputRejectsLinesAheadOfTheWallClock) {
+  TempDir dir;
+  const std::string now_line =
+      R"({"time_iso8601":"2025-06-01T00:00:00Z","host":"a","status":"200","request_time":"0.1"})";
+  const std::string future_line =
+      R"({"time_iso8601":"2100-06-01T00:00:00Z","host":"a","status":"200","request_time":"0.1"})";
+  Write(dir / "in.log", now_line + "\n" + future_line + "\n" + now_line + "\n");
+  Write(dir / "c.yaml", kConfig);
+  auto r = RunCommand("cat " + dir / "in.log" + " | " + kBin + " run --config " + dir / "c.yaml" +
+                          " --input - --dlq file:" + dir / "d",
+                      dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(SummaryField(r.err, "rejected_by_reason.future_time"), 1u);
+  EXPECT_EQ(SummaryField(r.err, "parsed"), 2u);
+  EXPECT_NE(ReadFile(dir / "d").find("2100-06-01"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sitepulse
