@@ -58,6 +58,9 @@ constexpr const char* kRunHelp =
     "                  to its next owner when the consumer group rebalances\n"
     "  --exit-at-end   Kafka: stop at the end offsets seen at start (a backfill), close the\n"
     "                  buckets, emit, commit, exit 0\n"
+    "  --strict        exit 3 when a warning was raised (most lines rejected, no latency for a\n"
+    "                  latency detector, every line on a placeholder site, a file truncated\n"
+    "                  under the reader, sites folded past the cap, future lines, many late)\n"
     "\n"
     "With file and stdin inputs the run closes every bucket at the end of input, evaluates the\n"
     "detectors, flushes the sinks and exits 0. The last line on stderr is a JSON summary.\n";
@@ -119,12 +122,17 @@ int Run(const std::vector<std::string>& args) {
   std::string config_path, stats, dlq, threads_arg, listen;
   std::vector<std::string> inputs, outputs;
   bool exit_at_end = false;
+  bool strict = false;
   std::string state_file;
   for (size_t i = 1; i < args.size(); ++i) {
     std::string v;
     if (args[i] == "--help" || args[i] == "-h") {
       std::fputs(kRunHelp, stdout);
       return 0;
+    }
+    if (args[i] == "--strict") {
+      strict = true;
+      continue;
     }
     if (FlagValue(args, &i, "--config", &v)) config_path = v;
     else if (FlagValue(args, &i, "--input", &v)) inputs.push_back(v);
@@ -212,6 +220,19 @@ int Run(const std::vector<std::string>& args) {
   opt.max_clock_skew = c.max_clock_skew;
   opt.engine.max_sites = c.max_sites;
   opt.engine.detectors = c.detectors;
+  auto needs_latency = [](const std::vector<DetectorSpec>& specs) {
+    for (const DetectorSpec& d : specs) {
+      if (!d.enabled) continue;
+      if ((d.type == DetectorType::kThreshold || d.type == DetectorType::kBaseline) &&
+          IsLatencyMetric(d.metric)) {
+        return true;
+      }
+      if (d.type == DetectorType::kBurnRate && d.sli == Sli::kLatency) return true;
+    }
+    return false;
+  };
+  opt.needs_latency = needs_latency(c.detectors);
+  for (const auto& [site, specs] : c.site_detectors) opt.needs_latency |= needs_latency(specs);
   opt.engine.site_detectors = c.site_detectors;
   opt.site_gauges = c.site_gauges;
   opt.kafka_properties = c.kafka_properties;
@@ -259,7 +280,8 @@ int Run(const std::vector<std::string>& args) {
   auto summary = RunPipeline(opt, &g_stop);
   if (!summary.ok()) return fail(std::string(summary.status().message()));
   std::fprintf(stderr, "%s\n", summary->ToJson().c_str());
-  return summary->sink_errors > 0 || summary->input_errors > 0 ? 1 : 0;
+  if (summary->sink_errors > 0 || summary->input_errors > 0) return 1;
+  return strict && !summary->warnings.empty() ? 3 : 0;
 }
 
 }  // namespace

@@ -1,5 +1,10 @@
 #include "app/config.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -43,6 +48,36 @@ class Parser {
   void Error(const YAML::Node& n, const std::string& key, const std::string& msg) {
     const int line = n.IsDefined() && n.Mark().line >= 0 ? n.Mark().line + 1 : 0;
     errors_->push_back({line, key, msg});
+  }
+
+  // A key given twice in one map: YAML says it is an error, yaml-cpp silently keeps the first.
+  void DuplicateKeys(const YAML::Node& n, const std::string& key) {
+    if (n.IsSequence()) {
+      for (size_t i = 0; i < n.size(); ++i) DuplicateKeys(n[i], StrCat(key, "[", i, "]"));
+      return;
+    }
+    if (!n.IsMap()) return;
+    std::set<std::string> seen;
+    for (const auto& kv : n) {
+      if (!kv.first.IsScalar()) continue;
+      const std::string k = kv.first.Scalar();
+      const std::string path = key.empty() ? k : StrCat(key, ".", k);
+      if (!seen.insert(k).second) {
+        Error(kv.first, path, "duplicate key (given twice in one map)");
+        continue;
+      }
+      DuplicateKeys(kv.second, path);
+    }
+  }
+
+  // windows.resolution, for the detector windows that must be whole multiples of it.
+  DurationNs resolution = 10 * kNanosPerSecond;
+  void WindowMultiple(const YAML::Node& n, const std::string& key, DurationNs d) {
+    if (d % resolution != 0) {
+      Error(n, key, StrCat("must be a whole multiple of windows.resolution (",
+                           FormatDuration(resolution), "): a window of part of a bucket gives "
+                           "a wrong rate"));
+    }
   }
 
   // Checks that `n` is a map whose keys are all in `known`.
@@ -294,6 +329,7 @@ class Parser {
     if (n["window"] && Duration(n["window"], Join(key, "window"), &d)) {
       if (d < kNanosPerSecond) Error(n["window"], Join(key, "window"), "must be at least 1s");
       else spec->window = d;
+      WindowMultiple(n["window"], Join(key, "window"), d);
     }
     if (n["for"] && Duration(n["for"], Join(key, "for"), &d)) spec->for_duration = d;
     if (n["keep_firing_for"] && Duration(n["keep_firing_for"], Join(key, "keep_firing_for"), &d)) {
@@ -394,8 +430,12 @@ class Parser {
           for (const char* req : {"long", "short", "factor"}) {
             if (!pairs[i][req]) Error(pairs[i], pk, StrCat("missing required key '", req, "'"));
           }
-          if (pairs[i]["long"]) Duration(pairs[i]["long"], Join(pk, "long"), &bp.long_window);
-          if (pairs[i]["short"]) Duration(pairs[i]["short"], Join(pk, "short"), &bp.short_window);
+          if (pairs[i]["long"] && Duration(pairs[i]["long"], Join(pk, "long"), &bp.long_window)) {
+            WindowMultiple(pairs[i]["long"], Join(pk, "long"), bp.long_window);
+          }
+          if (pairs[i]["short"] && Duration(pairs[i]["short"], Join(pk, "short"), &bp.short_window)) {
+            WindowMultiple(pairs[i]["short"], Join(pk, "short"), bp.short_window);
+          }
           if (pairs[i]["factor"]) Number<double>(pairs[i]["factor"], Join(pk, "factor"), &bp.factor, 0.01, 1e6);
           if (pairs[i]["severity"]) String(pairs[i]["severity"], Join(pk, "severity"), &bp.severity);
           if (bp.short_window > bp.long_window) {
@@ -487,10 +527,23 @@ void ApplyTypeDefaults(DetectorSpec* spec) {
   }
 }
 
+// Detectors are checked as they are parsed; this catches a resolution that a default window is
+// not a multiple of (a detector that leaves its window out).
+void CheckDefaultWindows(Parser& p, const YAML::Node& root, Config* c) {
+  const DurationNs defaults[] = {DetectorSpec{}.window};
+  for (const DurationNs w : defaults) {
+    if (w % c->resolution != 0) {
+      p.Error(root["windows"]["resolution"], "windows.resolution",
+              StrCat("must divide the default detector window (", FormatDuration(w), ")"));
+    }
+  }
+}
+
 void ParseRoot(const YAML::Node& root, ConfigResult* r) {
   Parser p(&r->errors);
   Config& c = r->config;
   if (!root.IsDefined() || root.IsNull()) return;  // an empty file: every default
+  p.DuplicateKeys(root, "");
   if (!p.Map(root, "", {"format", "inputs", "outputs", "stats", "dlq", "windows", "event_time", "limits",
                         "pipeline", "detectors", "sites", "listen", "metrics", "kafka", "state"})) {
     return;
@@ -583,6 +636,7 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
         p.Error(w["resolution"], "windows.resolution", "must be a whole number of seconds, >= 1s");
       } else {
         c.resolution = d;
+        p.resolution = d;
       }
     }
     if (w["lateness"] && p.Duration(w["lateness"], "windows.lateness", &d)) {
@@ -658,6 +712,7 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
     }
   }
   std::set<std::string> names;
+  CheckDefaultWindows(p, root, &c);
   if (const YAML::Node ds = root["detectors"]) {
     if (!ds.IsSequence()) {
       p.Error(ds, "detectors", "expected a list of detectors");
@@ -755,12 +810,22 @@ ConfigResult ParseConfigString(const std::string& yaml, const std::string& path_
 }
 
 ConfigResult LoadConfig(const std::string& path) {
+  ConfigResult bad;
+  bad.config.path = path;
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    bad.errors.push_back({0, "", StrCat("cannot read the config file: ", std::strerror(errno))});
+    return bad;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    bad.errors.push_back({0, "", S_ISDIR(st.st_mode) ? "is a directory, not a config file"
+                                                     : "is not a regular file"});
+    return bad;
+  }
   std::ifstream in(path);
   if (!in) {
-    ConfigResult r;
-    r.config.path = path;
-    r.errors.push_back({0, "", "cannot read the config file"});
-    return r;
+    bad.errors.push_back({0, "", StrCat("cannot read the config file: ", std::strerror(errno))});
+    return bad;
   }
   std::stringstream ss;
   ss << in.rdbuf();

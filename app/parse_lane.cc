@@ -12,7 +12,10 @@ namespace sitepulse {
 
 ParseLane::ParseLane(int id, const std::vector<FormatSpec>& input_formats, const Options& options)
     : id_(id), options_(options), mapping_(options.sketch_alpha) {
-  for (const FormatSpec& f : input_formats) parsers_.push_back(std::make_unique<LineParser>(f));
+  for (const FormatSpec& f : input_formats) {
+    parsers_.push_back(std::make_unique<LineParser>(f));
+    default_sites_.push_back(f.default_site);
+  }
 }
 
 uint32_t ParseLane::InternSite(std::string_view name, const char* buf, const char* buf_end,
@@ -64,6 +67,7 @@ void ParseLane::Process(Batch* batch, TimeGate* gate, uint64_t line_base) {
   gate_ = gate;
   line_base_ = line_base;
   batch_max_ = INT64_MIN;
+  default_site_ = &default_sites_[static_cast<size_t>(batch->input)];
   LineParser& parser = *parsers_[static_cast<size_t>(batch->input)];
   entries_.clear();
   ++batch_serial_;
@@ -211,6 +215,7 @@ void ParseLane::Take(Batch* batch, uint32_t site, bool late) {
   batch->bad_bytes_fields += rec_.bad_bytes;
   batch->access_lines += rec_.kind == RecordKind::kAccess;
   batch->latency_lines += rec_.has_latency;
+  batch->default_site_lines += !default_site_->empty() && rec_.site == *default_site_;
   if (late) {
     ++batch->delta.late_events;
     // Templates are observed for every parsed line, late or not (as before lateness was

@@ -95,6 +95,8 @@ class ParseLane {
   EventTime newest_bucket_ = INT64_MIN;  // of the current batch, for Kafka commit points
   ParsedRecord rec_;
   TimeGate* gate_ = nullptr;
+  std::vector<std::string> default_sites_;  // per input: the site of lines that name none
+  const std::string* default_site_ = nullptr;
   uint64_t line_base_ = 0;
   EventTime batch_max_ = INT64_MIN;  // newest accepted time of the batch (no gate)
   std::string scratch_;  // a padded copy of a message that ends too close to a page boundary

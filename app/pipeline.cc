@@ -19,6 +19,7 @@
 #include "core/strings.h"
 #include "app/engine_set.h"
 #include "app/parse_lane.h"
+#include "app/run_warnings.h"
 #include "core/batch_queue.h"
 #include "core/json_writer.h"
 #include "core/status_macros.h"
@@ -69,7 +70,19 @@ std::string RunSummary::ToJson() const {
       .Number("cpu_seconds_coordinator", cpu_seconds_coordinator)
       .Number("seconds", seconds)
       .Number("lines_per_s", seconds > 0 ? static_cast<double>(lines) / seconds : 0)
-      .Number("mb_per_s", seconds > 0 ? static_cast<double>(bytes) / 1e6 / seconds : 0);
+      .Number("mb_per_s", seconds > 0 ? static_cast<double>(bytes) / 1e6 / seconds : 0)
+      .Uint("bad_bytes_field", bad_bytes_fields);
+  std::string list = "[";
+  for (const auto& [code, message] : warnings) {
+    if (list.size() > 1) list += ",";
+    std::string item;
+    JsonObjectWriter iw(&item);
+    iw.String("code", code).String("message", message);
+    iw.Close();
+    list += item;
+  }
+  list += "]";
+  w.Raw("warnings", list);
   w.Close();
   return out;
 }
@@ -124,6 +137,10 @@ struct PipelineStats {
     work_depth = m->GetGauge("sitepulse_queue_depth", "Batches waiting in a pipeline queue", {{"queue", "parse"}});
     done_depth = m->GetGauge("sitepulse_queue_depth", "Batches waiting in a pipeline queue", {{"queue", "apply"}});
     input_errors = m->GetCounter("sitepulse_input_errors_total", "Read errors that ended an input early");
+    bad_bytes = m->GetCounter("sitepulse_fields_dropped_total",
+                              "Requests kept without an unusable optional value, by field",
+                              {{"field", "bytes"}});
+    warnings = m->GetGauge("sitepulse_warnings", "Warnings raised (see the run's stderr and summary)");
   }
   Counter* AnomalyCounter(const Anomaly& a) {
     return registry->GetCounter("sitepulse_anomalies_total", "Anomaly events, by detector and state",
@@ -148,6 +165,8 @@ struct PipelineStats {
   Gauge* work_depth;
   Gauge* done_depth;
   Counter* input_errors;
+  Counter* bad_bytes;
+  Gauge* warnings;
 };
 
 // Receives what the engine produces and hands it to the sinks; counts on the way.
@@ -728,6 +747,66 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   };
   uint64_t split_reported = 0;
   int lanes_done = 0;
+  // Never silent: what makes a run blind or wrong is warned about once, as it shows.
+  RunWarnings warnings;
+  struct {
+    uint64_t parsed = 0, access = 0, latency = 0, default_site = 0;
+  } seen;
+  bool placeholder_possible = false;  // an input's site comes from the config, not the URI
+  std::string placeholder;
+  for (size_t i = 0; i < options.inputs.size(); ++i) {
+    if (!formats[i].default_site.empty() && options.inputs[i].uri.Param("site") == nullptr) {
+      placeholder_possible = true;
+      placeholder = formats[i].default_site;
+    }
+  }
+  auto check_warnings = [&](bool at_end) {
+    const uint64_t lines = stats.lines->value();
+    const uint64_t min_lines = at_end ? 1 : 1000;
+    uint64_t rejected = 0, top = 0;
+    int top_reason = 0;
+    for (int r = 0; r < kNumRejectReasons; ++r) {
+      const uint64_t n = stats.rejected[r]->value();
+      rejected += n;
+      if (n > top) top = n, top_reason = r;
+    }
+    if (lines >= min_lines && rejected * 2 > lines) {
+      warnings.Raise("most_lines_rejected",
+                     StrCat(rejected, " of ", lines, " lines rejected, most as ",
+                            RejectReasonName(static_cast<RejectReason>(top_reason)),
+                            ": check the format, preset and site of each input"));
+    }
+    if (options.needs_latency && seen.access >= (at_end ? 1 : 1000) && seen.latency == 0) {
+      warnings.Raise("no_latency",
+                     StrCat("none of ", seen.access, " requests has a latency, so every latency "
+                            "detector is blind: log a request time or remove those detectors"));
+    }
+    if (placeholder_possible && seen.parsed >= (at_end ? 1 : 1000) &&
+        seen.default_site == seen.parsed && engines.site_count() <= 1) {
+      warnings.Raise("placeholder_site",
+                     StrCat("every line went to the configured default site '", placeholder,
+                            "': the lines name no site (add a vhost or host field, or name the "
+                            "site in the input with ?site=NAME)"));
+    }
+    const uint64_t late = stats.late->value();
+    if (seen.parsed >= min_lines && late * 100 > seen.parsed) {
+      warnings.Raise("many_late",
+                     StrCat(late, " of ", seen.parsed, " parsed lines were late and not counted: "
+                            "the input is more out of order than windows.lateness allows"));
+    }
+    if (const uint64_t future = stats.rejected[static_cast<int>(RejectReason::kFutureTime)]->value();
+        future > 0) {
+      warnings.Raise("future_lines",
+                     StrCat(future, " line(s) dated far ahead of their input were rejected as "
+                            "future_time (a broken clock?): see the dead-letter sink"));
+    }
+    if (const uint64_t folded = engines.sites_over_cap(); folded > 0) {
+      warnings.Raise("sites_over_cap",
+                     StrCat("site names past limits.max_sites (", options.engine.max_sites,
+                            ") are folded into __other__: a Host-header flood, or raise the cap"));
+    }
+    stats.warnings->Set(static_cast<double>(warnings.list().size()));
+  };
   while (lanes_done < lanes || !pending.empty()) {
     if (lanes_done < lanes) {
       Batch* b = done.Pop();
@@ -835,6 +914,11 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
         stats.dead_letters->Add(b->rejects.size() + oversized + b->owned_rejects.size());
       }
       lines_before[in] += b->lines + b->oversized.size();
+      seen.parsed += b->parsed;
+      seen.access += b->access_lines;
+      seen.latency += b->latency_lines;
+      seen.default_site += b->default_site_lines;
+      if (b->bad_bytes_fields > 0) stats.bad_bytes->Add(b->bad_bytes_fields);
 
       const uint64_t late_before = engines.late_events();
       if (kafka) {
@@ -861,6 +945,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
           stats.input_errors->Add();
           std::fprintf(stderr, "sitepulse: %s\n", sources[in]->error().c_str());
         }
+        if (!sources[in]->warning().empty()) warnings.Raise("file_truncated", sources[in]->warning());
         // With a state file the end of the input is a pause: open buckets wait in the snapshot.
         if (options.state_file.empty()) engines.End(b->input);
       }
@@ -872,6 +957,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
       }
       stats.late->Add(engines.late_events() - late_before);
       stats.batches->Add();
+      check_warnings(false);
       stats.sites->Set(static_cast<double>(engines.site_count()));
       if (engines.split_sites() != split_reported) {
         if (split_reported == 0) {
@@ -942,6 +1028,9 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   summary.baselines_warming = engines.baselines_warming();
   summary.error_templates = engines.error_templates();
   summary.error_templates_over_cap = engines.error_templates_over_cap();
+  check_warnings(true);
+  summary.warnings = warnings.list();
+  summary.bad_bytes_fields = stats.bad_bytes->value();
   summary.cpu_seconds_coordinator = ThreadCpuSeconds() - coordinator_cpu0;
   summary.cpu_seconds_reader = reader_cpu.seconds();
   summary.cpu_seconds_lanes = lanes_cpu.seconds();

@@ -72,6 +72,8 @@ struct PipelineOptions {
   // rebalance hands a partition's sites to the next owner.
   std::string state_topic;
   DurationNs state_interval = 60 * kNanosPerSecond;
+  // Latency detectors are configured: a run where no line has a latency is warned about.
+  bool needs_latency = false;
   MetricsRegistry* metrics = nullptr;  // required
   PipelineHealth* health = nullptr;    // optional
 };
@@ -107,6 +109,9 @@ struct RunSummary {
   double cpu_seconds_reader = 0;
   double cpu_seconds_coordinator = 0;
   double seconds = 0;
+  uint64_t bad_bytes_fields = 0;  // requests kept without an unusable bytes value
+  // (code, sentence) of each warning raised (app/run_warnings.h).
+  std::vector<std::pair<std::string, std::string>> warnings;
 
   std::string ToJson() const;
 };

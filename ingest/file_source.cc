@@ -43,11 +43,13 @@ size_t FileSource::ReadFull(char* dst, size_t want) {
     const ssize_t n = ::read(fd_, dst + got, want - got);
     if (n > 0) {
       got += static_cast<size_t>(n);
+      read_bytes_ += static_cast<uint64_t>(n);
       // A pipe or terminal delivers what it has: hand over complete lines now rather than wait
       // for a full batch, so a live stream (tail -F | sitepulse) keeps moving.
       if (streaming_ && std::memchr(dst, '\n', got) != nullptr) break;
     } else if (n == 0) {
       eof_ = true;
+      CheckUnderfoot();
     } else if (errno != EINTR) {
       error_ = StrCat("read error on ", name_, ": ", strerror(errno));
       eof_ = true;
@@ -56,8 +58,26 @@ size_t FileSource::ReadFull(char* dst, size_t want) {
   return got;
 }
 
+void FileSource::CheckUnderfoot() {
+  if (streaming_ || !warning_.empty()) return;
+  struct stat st;
+  if (fstat(fd_, &st) == 0 && static_cast<uint64_t>(st.st_size) < read_bytes_) {
+    warning_ = StrCat(name_, " was truncated while being read (", st.st_size, " bytes left of ",
+                      read_bytes_, " read): lines written after the truncation were not read");
+    return;
+  }
+  struct stat path_st;
+  if (eof_ && fstat(fd_, &st) == 0 &&
+      (::stat(name_.c_str(), &path_st) != 0 || path_st.st_ino != st.st_ino ||
+       path_st.st_dev != st.st_dev)) {
+    warning_ = StrCat(name_, " was replaced or removed while being read: what was read is the "
+                             "old file's");
+  }
+}
+
 bool FileSource::Next(Batch* batch) {
   if (done_) return false;
+  CheckUnderfoot();
   batch->data.resize(capacity_ + simdjson::SIMDJSON_PADDING);
   char* buf = batch->data.data();
   size_t len = carry_.size();

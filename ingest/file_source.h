@@ -35,6 +35,8 @@ class FileSource {
   bool streaming() const { return streaming_; }
   // Read errors end the input early; they are reported here.
   const std::string& error() const { return error_; }
+  // A regular file truncated, replaced or removed under the reader (set once; "" if not).
+  const std::string& warning() const { return warning_; }
 
  private:
   FileSource(int fd, std::string name, const Options& options);
@@ -52,6 +54,9 @@ class FileSource {
   bool streaming_ = false;  // a pipe or terminal, not a regular file
   bool done_ = false;
   std::string error_;
+  std::string warning_;
+  uint64_t read_bytes_ = 0;
+  void CheckUnderfoot();
 };
 
 }  // namespace sitepulse

@@ -226,5 +226,52 @@ TEST(ConfigTest, ResolveFormatAppliesOverrides) {
   EXPECT_FALSE(ApplyUriParams(*ParseUri("file:x?colour=red"), &o2).ok());
 }
 
+// Configs that cannot work are refused (they used to pass `check` and run wrong or blind).
+TEST(ConfigTest, ADirectoryOrMissingFileIsRefusedWithTheReason) {
+  ConfigResult dir = LoadConfig(SITEPULSE_SOURCE_DIR "/configs");
+  EXPECT_NE(dir.FormatErrors().find("is a directory, not a config file"), std::string::npos)
+      << dir.FormatErrors();
+  ConfigResult missing = LoadConfig(SITEPULSE_SOURCE_DIR "/configs/no-such.yaml");
+  EXPECT_NE(missing.FormatErrors().find("No such file or directory"), std::string::npos)
+      << missing.FormatErrors();
+}
+
+TEST(ConfigTest, DuplicateKeysAreErrors) {
+  const std::string e = Errors(
+      "windows:\n  resolution: 10s\n  resolution: 20s\ndetectors:\n  - name: a\n    metric: p99\n"
+      "    threshold: 1\n    threshold: 2\n");
+  EXPECT_NE(e.find("test.yaml:3: windows.resolution: duplicate key"), std::string::npos) << e;
+  EXPECT_NE(e.find("test.yaml:8: detectors[0].threshold: duplicate key"), std::string::npos) << e;
+}
+
+// A window that is not a whole number of buckets gave wrong rates (a steady 1 req/s read 2.00/s
+// over 5 s and 0.80/s over 25 s with 10 s buckets): refused.
+TEST(ConfigTest, WindowsMustBeMultiplesOfTheResolution) {
+  const std::string e = Errors(
+      "windows:\n  resolution: 10s\ndetectors:\n  - name: a\n    metric: request_rate\n"
+      "    op: below\n    threshold: 0.9\n    window: 25s\n  - name: b\n    metric: request_rate\n"
+      "    threshold: 5\n    window: 5s\n  - name: c\n    metric: request_rate\n    threshold: 5\n"
+      "    window: 30s\n");
+  EXPECT_NE(e.find("test.yaml:8: detectors[0].window: must be a whole multiple of windows.resolution"),
+            std::string::npos) << e;
+  EXPECT_NE(e.find("test.yaml:12: detectors[1].window: must be a whole multiple"), std::string::npos) << e;
+  EXPECT_EQ(e.find("detectors[2]"), std::string::npos) << e;
+  EXPECT_NE(Errors("windows:\n  resolution: 7s\n").find("windows.resolution: must divide the default"),
+            std::string::npos);
+}
+
+TEST(ConfigTest, EventTimeAndLatenessRanges) {
+  EXPECT_NE(Errors("windows:\n  lateness: -5s\n").find("windows.lateness"), std::string::npos);
+  EXPECT_NE(Errors("event_time:\n  confirm_lines: 0\n").find("event_time.confirm_lines: must be between 1"),
+            std::string::npos);
+  EXPECT_NE(Errors("event_time:\n  max_jump: 0s\n").find("event_time.max_jump: must be at least 1s"),
+            std::string::npos);
+  ConfigResult r = ParseConfigString("event_time:\n  max_jump: 2h\n  confirm_lines: 4\n  max_clock_skew: 1m\n", "t");
+  ASSERT_TRUE(r.ok()) << r.FormatErrors();
+  EXPECT_EQ(r.config.max_jump, 7200 * kNanosPerSecond);
+  EXPECT_EQ(r.config.confirm_lines, 4u);
+  EXPECT_EQ(r.config.max_clock_skew, 60 * kNanosPerSecond);
+}
+
 }  // namespace
 }  // namespace sitepulse

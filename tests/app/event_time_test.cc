@@ -250,5 +250,62 @@ TEST(EventTimeTest, LiveInputRejectsLinesAheadOfTheWallClock) {
   EXPECT_NE(ReadFile(dir / "d").find("2100-06-01"), std::string::npos);
 }
 
+// Never silent: each warning code is raised by the input that should raise it, printed on stderr
+// and listed in the summary; --strict turns it into exit code 3 (0 without --strict).
+TEST(WarningsTest, EachCodeIsRaisedAndStrictExitsThree) {
+  TempDir dir;
+  std::vector<std::string> lines = Generated(dir);
+  Write(dir / "good.log", Join(lines));
+  Write(dir / "c.yaml", kConfig);
+  struct Case {
+    std::string code, input, extra_args;
+  };
+  // An Apache error log read as nginx JSON error lines: everything rejected.
+  std::string junk;
+  for (int i = 0; i < 50; ++i) junk += "[Sun May 17 10:05:03 2015] [error] [client 1.2.3.4] boom\n";
+  Write(dir / "junk.log", junk);
+  // Combined text without a request time or vhost, with a latency detector configured.
+  Write(dir / "combined.log", ReadFile(kShared + "/apache_combined_2015.log").substr(0, 200000));
+  Write(dir / "combined.yaml", std::string(kConfig) + "\n");
+  // Two future lines, and 30 sites over a cap of 10.
+  std::vector<std::string> future = lines;
+  future[100].replace(future[100].find("\"2025-") + 1, 4, "2099");
+  Write(dir / "future.log", Join(future));
+  std::string many_sites;
+  for (int i = 0; i < 30; ++i) {
+    many_sites += R"({"time_iso8601":"2025-01-01T00:00:0)" + std::to_string(i % 10) +
+                  R"(Z","host":"s)" + std::to_string(i) + R"(.example","status":"200","request_time":"0.1"})" "\n";
+  }
+  Write(dir / "sites.log", many_sites);
+  Write(dir / "cap.yaml", std::string(kConfig) + "limits:\n  max_sites: 10\n");
+  const std::vector<Case> cases = {
+      {"most_lines_rejected", "file:" + dir / "junk.log", "--config " + dir / "c.yaml"},
+      {"no_latency", "'file:" + dir / "combined.log" + "?preset=combined&site=www'", "--config " + dir / "combined.yaml"},
+      {"placeholder_site", "'file:" + dir / "combined.log" + "?preset=combined'",
+       "--config " + std::string(SITEPULSE_SOURCE_DIR) + "/configs/combined.yaml --output file:/dev/null"},
+      {"future_lines", "file:" + dir / "future.log", "--config " + dir / "c.yaml"},
+      {"sites_over_cap", "file:" + dir / "sites.log", "--config " + dir / "cap.yaml"},
+      {"many_late", "file:" + kShared + "/apache_combined_2015.log",
+       "--config " + std::string(SITEPULSE_SOURCE_DIR) + "/configs/combined.yaml --output file:/dev/null"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.code);
+    auto plain = RunCommand(kBin + " run " + c.extra_args + " --input " + c.input, dir);
+    EXPECT_EQ(plain.exit_code, 0) << plain.err;
+    EXPECT_NE(plain.err.find("warning [" + c.code + "]"), std::string::npos) << plain.err;
+    EXPECT_NE(LastLine(plain.err).find("\"code\":\"" + c.code + "\""), std::string::npos)
+        << LastLine(plain.err);
+    auto strict = RunCommand(kBin + " run --strict " + c.extra_args + " --input " + c.input, dir);
+    EXPECT_EQ(strict.exit_code, 3) << strict.err;
+  }
+  // A clean run raises nothing, and --strict exits 0.
+  auto clean = RunCommand(kBin + " run --strict --config " + dir / "c.yaml" + " --input file:" +
+                              dir / "good.log" + " --output file:/dev/null",
+                          dir);
+  EXPECT_EQ(clean.exit_code, 0) << clean.err;
+  EXPECT_NE(LastLine(clean.err).find("\"warnings\":[]"), std::string::npos) << LastLine(clean.err);
+  EXPECT_EQ(clean.err.find("warning ["), std::string::npos) << clean.err;
+}
+
 }  // namespace
 }  // namespace sitepulse

@@ -101,3 +101,45 @@ TEST(FileSourceTest, MissingFileIsAClearError) {
 
 }  // namespace
 }  // namespace sitepulse
+
+namespace sitepulse {
+namespace {
+
+// A file truncated (copytruncate) or replaced (rotation by rename) under its reader is reported
+// (it was not: the run ended as if the file had ended).
+TEST(FileSourceTest, TruncatedOrReplacedUnderTheReaderIsReported) {
+  std::string content;
+  for (int i = 0; i < 2000; ++i) content += "line " + std::to_string(i) + " of a log file\n";
+  for (const bool replace : {false, true}) {
+    SCOPED_TRACE(replace ? "replaced" : "truncated");
+    const std::string path = TempFile(content);
+    FileSource::Options o;
+    o.batch_bytes = 4096;
+    o.max_line_bytes = 256;  // so the buffer is 4 KiB and the file takes many reads
+    auto src = FileSource::Open(path, o);
+    ASSERT_TRUE(src.ok());
+    Batch b;
+    b.ResetForReader();
+    ASSERT_TRUE((*src)->Next(&b));
+    EXPECT_EQ((*src)->warning(), "");
+    if (replace) {
+      ASSERT_EQ(std::rename(TempFile("new\n").c_str(), path.c_str()), 0);
+    } else {
+      ASSERT_EQ(truncate(path.c_str(), 100), 0);
+    }
+    do b.ResetForReader(); while ((*src)->Next(&b));
+    EXPECT_NE((*src)->warning().find(replace ? "replaced" : "truncated"), std::string::npos)
+        << (*src)->warning();
+    std::remove(path.c_str());
+  }
+  // An untouched file raises nothing.
+  const std::string path = TempFile(content);
+  auto src = FileSource::Open(path, {});
+  Batch b;
+  do b.ResetForReader(); while ((*src)->Next(&b));
+  EXPECT_EQ((*src)->warning(), "");
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace sitepulse
