@@ -200,7 +200,8 @@ void ParseLane::HandleLine(Batch* batch, LineParser& parser, const char* line, s
     batch->first_time = rec_.time;
   } else if (rec_.time > batch_max_ && rec_.time - batch_max_ > options_.max_jump) {
     batch->needs_gate = true;  // the coordinator runs the batch through the gate instead
-  } else {
+  } else if (rec_.time < batch_max_ - options_.lateness) {
+    // Only a line this far behind can be late: the division stays off the usual path.
     const DurationNs res = options_.resolution;
     EventTime start = rec_.time / res * res;
     if (rec_.time % res < 0) start -= res;
