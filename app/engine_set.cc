@@ -1,5 +1,7 @@
 #include "app/engine_set.h"
 
+#include "ingest/batch.h"
+
 #include <algorithm>
 #include <utility>
 
@@ -18,6 +20,7 @@ EngineSet::Slot EngineSet::NewSlot() const {
   Slot s;
   s.engine = std::make_unique<WindowEngine>(options_, listener_);
   s.site_of_lane.resize(lane_names_.size());
+  s.generation_of_lane.resize(lane_names_.size());
   return s;
 }
 
@@ -52,41 +55,57 @@ void EngineSet::RegisterSites(int id, int lane, const std::vector<std::string>& 
   auto& names = lane_names_[static_cast<size_t>(lane)];
   Slot& slot = SlotOf(id);
   auto& map = slot.site_of_lane[static_cast<size_t>(lane)];
+  auto& gen = slot.generation_of_lane[static_cast<size_t>(lane)];
+  names.insert(names.end(), new_sites.begin(), new_sites.end());
   if (mode_ == Mode::kShared) {
     // Every new name at once, in the lane's order: site ids do not depend on the inputs.
-    for (const std::string& name : new_sites) {
-      names.push_back(name);
-      map.push_back(slot.engine->InternSite(name));
+    for (size_t i = map.size(); i < names.size(); ++i) {
+      const uint32_t site = slot.engine->Lookup(names[i]);
+      map.push_back(site);
+      gen.push_back(site == WindowEngine::kUntracked ? 0 : slot.engine->generation(site));
     }
-  } else {
-    names.insert(names.end(), new_sites.begin(), new_sites.end());
-    if (map.size() < names.size()) map.resize(names.size(), UINT32_MAX);
+  } else if (map.size() < names.size()) {
+    map.resize(names.size(), UINT32_MAX);
+    gen.resize(names.size(), 0);
   }
 }
 
 void EngineSet::Apply(int id, int lane, const std::vector<std::string>& new_sites,
-                      const BucketDelta& delta) {
+                      const BucketDelta& delta, const std::vector<std::string>& overflow_names) {
   RegisterSites(id, lane, new_sites);
   auto& names = lane_names_[static_cast<size_t>(lane)];
   Slot& slot = SlotOf(id);
   auto& map = slot.site_of_lane[static_cast<size_t>(lane)];
-  if (mode_ == Mode::kPerPartition) {
-    // Sites with an entry, and those with a template only (from a late line).
-    auto intern = [&](uint32_t lane_site) {
-      uint32_t& site = map[lane_site];
-      if (site != UINT32_MAX) return;
-      const std::string& name = names[lane_site];
-      site = slot.engine->InternSite(name);
+  auto& gen = slot.generation_of_lane[static_cast<size_t>(lane)];
+  WindowEngine& engine = *slot.engine;
+  // An id cached for a lane name may be stale (its place went to another name), or the name
+  // may have earned a place since (SiteAdmission): look it up again then.
+  auto resolve = [&](uint32_t lane_site) {
+    if (lane_site >= map.size()) return;  // an overflow name: the engine asks name_of
+    uint32_t& site = map[lane_site];
+    if (site != UINT32_MAX && site != WindowEngine::kUntracked &&
+        engine.generation(site) == gen[lane_site]) {
+      return;
+    }
+    const bool first = site == UINT32_MAX;
+    const std::string& name = names[lane_site];
+    site = engine.Lookup(name);
+    gen[lane_site] = site == WindowEngine::kUntracked ? 0 : engine.generation(site);
+    if (first && mode_ == Mode::kPerPartition && site != WindowEngine::kUntracked) {
       auto [home, inserted] = home_.try_emplace(name, id);
       if (!inserted && home->second != id) {
         ++split_sites_;  // its lines come from two partitions: each keeps its own windows
         home->second = id;
       }
-    };
-    for (const DeltaEntry& e : delta.entries) intern(e.lane_site);
-    for (const DeltaTemplate& t : delta.templates) intern(t.lane_site);
-  }
-  slot.engine->Apply(delta, map, partition_of_.at(id));
+    }
+  };
+  for (const DeltaEntry& e : delta.entries) resolve(e.lane_site);
+  for (const DeltaTemplate& t : delta.templates) resolve(t.lane_site);
+  const auto name_of = [&](uint32_t lane_site) -> std::string_view {
+    if (lane_site >= kOverflowSite) return overflow_names[lane_site - kOverflowSite];
+    return names[lane_site];
+  };
+  engine.Apply(delta, map, partition_of_.at(id), name_of);
   if (mode_ == Mode::kPerPartition && delta.max_time > newest_) {
     newest_ = delta.max_time;
     // An idle partition's engine follows the others' event time, so its silent sites are still
@@ -157,6 +176,7 @@ uint64_t EngineSet::late_events() const {
 }
 uint64_t EngineSet::baselines_warming() const { return Sum(&WindowEngine::baselines_warming); }
 uint64_t EngineSet::sites_over_cap() const { return Sum(&WindowEngine::sites_over_cap); }
+uint64_t EngineSet::sites_promoted() const { return Sum(&WindowEngine::sites_promoted); }
 uint64_t EngineSet::error_templates() const { return Sum(&WindowEngine::error_templates); }
 uint64_t EngineSet::error_templates_over_cap() const {
   return Sum(&WindowEngine::error_templates_over_cap);

@@ -37,7 +37,9 @@ class EngineSet {
   void Open(int id);
   bool IsOpen(int id) const { return partition_of_.count(id) > 0; }
   // Lane `lane` assigned ids to `new_sites` (in id order) while folding `delta`, a batch of `id`.
-  void Apply(int id, int lane, const std::vector<std::string>& new_sites, const BucketDelta& delta);
+  // `overflow_names`: names of lane site ids kOverflowSite | i (the lane's table was full).
+  void Apply(int id, int lane, const std::vector<std::string>& new_sites, const BucketDelta& delta,
+             const std::vector<std::string>& overflow_names = {});
   // Only the names part of Apply: a batch the coordinator parses again (TimeGate) drops the
   // lane's delta, but the lane keeps the ids it gave these names.
   void RegisterSites(int id, int lane, const std::vector<std::string>& new_sites);
@@ -60,6 +62,7 @@ class EngineSet {
   uint64_t late_events() const;
   uint64_t baselines_warming() const;
   uint64_t sites_over_cap() const;
+  uint64_t sites_promoted() const;
   uint64_t error_templates() const;
   uint64_t error_templates_over_cap() const;
   size_t site_count() const;
@@ -73,6 +76,7 @@ class EngineSet {
   struct Slot {
     std::unique_ptr<WindowEngine> engine;
     std::vector<std::vector<uint32_t>> site_of_lane;
+    std::vector<std::vector<uint32_t>> generation_of_lane;  // the engine site's, when looked up
   };
   // The total of one engine counter over every engine.
   template <typename Count>

@@ -40,21 +40,21 @@ uint32_t ParseLane::InternSite(std::string_view name, const char* buf, const cha
   SiteCacheEntry& e = site_cache_[(h >> 40) & (kSiteCacheSize - 1)];
   if (e.len == n && e.w[0] == w[0] && e.w[1] == w[1] && e.w[2] == w[2]) return e.id;
   const uint32_t id = InternSiteSlow(name, batch);
-  // __other__ is not cached: a name past the cap may become known in no lane, ever.
-  if (id != other_) e = {{w[0], w[1], w[2]}, static_cast<uint32_t>(n), id};
+  // Names past the lane's table are not cached: their ids hold for one batch.
+  if (id < kOverflowSite) e = {{w[0], w[1], w[2]}, static_cast<uint32_t>(n), id};
   return id;
 }
 
 uint32_t ParseLane::InternSiteSlow(std::string_view name, Batch* batch) {
   if (auto it = sites_.find(ToAbsl(name)); it != sites_.end()) return it->second;
-  // Past max_sites distinct names this lane has seen, a name cannot be among the first max_sites
-  // of the whole input either: it goes to __other__ without being stored.
+  // Past max_sites distinct names the lane stores no more (memory stays bounded whatever the
+  // flood): the name travels with the batch and the engine decides whether it earns a place.
   if (sites_.size() >= options_.max_sites) {
-    if (other_ == UINT32_MAX) {
-      other_ = next_id_++;
-      batch->new_sites.emplace_back(kOtherSite);
-    }
-    return other_;
+    if (auto it = overflow_.find(ToAbsl(name)); it != overflow_.end()) return it->second;
+    const uint32_t id = kOverflowSite | static_cast<uint32_t>(batch->overflow_names.size());
+    overflow_.emplace(std::string(name), id);
+    batch->overflow_names.emplace_back(name);
+    return id;
   }
   const uint32_t id = next_id_++;
   sites_.emplace(std::string(name), id);
@@ -70,6 +70,7 @@ void ParseLane::Process(Batch* batch, TimeGate* gate, uint64_t line_base) {
   default_site_ = &default_sites_[static_cast<size_t>(batch->input)];
   LineParser& parser = *parsers_[static_cast<size_t>(batch->input)];
   entries_.clear();
+  overflow_.clear();
   ++batch_serial_;
   last_key_ = UINT64_MAX;
   line_index_ = 0;
@@ -270,8 +271,9 @@ void ParseLane::Fold(Batch* batch, uint32_t site) {
   if (key != last_key_) {
     // Each site's entry for its latest bucket, tagged with the batch, answers most lines
     // without hashing; a site with lines in several buckets of one batch asks the map.
-    if (site >= site_entry_.size()) site_entry_.resize(site + 1);
-    SiteEntry& se = site_entry_[site];
+    SiteEntry overflow_entry;  // overflow names skip the per-site cache
+    if (site < kOverflowSite && site >= site_entry_.size()) site_entry_.resize(site + 1);
+    SiteEntry& se = site < kOverflowSite ? site_entry_[site] : overflow_entry;
     if (se.batch == batch_serial_ && se.bucket == bucket) {
       last_entry_ = se.entry;
     } else {

@@ -77,7 +77,7 @@ class ParseLane {
   };
   static constexpr size_t kSiteCacheSize = 4096;
   std::vector<SiteCacheEntry> site_cache_ = std::vector<SiteCacheEntry>(kSiteCacheSize);
-  uint32_t other_ = UINT32_MAX;
+  absl::flat_hash_map<std::string, uint32_t> overflow_;  // this batch's names past max_sites
   uint32_t next_id_ = 0;
   absl::flat_hash_map<uint64_t, uint32_t> entries_;  // (site, bucket) -> entry, per batch
   struct SiteEntry {

@@ -53,6 +53,7 @@ std::string RunSummary::ToJson() const {
       .Uint("resolved", resolved)
       .Uint("sites", sites)
       .Uint("sites_over_cap", sites_over_cap)
+      .Uint("sites_promoted", sites_promoted)
       .Uint("baselines_warming", baselines_warming)
       .Uint("error_templates", error_templates)
       .Uint("error_templates_over_cap", error_templates_over_cap)
@@ -122,7 +123,11 @@ struct PipelineStats {
     buckets = m->GetCounter("sitepulse_buckets_closed_total", "Per-site buckets closed");
     batches = m->GetCounter("sitepulse_batches_total", "Input batches applied in order");
     sites = m->GetGauge("sitepulse_sites_active", "Sites with state (including __other__)");
-    over_cap = m->GetGauge("sitepulse_sites_over_cap", "Site names folded into __other__ (limits.max_sites)");
+    over_cap = m->GetGauge("sitepulse_sites_over_cap",
+                           "Distinct site names folded into __other__ past limits.max_sites "
+                           "(HyperLogLog estimate)");
+    promoted = m->GetGauge("sitepulse_sites_promoted",
+                           "Site names past limits.max_sites that earned a place by their traffic");
     split = m->GetGauge("sitepulse_sites_split_across_partitions",
                         "Sites whose lines came from more than one Kafka partition (state topic: "
                         "the input must be keyed by site)");
@@ -157,6 +162,7 @@ struct PipelineStats {
   Counter* batches;
   Gauge* sites;
   Gauge* over_cap;
+  Gauge* promoted;
   Gauge* warming;
   Gauge* templates;
   Gauge* templates_over_cap;
@@ -803,7 +809,8 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
     if (const uint64_t folded = engines.sites_over_cap(); folded > 0) {
       warnings.Raise("sites_over_cap",
                      StrCat("site names past limits.max_sites (", options.engine.max_sites,
-                            ") are folded into __other__: a Host-header flood, or raise the cap"));
+                            ") are folded into __other__ (about ", folded, " so far; names with "
+                            "real traffic still get a place): a Host-header flood, or raise the cap"));
     }
     stats.warnings->Set(static_cast<double>(warnings.list().size()));
   };
@@ -840,7 +847,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
             if (auto g = gates.find(b->partition); g != gates.end() && !g->second.steady()) {
               b->end_of_input = true;
               gate_lane.Process(b, &g->second, 0);
-              engines.Apply(b->partition, b->lane, b->new_sites, b->delta);
+              engines.Apply(b->partition, b->lane, b->new_sites, b->delta, b->overflow_names);
               stats.parsed->Add(b->parsed);
               for (int r = 0; r < kNumRejectReasons; ++r) {
                 if (b->rejected_by_reason[r] > 0) stats.rejected[r]->Add(b->rejected_by_reason[r]);
@@ -924,7 +931,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
       if (kafka) {
         if (!engines.IsOpen(b->partition)) engines.Open(b->partition);
         // Input makes the partition active again.
-        engines.Apply(b->partition, b->lane, b->new_sites, b->delta);
+        engines.Apply(b->partition, b->lane, b->new_sites, b->delta, b->overflow_names);
         last_input_ns[b->partition] = SteadyNowNs();
         idle[b->partition] = false;
         at_end[b->partition] = false;
@@ -938,7 +945,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
           last_commit = std::chrono::steady_clock::now();
         }
       } else {
-        engines.Apply(b->input, b->lane, b->new_sites, b->delta);
+        engines.Apply(b->input, b->lane, b->new_sites, b->delta, b->overflow_names);
       }
       if (b->end_of_input && !kafka) {
         if (!sources[in]->error().empty()) {
@@ -969,6 +976,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
         stats.split->Set(static_cast<double>(split_reported));
       }
       stats.over_cap->Set(static_cast<double>(engines.sites_over_cap()));
+      stats.promoted->Set(static_cast<double>(engines.sites_promoted()));
       stats.warming->Set(static_cast<double>(engines.baselines_warming()));
       stats.templates->Set(static_cast<double>(engines.error_templates()));
       stats.templates_over_cap->Set(static_cast<double>(engines.error_templates_over_cap()));
@@ -1025,6 +1033,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
                                m.CounterSum("sitepulse_sink_events_total", "result", "dropped");
   summary.sites = engines.site_count();
   summary.sites_over_cap = engines.sites_over_cap();
+  summary.sites_promoted = engines.sites_promoted();
   summary.baselines_warming = engines.baselines_warming();
   summary.error_templates = engines.error_templates();
   summary.error_templates_over_cap = engines.error_templates_over_cap();

@@ -90,7 +90,8 @@ struct RunSummary {
   uint64_t firing = 0;
   uint64_t resolved = 0;
   uint64_t sites = 0;
-  uint64_t sites_over_cap = 0;
+  uint64_t sites_over_cap = 0;   // distinct names folded into __other__ (estimate)
+  uint64_t sites_promoted = 0;   // names past the cap that earned a place by their traffic
   uint64_t baselines_warming = 0;  // learned baselines without a verdict yet (warming up)
   uint64_t error_templates = 0;    // new_error_template: templates known, over all sites
   uint64_t error_templates_over_cap = 0;  // new templates not tracked (max_templates reached)

@@ -51,6 +51,11 @@ struct WindowEngine::SiteDetector {
 struct WindowEngine::Site {
   std::string name;
   bool is_other = false;
+  bool pinned = false;       // listed under `sites:`: never gives its place away
+  uint32_t generation = 0;   // bumped when the place goes to another name
+  // Events in the current and the previous hour of event time (SiteAdmission's activity).
+  int64_t act_epoch = INT64_MIN;
+  uint64_t act_cur = 0, act_prev = 0;
   std::vector<std::unique_ptr<OpenBucket>> open;  // few: bounded by lateness / resolution + 2
 
   // What a window needs of a closed bucket, kept small: a quiet site holds a ring of these
@@ -138,9 +143,40 @@ int WindowEngine::AddPartition() {
   return static_cast<int>(partitions_.size()) - 1;
 }
 
+namespace {
+constexpr DurationNs kActivityEpoch = 3600 * kNanosPerSecond;
+// Events a candidate must have (guaranteed, over the last hour or two) before it can take a
+// place: a one-request name from a Host-header flood never does.
+constexpr uint64_t kPromoteMin = 10;
+
+int64_t EpochOf(EventTime t) { return t / kActivityEpoch - (t % kActivityEpoch < 0 ? 1 : 0); }
+
+// __other__ gets the detectors of rates and errors, so a flood of names is itself an event;
+// latency, silence and template detectors make no sense for a mix of unknown sites.
+bool ForOther(const DetectorSpec& s) {
+  switch (s.type) {
+    case DetectorType::kThreshold:
+    case DetectorType::kBaseline:
+      return !IsLatencyMetric(s.metric);
+    case DetectorType::kBurnRate:
+      return s.sli == Sli::kAvailability;
+    case DetectorType::kErrorSpike:
+      return true;
+    default:
+      return false;
+  }
+}
+}  // namespace
+
 WindowEngine::Site& WindowEngine::NewSite(std::string_view name) {
+  sites_.push_back(MakeSite(name));
+  return *sites_.back();
+}
+
+std::unique_ptr<WindowEngine::Site> WindowEngine::MakeSite(std::string_view name) {
   auto site = std::make_unique<Site>();
   site->name = std::string(name);
+  site->is_other = name == kOtherSite;
   site->ring.resize(ring_capacity_);
   site->windows.resize(window_lengths_.size());
   const std::vector<DetectorSpec>* specs = &options_.detectors;
@@ -148,7 +184,7 @@ WindowEngine::Site& WindowEngine::NewSite(std::string_view name) {
     specs = &it->second;
   }
   for (const DetectorSpec& s : *specs) {
-    if (!s.enabled) continue;
+    if (!s.enabled || (site->is_other && !ForOther(s))) continue;
     SiteDetector d;
     d.spec = &s;
     d.severity = s.severity;
@@ -187,27 +223,163 @@ WindowEngine::Site& WindowEngine::NewSite(std::string_view name) {
     }
     site->detectors.push_back(std::move(d));
   }
-  sites_.push_back(std::move(site));
-  return *sites_.back();
+  return site;
+}
+
+uint32_t WindowEngine::generation(uint32_t id) const { return sites_[id]->generation; }
+
+uint32_t WindowEngine::OtherSite() {
+  if (other_site_ == UINT32_MAX) {
+    other_site_ = static_cast<uint32_t>(sites_.size());
+    NewSite(kOtherSite);
+  }
+  return other_site_;
+}
+
+uint32_t WindowEngine::Lookup(std::string_view name) {
+  if (auto it = site_ids_.find(ToAbsl(name)); it != site_ids_.end()) return it->second;
+  if (name == kOtherSite) return OtherSite();
+  const bool pinned = options_.site_detectors.contains(ToAbsl(name));
+  if (!pinned && tracked_ >= options_.max_sites) return kUntracked;
+  const auto id = static_cast<uint32_t>(sites_.size());
+  NewSite(name).pinned = pinned;
+  if (!pinned) ++tracked_;
+  site_ids_.emplace(std::string(name), id);
+  return id;
 }
 
 uint32_t WindowEngine::InternSite(std::string_view name) {
-  if (auto it = site_ids_.find(ToAbsl(name)); it != site_ids_.end()) return it->second;
-  if (sites_.size() - (other_site_ != UINT32_MAX ? 1 : 0) >= options_.max_sites ||
-      name == kOtherSite) {
-    ++sites_over_cap_;
-    if (other_site_ == UINT32_MAX) {
-      other_site_ = static_cast<uint32_t>(sites_.size());
-      Site& other = NewSite(kOtherSite);
-      other.is_other = true;
-      other.detectors.clear();  // an aggregate of unknown sites pages nobody
+  const uint32_t id = Lookup(name);
+  if (id != kUntracked) return id;
+  folded_.Add(SiteNameHash(name));
+  return OtherSite();
+}
+
+WindowEngine::OpenBucket* WindowEngine::AddUntracked(std::string_view name, EventTime start) {
+  auto [it, created] = pending_.try_emplace(start);
+  Pending& p = it->second;
+  if (created) ++open_starts_[start];  // closes with the sites' buckets of that start
+  const uint64_t hash = SiteNameHash(name);
+  if (auto f = p.index.find(hash); f != p.index.end()) {
+    if (p.names[f->second].bucket != nullptr) return p.names[f->second].bucket.get();
+  } else if (p.names.size() < kPendingPerBucket) {
+    std::unique_ptr<OpenBucket> b;
+    if (!free_buckets_.empty()) {
+      b = std::move(free_buckets_.back());
+      free_buckets_.pop_back();
+    } else {
+      b = std::make_unique<OpenBucket>();
     }
-    return other_site_;
+    b->start = start;
+    p.index.emplace(hash, static_cast<uint32_t>(p.names.size()));
+    p.names.push_back({std::string(name), hash, std::move(b)});
+    return p.names.back().bucket.get();
   }
-  const auto id = static_cast<uint32_t>(sites_.size());
-  NewSite(name);
-  site_ids_.emplace(std::string(name), id);
-  return id;
+  // More distinct untracked names in this bucket than places to wait: straight to __other__.
+  folded_.Add(hash);
+  return FindOrOpen(*sites_[OtherSite()], start);
+}
+
+uint64_t WindowEngine::Activity(const Site& site, int64_t epoch) const {
+  if (site.act_epoch == epoch) return site.act_cur + site.act_prev;
+  if (site.act_epoch == epoch - 1) return site.act_cur;
+  return 0;
+}
+
+bool WindowEngine::Evictable(const Site& site) const {
+  if (site.is_other || site.pinned || !site.open.empty()) return false;
+  for (const SiteDetector& d : site.detectors) {
+    if (d.machine.phase() != AlertPhase::kInactive) return false;
+    if (d.second != nullptr && d.second->machine.phase() != AlertPhase::kInactive) return false;
+    if (d.templates != nullptr && (!d.templates->active.empty() || !d.templates->pending.empty())) {
+      return false;
+    }
+  }
+  return true;
+}
+
+uint32_t WindowEngine::Promote(std::string_view name, uint64_t guaranteed, EventTime now) {
+  if (tracked_ < options_.max_sites) return Lookup(name);
+  const int64_t epoch = EpochOf(now);
+  if (evictable_at_ != now) {
+    // Once per bucket close that needs it: the evictable sites, least active first.
+    evictable_.clear();
+    for (size_t i = 0; i < sites_.size(); ++i) {
+      if (Evictable(*sites_[i])) evictable_.emplace_back(Activity(*sites_[i], epoch), static_cast<uint32_t>(i));
+    }
+    std::sort(evictable_.begin(), evictable_.end());
+    evictable_next_ = 0;
+    evictable_at_ = now;
+  }
+  while (evictable_next_ < evictable_.size()) {
+    const auto [activity, id] = evictable_[evictable_next_];
+    if (!Evictable(*sites_[id])) {
+      ++evictable_next_;
+      continue;
+    }
+    // Only a clearly busier name takes the place.
+    if (guaranteed <= 2 * activity) return kUntracked;
+    ++evictable_next_;
+    std::unique_ptr<Site>& old = sites_[id];
+    for (const SiteDetector& d : old->detectors) {
+      if (d.baseline != nullptr && !d.baseline->warm()) --baselines_warming_;
+    }
+    site_ids_.erase(old->name);
+    auto fresh = MakeSite(name);
+    fresh->generation = old->generation + 1;
+    old = std::move(fresh);
+    site_ids_.emplace(std::string(name), id);
+    return id;
+  }
+  return kUntracked;
+}
+
+void WindowEngine::ResolvePending(EventTime start) {
+  auto it = pending_.find(start);
+  if (it == pending_.end()) return;
+  Pending p = std::move(it->second);
+  pending_.erase(it);
+  const int64_t epoch = EpochOf(start);
+  if (candidates_epoch_ != epoch) {
+    if (candidates_epoch_ != INT64_MIN) candidates_.Decay();
+    candidates_epoch_ = epoch;
+  }
+  for (PendingName& n : p.names) {
+    if (n.bucket == nullptr) continue;
+    uint32_t id = kUntracked;
+    if (auto f = site_ids_.find(n.name); f != site_ids_.end()) {
+      id = f->second;
+    } else {
+      const uint64_t guaranteed = candidates_.Add(n.hash, n.bucket->counters.events());
+      if (guaranteed >= kPromoteMin) id = Promote(n.name, guaranteed, start);
+      if (id != kUntracked) {
+        candidates_.Forget(n.hash);
+        ++sites_promoted_;
+        // Its lines in later open buckets are its own too.
+        for (auto& [later, q] : pending_) {
+          auto f2 = q.index.find(n.hash);
+          if (f2 == q.index.end() || q.names[f2->second].bucket == nullptr) continue;
+          std::unique_ptr<OpenBucket>& b = q.names[f2->second].bucket;
+          OpenBucket* into = FindOrOpen(*sites_[id], later);
+          into->counters.Add(b->counters);
+          into->latency.Merge(b->latency);
+          b->counters = BucketCounters{};
+          b->latency.Clear();
+          free_buckets_.push_back(std::move(b));
+        }
+      }
+    }
+    if (id == kUntracked) {
+      folded_.Add(n.hash);
+      id = OtherSite();
+    }
+    OpenBucket* into = FindOrOpen(*sites_[id], start);
+    into->counters.Add(n.bucket->counters);
+    into->latency.Merge(n.bucket->latency);
+    n.bucket->counters = BucketCounters{};
+    n.bucket->latency.Clear();
+    free_buckets_.push_back(std::move(n.bucket));
+  }
 }
 
 WindowEngine::OpenBucket* WindowEngine::FindOrOpen(Site& site, EventTime start) {
@@ -228,7 +400,7 @@ WindowEngine::OpenBucket* WindowEngine::FindOrOpen(Site& site, EventTime start) 
 }
 
 void WindowEngine::Apply(const BucketDelta& delta, const std::vector<uint32_t>& site_of_lane,
-                         int partition) {
+                         int partition, const std::function<std::string_view(uint32_t)>& name_of) {
   scratch_.assign(delta.entries.size(), nullptr);
   Partition& p = partitions_[static_cast<size_t>(partition)];
   late_events_ += delta.late_events;  // judged by the lane against the batch's earlier lines
@@ -244,15 +416,28 @@ void WindowEngine::Apply(const BucketDelta& delta, const std::vector<uint32_t>& 
       late_events_ += e.counters.events();
       continue;
     }
-    Site& site = *sites_[site_of_lane[e.lane_site]];
-    OpenBucket* b = FindOrOpen(site, e.bucket_start);
+    uint32_t id = e.lane_site < site_of_lane.size() ? site_of_lane[e.lane_site] : kUntracked;
+    OpenBucket* b;
+    if (id != kUntracked) {
+      b = FindOrOpen(*sites_[id], e.bucket_start);
+    } else {
+      const std::string_view name = name_of(e.lane_site);
+      id = Lookup(name);
+      b = id != kUntracked ? FindOrOpen(*sites_[id], e.bucket_start)
+                           : AddUntracked(name, e.bucket_start);
+    }
     b->counters.Add(e.counters);
     scratch_[i] = b;
   }
   for (const DeltaSample& s : delta.samples) {
     if (OpenBucket* b = scratch_[s.entry]) b->latency.Add(s.bin);
   }
-  for (const DeltaTemplate& t : delta.templates) ObserveTemplate(*sites_[site_of_lane[t.lane_site]], t);
+  for (const DeltaTemplate& t : delta.templates) {
+    // An untracked name has no template detector yet: its templates are not observed.
+    uint32_t id = t.lane_site < site_of_lane.size() ? site_of_lane[t.lane_site] : kUntracked;
+    if (id == kUntracked && name_of) id = Lookup(name_of(t.lane_site));
+    if (id != kUntracked) ObserveTemplate(*sites_[id], t);
+  }
   p.max_time = std::max(p.max_time, delta.max_time);
   p.idle = false;
   watermark_ = ComputeWatermark();
@@ -339,6 +524,7 @@ void WindowEngine::Advance() {
 
 void WindowEngine::CloseBucketsAt(EventTime start) {
   const EventTime end = start + options_.resolution;
+  ResolvePending(start);
   for (auto& site : sites_) CloseSite(*site, start, end);
   open_starts_.erase(start);
 }
@@ -356,6 +542,13 @@ void WindowEngine::CloseSite(Site& site, EventTime start, EventTime end) {
   if (bucket == nullptr && site.pushed == 0) return;  // nothing yet: no history to slide
 
   if (bucket != nullptr) {
+    const int64_t epoch = EpochOf(start);
+    if (site.act_epoch != epoch) {
+      site.act_prev = site.act_epoch == epoch - 1 ? site.act_cur : 0;
+      site.act_cur = 0;
+      site.act_epoch = epoch;
+    }
+    site.act_cur += bucket->counters.events();
     last_data_end_ = std::max(last_data_end_, end);
     if (bucket->counters.requests + bucket->counters.error_log_lines() > 0) site.last_data_end = end;
     if (site.first_start == INT64_MIN) site.first_start = start;
@@ -723,7 +916,7 @@ void WindowEngine::SaveState(bool include_open,
   w.Word("sitepulse-state").Int(kStateVersion).EndLine();
   w.Word("config").Word(ConfigFingerprint()).EndLine();
   w.Word("engine").Int(closing_started_).Int(next_close_).Int(last_data_end_).Int(watermark_)
-      .UInt(late_events_).UInt(sites_over_cap_).UInt(partitions_.size());
+      .UInt(late_events_).UInt(sites_over_cap()).UInt(partitions_.size());
   for (const Partition& p : partitions_) w.Int(p.max_time).Int(p.ended).Int(p.idle);
   w.EndLine();
   for (const auto& site_ptr : sites_) {
@@ -790,6 +983,19 @@ void WindowEngine::SaveState(bool include_open,
           w.EndLine();
         }
       }
+    }
+    if (w.str().size() > (1 << 20)) w.Drain(sink);
+  }
+  for (const auto& [start, p] : pending_) {
+    if (!include_open) break;
+    for (const PendingName& n : p.names) {
+      if (n.bucket == nullptr) continue;
+      const OpenBucket& b = *n.bucket;
+      w.Word("pending").Int(start).Word(n.name).UInt(b.counters.requests)
+          .UInt(b.counters.errors_4xx).UInt(b.counters.errors_5xx).UInt(b.counters.bytes);
+      for (uint64_t c : b.counters.log_lines) w.UInt(c);
+      b.latency.Save(w);
+      w.EndLine();
     }
     if (w.str().size() > (1 << 20)) w.Drain(sink);
   }
@@ -874,6 +1080,23 @@ absl::Status WindowEngine::LoadState(StateReader& r) {
       site->first_start = first_start;
       site->last_data_end = last_data;
       det = nullptr;
+    } else if (word == "pending") {
+      // An untracked name's lines in an open bucket (SiteAdmission): waiting again.
+      std::string name;
+      EventTime start;
+      OpenBucket b;
+      if (!r.Int(&start) || !r.Word(&name) || !r.UInt(&b.counters.requests) ||
+          !r.UInt(&b.counters.errors_4xx) || !r.UInt(&b.counters.errors_5xx) ||
+          !r.UInt(&b.counters.bytes)) {
+        return bad("pending bucket");
+      }
+      for (uint64_t& n : b.counters.log_lines) {
+        if (!r.UInt(&n)) return bad("pending bucket");
+      }
+      if (!b.latency.Load(r)) return bad("pending bucket sketch");
+      OpenBucket* into = AddUntracked(name, start);
+      into->counters.Add(b.counters);
+      into->latency.Merge(b.latency);
     } else if (site == nullptr) {
       return bad("a site's data before its site line");
     } else if (word == "ring") {

@@ -25,6 +25,7 @@
 #include "detect/bucket_counters.h"
 #include "detect/bucket_delta.h"
 #include "detect/latency_sketch.h"
+#include "detect/site_admission.h"
 #include "detect/threshold_detector.h"
 
 namespace sitepulse {
@@ -69,9 +70,20 @@ class WindowEngine {
   int AddPartition();
   // Engine id of a site name. Past max_sites every new name maps to the counted "__other__".
   uint32_t InternSite(std::string_view name);
+  // A site name that has no place (max_sites are tracked): its lines wait per bucket as a
+  // candidate (SiteAdmission) until the bucket closes.
+  static constexpr uint32_t kUntracked = UINT32_MAX - 1;
+  // Engine id of a tracked site (created while there is room, or for a site listed under
+  // `sites:`), or kUntracked.
+  uint32_t Lookup(std::string_view name);
+  // Bumped when a site's place goes to another name (ids cached elsewhere must be looked up
+  // again).
+  uint32_t generation(uint32_t id) const;
   // Folds one batch of one partition in, then advances the watermark and closes what it passes.
-  // site_of_lane maps DeltaEntry::lane_site to engine site ids.
-  void Apply(const BucketDelta& delta, const std::vector<uint32_t>& site_of_lane, int partition);
+  // site_of_lane maps DeltaEntry::lane_site to engine site ids (kUntracked, or lane sites past
+  // its end: name_of gives the name).
+  void Apply(const BucketDelta& delta, const std::vector<uint32_t>& site_of_lane, int partition,
+             const std::function<std::string_view(uint32_t)>& name_of = nullptr);
   // The partition has no more input; when every partition has ended, every bucket is closed.
   void EndPartition(int partition);
   // An ended partition receives input again (a Kafka partition assigned back).
@@ -105,7 +117,14 @@ class WindowEngine {
   uint64_t late_events() const { return late_events_; }
   // (site, detector) baselines still learning: no verdict from them yet.
   uint64_t baselines_warming() const { return baselines_warming_; }
-  uint64_t sites_over_cap() const { return sites_over_cap_; }
+  // Distinct names folded into __other__: restored from a snapshot plus this run's estimate.
+  uint64_t sites_over_cap() const {
+    return sites_over_cap_ + static_cast<uint64_t>(folded_.Estimate() + 0.5);
+  }
+  // Distinct names folded into __other__ (HyperLogLog estimate), and names given a place past
+  // the cap by their traffic.
+  double sites_folded_estimate() const { return folded_.Estimate(); }
+  uint64_t sites_promoted() const { return sites_promoted_; }
   // new_error_template: templates known over all sites, and new ones not tracked because a
   // site's max_templates was reached.
   uint64_t error_templates() const { return error_templates_; }
@@ -125,6 +144,29 @@ class WindowEngine {
   struct TemplateState;
 
   Site& NewSite(std::string_view name);
+  std::unique_ptr<Site> MakeSite(std::string_view name);
+  // The lines of untracked names in one open bucket: the first kPendingPerBucket names by
+  // first appearance wait here; the rest go to __other__ at once.
+  struct PendingName {
+    std::string name;
+    uint64_t hash = 0;
+    std::unique_ptr<OpenBucket> bucket;
+  };
+  struct Pending {
+    std::vector<PendingName> names;
+    absl::flat_hash_map<uint64_t, uint32_t> index;  // hash -> names[i]
+  };
+  static constexpr size_t kPendingPerBucket = 4096;
+  OpenBucket* AddUntracked(std::string_view name, EventTime start);
+  uint32_t OtherSite();
+  // At the close of `start`: each candidate's events there count; those that earned a place get
+  // one (the bucket and their later ones move to it), the rest fold into __other__.
+  void ResolvePending(EventTime start);
+  // A place for `name`: a free one, or the least active evictable site's if `guaranteed` beats
+  // it. kUntracked if none.
+  uint32_t Promote(std::string_view name, uint64_t guaranteed, EventTime now);
+  uint64_t Activity(const Site& site, int64_t epoch) const;
+  bool Evictable(const Site& site) const;
   OpenBucket* FindOrOpen(Site& site, EventTime start);
   void Advance();
   void CloseBucketsAt(EventTime start);
@@ -152,6 +194,17 @@ class WindowEngine {
   std::vector<std::unique_ptr<Site>> sites_;
   absl::flat_hash_map<std::string, uint32_t> site_ids_;
   uint32_t other_site_ = UINT32_MAX;
+  size_t tracked_ = 0;  // sites other than __other__ and those listed under `sites:`
+  SpaceSaving candidates_{4096};
+  HyperLogLog folded_;
+  absl::btree_map<EventTime, Pending> pending_;
+  int64_t candidates_epoch_ = INT64_MIN;
+  uint64_t sites_promoted_ = 0;
+  std::vector<uint32_t> entry_site_;  // per delta entry (Apply)
+  // Evictable sites by activity, found once per bucket close that needs them.
+  std::vector<std::pair<uint64_t, uint32_t>> evictable_;
+  size_t evictable_next_ = 0;
+  EventTime evictable_at_ = INT64_MIN;
 
   std::vector<std::unique_ptr<OpenBucket>> free_buckets_;
   absl::btree_map<EventTime, uint32_t> open_starts_;  // start -> how many sites have it open

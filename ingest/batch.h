@@ -13,6 +13,10 @@
 
 namespace sitepulse {
 
+// Lane site ids from this bit up name a site the lane did not store (its table was full): the
+// name is the batch's overflow_names[id - kOverflowSite], for this batch only.
+inline constexpr uint32_t kOverflowSite = 0x80000000u;
+
 // A line longer than the whole batch buffer: the reader skips it and keeps its head for the DLQ.
 struct OversizedLine {
   uint64_t offset = 0;  // in the input
@@ -90,6 +94,7 @@ struct Batch {
   EventTime first_time = INT64_MIN;
   bool needs_gate = false;
   std::vector<std::string> new_sites;  // names the lane assigned new lane ids to, in id order
+  std::vector<std::string> overflow_names;  // names of ids kOverflowSite + i, this batch only
   BucketDelta delta;
   // Kafka: commit points, (offset after message i, newest bucket of messages 0..i), every few
   // hundred messages and at the end, so commits follow closed buckets closely.
@@ -122,6 +127,7 @@ struct Batch {
     first_time = INT64_MIN;
     needs_gate = false;
     new_sites.clear();
+    overflow_names.clear();
     checkpoints.clear();
     delta.Clear();
   }

@@ -307,5 +307,130 @@ TEST(WarningsTest, EachCodeIsRaisedAndStrictExitsThree) {
   EXPECT_EQ(clean.err.find("warning ["), std::string::npos) << clean.err;
 }
 
+// Lines of nginx JSON for `site` at second `t` of 2025-01-01 (t < 86400).
+std::string NginxLine(const std::string& site, int t, int status, double latency) {
+  char ts[32];
+  std::snprintf(ts, sizeof(ts), "2025-01-01T%02d:%02d:%02dZ", t / 3600, t / 60 % 60, t % 60);
+  char lat[32];
+  std::snprintf(lat, sizeof(lat), "%.3f", latency);
+  return std::string(R"({"time_iso8601":")") + ts + R"(","host":")" + site + R"(","status":")" +
+         std::to_string(status) + R"(","request_time":")" + lat + "\"}";
+}
+
+// Detectors of the flood tests: a page on the real site's errors and latency, and a request
+// rate ticket that __other__ gets too (a flood of names is itself an event).
+constexpr const char* kFloodConfig =
+    "format:\n  preset: nginx\nlimits:\n  max_sites: 10000\n"
+    "detectors:\n"
+    "  - name: error_rate_high\n    metric: error_rate\n    threshold: 0.2\n    window: 1m\n"
+    "    for: 30s\n    keep_firing_for: 1m\n    min_requests: 20\n    severity: page\n"
+    "  - name: p99_high\n    metric: p99\n    threshold: 1.0\n    window: 1m\n"
+    "    for: 30s\n    keep_firing_for: 1m\n    min_requests: 20\n    severity: page\n"
+    "  - name: request_rate_high\n    metric: request_rate\n    threshold: 100\n    window: 1m\n"
+    "    for: 0s\n    keep_firing_for: 1m\n    min_requests: 1\n    severity: ticket\n";
+
+// A real failing site: 10 requests a second from second `from` for `seconds`, 75% 503s and a
+// 2.5 s p99.
+void AddFailingSite(std::vector<std::string>* lines, int from, int seconds) {
+  for (int t = from; t < from + seconds; ++t) {
+    for (int k = 0; k < 10; ++k) {
+      lines->push_back(NginxLine("shop.example.com", t, k < 7 || k == 9 ? 503 : 200, k == 9 ? 2.5 : 0.05));
+    }
+  }
+}
+
+// 12,000 one-request junk host names fill the 10,000 places first; then a real site fails. It
+// used to land in __other__ (no detectors): 0 anomalies. Now it earns a place by its traffic
+// and pages, for any batch size and lane count.
+TEST(CardinalityTest, AHostFloodDoesNotSilenceARealFailingSite) {
+  TempDir dir;
+  std::vector<std::string> lines;
+  for (int i = 0; i < 12000; ++i) lines.push_back(NginxLine("junk" + std::to_string(i) + ".example", i / 100, 200, 0.01));
+  std::vector<std::string> real;
+  AddFailingSite(&real, 130, 300);
+  lines.insert(lines.end(), real.begin(), real.end());
+  Write(dir / "flood.log", Join(lines));
+  std::string first_anomalies, first_stats;
+  for (const std::string bytes : {"16KiB", "1MiB"}) {
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE(bytes + " " + std::to_string(threads));
+      Write(dir / "c.yaml", std::string(kFloodConfig) + "pipeline:\n  batch_bytes: " + bytes + "\n");
+      auto r = RunCommand(kBin + " run --config " + dir / "c.yaml" + " --input file:" +
+                              dir / "flood.log" + " --output file:" + dir / "a --stats file:" +
+                              dir / "s --threads " + std::to_string(threads),
+                          dir);
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      const std::string anomalies = ReadFile(dir / "a");
+      for (const char* detector : {"error_rate_high", "p99_high"}) {
+        EXPECT_NE(anomalies.find(std::string(R"("site":"shop.example.com","detector":")") + detector +
+                                 R"(","state":"firing")"),
+                  std::string::npos)
+            << detector << "\n" << anomalies;
+      }
+      EXPECT_NE(r.err.find("warning [sites_over_cap]"), std::string::npos);
+      const uint64_t folded = SummaryField(r.err, "sites_over_cap");
+      EXPECT_GT(folded, 1900u);  // about 2,000 names had no place (HyperLogLog estimate)
+      EXPECT_LT(folded, 2100u);
+      if (first_anomalies.empty()) {
+        first_anomalies = anomalies;
+        first_stats = ReadFile(dir / "s");
+      } else {
+        EXPECT_EQ(anomalies, first_anomalies);
+        EXPECT_EQ(ReadFile(dir / "s"), first_stats);
+      }
+    }
+  }
+}
+
+// Peak RSS in KiB of a command (GNU time).
+uint64_t PeakRssKiB(const std::string& command, const TempDir& dir) {
+  auto r = RunCommand("/usr/bin/time -f 'RSS %M' " + command, dir);
+  const size_t at = r.err.rfind("RSS ");
+  EXPECT_NE(at, std::string::npos) << r.err;
+  return at == std::string::npos ? 0 : std::stoull(r.err.substr(at + 4));
+}
+
+// A flood of 1,000,000 distinct names with a real failing site among them: the real site pages,
+// __other__ fires its request-rate ticket, the number of names folded is estimated within 5%,
+// and memory stays within what 10,000 real sites take plus a fixed amount.
+TEST(CardinalityTest, AMillionNameFloodKeepsMemoryBoundedAndTheRealSitePages) {
+  TempDir dir;
+  {
+    std::ofstream out(dir / "flood.log", std::ios::binary);
+    std::vector<std::string> real;
+    AddFailingSite(&real, 200, 400);
+    size_t next_real = 0;
+    for (int i = 0; i < 1'000'000; ++i) {
+      const int t = i / 1000;  // 1,000 junk names a second for 1,000 s
+      out << NginxLine("n" + std::to_string(i) + ".flood.example", t, 200, 0.01) << "\n";
+      while (next_real < real.size() && real[next_real].find(NginxLine("", t, 200, 0).substr(0, 35)) == 0) {
+        out << real[next_real++] << "\n";
+      }
+    }
+    for (; next_real < real.size(); ++next_real) out << real[next_real] << "\n";
+    // The same number of lines over 10,000 steady sites, for the memory comparison.
+    std::ofstream steady(dir / "steady.log", std::ios::binary);
+    for (int i = 0; i < 1'000'000; ++i) {
+      steady << NginxLine("s" + std::to_string(i % 10000) + ".example", i / 1000, 200, 0.01) << "\n";
+    }
+  }
+  Write(dir / "c.yaml", kFloodConfig);
+  const std::string run = kBin + " run --threads 2 --config " + dir / "c.yaml" + " --output file:" + dir / "a";
+  const uint64_t flood_kib = PeakRssKiB(run + " --input file:" + dir / "flood.log", dir);
+  auto r = RunCommand(run + " --input file:" + dir / "flood.log", dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string anomalies = ReadFile(dir / "a");
+  EXPECT_NE(anomalies.find(R"("site":"shop.example.com","detector":"error_rate_high","state":"firing")"),
+            std::string::npos) << anomalies.substr(0, 2000);
+  EXPECT_NE(anomalies.find(R"("site":"__other__","detector":"request_rate_high","state":"firing")"),
+            std::string::npos);
+  const double folded = static_cast<double>(SummaryField(r.err, "sites_over_cap"));
+  EXPECT_NEAR(folded, 990'000.0, 990'000.0 * 0.05);
+  const uint64_t steady_kib = PeakRssKiB(run + " --input file:" + dir / "steady.log", dir);
+  std::printf("peak RSS: 1M-name flood %llu KiB, 10k steady sites %llu KiB\n",
+              static_cast<unsigned long long>(flood_kib), static_cast<unsigned long long>(steady_kib));
+  EXPECT_LT(flood_kib, steady_kib + 64 * 1024) << "flood " << flood_kib << " KiB vs steady " << steady_kib;
+}
+
 }  // namespace
 }  // namespace sitepulse
