@@ -128,7 +128,12 @@ class Parser {
   bool Number(const YAML::Node& n, const std::string& key, T* out, T min, T max) {
     T v;
     if (!n.IsScalar() || !YAML::convert<T>::decode(n, v)) {
-      Error(n, key, StrCat("expected a number, got '", n.IsScalar() ? n.Scalar() : "?", "'"));
+      if (n.IsScalar() && !n.Scalar().empty() && n.Scalar()[0] == '-' && min >= T{0}) {
+        Error(n, key, StrCat("must not be negative (between ", min, " and ", max, "), got '",
+                             n.Scalar(), "'"));
+      } else {
+        Error(n, key, StrCat("expected a number, got '", n.IsScalar() ? n.Scalar() : "?", "'"));
+      }
       return false;
     }
     if (v < min || v > max) {
@@ -152,7 +157,8 @@ class Parser {
     if (!String(n, key, &s)) return false;
     auto d = ParseDuration(s);
     if (!d.ok()) {
-      Error(n, key, std::string(d.status().message()));
+      Error(n, key, !s.empty() && s[0] == '-' ? StrCat("must not be negative, got '", s, "'")
+                                              : std::string(d.status().message()));
       return false;
     }
     *out = *d;
@@ -164,7 +170,8 @@ class Parser {
     if (!String(n, key, &s)) return false;
     auto v = ParseSize(s);
     if (!v.ok()) {
-      Error(n, key, std::string(v.status().message()));
+      Error(n, key, !s.empty() && s[0] == '-' ? StrCat("must not be negative, got '", s, "'")
+                                              : std::string(v.status().message()));
       return false;
     }
     *out = *v;

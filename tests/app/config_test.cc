@@ -260,6 +260,22 @@ TEST(ConfigTest, WindowsMustBeMultiplesOfTheResolution) {
             std::string::npos);
 }
 
+// Every numeric field says what is wrong with a negative value, not just "bad".
+TEST(ConfigTest, NegativeValuesSaySo) {
+  const std::string e = Errors(
+      "windows:\n  idle_timeout: -5s\nlimits:\n  max_sites: -3\n  max_line_bytes: -1\n"
+      "detectors:\n  - name: a\n    metric: p99\n    threshold: -1\n    for: -1m\n"
+      "    min_requests: -5\n");
+  for (const char* want :
+       {"test.yaml:2: windows.idle_timeout: must not be negative", "test.yaml:4: limits.max_sites: must not be negative",
+        "test.yaml:5: limits.max_line_bytes: must not be negative",
+        "test.yaml:9: detectors[0].threshold: must be between 0 and",
+        "test.yaml:10: detectors[0].for: must not be negative",
+        "test.yaml:11: detectors[0].min_requests: must not be negative"}) {
+    EXPECT_NE(e.find(want), std::string::npos) << want << "\n" << e;
+  }
+}
+
 TEST(ConfigTest, EventTimeAndLatenessRanges) {
   EXPECT_NE(Errors("windows:\n  lateness: -5s\n").find("windows.lateness"), std::string::npos);
   EXPECT_NE(Errors("event_time:\n  confirm_lines: 0\n").find("event_time.confirm_lines: must be between 1"),
