@@ -118,6 +118,24 @@ int Check(const std::vector<std::string>& args) {
   return 0;
 }
 
+// A detector that reads latency is configured (a run without latencies is then warned about).
+bool NeedsLatency(const Config& c) {
+  auto any = [](const std::vector<DetectorSpec>& specs) {
+    for (const DetectorSpec& d : specs) {
+      if (!d.enabled) continue;
+      if ((d.type == DetectorType::kThreshold || d.type == DetectorType::kBaseline) &&
+          IsLatencyMetric(d.metric)) {
+        return true;
+      }
+      if (d.type == DetectorType::kBurnRate && d.sli == Sli::kLatency) return true;
+    }
+    return false;
+  };
+  bool needs = any(c.detectors);
+  for (const auto& [site, specs] : c.site_detectors) needs = needs || any(specs);
+  return needs;
+}
+
 int Run(const std::vector<std::string>& args) {
   std::string config_path, stats, dlq, threads_arg, listen;
   std::vector<std::string> inputs, outputs;
@@ -130,11 +148,8 @@ int Run(const std::vector<std::string>& args) {
       std::fputs(kRunHelp, stdout);
       return 0;
     }
-    if (args[i] == "--strict") {
-      strict = true;
-      continue;
-    }
-    if (FlagValue(args, &i, "--config", &v)) config_path = v;
+    if (args[i] == "--strict") strict = true;
+    else if (FlagValue(args, &i, "--config", &v)) config_path = v;
     else if (FlagValue(args, &i, "--input", &v)) inputs.push_back(v);
     else if (FlagValue(args, &i, "--output", &v)) outputs.push_back(v);
     else if (FlagValue(args, &i, "--stats", &v)) stats = v;
@@ -215,24 +230,10 @@ int Run(const std::vector<std::string>& args) {
   opt.max_line_bytes = c.max_line_bytes;
   opt.engine.resolution = c.resolution;
   opt.engine.lateness = c.lateness;
-  opt.max_jump = c.max_jump;
-  opt.confirm_lines = c.confirm_lines;
-  opt.max_clock_skew = c.max_clock_skew;
+  opt.max_jump = c.max_jump, opt.confirm_lines = c.confirm_lines, opt.max_clock_skew = c.max_clock_skew;
   opt.engine.max_sites = c.max_sites;
   opt.engine.detectors = c.detectors;
-  auto needs_latency = [](const std::vector<DetectorSpec>& specs) {
-    for (const DetectorSpec& d : specs) {
-      if (!d.enabled) continue;
-      if ((d.type == DetectorType::kThreshold || d.type == DetectorType::kBaseline) &&
-          IsLatencyMetric(d.metric)) {
-        return true;
-      }
-      if (d.type == DetectorType::kBurnRate && d.sli == Sli::kLatency) return true;
-    }
-    return false;
-  };
-  opt.needs_latency = needs_latency(c.detectors);
-  for (const auto& [site, specs] : c.site_detectors) opt.needs_latency |= needs_latency(specs);
+  opt.needs_latency = NeedsLatency(c);
   opt.engine.site_detectors = c.site_detectors;
   opt.site_gauges = c.site_gauges;
   opt.kafka_properties = c.kafka_properties;

@@ -534,6 +534,24 @@ void ApplyTypeDefaults(DetectorSpec* spec) {
   }
 }
 
+// event_time: the gate that keeps one line from moving an input's event time.
+void ParseEventTime(Parser& p, const YAML::Node& et, Config* cfg) {
+  Config& c = *cfg;
+  if (!p.Map(et, "event_time", {"max_jump", "confirm_lines", "max_clock_skew"})) return;
+  DurationNs d;
+  if (et["max_jump"] && p.Duration(et["max_jump"], "event_time.max_jump", &d)) {
+    if (d < kNanosPerSecond) p.Error(et["max_jump"], "event_time.max_jump", "must be at least 1s");
+    else c.max_jump = d;
+  }
+  if (et["confirm_lines"]) {
+    p.Number<uint32_t>(et["confirm_lines"], "event_time.confirm_lines", &c.confirm_lines, 1, 100000);
+  }
+  if (et["max_clock_skew"] && p.Duration(et["max_clock_skew"], "event_time.max_clock_skew", &d)) {
+    if (d < 0) p.Error(et["max_clock_skew"], "event_time.max_clock_skew", "must not be negative");
+    else c.max_clock_skew = d;
+  }
+}
+
 // Detectors are checked as they are parsed; this catches a resolution that a default window is
 // not a multiple of (a detector that leaves its window out).
 void CheckDefaultWindows(Parser& p, const YAML::Node& root, Config* c) {
@@ -657,21 +675,7 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
       c.idle_timeout = d;
     }
   }
-  if (const YAML::Node et = root["event_time"];
-      et && p.Map(et, "event_time", {"max_jump", "confirm_lines", "max_clock_skew"})) {
-    DurationNs d;
-    if (et["max_jump"] && p.Duration(et["max_jump"], "event_time.max_jump", &d)) {
-      if (d < kNanosPerSecond) p.Error(et["max_jump"], "event_time.max_jump", "must be at least 1s");
-      else c.max_jump = d;
-    }
-    if (et["confirm_lines"]) {
-      p.Number<uint32_t>(et["confirm_lines"], "event_time.confirm_lines", &c.confirm_lines, 1, 100000);
-    }
-    if (et["max_clock_skew"] && p.Duration(et["max_clock_skew"], "event_time.max_clock_skew", &d)) {
-      if (d < 0) p.Error(et["max_clock_skew"], "event_time.max_clock_skew", "must not be negative");
-      else c.max_clock_skew = d;
-    }
-  }
+  if (const YAML::Node et = root["event_time"]) ParseEventTime(p, et, &c);
   if (const YAML::Node st = root["state"]; st && p.Map(st, "state", {"file", "topic", "interval"})) {
     if (st["file"] && p.String(st["file"], "state.file", &c.state_file) && c.state_file.empty()) {
       p.Error(st["file"], "state.file", "must not be empty");

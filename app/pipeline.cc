@@ -758,60 +758,27 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   struct {
     uint64_t parsed = 0, access = 0, latency = 0, default_site = 0;
   } seen;
-  bool placeholder_possible = false;  // an input's site comes from the config, not the URI
-  std::string placeholder;
+  RunWarningContext warning_context;
+  warning_context.needs_latency = options.needs_latency;
+  warning_context.max_sites = options.engine.max_sites;
   for (size_t i = 0; i < options.inputs.size(); ++i) {
+    // An input whose site comes from the config, not the URI: a placeholder.
     if (!formats[i].default_site.empty() && options.inputs[i].uri.Param("site") == nullptr) {
-      placeholder_possible = true;
-      placeholder = formats[i].default_site;
+      warning_context.placeholder = formats[i].default_site;
     }
   }
   auto check_warnings = [&](bool at_end) {
-    const uint64_t lines = stats.lines->value();
-    const uint64_t min_lines = at_end ? 1 : 1000;
-    uint64_t rejected = 0, top = 0;
-    int top_reason = 0;
-    for (int r = 0; r < kNumRejectReasons; ++r) {
-      const uint64_t n = stats.rejected[r]->value();
-      rejected += n;
-      if (n > top) top = n, top_reason = r;
-    }
-    if (lines >= min_lines && rejected * 2 > lines) {
-      warnings.Raise("most_lines_rejected",
-                     StrCat(rejected, " of ", lines, " lines rejected, most as ",
-                            RejectReasonName(static_cast<RejectReason>(top_reason)),
-                            ": check the format, preset and site of each input"));
-    }
-    if (options.needs_latency && seen.access >= (at_end ? 1 : 1000) && seen.latency == 0) {
-      warnings.Raise("no_latency",
-                     StrCat("none of ", seen.access, " requests has a latency, so every latency "
-                            "detector is blind: log a request time or remove those detectors"));
-    }
-    if (placeholder_possible && seen.parsed >= (at_end ? 1 : 1000) &&
-        seen.default_site == seen.parsed && engines.site_count() <= 1) {
-      warnings.Raise("placeholder_site",
-                     StrCat("every line went to the configured default site '", placeholder,
-                            "': the lines name no site (add a vhost or host field, or name the "
-                            "site in the input with ?site=NAME)"));
-    }
-    const uint64_t late = stats.late->value();
-    if (seen.parsed >= min_lines && late * 100 > seen.parsed) {
-      warnings.Raise("many_late",
-                     StrCat(late, " of ", seen.parsed, " parsed lines were late and not counted: "
-                            "the input is more out of order than windows.lateness allows"));
-    }
-    if (const uint64_t future = stats.rejected[static_cast<int>(RejectReason::kFutureTime)]->value();
-        future > 0) {
-      warnings.Raise("future_lines",
-                     StrCat(future, " line(s) dated far ahead of their input were rejected as "
-                            "future_time (a broken clock?): see the dead-letter sink"));
-    }
-    if (const uint64_t folded = engines.sites_over_cap(); folded > 0) {
-      warnings.Raise("sites_over_cap",
-                     StrCat("site names past limits.max_sites (", options.engine.max_sites,
-                            ") are folded into __other__ (about ", folded, " so far; names with "
-                            "real traffic still get a place): a Host-header flood, or raise the cap"));
-    }
+    RunCounts c;
+    c.lines = stats.lines->value();
+    for (int r = 0; r < kNumRejectReasons; ++r) c.rejected_by_reason[r] = stats.rejected[r]->value();
+    c.parsed = seen.parsed;
+    c.access = seen.access;
+    c.latency = seen.latency;
+    c.default_site = seen.default_site;
+    c.late = stats.late->value();
+    c.sites = engines.site_count();
+    c.sites_over_cap = engines.sites_over_cap();
+    CheckRunWarnings(c, warning_context, at_end, &warnings);
     stats.warnings->Set(static_cast<double>(warnings.list().size()));
   };
   while (lanes_done < lanes || !pending.empty()) {

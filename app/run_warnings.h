@@ -7,10 +7,13 @@
 // Threading: the coordinator's.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "core/record.h"
 
 namespace sitepulse {
 
@@ -35,5 +38,24 @@ class RunWarnings {
  private:
   std::vector<std::pair<std::string, std::string>> list_;
 };
+
+// What the checks read: the run's counts so far.
+struct RunCounts {
+  uint64_t lines = 0;
+  uint64_t rejected_by_reason[kNumRejectReasons] = {};
+  uint64_t parsed = 0, access = 0, latency = 0, default_site = 0, late = 0;
+  uint64_t sites = 0, sites_over_cap = 0;
+};
+
+// What the checks know of the configuration.
+struct RunWarningContext {
+  bool needs_latency = false;  // a latency detector is configured
+  std::string placeholder;     // the config's default site for an input that names none ("": none)
+  size_t max_sites = 0;
+};
+
+// Raises what the counts show: during the run from 1,000 lines on, at the end from the first.
+void CheckRunWarnings(const RunCounts& c, const RunWarningContext& ctx, bool at_end,
+                      RunWarnings* warnings);
 
 }  // namespace sitepulse
