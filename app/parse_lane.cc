@@ -84,6 +84,9 @@ void ParseLane::Process(Batch* batch, TimeGate* gate, uint64_t line_base) {
     DrainGate(batch, parser);
   }
   gate_ = nullptr;
+  // For the warnings: requests folded, and how many of them had a latency (one sample each).
+  for (const DeltaEntry& e : batch->delta.entries) batch->access_lines += e.counters.requests;
+  batch->latency_lines = batch->delta.samples.size();
 }
 
 void ParseLane::ProcessData(Batch* batch, LineParser& parser) {
@@ -150,6 +153,73 @@ void ParseLane::ProcessMessages(Batch* batch, LineParser& parser) {
   }
 }
 
+void ParseLane::Fold(Batch* batch, uint32_t site) {
+  const DurationNs res = options_.resolution;
+  // Lines come mostly in time order: reuse the last bucket rather than divide (about 40 cycles).
+  EventTime bucket;
+  if (rec_.time >= bucket_lo_ && rec_.time < bucket_lo_ + res) {
+    bucket = bucket_;
+  } else {
+    bucket = rec_.time / res;
+    if (rec_.time % res < 0) --bucket;  // floor for times before 1970 (never plausible)
+    bucket_ = bucket;
+    bucket_lo_ = bucket * res;
+  }
+  const uint64_t key = (static_cast<uint64_t>(site) << 32) | static_cast<uint32_t>(bucket);
+  if (key != last_key_) {
+    // Each site's entry for its latest bucket, tagged with the batch, answers most lines
+    // without hashing; a site with lines in several buckets of one batch asks the map.
+    SiteEntry overflow_entry;  // overflow names skip the per-site cache
+    if (site < kOverflowSite && site >= site_entry_.size()) site_entry_.resize(site + 1);
+    SiteEntry& se = site < kOverflowSite ? site_entry_[site] : overflow_entry;
+    if (se.batch == batch_serial_ && se.bucket == bucket) {
+      last_entry_ = se.entry;
+    } else {
+      auto [it, inserted] =
+          entries_.try_emplace(key, static_cast<uint32_t>(batch->delta.entries.size()));
+      if (inserted) {
+        DeltaEntry& e = batch->delta.entries.emplace_back();
+        e.lane_site = site;
+        e.bucket_start = bucket * res;
+        e.counters = BucketCounters{};
+      }
+      last_entry_ = it->second;
+      se = {batch_serial_, bucket, last_entry_};
+    }
+    last_key_ = key;
+  }
+  batch->delta.entries[last_entry_].counters.AddRecord(rec_);
+  newest_bucket_ = std::max(newest_bucket_, bucket * res);
+  if (rec_.has_latency) {
+    batch->delta.samples.push_back({last_entry_, mapping_.Bin(rec_.latency_s)});
+  }
+  if (rec_.time > batch->delta.max_time) batch->delta.max_time = rec_.time;
+  if (options_.error_templates && rec_.kind == RecordKind::kError &&
+      rec_.level >= options_.template_min_level && !rec_.message.empty()) {
+    NoteTemplate(batch, site, bucket * res);
+  }
+}
+
+void ParseLane::Take(Batch* batch, uint32_t site, bool late) {
+  ++batch->parsed;
+  batch->bad_bytes_fields += rec_.bad_bytes;
+  batch->default_site_lines += !default_site_->empty() && rec_.site == *default_site_;
+  if (late) {
+    ++batch->delta.late_events;
+    // Templates are observed for every parsed line, late or not (as before lateness was
+    // judged per line), so a template's first sighting does not depend on batch boundaries.
+    if (options_.error_templates && rec_.kind == RecordKind::kError &&
+        rec_.level >= options_.template_min_level && !rec_.message.empty()) {
+      const DurationNs res = options_.resolution;
+      EventTime start = rec_.time / res * res;
+      if (rec_.time % res < 0) start -= res;
+      NoteTemplate(batch, site, start);
+    }
+    return;
+  }
+  Fold(batch, site);
+}
+
 void ParseLane::HandleLine(Batch* batch, LineParser& parser, const char* line, size_t len,
                            size_t capacity, uint32_t offset, uint32_t message) {
   ++batch->lines;
@@ -212,28 +282,6 @@ void ParseLane::HandleLine(Batch* batch, LineParser& parser, const char* line, s
   Take(batch, site, late);
 }
 
-void ParseLane::Take(Batch* batch, uint32_t site, bool late) {
-  ++batch->parsed;
-  batch->bad_bytes_fields += rec_.bad_bytes;
-  batch->access_lines += rec_.kind == RecordKind::kAccess;
-  batch->latency_lines += rec_.has_latency;
-  batch->default_site_lines += !default_site_->empty() && rec_.site == *default_site_;
-  if (late) {
-    ++batch->delta.late_events;
-    // Templates are observed for every parsed line, late or not (as before lateness was
-    // judged per line), so a template's first sighting does not depend on batch boundaries.
-    if (options_.error_templates && rec_.kind == RecordKind::kError &&
-        rec_.level >= options_.template_min_level && !rec_.message.empty()) {
-      const DurationNs res = options_.resolution;
-      EventTime start = rec_.time / res * res;
-      if (rec_.time % res < 0) start -= res;
-      NoteTemplate(batch, site, start);
-    }
-    return;
-  }
-  Fold(batch, site);
-}
-
 void ParseLane::DrainGate(Batch* batch, LineParser& parser) {
   for (HeldLine& h : gate_->rejected()) {
     ++batch->rejected_by_reason[static_cast<int>(RejectReason::kFutureTime)];
@@ -252,53 +300,6 @@ void ParseLane::DrainGate(Batch* batch, LineParser& parser) {
     const uint32_t site =
         InternSite(rec_.site, h.bytes.data(), h.bytes.data() + h.bytes.size(), batch);
     Take(batch, site, h.late);
-  }
-}
-
-void ParseLane::Fold(Batch* batch, uint32_t site) {
-  const DurationNs res = options_.resolution;
-  // Lines come mostly in time order: reuse the last bucket rather than divide (about 40 cycles).
-  EventTime bucket;
-  if (rec_.time >= bucket_lo_ && rec_.time < bucket_lo_ + res) {
-    bucket = bucket_;
-  } else {
-    bucket = rec_.time / res;
-    if (rec_.time % res < 0) --bucket;  // floor for times before 1970 (never plausible)
-    bucket_ = bucket;
-    bucket_lo_ = bucket * res;
-  }
-  const uint64_t key = (static_cast<uint64_t>(site) << 32) | static_cast<uint32_t>(bucket);
-  if (key != last_key_) {
-    // Each site's entry for its latest bucket, tagged with the batch, answers most lines
-    // without hashing; a site with lines in several buckets of one batch asks the map.
-    SiteEntry overflow_entry;  // overflow names skip the per-site cache
-    if (site < kOverflowSite && site >= site_entry_.size()) site_entry_.resize(site + 1);
-    SiteEntry& se = site < kOverflowSite ? site_entry_[site] : overflow_entry;
-    if (se.batch == batch_serial_ && se.bucket == bucket) {
-      last_entry_ = se.entry;
-    } else {
-      auto [it, inserted] =
-          entries_.try_emplace(key, static_cast<uint32_t>(batch->delta.entries.size()));
-      if (inserted) {
-        DeltaEntry& e = batch->delta.entries.emplace_back();
-        e.lane_site = site;
-        e.bucket_start = bucket * res;
-        e.counters = BucketCounters{};
-      }
-      last_entry_ = it->second;
-      se = {batch_serial_, bucket, last_entry_};
-    }
-    last_key_ = key;
-  }
-  batch->delta.entries[last_entry_].counters.AddRecord(rec_);
-  newest_bucket_ = std::max(newest_bucket_, bucket * res);
-  if (rec_.has_latency) {
-    batch->delta.samples.push_back({last_entry_, mapping_.Bin(rec_.latency_s)});
-  }
-  if (rec_.time > batch->delta.max_time) batch->delta.max_time = rec_.time;
-  if (options_.error_templates && rec_.kind == RecordKind::kError &&
-      rec_.level >= options_.template_min_level && !rec_.message.empty()) {
-    NoteTemplate(batch, site, bucket * res);
   }
 }
 

@@ -55,8 +55,9 @@ class ParseLane {
   void ProcessData(Batch* batch, LineParser& parser);
   void ProcessMessages(Batch* batch, LineParser& parser);
   // rec_ is a parsed line (site interned): count it, then fold it or count it late.
-  void Take(Batch* batch, uint32_t site, bool late);
-  void Fold(Batch* batch, uint32_t site);
+  // Inlined into HandleLine: they run for every line.
+  [[gnu::always_inline]] inline void Take(Batch* batch, uint32_t site, bool late);
+  [[gnu::always_inline]] inline void Fold(Batch* batch, uint32_t site);
   // Folds what the gate released and dead-letters what it rejected.
   void DrainGate(Batch* batch, LineParser& parser);
   // Sends the template of rec_'s message with the batch, the first time this lane sees it for

@@ -767,7 +767,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
       warning_context.placeholder = formats[i].default_site;
     }
   }
-  auto check_warnings = [&](bool at_end) {
+  auto check_warnings = [&](bool final_check) {
     RunCounts c;
     c.lines = stats.lines->value();
     for (int r = 0; r < kNumRejectReasons; ++r) c.rejected_by_reason[r] = stats.rejected[r]->value();
@@ -778,7 +778,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
     c.late = stats.late->value();
     c.sites = engines.site_count();
     c.sites_over_cap = engines.sites_over_cap();
-    CheckRunWarnings(c, warning_context, at_end, &warnings);
+    CheckRunWarnings(c, warning_context, final_check, &warnings);
     stats.warnings->Set(static_cast<double>(warnings.list().size()));
   };
   while (lanes_done < lanes || !pending.empty()) {

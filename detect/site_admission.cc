@@ -93,20 +93,18 @@ void HyperLogLog::Add(uint64_t hash) {
   const size_t index = hash >> (64 - kBits);
   const uint64_t rest = (hash << kBits) | (uint64_t{1} << (kBits - 1));  // never all zero
   const auto rank = static_cast<uint8_t>(__builtin_clzll(rest) + 1);
-  if (rank > registers_[index]) registers_[index] = rank;
+  const uint8_t old = registers_[index];
+  if (rank <= old) return;
+  registers_[index] = rank;
+  sum_ += std::ldexp(1.0, -rank) - std::ldexp(1.0, -old);
+  zeros_ -= old == 0;
 }
 
 double HyperLogLog::Estimate() const {
   constexpr double m = 1 << kBits;
-  double sum = 0;
-  int zeros = 0;
-  for (uint8_t r : registers_) {
-    sum += std::ldexp(1.0, -r);
-    zeros += r == 0;
-  }
   const double alpha = 0.7213 / (1 + 1.079 / m);
-  const double raw = alpha * m * m / sum;
-  if (raw <= 2.5 * m && zeros > 0) return m * std::log(m / zeros);  // linear counting
+  const double raw = alpha * m * m / sum_;
+  if (raw <= 2.5 * m && zeros_ > 0) return m * std::log(m / zeros_);  // linear counting
   return raw;
 }
 

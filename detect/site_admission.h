@@ -55,6 +55,9 @@ class HyperLogLog {
  private:
   static constexpr int kBits = 12;
   uint8_t registers_[1 << kBits] = {};
+  // Kept as registers change, so Estimate() is O(1) (the pipeline reads it every batch).
+  double sum_ = 1 << kBits;  // sum of 2^-register
+  int zeros_ = 1 << kBits;
 };
 
 }  // namespace sitepulse

@@ -83,8 +83,8 @@ struct Batch {
   uint64_t parsed = 0;
   uint64_t rejected_by_reason[kNumRejectReasons] = {};
   uint64_t bad_bytes_fields = 0;  // records kept without their unusable bytes value
-  uint64_t latency_lines = 0;     // access records with a latency
-  uint64_t access_lines = 0;      // access records
+  uint64_t latency_lines = 0;     // requests folded with a latency
+  uint64_t access_lines = 0;      // requests folded
   uint64_t default_site_lines = 0;  // records named by the input's default site (no site field)
   std::vector<RejectedLine> rejects;
   std::vector<OwnedReject> owned_rejects;
