@@ -261,16 +261,10 @@ WindowEngine::OpenBucket* WindowEngine::AddUntracked(std::string_view name, Even
   if (created) ++open_starts_[start];  // closes with the sites' buckets of that start
   const uint64_t hash = SiteNameHash(name);
   if (auto f = p.index.find(hash); f != p.index.end()) {
+    // (No bucket: the name earned a place and then lost it again while this one was open.)
     if (p.names[f->second].bucket != nullptr) return p.names[f->second].bucket.get();
   } else if (p.names.size() < kPendingPerBucket) {
-    std::unique_ptr<OpenBucket> b;
-    if (!free_buckets_.empty()) {
-      b = std::move(free_buckets_.back());
-      free_buckets_.pop_back();
-    } else {
-      b = std::make_unique<OpenBucket>();
-    }
-    b->start = start;
+    std::unique_ptr<OpenBucket> b = FreeBucket(start);
     p.index.emplace(hash, static_cast<uint32_t>(p.names.size()));
     p.names.push_back({std::string(name), hash, std::move(b)});
     return p.names.back().bucket.get();
@@ -382,10 +376,7 @@ void WindowEngine::ResolvePending(EventTime start) {
   }
 }
 
-WindowEngine::OpenBucket* WindowEngine::FindOrOpen(Site& site, EventTime start) {
-  for (const auto& b : site.open) {
-    if (b->start == start) return b.get();
-  }
+std::unique_ptr<WindowEngine::OpenBucket> WindowEngine::FreeBucket(EventTime start) {
   std::unique_ptr<OpenBucket> b;
   if (!free_buckets_.empty()) {
     b = std::move(free_buckets_.back());
@@ -394,7 +385,14 @@ WindowEngine::OpenBucket* WindowEngine::FindOrOpen(Site& site, EventTime start) 
     b = std::make_unique<OpenBucket>();
   }
   b->start = start;
-  site.open.push_back(std::move(b));
+  return b;
+}
+
+WindowEngine::OpenBucket* WindowEngine::FindOrOpen(Site& site, EventTime start) {
+  for (const auto& b : site.open) {
+    if (b->start == start) return b.get();
+  }
+  site.open.push_back(FreeBucket(start));
   ++open_starts_[start];
   return site.open.back().get();
 }

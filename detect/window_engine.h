@@ -168,6 +168,7 @@ class WindowEngine {
   uint64_t Activity(const Site& site, int64_t epoch) const;
   bool Evictable(const Site& site) const;
   OpenBucket* FindOrOpen(Site& site, EventTime start);
+  std::unique_ptr<OpenBucket> FreeBucket(EventTime start);  // recycled when one is free
   void Advance();
   void CloseBucketsAt(EventTime start);
   void CloseSite(Site& site, EventTime start, EventTime end);
