@@ -63,8 +63,11 @@ void TimeGate::Hold(HeldLine line) {
     if (held_.size() >= options_.confirm_lines) StartFromHeld();
     return;
   }
-  if (++ahead_ >= options_.confirm_lines) {
-    // Enough lines agree on the jump: a gap in the input, not a broken clock.
+  // Enough lines agree on the jump, and the input has (almost) stopped carrying on where it
+  // was: a gap in the input, not a broken clock. A clock broken on half the lines never
+  // confirms (ahead and behind grow together until behind rejects); held lines stay bounded
+  // (at most 4 x confirm_lines).
+  if (++ahead_ >= options_.confirm_lines && ahead_ >= 4 * behind_) {
     for (HeldLine& h : held_) {
       Accept(h.time);
       released_.push_back(std::move(h));

@@ -6,9 +6,11 @@
 // J = event_time.max_jump and K = event_time.confirm_lines:
 // - The first K lines of an input are held; M starts at the earliest of them within J of their
 //   median, and they are then judged in order like every later line.
-// - A line more than J ahead of M is held. K held lines before K accepted ones confirm the jump
-//   (a gap in a file, a replay of another day): the held lines are accepted in order. K accepted
-//   lines first (the input carried on where it was) reject the held ones as `future_time`. A held
+// - A line more than J ahead of M is held. K held lines, at least four times as many as the
+//   accepted ones since the first was held, confirm the jump (a gap in a file, a replay of
+//   another day): the held lines are accepted in order. K accepted lines first (the input
+//   carried on where it was) reject the held ones as `future_time`; so does a clock broken on
+//   half the lines, which never reaches four to one. A held
 //   line that M comes within J of is accepted. At the end of the input, held lines are rejected.
 // - Any other line is accepted, and is late when its bucket ends at or before M - lateness.
 //

@@ -145,6 +145,34 @@ TEST(EventTimeTest, AGapConfirmedByLaterLinesIsKept) {
   EXPECT_NE(r.stats.find("\"2025-01-01T00:0"), std::string::npos);
 }
 
+// A clock broken on every other line (a second server behind the same log) is no jump: every
+// one of its lines is rejected and the stream is not disturbed. (A rule of "16 ahead before 16
+// behind" confirmed it and made 2,628 of 3,644 lines late.)
+TEST(EventTimeTest, AClockBrokenOnHalfTheLinesNeverConfirms) {
+  TempDir dir;
+  std::vector<std::string> lines = Generated(dir);
+  Write(dir / "clean.log", Join(lines));
+  const RunOutput clean = RunSitepulse(dir, dir / "clean.log", "", "clean");
+  std::vector<std::string> with;
+  size_t broken = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    with.push_back(lines[i]);
+    if (i >= 1000 && i < 3000) {
+      std::string f = lines[i];
+      f.replace(f.find("\"2025-") + 1, 4, "2100");
+      with.push_back(f);
+      ++broken;
+    }
+  }
+  Write(dir / "half.log", Join(with));
+  const RunOutput r = RunSitepulse(dir, dir / "half.log", "", "half");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(SummaryField(r.err, "rejected_by_reason.future_time"), broken);
+  EXPECT_EQ(SummaryField(r.err, "late"), SummaryField(clean.err, "late"));
+  EXPECT_EQ(r.stats, clean.stats);
+  EXPECT_EQ(r.anomalies, clean.anomalies);
+}
+
 // A few lines of a broken clock interleaved with the stream (fewer than confirm_lines in a row)
 // are all rejected; the stream is not disturbed.
 TEST(EventTimeTest, InterleavedBrokenClockLinesAreRejected) {
