@@ -1,13 +1,17 @@
 #include "detect/site_admission.h"
 
 #include <cmath>
-#include <functional>
 #include <utility>
 
 namespace sitepulse {
 
 uint64_t SiteNameHash(std::string_view name) {
-  const uint64_t h = std::hash<std::string_view>{}(name);
+  // FNV-1a 64: the same in every build and version (std::hash and absl::Hash are not).
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : name) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
   // A final mix: HyperLogLog reads the top bits and the rank of the rest.
   uint64_t x = h ^ (h >> 33);
   x *= 0xff51afd7ed558ccdull;

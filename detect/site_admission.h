@@ -19,8 +19,7 @@
 
 namespace sitepulse {
 
-// A site name's 64-bit hash, the same in every run (std::hash of a string_view is MurmurHash2
-// in libstdc++, not seeded per process).
+// A site name's 64-bit hash, the same in every run, build and platform (FNV-1a, mixed).
 uint64_t SiteNameHash(std::string_view name);
 
 class SpaceSaving {
