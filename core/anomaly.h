@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "core/time.h"
 
 namespace sitepulse {
@@ -39,5 +40,12 @@ std::string MakeIncidentId(std::string_view site, std::string_view detector, Eve
 
 // One line of JSON, without the trailing newline.
 std::string AnomalyToJson(const Anomaly& a);
+
+// Reads one event back, for consumers (heal, replay, timeline). Strict: malformed JSON, a
+// missing or mistyped required field, an unknown state, or a `v` other than this build's
+// schema version is an error naming what is wrong; unknown fields are ignored (a later
+// version adds fields only with a new `v`). AnomalyToJson(*AnomalyFromJson(line)) == line for
+// every line AnomalyToJson writes.
+absl::StatusOr<Anomaly> AnomalyFromJson(std::string_view line);
 
 }  // namespace sitepulse
