@@ -48,6 +48,7 @@ std::string RunSummary::ToJson() const {
       .Uint("rejected", rejected)
       .Raw("rejected_by_reason", reasons)
       .Uint("late", late)
+      .Uint("held", held)
       .Uint("anomalies", anomalies)
       .Uint("firing", firing)
       .Uint("resolved", resolved)
@@ -355,6 +356,13 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
     EventTime max_bucket;  // newest bucket the events up to next_offset went into
   };
   std::map<int, std::deque<PendingOffset>> uncommitted;
+  // Event time per input (a file, a Kafka partition; app/time_gate.h). A Kafka offset is never
+  // committed past a line its gate still holds: after a restart it is read and judged again.
+  std::map<int, TimeGate> gates;
+  auto commit_limit = [&gates](int pid) {
+    auto it = gates.find(pid);
+    return it == gates.end() ? INT64_MAX : it->second.min_held_offset();
+  };
   // Per partition: the offset after the last message applied, and the newest offset before which
   // every message sits in a closed bucket (committed, or covered by a loaded state).
   std::map<int, int64_t> applied_offset, closed_offset;
@@ -378,7 +386,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
         int64_t resume = closed_offset.count(pid) ? closed_offset[pid] : -1;
         if (auto q = uncommitted.find(pid); q != uncommitted.end()) {
           for (const PendingOffset& e : q->second) {
-            if (e.max_bucket >= closed_before) break;
+            if (e.max_bucket >= closed_before || e.next_offset > commit_limit(pid)) break;
             resume = e.next_offset;
           }
         }
@@ -610,7 +618,6 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   // Event time per input (a file, a Kafka partition): most batches need only the check below;
   // the others are parsed again here, line by line through the input's gate.
   ParseLane gate_lane(lanes, formats, lane_options);
-  std::map<int, TimeGate> gates;
   auto gate_of = [&](int id) -> TimeGate& {
     auto [it, inserted] = gates.try_emplace(id, gate_options);
     if (inserted) it->second.Advance(engines.max_time(id));  // restored from a snapshot
@@ -678,7 +685,8 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
         bound = it == snapshot_bound.end() ? INT64_MIN : std::min(bound, it->second);
       }
       int64_t commit = -1;
-      while (!q.empty() && q.front().max_bucket < bound) {
+      const int64_t limit = commit_limit(pid);
+      while (!q.empty() && q.front().max_bucket < bound && q.front().next_offset <= limit) {
         commit = q.front().next_offset;
         q.pop_front();
       }
@@ -751,6 +759,26 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
                  kafka->PartitionName(pid).c_str(), engines.site_count(pid),
                  static_cast<long long>(next));
   };
+  // A Kafka partition ends or is handed over: lines its gate still holds are decided now, in
+  // the control batch (which has no data of its own).
+  auto settle_gate = [&](Batch* b) {
+    auto g = gates.find(b->partition);
+    if (g == gates.end() || g->second.steady()) return;
+    b->end_of_input = true;
+    gate_lane.Process(b, &g->second, 0);
+    engines.Apply(b->partition, b->lane, b->new_sites, b->delta, b->overflow_names);
+    stats.parsed->Add(b->parsed);
+    for (int r = 0; r < kNumRejectReasons; ++r) {
+      if (b->rejected_by_reason[r] > 0) stats.rejected[r]->Add(b->rejected_by_reason[r]);
+    }
+    if (dlq) {
+      for (const OwnedReject& r : b->owned_rejects) {
+        dlq->Write({r.reason, kafka->PartitionName(b->partition), r.line, r.offset, r.bytes.size(),
+                    r.bytes});
+      }
+      stats.dead_letters->Add(b->owned_rejects.size());
+    }
+  };
   uint64_t split_reported = 0;
   int lanes_done = 0;
   // Never silent: what makes a run blind or wrong is warned about once, as it shows.
@@ -810,29 +838,18 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
           }
         } else if (b->control == Batch::Control::kEnd) {
           if (engines.IsOpen(b->partition)) {
-            // Lines the partition's gate still holds are decided before it ends.
-            if (auto g = gates.find(b->partition); g != gates.end() && !g->second.steady()) {
-              b->end_of_input = true;
-              gate_lane.Process(b, &g->second, 0);
-              engines.Apply(b->partition, b->lane, b->new_sites, b->delta, b->overflow_names);
-              stats.parsed->Add(b->parsed);
-              for (int r = 0; r < kNumRejectReasons; ++r) {
-                if (b->rejected_by_reason[r] > 0) stats.rejected[r]->Add(b->rejected_by_reason[r]);
-              }
-              if (dlq) {
-                for (const OwnedReject& r : b->owned_rejects) {
-                  dlq->Write({r.reason, kafka->PartitionName(b->partition), r.line, r.offset,
-                              r.bytes.size(), r.bytes});
-                }
-                stats.dead_letters->Add(b->owned_rejects.size());
-              }
-            }
+            settle_gate(b);
             engines.End(b->partition);
           }
           gates.erase(b->partition);
         } else if (engines.IsOpen(b->partition)) {
           // Revoked (handed over) or lost: this consumer no longer owns the partition's sites.
-          if (b->control == Batch::Control::kRevoke) hand_over(b->partition);
+          // Handed over, its held lines are decided first (the state carries no held lines);
+          // lost, they are read again by the next owner (their offsets were not committed).
+          if (b->control == Batch::Control::kRevoke) {
+            settle_gate(b);
+            hand_over(b->partition);
+          }
           engines.Drop(b->partition);
           gates.erase(b->partition);  // held lines are read again by the next owner
           uncommitted.erase(b->partition);
@@ -999,6 +1016,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   summary.events_undelivered = m.CounterSum("sitepulse_sink_events_total", "result", "failed") +
                                m.CounterSum("sitepulse_sink_events_total", "result", "dropped");
   summary.sites = engines.site_count();
+  for (const auto& [id, gate] : gates) summary.held += gate.held();
   summary.sites_over_cap = engines.sites_over_cap();
   summary.sites_promoted = engines.sites_promoted();
   summary.baselines_warming = engines.baselines_warming();

@@ -79,13 +79,15 @@ struct PipelineOptions {
 };
 
 // The run's counters, read from the metrics registry at the end; the exit summary prints them.
-// lines == parsed + rejected, always.
+// lines == parsed + rejected + held, always; held is 0 but for a Kafka run stopped while an
+// event-time gate held lines (their offsets are not committed: a restart reads them again).
 struct RunSummary {
   uint64_t lines = 0;
   uint64_t parsed = 0;
   uint64_t rejected = 0;
   uint64_t rejected_by_reason[kNumRejectReasons] = {};
   uint64_t late = 0;
+  uint64_t held = 0;  // lines an event-time gate still held at the end (Kafka only)
   uint64_t anomalies = 0;
   uint64_t firing = 0;
   uint64_t resolved = 0;

@@ -22,6 +22,7 @@
 // Threading: owned by the coordinator; a ParseLane uses it while the coordinator waits.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -74,6 +75,13 @@ class TimeGate {
   // a snapshot knows its M): no lines need holding.
   void Advance(EventTime max_time);
   size_t held() const { return held_.size(); }
+  // The smallest offset among held lines (Kafka: where a restart must read from to judge them
+  // again); INT64_MAX when none is held.
+  int64_t min_held_offset() const {
+    int64_t m = INT64_MAX;
+    for (const HeldLine& h : held_) m = std::min(m, static_cast<int64_t>(h.offset));
+    return m;
+  }
   const TimeGateOptions& options() const { return options_; }
 
   static constexpr EventTime kNone = INT64_MIN;
