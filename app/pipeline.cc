@@ -625,8 +625,10 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   };
   auto judge_event_time = [&](Batch* b, int id, uint64_t line_base) {
     TimeGate& gate = gate_of(id);
+    // Steady means the gate knows the input's time (max_time() is set).
     const bool jumps = b->needs_gate ||
-                       (b->first_time != INT64_MIN && b->first_time > gate.max_time() &&
+                       (b->first_time != INT64_MIN && gate.steady() &&
+                        b->first_time > gate.max_time() &&
                         b->first_time - gate.max_time() > options.max_jump);
     if (gate.steady() && !jumps) {
       gate.Advance(b->delta.max_time);
