@@ -196,6 +196,17 @@ class SequenceSurprise {
   absl::flat_hash_map<uint32_t, std::array<uint32_t, kLevels>> counts_;
 };
 
+// What real exports hold besides clean rows, counted; each kind is warned about at its first row.
+struct SeriesQuirks {
+  size_t skipped = 0, back = 0, repeated = 0;
+  void Note(size_t* count, const std::string& input, size_t row, const char* what) {
+    if ((*count)++ == 0) {
+      std::fprintf(stderr, "sitepulse series: warning: %s:%zu: %s (further rows like it are counted)\n",
+                   input.c_str(), row, what);
+    }
+  }
+};
+
 }  // namespace
 
 int SeriesMain(const std::vector<std::string>& args) {
@@ -288,6 +299,7 @@ int SeriesMain(const std::vector<std::string>& args) {
   std::string line;
   size_t row = 0;
   EventTime last = INT64_MIN;
+  SeriesQuirks quirks;
   while (std::getline(*in, line)) {
     ++row;
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -299,11 +311,23 @@ int SeriesMain(const std::vector<std::string>& args) {
     if (const size_t c2 = vs.find(','); c2 != std::string::npos) vs.resize(c2);
     EventTime t;
     double v;
-    if (!ParseSeriesTime(ts, &t) || !absl::SimpleAtod(vs, &v)) {
+    if (!ParseSeriesTime(ts, &t)) {
       if (row == 1) continue;  // a header
       return Fail(StrCat(input, ":", row, ": cannot read '", line, "' as timestamp,value"));
     }
-    if (t < last) return Fail(StrCat(input, ":", row, ": timestamps must not go back in time"));
+    // Real exports: a blank or non-numeric value is skipped; rows that step back (a repeated
+    // hour at a clock change) or repeat a timestamp are scored in the order given. Each is
+    // counted and warned about once.
+    if (!absl::SimpleAtod(vs, &v) || !std::isfinite(v)) {
+      if (row == 1) continue;  // a header
+      quirks.Note(&quirks.skipped, input, row, "a blank or non-numeric value: row skipped");
+      continue;
+    }
+    if (last != INT64_MIN && t < last) {
+      quirks.Note(&quirks.back, input, row, "a timestamp earlier than the row before: scored in the given order");
+    } else if (t == last) {
+      quirks.Note(&quirks.repeated, input, row, "the same timestamp as the row before: scored in the given order");
+    }
     last = t;
     double score = 0;
     if (spec.type == DetectorType::kThreshold) {
@@ -355,6 +379,12 @@ int SeriesMain(const std::vector<std::string>& args) {
   }
   out->flush();
   if (!*out) return Fail(StrCat("write error on ", output));
+  if (quirks.skipped + quirks.back + quirks.repeated > 0) {
+    std::fprintf(stderr,
+                 "sitepulse series: %zu rows skipped (no numeric value), %zu stepped back in "
+                 "time, %zu repeated a timestamp\n",
+                 quirks.skipped, quirks.back, quirks.repeated);
+  }
   return 0;
 }
 

@@ -106,12 +106,44 @@ TEST(CliTest, SeriesScoresEveryRowOfACsv) {
   for (size_t i = 120; i <= 239; ++i) quiet = std::max(quiet, score(i));
   EXPECT_LT(quiet, 0.5);
 
-  std::ofstream(dir / "bad.csv") << "timestamp,value\n2024-03-01 00:00:00,1\n2024-03-01 00:01:00,x\n";
+  std::ofstream(dir / "bad.csv") << "timestamp,value\n2024-03-01 00:00:00,1\nyesterday,2\n";
   auto bad = RunCommand(kBin + " series --detector baseline --input " + dir / "bad.csv" +
                             " --output " + dir / "bad_out.csv",
                         dir);
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find(dir / "bad.csv" + ":3: cannot read"), std::string::npos) << bad.err;
+}
+
+// Real exports: a repeated hour at a clock change (timestamps step back, as in a NAB file at
+// row 10,151, which used to abort with "timestamps must not go back in time"), a repeated
+// timestamp, blank and non-numeric values. Every usable row is scored in the given order, the
+// others skipped; each kind is counted and warned about once.
+TEST(CliTest, SeriesTakesRealExports) {
+  TempDir dir;
+  {
+    std::ofstream csv(dir / "in.csv");
+    csv << "timestamp,value\n";
+    for (int i = 0; i < 180; ++i) {
+      char ts[32];
+      std::snprintf(ts, sizeof(ts), "2024-03-01 %02d:%02d:00", i / 60, i % 60);
+      csv << ts << "," << 100 + i % 7 << "\n";
+      if (i == 120) csv << "2024-03-01 01:30:00,101\n";  // back by half an hour
+      if (i == 130) csv << ts << ",102\n";               // the same timestamp again
+      if (i == 140) csv << ts << ",\n";                  // blank
+      if (i == 150) csv << ts << ",n/a\n";               // not a number
+    }
+  }
+  auto r = RunCommand(kBin + " series --detector baseline --input " + dir / "in.csv" +
+                          " --output " + dir / "out.csv",
+                      dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(testing::Lines(testing::ReadFile(dir / "out.csv")).size(), 1u + 180 + 2);
+  EXPECT_NE(r.err.find(dir / "in.csv" + ":123: a timestamp earlier than the row before"),
+            std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(":134: the same timestamp"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(":145: a blank or non-numeric value"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("2 rows skipped (no numeric value), 1 stepped back in time, 1 repeated a timestamp"),
+            std::string::npos) << r.err;
 }
 
 // The scores `sitepulse series --score MODE` gives the rows of dir/in.csv, in order.
