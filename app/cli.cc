@@ -262,11 +262,14 @@ int Run(const std::vector<std::string>& args) {
     }
     if (default_listen) c.listen = kDefaultKafkaListen;
   }
+  // Bound only once every input and sink opened (RunPipeline calls this): a run that fails to
+  // start never takes the port.
   std::unique_ptr<HttpEndpoint> endpoint;
-  if (!c.listen.empty()) {
+  opt.on_opened = [&]() -> absl::Status {
+    if (c.listen.empty()) return absl::OkStatus();
     endpoint = std::make_unique<HttpEndpoint>(HttpEndpoint::Options{c.listen}, &metrics, &health);
     if (absl::Status st = endpoint->Start(); !st.ok()) {
-      if (!default_listen) return fail(std::string(st.message()));
+      if (!default_listen) return st;
       std::fprintf(stderr, "sitepulse: warning: %s; running without /metrics (set --listen)\n",
                    std::string(st.message()).c_str());
       endpoint.reset();
@@ -275,7 +278,8 @@ int Run(const std::vector<std::string>& args) {
       std::fprintf(stderr, "sitepulse: serving /metrics, /healthz, /readyz on %s:%d\n",
                    host.c_str(), endpoint->port());
     }
-  }
+    return absl::OkStatus();
+  };
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   auto summary = RunPipeline(opt, &g_stop);

@@ -314,6 +314,10 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
     dlq = std::make_unique<DeadLetterSink>(std::move(w));
   }
 
+  if (options.on_opened) {
+    if (absl::Status st = options.on_opened(); !st.ok()) return st;
+  }
+
   const int lanes = std::max(1, options.threads);
   // With a state topic each Kafka partition has its own engine, handed over on rebalances.
   // One lane more than the threads: the coordinator's own (TimeGate batches).

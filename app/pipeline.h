@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -74,6 +75,9 @@ struct PipelineOptions {
   DurationNs state_interval = 60 * kNanosPerSecond;
   // Latency detectors are configured: a run where no line has a latency is warned about.
   bool needs_latency = false;
+  // Called once every input and sink is open, before any work: the CLI binds --listen here, so
+  // a run that cannot start never holds the port.
+  std::function<absl::Status()> on_opened;
   MetricsRegistry* metrics = nullptr;  // required
   PipelineHealth* health = nullptr;    // optional
 };

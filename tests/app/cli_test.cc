@@ -235,5 +235,21 @@ TEST(CliTest, SeriesContextScoreFiresOnANewExtreme) {
   EXPECT_LT(MaxIn(context, 1000, 1200), 0.99);
 }
 
+// --listen binds only once every input and sink opened: a run that cannot start (a Kafka URI
+// without a topic, an output that cannot be opened) never takes the port (it used to bind first).
+TEST(CliTest, AFailedStartNeverBindsThePort) {
+  TempDir dir;
+  std::ofstream(dir / "in.log") << R"({"time_iso8601":"2025-01-01T00:00:00Z","host":"a","status":"200","request_time":"0.1"})" "\n";
+  for (const std::string args : {std::string("--input kafka://127.0.0.1:9/"), "--input " + dir / "in.log" +
+                                                                     " --output file:/nonexistent/x.jsonl"}) {
+    auto r = RunCommand(kBin + " run " + args + " --listen 127.0.0.1:0", dir);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_EQ(r.err.find("serving /metrics"), std::string::npos) << r.err;
+  }
+  auto ok = RunCommand(kBin + " run --input " + dir / "in.log" + " --listen 127.0.0.1:0", dir);
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.err.find("serving /metrics"), std::string::npos) << ok.err;
+}
+
 }  // namespace
 }  // namespace sitepulse
