@@ -460,5 +460,29 @@ TEST(CardinalityTest, AMillionNameFloodKeepsMemoryBoundedAndTheRealSitePages) {
   EXPECT_LT(flood_kib, steady_kib + 64 * 1024) << "flood " << flood_kib << " KiB vs steady " << steady_kib;
 }
 
+// A site listed under `sites:` always has a place, however full the table is and however quiet
+// the site: a flood fills every place first, then the listed site's one request is its own.
+TEST(CardinalityTest, ASiteListedUnderSitesIsAlwaysKept) {
+  TempDir dir;
+  std::vector<std::string> lines;
+  for (int i = 0; i < 300; ++i) lines.push_back(NginxLine("junk" + std::to_string(i) + ".example", i, 200, 0.01));
+  lines.push_back(NginxLine("vip.example.com", 301, 503, 0.2));
+  lines.push_back(NginxLine("quiet.example.com", 302, 503, 0.2));  // not listed: folded
+  Write(dir / "in.log", Join(lines));
+  Write(dir / "c.yaml", "format:\n  preset: nginx\nlimits:\n  max_sites: 100\ndetectors:\n"
+                        "  - name: errors\n    metric: error_rate\n    threshold: 0.5\n    window: 1m\n"
+                        "    min_requests: 1\n    severity: page\n"
+                        "sites:\n  vip.example.com:\n    detectors:\n      errors: {threshold: 0.1}\n");
+  auto r = RunCommand(kBin + " run --config " + dir / "c.yaml" + " --input file:" + dir / "in.log" +
+                          " --stats file:" + dir / "s --output file:" + dir / "a",
+                      dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string stats = ReadFile(dir / "s");
+  EXPECT_NE(stats.find("\"site\":\"vip.example.com\""), std::string::npos);
+  EXPECT_EQ(stats.find("\"site\":\"quiet.example.com\""), std::string::npos);
+  EXPECT_NE(ReadFile(dir / "a").find(R"("site":"vip.example.com","detector":"errors","state":"firing")"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace sitepulse
