@@ -26,7 +26,7 @@
 #include "ingest/file_source.h"
 #include "ingest/kafka_source.h"
 #include "ingest/kafka_state_store.h"
-#include "sinks/anomaly_sink.h"
+#include "sinks/sink_registry.h"
 #include "sinks/dead_letter_sink.h"
 #include "sinks/stats_sink.h"
 

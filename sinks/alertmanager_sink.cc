@@ -2,6 +2,7 @@
 
 #include "core/json_writer.h"
 #include "core/strings.h"
+#include "sinks/sink_registry.h"
 
 namespace sitepulse {
 
@@ -99,6 +100,20 @@ bool AlertmanagerSink::Flush() { return delivery_->Flush(spec_.flush_deadline); 
 size_t AlertmanagerSink::active_alerts() const {
   std::lock_guard<std::mutex> lock(mu_);
   return active_.size();
+}
+
+
+// alertmanager+http://HOST:PORT or alertmanager+https://...: the base URL, without a trailing /.
+SinkKind AlertmanagerSinkKind() {
+  return {"alertmanager", "alertmanager+http(s)://HOST:PORT",
+          [](const Uri& u) { return u.scheme == "alertmanager+http" || u.scheme == "alertmanager+https"; },
+          [](const OutputSpec& spec, MetricsRegistry* metrics)
+              -> absl::StatusOr<std::unique_ptr<AnomalySink>> {
+            std::string url = spec.uri.scheme.substr(spec.uri.scheme.find('+') + 1) + "://" +
+                              spec.uri.target;
+            while (!url.empty() && url.back() == '/') url.pop_back();
+            return std::unique_ptr<AnomalySink>(new AlertmanagerSink(url, spec, metrics));
+          }};
 }
 
 }  // namespace sitepulse

@@ -1,16 +1,11 @@
-// Where anomaly events go. The file/stdout sink writes each event as one JSON line; other sink
-// kinds (Kafka, Alertmanager, webhooks) implement the same interface.
+// Where anomaly events go: the interface every sink kind implements. The kinds (stdout and
+// files, Kafka topics, Alertmanager, webhooks) are listed in sinks/sink_registry.h, which turns
+// an output URI into one of them.
 #pragma once
 
-#include <memory>
+#include <string>
 
-#include "absl/status/statusor.h"
 #include "core/anomaly.h"
-#include "core/metrics.h"
-#include "core/uri.h"
-#include "sinks/output_spec.h"
-#include "sinks/jsonl_writer.h"
-#include "sinks/kafka_producer.h"
 
 namespace sitepulse {
 
@@ -28,37 +23,5 @@ class AnomalySink {
   // False while deliveries are failing (readiness reports it).
   virtual bool healthy() const { return true; }
 };
-
-class JsonlAnomalySink : public AnomalySink {
- public:
-  explicit JsonlAnomalySink(std::unique_ptr<JsonlWriter> writer) : writer_(std::move(writer)) {}
-  void Publish(const Anomaly& anomaly) override { writer_->WriteLine(AnomalyToJson(anomaly)); }
-  bool Flush() override { return writer_->Flush(); }
-  std::string name() const override { return writer_->name(); }
-
- private:
-  std::unique_ptr<JsonlWriter> writer_;
-};
-
-// stdout, file:PATH, alertmanager+http(s)://HOST:PORT, webhook+http(s)://HOST:PORT/PATH.
-// Anomaly events to a Kafka topic: keyed by site, idempotent producer, delivered = a successful
-// delivery report.
-class KafkaAnomalySink : public AnomalySink {
- public:
-  explicit KafkaAnomalySink(std::unique_ptr<KafkaProducer> producer, DurationNs flush_deadline)
-      : producer_(std::move(producer)), flush_deadline_(flush_deadline) {}
-  void Publish(const Anomaly& a) override { producer_->Produce(a.site, AnomalyToJson(a)); }
-  bool Flush() override { return producer_->Flush(flush_deadline_); }
-  bool Drained() override { return producer_->Flush(0); }
-  std::string name() const override { return "kafka:" + producer_->topic(); }
-
- private:
-  std::unique_ptr<KafkaProducer> producer_;
-  DurationNs flush_deadline_;
-};
-
-// stdout, file:PATH, kafka://HOST:PORT/TOPIC,
-absl::StatusOr<std::unique_ptr<AnomalySink>> MakeAnomalySink(const OutputSpec& spec,
-                                                             MetricsRegistry* metrics);
 
 }  // namespace sitepulse

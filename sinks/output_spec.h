@@ -1,5 +1,5 @@
 // Everything needed to build one anomaly output: its URI plus the options of the HTTP sinks. The
-// config fills it; sinks/anomaly_sink.h turns it into a sink.
+// config fills it; sinks/sink_registry.h turns it into a sink.
 #pragma once
 
 #include <string>

@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include "sinks/sink_registry.h"
 
 namespace sitepulse {
 
@@ -41,6 +42,18 @@ void WebhookSink::Publish(const Anomaly& anomaly) {
     item.headers.push_back("X-Sitepulse-Signature: sha256=" + HmacSha256Hex(spec_.secret, item.body));
   }
   delivery_->Enqueue(std::move(item));
+}
+
+
+SinkKind WebhookSinkKind() {
+  return {"webhook", "webhook+http(s)://HOST:PORT/PATH",
+          [](const Uri& u) { return u.scheme == "webhook+http" || u.scheme == "webhook+https"; },
+          [](const OutputSpec& spec, MetricsRegistry* metrics)
+              -> absl::StatusOr<std::unique_ptr<AnomalySink>> {
+            const std::string url =
+                spec.uri.scheme.substr(spec.uri.scheme.find('+') + 1) + "://" + spec.uri.target;
+            return std::unique_ptr<AnomalySink>(new WebhookSink(url, spec, metrics));
+          }};
 }
 
 }  // namespace sitepulse

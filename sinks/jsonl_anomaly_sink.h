@@ -1,0 +1,23 @@
+// Anomaly events as JSON lines on stdout or in a file (sinks/jsonl_writer.h).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "sinks/anomaly_sink.h"
+#include "sinks/jsonl_writer.h"
+
+namespace sitepulse {
+
+class JsonlAnomalySink : public AnomalySink {
+ public:
+  explicit JsonlAnomalySink(std::unique_ptr<JsonlWriter> writer) : writer_(std::move(writer)) {}
+  void Publish(const Anomaly& anomaly) override { writer_->WriteLine(AnomalyToJson(anomaly)); }
+  bool Flush() override { return writer_->Flush(); }
+  std::string name() const override { return writer_->name(); }
+
+ private:
+  std::unique_ptr<JsonlWriter> writer_;
+};
+
+}  // namespace sitepulse
