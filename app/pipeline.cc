@@ -181,7 +181,15 @@ class SinkFanout : public WindowEngineListener {
  public:
   void OnBucketClosed(const ClosedBucketView& bucket) override {
     stats_counter->buckets->Add();
-    if (stats) stats->Write(bucket);
+    if (stats) {
+      BucketStats row{bucket.site, bucket.start, bucket.end, bucket.counters, std::nullopt};
+      if (!bucket.latency->empty()) {
+        std::array<double, 5> q;
+        for (size_t i = 0; i < q.size(); ++i) q[i] = bucket.latency->Quantile(*bucket.mapping, kStatsQuantiles[i]);
+        row.quantiles = q;
+      }
+      stats->Write(row);
+    }
     if (site_gauges_max > 0) UpdateSiteGauges(bucket);
   }
   void OnAnomaly(const Anomaly& anomaly) override {

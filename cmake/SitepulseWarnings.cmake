@@ -21,4 +21,17 @@ function(sitepulse_module name)
   add_library(sitepulse::${name} ALIAS sitepulse_${name})
   target_include_directories(sitepulse_${name} PUBLIC ${PROJECT_SOURCE_DIR})
   target_link_libraries(sitepulse_${name} PUBLIC ${ARG_DEPS} PRIVATE sitepulse::warnings)
+  # The layers, enforced: a module includes headers only of itself and of the modules in its
+  # DEPS (core -> detect -> app; ingest and sinks on core alone). Checked at configure time.
+  file(GLOB module_files ${CMAKE_CURRENT_SOURCE_DIR}/*.h ${CMAKE_CURRENT_SOURCE_DIR}/*.cc)
+  foreach(f ${module_files})
+    file(STRINGS ${f} includes REGEX "^#include \"(core|detect|ingest|sinks|app)/")
+    foreach(inc ${includes})
+      string(REGEX REPLACE "^#include \"([a-z]+)/.*" "\\1" used "${inc}")
+      if(NOT used STREQUAL name AND NOT "sitepulse::${used}" IN_LIST ARG_DEPS)
+        message(FATAL_ERROR "${f}: ${inc}: module '${name}' does not depend on '${used}' "
+                            "(its DEPS in ${CMAKE_CURRENT_SOURCE_DIR}/CMakeLists.txt)")
+      endif()
+    endforeach()
+  endforeach()
 endfunction()

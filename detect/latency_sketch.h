@@ -14,13 +14,12 @@
 #include <utility>
 #include <vector>
 
+#include "core/sketch_bin.h"
 #include "core/state_codec.h"
 
 namespace sitepulse {
 
-using SketchBin = int16_t;
-// Values below kSketchMinValue seconds (a zero latency, say) land in a zero bin read back as 0.
-inline constexpr SketchBin kZeroBin = std::numeric_limits<int16_t>::min();
+// SketchBin and kZeroBin: core/sketch_bin.h.
 inline constexpr double kSketchMinValue = 1e-9;
 inline constexpr double kSketchMaxValue = 1e7;
 

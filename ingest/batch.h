@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/record.h"
-#include "detect/bucket_delta.h"
+#include "core/bucket_delta.h"
 #include "simdjson.h"
 
 namespace sitepulse {

@@ -4,7 +4,7 @@
 
 namespace sitepulse {
 
-std::string BucketStatsToJson(const ClosedBucketView& b) {
+std::string BucketStatsToJson(const BucketStats& b) {
   std::string out;
   out.reserve(320);
   JsonObjectWriter w(&out);
@@ -18,13 +18,12 @@ std::string BucketStatsToJson(const ClosedBucketView& b) {
       .Uint("errors_5xx", b.counters->errors_5xx)
       .Uint("bytes", b.counters->bytes)
       .Uint("error_lines", b.counters->error_log_lines());
-  static constexpr std::pair<std::string_view, double> kQuantiles[] = {
-      {"p50", 0.5}, {"p90", 0.9}, {"p95", 0.95}, {"p99", 0.99}, {"p999", 0.999}};
-  for (const auto& [name, q] : kQuantiles) {
-    if (b.latency->empty()) {
-      w.Null(name);
+  static constexpr std::string_view kNames[] = {"p50", "p90", "p95", "p99", "p999"};
+  for (size_t i = 0; i < kStatsQuantiles.size(); ++i) {
+    if (!b.quantiles) {
+      w.Null(kNames[i]);
     } else {
-      w.Number(name, b.latency->Quantile(*b.mapping, q));
+      w.Number(kNames[i], (*b.quantiles)[i]);
     }
   }
   w.Close();

@@ -4,19 +4,35 @@
 // bucket has no latency samples).
 #pragma once
 
+#include <array>
 #include <memory>
 
-#include "detect/window_engine.h"
+#include <optional>
+#include <string_view>
+
+#include "core/bucket_counters.h"
+#include "core/time.h"
 #include "sinks/jsonl_writer.h"
 
 namespace sitepulse {
 
-std::string BucketStatsToJson(const ClosedBucketView& bucket);
+// One closed bucket of one site, as written (the engine's view, with its quantiles read out).
+struct BucketStats {
+  std::string_view site;
+  EventTime start = 0;
+  EventTime end = 0;
+  const BucketCounters* counters = nullptr;
+  // p50, p90, p95, p99, p999 in seconds; none when the bucket has no latency samples.
+  std::optional<std::array<double, 5>> quantiles;
+};
+inline constexpr std::array<double, 5> kStatsQuantiles = {0.5, 0.9, 0.95, 0.99, 0.999};
+
+std::string BucketStatsToJson(const BucketStats& bucket);
 
 class StatsSink {
  public:
   explicit StatsSink(std::unique_ptr<JsonlWriter> writer) : writer_(std::move(writer)) {}
-  void Write(const ClosedBucketView& bucket) { writer_->WriteLine(BucketStatsToJson(bucket)); }
+  void Write(const BucketStats& bucket) { writer_->WriteLine(BucketStatsToJson(bucket)); }
   bool Flush() { return writer_->Flush(); }
 
  private:

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "core/bucket_counters.h"
 #include "core/time.h"
-#include "detect/bucket_counters.h"
-#include "detect/latency_sketch.h"
+#include "core/sketch_bin.h"
 
 namespace sitepulse {
 
