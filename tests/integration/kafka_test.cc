@@ -146,11 +146,21 @@ TEST(KafkaSourceTest, BackfillEqualsTheFileRunAndCommitsEverything) {
                             dir / "raw.log",
                         dir);
   ASSERT_EQ(gen.exit_code, 0) << gen.err;
-  // Kafka has no empty messages from a line-oriented producer: compare on the same lines.
+  // Kafka has no empty messages from a line-oriented producer: compare on the same lines. One
+  // line from a clock two days ahead (still in the past of the wall clock, so only the
+  // event-time gate stops it) goes in the middle: both runs reject it alone, and the Kafka run
+  // still commits everything (no offset is held back once the gate has decided).
   {
     std::ofstream out(dir / "access.log");
-    for (const std::string& line : Lines(ReadFile(dir / "raw.log"))) {
-      if (!line.empty()) out << line << "\n";
+    const std::vector<std::string> raw = Lines(ReadFile(dir / "raw.log"));
+    for (size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i].empty()) continue;
+      out << raw[i] << "\n";
+      if (i == raw.size() / 2 && raw[i].find("\"2025-01-01T") != std::string::npos) {
+        std::string ahead = raw[i];
+        ahead.replace(ahead.find("\"2025-01-01T") + 1, 10, "2025-01-03");
+        out << ahead << "\n";
+      }
     }
   }
   ASSERT_NO_FATAL_FAILURE(CreateTopic(topic, dir));
@@ -197,6 +207,11 @@ TEST(KafkaSourceTest, BackfillEqualsTheFileRunAndCommitsEverything) {
   EXPECT_EQ(got, want);
   EXPECT_NE(testing::LastLine(kafka_run.err).find("\"lines\":" + std::to_string(Lines(ReadFile(dir / "access.log")).size())),
             std::string::npos) << kafka_run.err;
+  for (const auto* run : {&file_run, &kafka_run}) {
+    EXPECT_NE(testing::LastLine(run->err).find("\"future_time\":1"), std::string::npos)
+        << testing::LastLine(run->err);
+    EXPECT_NE(testing::LastLine(run->err).find("\"held\":0,"), std::string::npos);
+  }
 
   // The same rejected lines with the same reasons (order differs: partitions interleave). The
   // file run's dead letters are JSON; the topic's are raw bytes with the reason in a header.
