@@ -1,4 +1,4 @@
-// The small fixed-size result of parsing one log line (the "Sample" of DESIGN.md) and the closed
+// The small fixed-size result of parsing one log line (the design's "Sample") and the closed
 // vocabularies that go with it: record kinds, error-log levels, and rejection reasons.
 #pragma once
 

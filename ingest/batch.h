@@ -71,7 +71,8 @@ struct Batch {
   void (*release)(void*) = nullptr;
   int partition = -1;                    // source-wide partition id; -1 for files
   Control control = Control::kNone;
-  // kAssign: the partition's state left by its previous owner (WindowEngine::SavePartition),
+  // kAssign: the partition's state left by its previous owner (EngineSet::Save: a
+  // WindowEngine::SaveState snapshot),
   // or empty; state_error: it could not be read (the partition starts empty, from the commit).
   std::string state;
   int64_t state_offset = -1;  // the offset that state covers up to (reading starts there)

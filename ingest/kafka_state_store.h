@@ -33,7 +33,8 @@ struct KafkaStateStoreOptions {
 };
 
 // A partition's value: the offset its next owner starts reading at (every line before it is in
-// the state), then the window engine's state (WindowEngine::SavePartition).
+// the state), then the window engine's state (EngineSet::Save: a WindowEngine::SaveState
+// snapshot).
 std::string FramePartitionState(int64_t next_offset, std::string_view engine_state);
 // False if `value` is not framed so.
 bool UnframePartitionState(std::string_view value, int64_t* next_offset,
