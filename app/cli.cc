@@ -119,6 +119,40 @@ int Check(const std::vector<std::string>& args) {
   return 0;
 }
 
+// --listen / listen: and the Kafka default: the endpoint is bound only once every input and
+// sink opened (RunPipeline calls what this returns), so a run that fails to start never takes
+// the port. A busy default port is a warning, not a failure; an explicit address must work.
+std::function<absl::Status()> BindWhenOpened(const std::string& listen,
+                                             const std::vector<PipelineInput>& inputs, Config* cfg,
+                                             MetricsRegistry* metrics, PipelineHealth* health,
+                                             std::unique_ptr<HttpEndpoint>* endpoint) {
+  Config& c = *cfg;
+  if (!listen.empty()) c.listen = listen == "off" ? "" : listen;
+  // Kafka mode is a long-running service: the endpoint is on by default there (loopback).
+  bool default_listen = false;
+  if (listen.empty() && c.listen.empty()) {
+    for (const PipelineInput& in : inputs) {
+      if (in.uri.scheme == "kafka") default_listen = true;
+    }
+    if (default_listen) c.listen = kDefaultKafkaListen;
+  }
+  return [address = c.listen, default_listen, metrics, health, endpoint]() -> absl::Status {
+    if (address.empty()) return absl::OkStatus();
+    *endpoint = std::make_unique<HttpEndpoint>(HttpEndpoint::Options{address}, metrics, health);
+    if (absl::Status st = (*endpoint)->Start(); !st.ok()) {
+      if (!default_listen) return st;
+      std::fprintf(stderr, "sitepulse: warning: %s; running without /metrics (set --listen)\n",
+                   std::string(st.message()).c_str());
+      endpoint->reset();
+    } else {
+      const std::string host = address.substr(0, address.rfind(':'));
+      std::fprintf(stderr, "sitepulse: serving /metrics, /healthz, /readyz on %s:%d\n",
+                   host.c_str(), (*endpoint)->port());
+    }
+    return absl::OkStatus();
+  };
+}
+
 // A detector that reads latency is configured (a run without latencies is then warned about).
 bool NeedsLatency(const Config& c) {
   auto any = [](const std::vector<DetectorSpec>& specs) {
@@ -253,34 +287,8 @@ int Run(const std::vector<std::string>& args) {
   PipelineHealth health;
   opt.metrics = &metrics;
   opt.health = &health;
-  if (!listen.empty()) c.listen = listen == "off" ? "" : listen;
-  // Kafka mode is a long-running service: the endpoint is on by default there (loopback). A busy
-  // default port is a warning, not a failure; an explicit --listen/listen: must work.
-  bool default_listen = false;
-  if (listen.empty() && c.listen.empty()) {
-    for (const PipelineInput& in : opt.inputs) {
-      if (in.uri.scheme == "kafka") default_listen = true;
-    }
-    if (default_listen) c.listen = kDefaultKafkaListen;
-  }
-  // Bound only once every input and sink opened (RunPipeline calls this): a run that fails to
-  // start never takes the port.
   std::unique_ptr<HttpEndpoint> endpoint;
-  opt.on_opened = [&]() -> absl::Status {
-    if (c.listen.empty()) return absl::OkStatus();
-    endpoint = std::make_unique<HttpEndpoint>(HttpEndpoint::Options{c.listen}, &metrics, &health);
-    if (absl::Status st = endpoint->Start(); !st.ok()) {
-      if (!default_listen) return st;
-      std::fprintf(stderr, "sitepulse: warning: %s; running without /metrics (set --listen)\n",
-                   std::string(st.message()).c_str());
-      endpoint.reset();
-    } else {
-      const std::string host = c.listen.substr(0, c.listen.rfind(':'));
-      std::fprintf(stderr, "sitepulse: serving /metrics, /healthz, /readyz on %s:%d\n",
-                   host.c_str(), endpoint->port());
-    }
-    return absl::OkStatus();
-  };
+  opt.on_opened = BindWhenOpened(listen, opt.inputs, &c, &metrics, &health, &endpoint);
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   auto summary = RunPipeline(opt, &g_stop);

@@ -564,21 +564,8 @@ void CheckDefaultWindows(Parser& p, const YAML::Node& root, Config* c) {
   }
 }
 
-void ParseRoot(const YAML::Node& root, ConfigResult* r) {
-  Parser p(&r->errors);
-  Config& c = r->config;
-  if (!root.IsDefined() || root.IsNull()) return;  // an empty file: every default
-  p.DuplicateKeys(root, "");
-  if (!p.Map(root, "", {"format", "inputs", "outputs", "stats", "dlq", "windows", "event_time", "limits",
-                        "pipeline", "detectors", "sites", "listen", "metrics", "kafka", "state"})) {
-    return;
-  }
-  if (root["format"]) {
-    p.Format(root["format"], "format", &c.format, false);
-    if (auto f = ResolveFormat(c.format); !f.ok()) {
-      p.Error(root["format"], "format", std::string(f.status().message()));
-    }
-  }
+// Inputs and their per-input format overrides.
+void ParseInputs(Parser& p, const YAML::Node& root, Config& c) {
   if (const YAML::Node inputs = root["inputs"]) {
     if (!inputs.IsSequence()) {
       p.Error(inputs, "inputs", "expected a list of input URIs or mappings");
@@ -609,6 +596,10 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
       }
     }
   }
+}
+
+// Anomaly outputs and the options of each.
+void ParseOutputs(Parser& p, const YAML::Node& root, Config& c) {
   if (const YAML::Node outputs = root["outputs"]) {
     if (!outputs.IsSequence()) {
       p.Error(outputs, "outputs", "expected a list of output URIs or mappings");
@@ -625,34 +616,10 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
       }
     }
   }
-  if (root["listen"] && p.String(root["listen"], "listen", &c.listen)) {
-    const size_t colon = c.listen.rfind(':');
-    int port = 0;
-    if (colon == std::string::npos || colon == 0 ||
-        !absl::SimpleAtoi(c.listen.substr(colon + 1), &port) || port < 0 || port > 65535) {
-      p.Error(root["listen"], "listen", "expected HOST:PORT, like 127.0.0.1:9100");
-    }
-  }
-  if (const YAML::Node k = root["kafka"]) {
-    if (!k.IsMap()) {
-      p.Error(k, "kafka", "expected a mapping of librdkafka properties to values");
-    } else {
-      for (const auto& kv : k) {
-        std::string v;
-        if (p.String(kv.second, "kafka." + kv.first.Scalar(), &v)) {
-          c.kafka_properties.emplace_back(kv.first.Scalar(), v);
-        }
-      }
-    }
-  }
-  if (const YAML::Node mt = root["metrics"]; mt && p.Map(mt, "metrics", {"site_gauges"})) {
-    if (mt["site_gauges"]) {
-      p.Number<size_t>(mt["site_gauges"], "metrics.site_gauges", &c.site_gauges, 0, 100000);
-    }
-  }
-  Uri u;
-  if (root["stats"] && p.UriValue(root["stats"], "stats", &u)) c.stats = u;
-  if (root["dlq"] && p.UriValue(root["dlq"], "dlq", &u)) c.dlq = u;
+}
+
+// Windows: resolution, lateness, idle timeout.
+void ParseWindows(Parser& p, const YAML::Node& root, Config& c) {
   if (const YAML::Node w = root["windows"];
       w && p.Map(w, "windows", {"resolution", "lateness", "idle_timeout"})) {
     DurationNs d;
@@ -675,7 +642,10 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
       c.idle_timeout = d;
     }
   }
-  if (const YAML::Node et = root["event_time"]) ParseEventTime(p, et, &c);
+}
+
+// State: snapshots in a file or a Kafka topic.
+void ParseState(Parser& p, const YAML::Node& root, Config& c) {
   if (const YAML::Node st = root["state"]; st && p.Map(st, "state", {"file", "topic", "interval"})) {
     if (st["file"] && p.String(st["file"], "state.file", &c.state_file) && c.state_file.empty()) {
       p.Error(st["file"], "state.file", "must not be empty");
@@ -690,6 +660,10 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
       else c.state_interval = d;
     }
   }
+}
+
+// Limits: line length and sites.
+void ParseLimits(Parser& p, const YAML::Node& root, Config& c) {
   if (const YAML::Node l = root["limits"]; l && p.Map(l, "limits", {"max_line_bytes", "max_sites"})) {
     size_t s;
     if (l["max_line_bytes"] && p.Size(l["max_line_bytes"], "limits.max_line_bytes", &s)) {
@@ -703,6 +677,10 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
       p.Number<size_t>(l["max_sites"], "limits.max_sites", &c.max_sites, 1, 10'000'000);
     }
   }
+}
+
+// Pipeline: lanes, batch size, reader.
+void ParsePipeline(Parser& p, const YAML::Node& root, Config& c) {
   if (const YAML::Node pl = root["pipeline"];
       pl && p.Map(pl, "pipeline", {"threads", "batch_bytes", "reader"})) {
     if (pl["threads"]) p.Number<int>(pl["threads"], "pipeline.threads", &c.threads, 0, 1024);
@@ -722,6 +700,10 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
       }
     }
   }
+}
+
+// Detectors, then per-site overrides merged into full lists.
+void ParseDetectorsAndSites(Parser& p, const YAML::Node& root, Config& c) {
   std::set<std::string> names;
   CheckDefaultWindows(p, root, &c);
   if (const YAML::Node ds = root["detectors"]) {
@@ -805,6 +787,59 @@ void ParseRoot(const YAML::Node& root, ConfigResult* r) {
       }
     }
   }
+}
+
+void ParseRoot(const YAML::Node& root, ConfigResult* r) {
+  Parser p(&r->errors);
+  Config& c = r->config;
+  if (!root.IsDefined() || root.IsNull()) return;  // an empty file: every default
+  p.DuplicateKeys(root, "");
+  if (!p.Map(root, "", {"format", "inputs", "outputs", "stats", "dlq", "windows", "event_time", "limits",
+                        "pipeline", "detectors", "sites", "listen", "metrics", "kafka", "state"})) {
+    return;
+  }
+  if (root["format"]) {
+    p.Format(root["format"], "format", &c.format, false);
+    if (auto f = ResolveFormat(c.format); !f.ok()) {
+      p.Error(root["format"], "format", std::string(f.status().message()));
+    }
+  }
+  ParseInputs(p, root, c);
+  ParseOutputs(p, root, c);
+  if (root["listen"] && p.String(root["listen"], "listen", &c.listen)) {
+    const size_t colon = c.listen.rfind(':');
+    int port = 0;
+    if (colon == std::string::npos || colon == 0 ||
+        !absl::SimpleAtoi(c.listen.substr(colon + 1), &port) || port < 0 || port > 65535) {
+      p.Error(root["listen"], "listen", "expected HOST:PORT, like 127.0.0.1:9100");
+    }
+  }
+  if (const YAML::Node k = root["kafka"]) {
+    if (!k.IsMap()) {
+      p.Error(k, "kafka", "expected a mapping of librdkafka properties to values");
+    } else {
+      for (const auto& kv : k) {
+        std::string v;
+        if (p.String(kv.second, "kafka." + kv.first.Scalar(), &v)) {
+          c.kafka_properties.emplace_back(kv.first.Scalar(), v);
+        }
+      }
+    }
+  }
+  if (const YAML::Node mt = root["metrics"]; mt && p.Map(mt, "metrics", {"site_gauges"})) {
+    if (mt["site_gauges"]) {
+      p.Number<size_t>(mt["site_gauges"], "metrics.site_gauges", &c.site_gauges, 0, 100000);
+    }
+  }
+  Uri u;
+  if (root["stats"] && p.UriValue(root["stats"], "stats", &u)) c.stats = u;
+  if (root["dlq"] && p.UriValue(root["dlq"], "dlq", &u)) c.dlq = u;
+  ParseWindows(p, root, c);
+  if (const YAML::Node et = root["event_time"]) ParseEventTime(p, et, &c);
+  ParseState(p, root, c);
+  ParseLimits(p, root, c);
+  ParsePipeline(p, root, c);
+  ParseDetectorsAndSites(p, root, c);
 }
 
 }  // namespace
