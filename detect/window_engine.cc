@@ -418,6 +418,8 @@ void WindowEngine::Apply(const BucketDelta& delta, const std::vector<uint32_t>& 
     OpenBucket* b;
     if (id != kUntracked) {
       b = FindOrOpen(*sites_[id], e.bucket_start);
+    } else if (!name_of) {
+      b = FindOrOpen(*sites_[OtherSite()], e.bucket_start);  // no name to judge it by
     } else {
       const std::string_view name = name_of(e.lane_site);
       id = Lookup(name);
