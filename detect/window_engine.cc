@@ -1013,11 +1013,51 @@ absl::Status WindowEngine::LoadState(const std::function<bool(std::string*)>& ne
   return LoadState(r);
 }
 
+namespace {
+absl::Status Damaged(const StateReader& r, std::string_view what) {
+  return absl::InvalidArgumentError(
+      StrCat("state line ", r.line_number(), ": ", what, " (the file is damaged)"));
+}
+}  // namespace
+
 absl::Status WindowEngine::LoadState(StateReader& r) {
-  auto bad = [&r](std::string_view what) {
-    return absl::InvalidArgumentError(
-        StrCat("state line ", r.line_number(), ": ", what, " (the file is damaged)"));
-  };
+  if (absl::Status st = LoadHeader(r); !st.ok()) return st;
+  Site* site = nullptr;
+  SiteDetector* det = nullptr;
+  std::string word;
+  while (r.NextLine()) {
+    if (!r.Word(&word)) continue;
+    if (word == "end") return absl::OkStatus();
+    absl::Status st;
+    if (word == "site") {
+      st = LoadSiteLine(r, &site);
+      det = nullptr;
+    } else if (word == "pending") {
+      st = LoadPending(r);
+    } else if (site == nullptr) {
+      return Damaged(r, "a site's data before its site line");
+    } else if (word == "ring" || word == "open") {
+      st = LoadBucket(word, r, site);
+    } else if (word == "detector") {
+      std::string name;
+      if (!r.Word(&name)) return Damaged(r, "detector");
+      det = nullptr;
+      for (SiteDetector& d : site->detectors) {
+        if (d.spec->name == name) det = &d;
+      }
+      if (det == nullptr) return Damaged(r, StrCat("detector '", name, "' is not configured for ", site->name));
+      if (!LoadAlert(r, &det->machine, &det->incident_id)) return Damaged(r, "detector state");
+    } else if (det == nullptr) {
+      return Damaged(r, StrCat("'", word, "' outside a detector"));
+    } else {
+      st = LoadDetectorRecord(word, r, det);
+    }
+    if (!st.ok()) return st;
+  }
+  return Damaged(r, "the file ends before its end line");
+}
+
+absl::Status WindowEngine::LoadHeader(StateReader& r) {
   std::string word;
   int64_t version = 0;
   if (!r.NextLine() || !r.Word(&word) || word != "sitepulse-state" || !r.Int(&version)) {
@@ -1029,7 +1069,7 @@ absl::Status WindowEngine::LoadState(StateReader& r) {
   }
   std::string fingerprint;
   if (!r.NextLine() || !r.Word(&word) || word != "config" || !r.Word(&fingerprint)) {
-    return bad("expected the config line");
+    return Damaged(r, "expected the config line");
   }
   if (fingerprint != ConfigFingerprint()) {
     return absl::FailedPreconditionError(
@@ -1037,18 +1077,18 @@ absl::Status WindowEngine::LoadState(StateReader& r) {
         "restore that configuration, or move the state file away to start from scratch");
   }
   if (!sites_.empty()) return absl::FailedPreconditionError("the engine already has sites");
-  if (!r.NextLine() || !r.Word(&word) || word != "engine") return bad("expected the engine line");
+  if (!r.NextLine() || !r.Word(&word) || word != "engine") return Damaged(r, "expected the engine line");
   int64_t closing = 0;
   uint64_t nparts = 0;
   if (!r.Int(&closing) || !r.Int(&next_close_) || !r.Int(&last_data_end_) || !r.Int(&watermark_) ||
       !r.UInt(&late_events_) || !r.UInt(&sites_over_cap_) || !r.UInt(&nparts)) {
-    return bad("engine");
+    return Damaged(r, "engine");
   }
   closing_started_ = closing != 0;
   std::vector<Partition> saved(nparts);
   for (Partition& p : saved) {
     int64_t ended, idle;
-    if (!r.Int(&p.max_time) || !r.Int(&ended) || !r.Int(&idle)) return bad("partition");
+    if (!r.Int(&p.max_time) || !r.Int(&ended) || !r.Int(&idle)) return Damaged(r, "partition");
     p.ended = ended != 0;
     p.idle = idle != 0;
   }
@@ -1060,123 +1100,117 @@ absl::Status WindowEngine::LoadState(StateReader& r) {
     for (const Partition& p : saved) oldest = std::min(oldest, p.max_time);
     for (Partition& p : partitions_) p.max_time = saved.empty() ? INT64_MIN : oldest;
   }
-  Site* site = nullptr;
-  SiteDetector* det = nullptr;
-  while (r.NextLine()) {
-    if (!r.Word(&word)) continue;
-    if (word == "end") return absl::OkStatus();
-    if (word == "site") {
-      std::string name;
-      int64_t is_other;
-      uint64_t pushed;
-      EventTime first_start, last_data;
-      if (!r.Word(&name) || !r.Int(&is_other) || !r.UInt(&pushed) || !r.Int(&first_start) ||
-          !r.Int(&last_data)) {
-        return bad("site");
-      }
-      const uint32_t id = InternSite(name);
-      site = sites_[id].get();
-      site->pushed = pushed;
-      site->first_start = first_start;
-      site->last_data_end = last_data;
-      det = nullptr;
-    } else if (word == "pending") {
-      // An untracked name's lines in an open bucket (SiteAdmission): waiting again.
-      std::string name;
-      EventTime start;
-      OpenBucket b;
-      if (!r.Int(&start) || !r.Word(&name) || !r.UInt(&b.counters.requests) ||
-          !r.UInt(&b.counters.errors_4xx) || !r.UInt(&b.counters.errors_5xx) ||
-          !r.UInt(&b.counters.bytes)) {
-        return bad("pending bucket");
-      }
-      for (uint64_t& n : b.counters.log_lines) {
-        if (!r.UInt(&n)) return bad("pending bucket");
-      }
-      if (!b.latency.Load(r)) return bad("pending bucket sketch");
-      OpenBucket* into = AddUntracked(name, start);
-      into->counters.Add(b.counters);
-      into->latency.Merge(b.latency);
-    } else if (site == nullptr) {
-      return bad("a site's data before its site line");
-    } else if (word == "ring") {
-      uint64_t k, req, e5, el;
-      if (!r.UInt(&k) || !r.UInt(&req) || !r.UInt(&e5) || !r.UInt(&el)) return bad("ring");
-      Site::Closed& c = site->ring[k % ring_capacity_];
-      c.counters = {static_cast<uint32_t>(req), static_cast<uint32_t>(e5), static_cast<uint32_t>(el)};
-      if (!c.latency.Load(r)) return bad("ring sketch");
-      // Rebuild the running windows from the ring: each window holds its last `len` buckets.
-      for (size_t w = 0; w < window_lengths_.size(); ++w) {
-        const size_t len = static_cast<size_t>(window_lengths_[w] / options_.resolution);
-        if (k + len < site->pushed) continue;
-        site->windows[w].counters.Add(c.counters);
-        if (window_needs_latency_[w]) site->windows[w].latency.Merge(c.latency);
-      }
-    } else if (word == "open") {
-      auto b = std::make_unique<OpenBucket>();
-      if (!r.Int(&b->start) || !r.UInt(&b->counters.requests) || !r.UInt(&b->counters.errors_4xx) ||
-          !r.UInt(&b->counters.errors_5xx) || !r.UInt(&b->counters.bytes)) {
-        return bad("open bucket");
-      }
-      for (uint64_t& n : b->counters.log_lines) {
-        if (!r.UInt(&n)) return bad("open bucket");
-      }
-      if (!b->latency.Load(r)) return bad("open bucket sketch");
-      ++open_starts_[b->start];
-      site->open.push_back(std::move(b));
-    } else if (word == "detector") {
-      std::string name;
-      if (!r.Word(&name)) return bad("detector");
-      det = nullptr;
-      for (SiteDetector& d : site->detectors) {
-        if (d.spec->name == name) det = &d;
-      }
-      if (det == nullptr) return bad(StrCat("detector '", name, "' is not configured for ", site->name));
-      if (!LoadAlert(r, &det->machine, &det->incident_id)) return bad("detector state");
-    } else if (word == "second") {
-      if (det == nullptr || det->second == nullptr ||
-          !LoadAlert(r, &det->second->machine, &det->second->incident_id)) {
-        return bad("second alert");
-      }
-    } else if (word == "baseline") {
-      if (det == nullptr || det->baseline == nullptr || !det->baseline->Load(r)) {
-        return bad("baseline");
-      }
-      if (det->baseline->warm()) --baselines_warming_;
-    } else if (word == "templates") {
-      uint64_t n;
-      if (det == nullptr || det->templates == nullptr || !r.Int(&det->templates->learn_until) ||
-          !r.UInt(&n)) {
-        return bad("templates");
-      }
-      for (uint64_t i = 0; i < n; ++i) {
-        uint64_t h;
-        if (!r.UInt(&h)) return bad("templates");
-        if (det->templates->known.insert(h).second) ++error_templates_;
-      }
-    } else if (word == "template_new") {
-      TemplateState::New t;
-      if (det == nullptr || det->templates == nullptr || !r.Int(&t.bucket_start) ||
-          !r.UInt(&t.hash) || !r.Hex(&t.text) || !r.Hex(&t.example)) {
-        return bad("template_new");
-      }
-      det->templates->pending.push_back(std::move(t));
-    } else if (word == "template_active") {
-      TemplateState::Active a;
-      if (det == nullptr || det->templates == nullptr || !r.Int(&a.started_at) ||
-          !r.Int(&a.fired_at) || !r.Word(&a.id) || !r.Hex(&a.text)) {
-        return bad("template_active");
-      }
-      det->templates->active.push_back(std::move(a));
-    } else if (word == "burn") {
-      if (det == nullptr || det->burn == nullptr || !det->burn->Load(r)) {
-        return bad("burn-rate state");
-      }
-    } else {
-      return bad(StrCat("unknown record '", word, "'"));
-    }
+  return absl::OkStatus();
+}
+
+absl::Status WindowEngine::LoadSiteLine(StateReader& r, Site** site) {
+  std::string name;
+  int64_t is_other;
+  uint64_t pushed;
+  EventTime first_start, last_data;
+  if (!r.Word(&name) || !r.Int(&is_other) || !r.UInt(&pushed) || !r.Int(&first_start) ||
+      !r.Int(&last_data)) {
+    return Damaged(r, "site");
   }
-  return bad("the file ends before its end line");
+  Site* s = sites_[InternSite(name)].get();
+  s->pushed = pushed;
+  s->first_start = first_start;
+  s->last_data_end = last_data;
+  *site = s;
+  return absl::OkStatus();
+}
+
+// An open bucket's counters and sketch, as SaveState writes them after its start.
+bool WindowEngine::ReadBucket(StateReader& r, OpenBucket* b) {
+  if (!r.UInt(&b->counters.requests) || !r.UInt(&b->counters.errors_4xx) ||
+      !r.UInt(&b->counters.errors_5xx) || !r.UInt(&b->counters.bytes)) {
+    return false;
+  }
+  for (uint64_t& n : b->counters.log_lines) {
+    if (!r.UInt(&n)) return false;
+  }
+  return b->latency.Load(r);
+}
+
+absl::Status WindowEngine::LoadPending(StateReader& r) {
+  // An untracked name's lines in an open bucket (SiteAdmission): waiting again.
+  std::string name;
+  EventTime start;
+  OpenBucket b;
+  if (!r.Int(&start) || !r.Word(&name) || !ReadBucket(r, &b)) return Damaged(r, "pending bucket");
+  OpenBucket* into = AddUntracked(name, start);
+  into->counters.Add(b.counters);
+  into->latency.Merge(b.latency);
+  return absl::OkStatus();
+}
+
+absl::Status WindowEngine::LoadBucket(const std::string& word, StateReader& r, Site* site) {
+  if (word == "open") {
+    auto b = std::make_unique<OpenBucket>();
+    if (!r.Int(&b->start) || !ReadBucket(r, b.get())) return Damaged(r, "open bucket");
+    ++open_starts_[b->start];
+    site->open.push_back(std::move(b));
+    return absl::OkStatus();
+  }
+  uint64_t k, req, e5, el;
+  if (!r.UInt(&k) || !r.UInt(&req) || !r.UInt(&e5) || !r.UInt(&el)) return Damaged(r, "ring");
+  Site::Closed& c = site->ring[k % ring_capacity_];
+  c.counters = {static_cast<uint32_t>(req), static_cast<uint32_t>(e5), static_cast<uint32_t>(el)};
+  if (!c.latency.Load(r)) return Damaged(r, "ring sketch");
+  // Rebuild the running windows from the ring: each window holds its last `len` buckets.
+  for (size_t w = 0; w < window_lengths_.size(); ++w) {
+    const size_t len = static_cast<size_t>(window_lengths_[w] / options_.resolution);
+    if (k + len < site->pushed) continue;
+    site->windows[w].counters.Add(c.counters);
+    if (window_needs_latency_[w]) site->windows[w].latency.Merge(c.latency);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WindowEngine::LoadDetectorRecord(const std::string& word, StateReader& r,
+                                              SiteDetector* det) {
+  if (word == "second") {
+    if (det->second == nullptr || !LoadAlert(r, &det->second->machine, &det->second->incident_id)) {
+      return Damaged(r, "second alert");
+    }
+  } else if (word == "baseline") {
+    if (det->baseline == nullptr || !det->baseline->Load(r)) return Damaged(r, "baseline");
+    if (det->baseline->warm()) --baselines_warming_;
+  } else if (word == "burn") {
+    if (det->burn == nullptr || !det->burn->Load(r)) return Damaged(r, "burn-rate state");
+  } else if (word == "templates" || word == "template_new" || word == "template_active") {
+    if (det->templates == nullptr) return Damaged(r, word);
+    return LoadTemplates(word, r, det->templates.get());
+  } else {
+    return Damaged(r, StrCat("unknown record '", word, "'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WindowEngine::LoadTemplates(const std::string& word, StateReader& r,
+                                         TemplateState* ts) {
+  if (word == "templates") {
+    uint64_t n;
+    if (!r.Int(&ts->learn_until) || !r.UInt(&n)) return Damaged(r, "templates");
+    for (uint64_t i = 0; i < n; ++i) {
+      uint64_t h;
+      if (!r.UInt(&h)) return Damaged(r, "templates");
+      if (ts->known.insert(h).second) ++error_templates_;
+    }
+  } else if (word == "template_new") {
+    TemplateState::New t;
+    if (!r.Int(&t.bucket_start) || !r.UInt(&t.hash) || !r.Hex(&t.text) || !r.Hex(&t.example)) {
+      return Damaged(r, "template_new");
+    }
+    ts->pending.push_back(std::move(t));
+  } else {
+    TemplateState::Active a;
+    if (!r.Int(&a.started_at) || !r.Int(&a.fired_at) || !r.Word(&a.id) || !r.Hex(&a.text)) {
+      return Damaged(r, "template_active");
+    }
+    ts->active.push_back(std::move(a));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace sitepulse

@@ -142,6 +142,16 @@ class WindowEngine {
   struct Site;
   struct SiteDetector;
   struct TemplateState;
+  // LoadState's parts: the version, config and engine lines; one site's line, buckets and
+  // detector records; a candidate's waiting bucket.
+  absl::Status LoadHeader(StateReader& r);
+  absl::Status LoadSiteLine(StateReader& r, Site** site);
+  absl::Status LoadPending(StateReader& r);
+  absl::Status LoadBucket(const std::string& word, StateReader& r, Site* site);
+  absl::Status LoadDetectorRecord(const std::string& word, StateReader& r,
+                                  SiteDetector* det);
+  absl::Status LoadTemplates(const std::string& word, StateReader& r, TemplateState* ts);
+  bool ReadBucket(StateReader& r, OpenBucket* b);
 
   Site& NewSite(std::string_view name);
   std::unique_ptr<Site> MakeSite(std::string_view name);
