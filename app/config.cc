@@ -407,7 +407,13 @@ class Parser {
       if (d < kNanosPerSecond) Error(n["after"], Join(key, "after"), "must be at least 1s");
       else spec->no_data_after = d;
     }
-    // burn_rate.
+    BurnRateFields(n, key, spec);
+  }
+
+  // burn_rate's own keys: the SLI, its objective and latency threshold, and the window pairs.
+  void BurnRateFields(const YAML::Node& n, const std::string& key, DetectorSpec* spec) {
+    std::string s;
+    DurationNs d;
     if (n["sli"] && String(n["sli"], Join(key, "sli"), &s)) {
       if (s == "availability") spec->sli = Sli::kAvailability;
       else if (s == "latency") spec->sli = Sli::kLatency;
