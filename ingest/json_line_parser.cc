@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <climits>
+#include <immintrin.h>
+
 #include <cstring>
 
 #include "absl/strings/str_split.h"
@@ -112,29 +114,58 @@ bool JsonLineParser::RawString(od::value& value, std::string_view* out) const {
 
 namespace {
 
-// Occurrences of "key" followed (after optional blanks) by a colon: a member with that key at
-// any depth. A string value cannot contain it unescaped, so only members count.
-uint32_t CountKey(std::string_view line, std::string_view key) {
-  uint32_t n = 0;
-  size_t pos = 0;
-  while ((pos = line.find(key, pos)) != std::string_view::npos) {
-    const size_t end = pos + key.size();
-    if (pos > 0 && line[pos - 1] == '"' && end < line.size() && line[end] == '"') {
-      size_t c = end + 1;
-      while (c < line.size() && (line[c] == ' ' || line[c] == '\t')) ++c;
-      if (c < line.size() && line[c] == ':') ++n;
-    }
-    pos = end;
+// Counts, for each of `keys`, the members of the line (followed by 32 readable bytes) with that
+// key at any depth: one pass over the line's colons, each preceded (after blanks) by a closing
+// quote whose opening quote starts the key. A string value cannot hold an unescaped quote, so its colons never count as a key's
+// (an escaped quote may produce a false count; the caller then walks the line, which is exact).
+void CountKeys(std::string_view line, const std::vector<std::string_view>& keys, uint32_t* counts) {
+  const char* const begin = line.data();
+  const char* const end = begin + line.size();
+  // Only keys as long as a wanted one are looked at: the scan back to the opening quote stops
+  // after the longest, and a bit per length rules most keys out before any compare.
+  size_t longest = 0;
+  uint64_t lengths = 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    counts[i] = 0;
+    longest = std::max(longest, keys[i].size());
+    if (keys[i].size() < 64) lengths |= uint64_t{1} << keys[i].size();
   }
-  return n;
+  auto at_colon = [&](const char* p) {
+    const char* close = p;
+    while (close > begin && (close[-1] == ' ' || close[-1] == '\t')) --close;
+    if (close == begin || close[-1] != '"') return;
+    --close;  // at the closing quote
+    const char* open = close;
+    const char* const stop = static_cast<size_t>(close - begin) > longest ? close - longest - 1 : begin;
+    while (open > stop && open[-1] != '"') --open;
+    if (open == begin || open[-1] != '"') return;
+    const size_t n = static_cast<size_t>(close - open);
+    if (n >= 64 || !(lengths >> n & 1)) return;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      counts[i] += n == keys[i].size() && open[0] == keys[i][0] &&
+                   std::memcmp(open, keys[i].data(), n) == 0;
+    }
+  };
+  // The colons 32 bytes at a time (the line is padded: reading past its end is safe, and bits
+  // past it are dropped).
+  const __m256i colon = _mm256_set1_epi8(':');
+  for (const char* chunk = begin; chunk < end; chunk += 32) {
+    uint32_t mask = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(chunk)), colon)));
+    if (end - chunk < 32) mask &= (uint32_t{1} << (end - chunk)) - 1;
+    while (mask != 0) {
+      at_colon(chunk + __builtin_ctz(mask));
+      mask &= mask - 1;
+    }
+  }
 }
 
 }  // namespace
 
-bool JsonLineParser::LearnedKeysRepeat(const char* line, size_t len) const {
-  const std::string_view s(line, len);
-  for (size_t i = 0; i < learned_.size(); ++i) {
-    if (CountKey(s, learned_[i]->path.back()) > learned_key_counts_[i]) return true;
+bool JsonLineParser::LearnedKeysRepeat(const char* line, size_t len) {
+  CountKeys(std::string_view(line, len), learned_keys_, key_counts_.data());
+  for (size_t i = 0; i < learned_keys_.size(); ++i) {
+    if (key_counts_[i] > learned_key_counts_[i]) return true;
   }
   return false;
 }
@@ -197,10 +228,11 @@ RejectReason JsonLineParser::Parse(const char* line, size_t len, size_t capacity
   // Learn this line's shape when it had every configured field.
   if (static_cast<int>(walk_found_.size()) == configured_fields_) {
     learned_ = walk_found_;
-    learned_key_counts_.clear();
-    for (const Node* leaf : learned_) {
-      learned_key_counts_.push_back(CountKey(std::string_view(line, len), leaf->path.back()));
-    }
+    learned_keys_.clear();
+    for (const Node* leaf : learned_) learned_keys_.push_back(leaf->path.back());
+    learned_key_counts_.resize(learned_keys_.size());
+    key_counts_.resize(learned_keys_.size());
+    CountKeys(std::string_view(line, len), learned_keys_, learned_key_counts_.data());
   } else {
     learned_.clear();
   }

@@ -84,8 +84,10 @@ class JsonLineParser {
   ParsedRecord* rec_ = nullptr;
   // How often each learned leaf's key ("key" followed by a colon) occurs in the learned line:
   // a line where one occurs more often may hold a duplicate key, which only the walk can judge.
+  std::vector<std::string_view> learned_keys_;  // into the leaves' paths
   std::vector<uint32_t> learned_key_counts_;
-  bool LearnedKeysRepeat(const char* line, size_t len) const;
+  std::vector<uint32_t> key_counts_;  // the current line's (no allocation per line)
+  bool LearnedKeysRepeat(const char* line, size_t len);
 };
 
 }  // namespace sitepulse
