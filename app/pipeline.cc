@@ -797,9 +797,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   int lanes_done = 0;
   // Never silent: what makes a run blind or wrong is warned about once, as it shows.
   RunWarnings warnings;
-  struct {
-    uint64_t parsed = 0, access = 0, latency = 0, default_site = 0;
-  } seen;
+  RunCounts seen;  // what only the batches tell (requests, latencies, default-site lines)
   RunWarningContext warning_context;
   warning_context.needs_latency = options.needs_latency;
   warning_context.max_sites = options.engine.max_sites;
@@ -810,13 +808,10 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
     }
   }
   auto check_warnings = [&](bool final_check) {
-    RunCounts c;
+    RunCounts c = seen;
     c.lines = stats.lines->value();
     for (int r = 0; r < kNumRejectReasons; ++r) c.rejected_by_reason[r] = stats.rejected[r]->value();
-    c.parsed = seen.parsed;
-    c.access = seen.access;
-    c.latency = seen.latency;
-    c.default_site = seen.default_site;
+    c.parsed = stats.parsed->value();
     c.late = stats.late->value();
     c.sites = engines.site_count();
     c.sites_over_cap = engines.sites_over_cap();
@@ -919,7 +914,6 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
         stats.dead_letters->Add(b->rejects.size() + oversized + b->owned_rejects.size());
       }
       lines_before[in] += b->lines + b->oversized.size();
-      seen.parsed += b->parsed;
       seen.access += b->access_lines;
       seen.latency += b->latency_lines;
       seen.default_site += b->default_site_lines;
