@@ -8,11 +8,11 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/log.h"
 #include "core/record.h"
 
 namespace sitepulse {
@@ -24,7 +24,7 @@ class RunWarnings {
     for (const auto& w : list_) {
       if (w.first == code) return;
     }
-    std::fprintf(stderr, "sitepulse: warning [%s]: %s\n", code.c_str(), message.c_str());
+    LogLine(LogSeverity::kWarning, code, message);  // "warning [CODE]: ..."
     list_.emplace_back(code, message);
   }
   bool raised(const std::string& code) const {

@@ -1,0 +1,81 @@
+#include "app/pipeline_inputs.h"
+
+#include "app/pipeline_stats.h"
+#include "core/status_macros.h"
+#include "core/strings.h"
+
+namespace sitepulse {
+
+absl::StatusOr<std::unique_ptr<PipelineInputs>> PipelineInputs::Open(const PipelineOptions& options) {
+  auto in = std::make_unique<PipelineInputs>();
+  FileSource::Options source_options;
+  source_options.batch_bytes = options.batch_bytes;
+  source_options.max_line_bytes = options.max_line_bytes;
+  for (const PipelineInput& input : options.inputs) {
+    if (input.uri.scheme == "kafka") {
+      if (options.inputs.size() != 1) {
+        return absl::UnimplementedError("a Kafka input cannot be combined with other inputs yet");
+      }
+      SP_ASSIGN_OR_RETURN(KafkaSourceOptions ko,
+                          KafkaOptionsFromUri(input.uri.target, input.uri.Param("group")));
+      ko.properties = options.kafka_properties;
+      ko.exit_at_end = options.exit_at_end;
+      if (!options.state_topic.empty()) {
+        KafkaStateStoreOptions so;
+        so.brokers = ko.brokers;
+        so.topic = options.state_topic;
+        so.properties = options.kafka_properties;
+        SP_ASSIGN_OR_RETURN(in->state_store_, KafkaStateStore::Open(so));
+        ko.load_state = [store = in->state_store_.get()](const std::string& key) {
+          return store->Get(key);
+        };
+      }
+      SP_ASSIGN_OR_RETURN(in->kafka_, KafkaSource::Open(ko));
+      in->formats_.push_back(input.format);
+      continue;
+    }
+    if (input.uri.scheme != "file" && input.uri.scheme != "stdin") {
+      return absl::UnimplementedError(StrCat(
+          "input '", input.uri.ToString(), "': scheme '", input.uri.scheme,
+          "' is not supported (use file:PATH, a path, - for stdin, or kafka://HOST:PORT/TOPIC)"));
+    }
+    SP_ASSIGN_OR_RETURN(auto src,
+                        FileSource::Open(input.uri.scheme == "stdin" ? "-" : input.uri.target,
+                                         source_options));
+    in->files_.push_back(std::move(src));
+    in->formats_.push_back(input.format);
+  }
+  if (!options.state_topic.empty() && !in->kafka_) {
+    return absl::InvalidArgumentError(
+        StrCat("state topic ", options.state_topic,
+               ": a state topic needs a Kafka input (use state.file for files)"));
+  }
+  for (size_t i = 0; i < in->files_.size(); ++i) in->active_.push_back(i);
+  return in;
+}
+
+Batch* PipelineInputs::ReadNext(BatchQueue<Batch>& free, const std::atomic<bool>* stop) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  if (active_.empty()) return nullptr;
+  if (next_active_ >= active_.size()) next_active_ = 0;
+  const size_t i = active_[next_active_];
+  Batch* b = free.Pop();
+  b->ResetForReader();
+  b->input = static_cast<int>(i);
+  b->seq = read_seq_++;
+  const bool stopping = stop != nullptr && stop->load(std::memory_order_relaxed);
+  if (files_[i]->streaming()) b->wall_now = WallNowNs();
+  if (stopping || !files_[i]->Next(b)) {
+    b->size = 0;
+    b->end_of_input = true;
+  }
+  // The input's last batch (its last data, or an empty one) ends it.
+  if (b->end_of_input) {
+    active_.erase(active_.begin() + static_cast<std::ptrdiff_t>(next_active_));
+  } else {
+    ++next_active_;
+  }
+  return b;
+}
+
+}  // namespace sitepulse

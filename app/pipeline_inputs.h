@@ -1,0 +1,55 @@
+// The inputs of one run: opening them (files, stdin, or one Kafka topic with its optional state
+// topic), their formats, and reading file inputs in turn, one batch each, so that event time
+// advances together across them.
+//
+// Threading: Open on the calling thread. ReadNext is called by the reader thread or, when the
+// lanes read for themselves, by any lane: it serialises them (whoever reads holds the lock).
+// The Kafka source is polled by the reader thread alone (app/parse_stage.h).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "app/pipeline.h"
+#include "core/batch_queue.h"
+#include "ingest/batch.h"
+#include "ingest/file_source.h"
+#include "ingest/kafka_source.h"
+#include "ingest/kafka_state_store.h"
+
+namespace sitepulse {
+
+class PipelineInputs {
+ public:
+  // Opens every input: a typo in a path, or a Kafka URI without a topic, fails here, before
+  // anything is bound or read.
+  static absl::StatusOr<std::unique_ptr<PipelineInputs>> Open(const PipelineOptions& options);
+
+  // One per input, in the order given (a Kafka input is input 0, its partitions its ids).
+  const std::vector<FormatSpec>& formats() const { return formats_; }
+  KafkaSource* kafka() const { return kafka_.get(); }
+  KafkaStateStore* state_store() const { return state_store_.get(); }
+  size_t file_count() const { return files_.size(); }
+  FileSource& file(size_t i) const { return *files_[i]; }
+
+  // File and stdin inputs: the next batch (from `free`), read from the next input in turn and
+  // numbered for the coordinator; nullptr once every input has ended. An input's last batch
+  // (its last data, or an empty one) has end_of_input set. Once *stop is true each input ends.
+  Batch* ReadNext(BatchQueue<Batch>& free, const std::atomic<bool>* stop);
+
+ private:
+  std::vector<std::unique_ptr<FileSource>> files_;
+  std::vector<FormatSpec> formats_;
+  std::unique_ptr<KafkaSource> kafka_;
+  std::unique_ptr<KafkaStateStore> state_store_;
+
+  std::mutex read_mu_;
+  uint64_t read_seq_ = 0;
+  std::vector<size_t> active_;  // inputs not ended yet
+  size_t next_active_ = 0;
+};
+
+}  // namespace sitepulse
