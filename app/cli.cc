@@ -10,6 +10,8 @@
 #include "app/http_endpoint.h"
 #include "app/pipeline.h"
 #include "app/series.h"
+#include "core/log.h"
+#include "detect/detector_kind.h"
 
 #ifndef SITEPULSE_VERSION
 #define SITEPULSE_VERSION "0.0.0"
@@ -62,15 +64,42 @@ constexpr const char* kRunHelp =
     "  --strict        exit 3 when a warning was raised (most lines rejected, no latency for a\n"
     "                  latency detector, every line on a placeholder site, a file truncated\n"
     "                  under the reader, sites folded past the cap, future lines, many late)\n"
+    "  --log-level L   debug, info (default), warning or error: what goes to stderr\n"
     "\n"
     "With file and stdin inputs the run closes every bucket at the end of input, evaluates the\n"
     "detectors, flushes the sinks and exits 0. The last line on stderr is a JSON summary.\n";
 
+// run --help: the fixed text, then the detector kinds from their table.
+std::string RunHelpText() {
+  std::string out = kRunHelp;
+  out += "\nDetector kinds (a detector's `type:`; their keys: sitepulse check --kinds):\n";
+  for (const DetectorKind* k : DetectorKinds()) {
+    out += StrCat("  ", k->name, std::string(k->name.size() < 20 ? 20 - k->name.size() : 1, ' '),
+                  k->doc, "\n");
+  }
+  return out;
+}
+
 constexpr const char* kCheckHelp =
     "usage: sitepulse check --config FILE\n"
+    "       sitepulse check --kinds\n"
     "\n"
     "Validates FILE. Exit 0 when it is valid; exit 1 with every error printed as\n"
-    "FILE:LINE: key.path: what is wrong\n";
+    "FILE:LINE: key.path: what is wrong\n"
+    "--kinds lists the detector kinds with their keys (required ones marked *).\n";
+
+// check --kinds: every kind of the table with its keys.
+void PrintKinds() {
+  for (const DetectorKind* k : DetectorKinds()) {
+    std::string keys;
+    for (const DetectorOption& o : k->options) {
+      const bool required = std::find(k->required.begin(), k->required.end(), o.key) != k->required.end();
+      keys += StrCat(keys.empty() ? "" : ", ", o.key, required ? "*" : "");
+    }
+    std::printf("%s: %s\n  keys: name*, type, %s\n", std::string(k->name).c_str(),
+                std::string(k->doc).c_str(), keys.c_str());
+  }
+}
 
 std::atomic<bool> g_stop{false};
 constexpr const char* kDefaultKafkaListen = "127.0.0.1:9468";
@@ -102,6 +131,10 @@ int Check(const std::vector<std::string>& args) {
   for (size_t i = 1; i < args.size(); ++i) {
     if (args[i] == "--help" || args[i] == "-h") {
       std::fputs(kCheckHelp, stdout);
+      return 0;
+    }
+    if (args[i] == "--kinds") {
+      PrintKinds();
       return 0;
     }
     if (!FlagValue(args, &i, "--config", &config_path)) {
@@ -141,12 +174,12 @@ std::function<absl::Status()> BindWhenOpened(const std::string& listen,
     *endpoint = std::make_unique<HttpEndpoint>(HttpEndpoint::Options{address}, metrics, health);
     if (absl::Status st = (*endpoint)->Start(); !st.ok()) {
       if (!default_listen) return st;
-      std::fprintf(stderr, "sitepulse: warning: %s; running without /metrics (set --listen)\n",
+      SP_LOG(kWarning, "cli", "%s; running without /metrics (set --listen)",
                    std::string(st.message()).c_str());
       endpoint->reset();
     } else {
       const std::string host = address.substr(0, address.rfind(':'));
-      std::fprintf(stderr, "sitepulse: serving /metrics, /healthz, /readyz on %s:%d\n",
+      SP_LOG(kInfo, "cli", "serving /metrics, /healthz, /readyz on %s:%d",
                    host.c_str(), (*endpoint)->port());
     }
     return absl::OkStatus();
@@ -180,7 +213,7 @@ int Run(const std::vector<std::string>& args) {
   for (size_t i = 1; i < args.size(); ++i) {
     std::string v;
     if (args[i] == "--help" || args[i] == "-h") {
-      std::fputs(kRunHelp, stdout);
+      std::fputs(RunHelpText().c_str(), stdout);
       return 0;
     }
     if (args[i] == "--strict") strict = true;
@@ -193,7 +226,14 @@ int Run(const std::vector<std::string>& args) {
     else if (FlagValue(args, &i, "--listen", &v)) listen = v;
     else if (args[i] == "--exit-at-end") exit_at_end = true;
     else if (FlagValue(args, &i, "--state", &v)) state_file = v;
-    else return Usage(StrCat("run: unknown or incomplete argument '", args[i], "'").c_str(), kRunHelp);
+    else if (FlagValue(args, &i, "--log-level", &v)) {
+      LogSeverity level;
+      if (!ParseLogSeverity(v, &level)) {
+        return Usage("run: --log-level must be debug, info, warning or error", RunHelpText().c_str());
+      }
+      SetLogLevel(level);
+    }
+    else return Usage(StrCat("run: unknown or incomplete argument '", args[i], "'").c_str(), RunHelpText().c_str());
   }
 
   ConfigResult r;
@@ -218,7 +258,7 @@ int Run(const std::vector<std::string>& args) {
       c.inputs.push_back({*u, {}, 0});
     }
   }
-  if (c.inputs.empty()) return Usage("run: no input (give --input or inputs: in the config)", kRunHelp);
+  if (c.inputs.empty()) return Usage("run: no input (give --input or inputs: in the config)", RunHelpText().c_str());
   for (const InputConfig& in : c.inputs) {
     FormatOverrides merged = c.format;
     merged.MergeFrom(in.format);
@@ -255,7 +295,7 @@ int Run(const std::vector<std::string>& args) {
   int threads = c.threads;
   if (!threads_arg.empty()) {
     if (!absl::SimpleAtoi(threads_arg, &threads) || threads < 1 || threads > 1024) {
-      return Usage("run: --threads must be a number from 1 to 1024", kRunHelp);
+      return Usage("run: --threads must be a number from 1 to 1024", RunHelpText().c_str());
     }
   }
   if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

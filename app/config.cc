@@ -14,6 +14,8 @@
 #include "core/strings.h"
 
 #include "core/duration.h"
+#include "detect/detector_kind.h"
+#include "sinks/sink_registry.h"
 #include "absl/strings/numbers.h"
 #include "yaml-cpp/yaml.h"
 
@@ -278,6 +280,20 @@ class Parser {
       return false;
     }
     if (!UriValue(n["uri"], Join(key, "uri"), &o->uri)) return false;
+    // Each sink kind names the options it takes (sinks/sink_registry.h).
+    if (const SinkKind* kind = FindSinkKind(o->uri)) {
+      for (const auto& kv : n) {
+        const std::string k = kv.first.Scalar();
+        if (k == "uri" || std::find(kind->options.begin(), kind->options.end(), k) != kind->options.end()) {
+          continue;
+        }
+        Error(kv.first, Join(key, k),
+              StrCat("not an option of ", kind->name, " outputs (",
+                     kind->options.empty() ? std::string("they take only uri")
+                                           : StrCat("they take: ", StrJoin(kind->options, ", ")),
+                     ")"));
+      }
+    }
     if (const YAML::Node labels = n["labels"]) {
       if (!labels.IsMap()) {
         Error(labels, Join(key, "labels"), "expected a mapping of label names to values");
@@ -315,229 +331,87 @@ class Parser {
     return true;
   }
 
-  // Reads the settable fields of a detector into `spec` (all optional here).
-  void DetectorFields(const YAML::Node& n, const std::string& key, DetectorSpec* spec) {
-    std::string s;
-    if (n["metric"] && String(n["metric"], Join(key, "metric"), &s)) {
-      if (!ParseMetric(s, &spec->metric)) {
-        Error(n["metric"], Join(key, "metric"),
-              "must be one of p50, p90, p95, p99, p999, error_rate, request_rate, error_log_rate");
+  // Reads the keys of `kind` that `n` sets into `spec`, in the kind's order (detect/detectors/).
+  void DetectorOptions(const YAML::Node& n, const std::string& key, const DetectorKind& kind,
+                       DetectorSpec* spec) {
+    using T = DetectorOption::Type;
+    for (const DetectorOption& o : kind.options) {
+      const YAML::Node v = n[std::string(o.key)];
+      if (!v) continue;
+      const std::string k = Join(key, std::string(o.key));
+      OptionValue val;
+      bool ok = false;
+      switch (o.type) {
+        case T::kNumber: ok = Number<double>(v, k, &val.number, o.min, o.max); break;
+        case T::kCount:
+          ok = Number<uint64_t>(v, k, &val.count, static_cast<uint64_t>(o.min), static_cast<uint64_t>(o.max));
+          break;
+        case T::kDuration: ok = Duration(v, k, &val.duration); break;
+        case T::kBool: ok = Bool(v, k, &val.flag); break;
+        case T::kText: ok = String(v, k, &val.text); break;
+        case T::kBurnPairs: ok = BurnPairs(v, k, spec->severity, &val.pairs); break;
+        case T::kLabels: ok = Labels(v, k, &val.labels); break;
       }
+      if (!ok) continue;
+      if (std::string err = o.set(spec, val); !err.empty()) Error(v, k, err);
+      if (o.window) WindowMultiple(v, k, val.duration);
     }
-    if (n["op"] && String(n["op"], Join(key, "op"), &s)) {
-      if (s == "above" || s == ">") spec->above = true;
-      else if (s == "below" || s == "<") spec->above = false;
-      else Error(n["op"], Join(key, "op"), "must be above or below");
-    }
-    if (n["threshold"]) {
-      Number<double>(n["threshold"], Join(key, "threshold"), &spec->threshold, 0.0, 1e12);
-    }
-    DurationNs d;
-    if (n["window"] && Duration(n["window"], Join(key, "window"), &d)) {
-      if (d < kNanosPerSecond) Error(n["window"], Join(key, "window"), "must be at least 1s");
-      else spec->window = d;
-      WindowMultiple(n["window"], Join(key, "window"), d);
-    }
-    if (n["for"] && Duration(n["for"], Join(key, "for"), &d)) spec->for_duration = d;
-    if (n["keep_firing_for"] && Duration(n["keep_firing_for"], Join(key, "keep_firing_for"), &d)) {
-      spec->keep_firing_for = d;
-    }
-    if (n["min_requests"]) {
-      Number<uint64_t>(n["min_requests"], Join(key, "min_requests"), &spec->min_requests, 0,
-                       uint64_t{1} << 40);
-    }
-    if (n["severity"] && String(n["severity"], Join(key, "severity"), &s)) {
-      if (s.empty()) Error(n["severity"], Join(key, "severity"), "must not be empty");
-      else spec->severity = s;
-    }
-    if (n["enabled"]) Bool(n["enabled"], Join(key, "enabled"), &spec->enabled);
-    // Learned baselines (baseline, traffic_drop, error_spike).
-    if (n["direction"] && String(n["direction"], Join(key, "direction"), &s)) {
-      if (s == "rise") spec->direction = Direction::kRise;
-      else if (s == "drop") spec->direction = Direction::kDrop;
-      else if (s == "both") spec->direction = Direction::kBoth;
-      else Error(n["direction"], Join(key, "direction"), "must be rise, drop or both");
-    }
-    if (n["sensitivity"]) {
-      Number<double>(n["sensitivity"], Join(key, "sensitivity"), &spec->sensitivity, 0.5, 100.0);
-    }
-    if (n["min_change"]) {
-      Number<double>(n["min_change"], Join(key, "min_change"), &spec->min_change, 0.0, 1000.0);
-    }
-    if (n["drop"]) {  // traffic_drop: the share of the baseline that must be gone
-      Number<double>(n["drop"], Join(key, "drop"), &spec->min_change, 0.01, 1.0);
-    }
-    if (n["factor"]) {  // error_spike: how many times the baseline
-      double f = 3;
-      if (Number<double>(n["factor"], Join(key, "factor"), &f, 1.0, 1e6)) spec->min_change = f - 1;
-    }
-    if (n["min_rate"]) {
-      Number<double>(n["min_rate"], Join(key, "min_rate"), &spec->min_value, 0.0, 1e12);
-    }
-    if (n["min_spread"]) {
-      Number<double>(n["min_spread"], Join(key, "min_spread"), &spec->baseline.min_spread, 0.0, 1e12);
-    }
-    if (n["learn_for"] && Duration(n["learn_for"], Join(key, "learn_for"), &d)) {
-      spec->baseline.learn_for = d;
-    }
-    if (n["half_life"] && Duration(n["half_life"], Join(key, "half_life"), &d)) {
-      if (d < kNanosPerSecond) Error(n["half_life"], Join(key, "half_life"), "must be at least 1s");
-      else spec->baseline.half_life = d;
-    }
-    if (n["adapt_after"] && Duration(n["adapt_after"], Join(key, "adapt_after"), &d)) {
-      spec->baseline.adapt_after = d;
-    }
-    if (n["seasonality"]) Bool(n["seasonality"], Join(key, "seasonality"), &spec->baseline.seasonality);
-    // new_error_template.
-    if (n["min_level"] && String(n["min_level"], Join(key, "min_level"), &s) &&
-        !ParseLogLevel(s, &spec->min_level)) {
-      Error(n["min_level"], Join(key, "min_level"),
-            "must be a log level (debug, info, notice, warn, error, crit, alert, emerg)");
-    }
-    if (n["max_templates"]) {
-      Number<uint64_t>(n["max_templates"], Join(key, "max_templates"), &spec->max_templates, 1,
-                       1000000);
-    }
-    if (spec->type == DetectorType::kNewErrorTemplate && n["learn_for"] &&
-        Duration(n["learn_for"], Join(key, "learn_for"), &d)) {
-      spec->template_learn_for = d;
-    }
-    // no_data.
-    if (n["after"] && Duration(n["after"], Join(key, "after"), &d)) {
-      if (d < kNanosPerSecond) Error(n["after"], Join(key, "after"), "must be at least 1s");
-      else spec->no_data_after = d;
-    }
-    BurnRateFields(n, key, spec);
   }
 
-  // burn_rate's own keys: the SLI, its objective and latency threshold, and the window pairs.
-  void BurnRateFields(const YAML::Node& n, const std::string& key, DetectorSpec* spec) {
-    std::string s;
-    DurationNs d;
-    if (n["sli"] && String(n["sli"], Join(key, "sli"), &s)) {
-      if (s == "availability") spec->sli = Sli::kAvailability;
-      else if (s == "latency") spec->sli = Sli::kLatency;
-      else Error(n["sli"], Join(key, "sli"), "must be availability or latency");
+  // burn_rate's pairs: a list of {long, short, factor, severity}; severity defaults to the
+  // detector's.
+  bool BurnPairs(const YAML::Node& pairs, const std::string& key, const std::string& severity,
+                 std::vector<BurnPair>* out) {
+    if (!pairs.IsSequence() || pairs.size() == 0) {
+      Error(pairs, key, "expected a non-empty list of {long, short, factor, severity}");
+      return false;
     }
-    if (n["objective"]) {
-      double pct = 99.9;
-      if (Number<double>(n["objective"], Join(key, "objective"), &pct, 50.0, 99.9999)) {
-        spec->objective = pct / 100;
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      const std::string pk = StrCat(key, "[", i, "]");
+      if (!Map(pairs[i], pk, {"long", "short", "factor", "severity"})) continue;
+      BurnPair bp;
+      bp.severity = severity;
+      for (const char* req : {"long", "short", "factor"}) {
+        if (!pairs[i][req]) Error(pairs[i], pk, StrCat("missing required key '", req, "'"));
       }
-    }
-    if (n["min_bad"]) Number<double>(n["min_bad"], Join(key, "min_bad"), &spec->min_bad, 0.0, 1e9);
-    if (n["latency_threshold"] &&
-        Duration(n["latency_threshold"], Join(key, "latency_threshold"), &d)) {
-      spec->latency_threshold_s = static_cast<double>(d) / 1e9;
-    }
-    if (const YAML::Node pairs = n["pairs"]) {
-      if (!pairs.IsSequence() || pairs.size() == 0) {
-        Error(pairs, Join(key, "pairs"), "expected a non-empty list of {long, short, factor, severity}");
-      } else {
-        spec->pairs.clear();
-        for (size_t i = 0; i < pairs.size(); ++i) {
-          const std::string pk = StrCat(Join(key, "pairs"), "[", i, "]");
-          if (!Map(pairs[i], pk, {"long", "short", "factor", "severity"})) continue;
-          BurnPair bp;
-          bp.severity = spec->severity;
-          for (const char* req : {"long", "short", "factor"}) {
-            if (!pairs[i][req]) Error(pairs[i], pk, StrCat("missing required key '", req, "'"));
-          }
-          if (pairs[i]["long"] && Duration(pairs[i]["long"], Join(pk, "long"), &bp.long_window)) {
-            WindowMultiple(pairs[i]["long"], Join(pk, "long"), bp.long_window);
-          }
-          if (pairs[i]["short"] && Duration(pairs[i]["short"], Join(pk, "short"), &bp.short_window)) {
-            WindowMultiple(pairs[i]["short"], Join(pk, "short"), bp.short_window);
-          }
-          if (pairs[i]["factor"]) Number<double>(pairs[i]["factor"], Join(pk, "factor"), &bp.factor, 0.01, 1e6);
-          if (pairs[i]["severity"]) String(pairs[i]["severity"], Join(pk, "severity"), &bp.severity);
-          if (bp.short_window > bp.long_window) {
-            Error(pairs[i], pk, "the short window must not be longer than the long one");
-          }
-          spec->pairs.push_back(bp);
-        }
+      if (pairs[i]["long"] && Duration(pairs[i]["long"], Join(pk, "long"), &bp.long_window)) {
+        WindowMultiple(pairs[i]["long"], Join(pk, "long"), bp.long_window);
       }
-    }
-    if (const YAML::Node labels = n["labels"]) {
-      if (!labels.IsMap()) {
-        Error(labels, Join(key, "labels"), "expected a mapping of label names to values");
-      } else {
-        spec->labels.clear();
-        for (const auto& kv : labels) {
-          std::string v;
-          if (String(kv.second, Join(Join(key, "labels"), kv.first.Scalar()), &v)) {
-            spec->labels.emplace_back(kv.first.Scalar(), v);
-          }
-        }
-        std::sort(spec->labels.begin(), spec->labels.end());
+      if (pairs[i]["short"] && Duration(pairs[i]["short"], Join(pk, "short"), &bp.short_window)) {
+        WindowMultiple(pairs[i]["short"], Join(pk, "short"), bp.short_window);
       }
+      if (pairs[i]["factor"]) Number<double>(pairs[i]["factor"], Join(pk, "factor"), &bp.factor, 0.01, 1e6);
+      if (pairs[i]["severity"]) String(pairs[i]["severity"], Join(pk, "severity"), &bp.severity);
+      if (bp.short_window > bp.long_window) {
+        Error(pairs[i], pk, "the short window must not be longer than the long one");
+      }
+      out->push_back(bp);
     }
+    return true;
+  }
+
+  bool Labels(const YAML::Node& labels, const std::string& key,
+              std::vector<std::pair<std::string, std::string>>* out) {
+    if (!labels.IsMap()) {
+      Error(labels, key, "expected a mapping of label names to values");
+      return false;
+    }
+    for (const auto& kv : labels) {
+      std::string v;
+      if (String(kv.second, Join(key, kv.first.Scalar()), &v)) out->emplace_back(kv.first.Scalar(), v);
+    }
+    return true;
   }
 
  private:
   std::vector<ConfigError>* errors_;
 };
 
-// The keys each detector type accepts (name and type aside), also for per-site overrides.
-std::vector<std::string> DetectorKeys(DetectorType t) {
-  std::vector<std::string> k = {"severity", "enabled", "labels", "for", "keep_firing_for"};
-  auto add = [&k](std::initializer_list<const char*> more) { k.insert(k.end(), more.begin(), more.end()); };
-  const std::initializer_list<const char*> learned = {"sensitivity", "learn_for", "half_life",
-                                                      "adapt_after", "seasonality", "min_spread"};
-  switch (t) {
-    case DetectorType::kThreshold: add({"metric", "op", "threshold", "window", "min_requests"}); break;
-    case DetectorType::kBaseline:
-      add({"metric", "window", "min_requests", "direction", "min_change"});
-      add(learned);
-      break;
-    case DetectorType::kTrafficDrop: add({"window", "min_requests", "drop"}); add(learned); break;
-    case DetectorType::kErrorSpike: add({"window", "min_requests", "factor", "min_rate"}); add(learned); break;
-    case DetectorType::kNoData: add({"after"}); break;
-    case DetectorType::kNewErrorTemplate:
-      // Each template fires at once: no "for".
-      k.erase(std::find(k.begin(), k.end(), "for"));
-      add({"min_level", "learn_for", "max_templates"});
-      break;
-    case DetectorType::kBurnRate:
-      add({"sli", "objective", "latency_threshold", "pairs", "min_requests", "min_bad"});
-      break;
-  }
-  return k;
-}
-
-// Defaults that differ by type, applied before the configured fields.
-void ApplyTypeDefaults(DetectorSpec* spec) {
-  switch (spec->type) {
-    case DetectorType::kTrafficDrop:
-      spec->metric = Metric::kRequestRate;
-      spec->direction = Direction::kDrop;
-      spec->sensitivity = 3;
-      spec->min_change = 0.5;
-      spec->min_requests = 100;  // the baseline must expect at least this many per window
-      spec->for_duration = 2 * 60 * kNanosPerSecond;
-      break;
-    case DetectorType::kErrorSpike:
-      spec->metric = Metric::kErrorLogRate;
-      spec->direction = Direction::kRise;
-      spec->min_change = 2;  // factor 3
-      spec->min_value = 0.05;
-      spec->for_duration = 60 * kNanosPerSecond;
-      break;
-    case DetectorType::kBaseline:
-      spec->direction = Direction::kRise;
-      spec->for_duration = 2 * 60 * kNanosPerSecond;
-      break;
-    case DetectorType::kBurnRate:
-      spec->pairs = DefaultBurnPairs();
-      spec->min_requests = 100;
-      break;
-    case DetectorType::kNewErrorTemplate:
-      spec->severity = "ticket";
-      spec->keep_firing_for = 3600 * kNanosPerSecond;
-      break;
-    default:
-      break;
-  }
+// The keys a detector kind accepts (name and type aside), also for per-site overrides.
+std::vector<std::string> DetectorKeys(const DetectorKind& kind) {
+  std::vector<std::string> keys;
+  for (const DetectorOption& o : kind.options) keys.emplace_back(o.key);
+  return keys;
 }
 
 // event_time: the gate that keeps one line from moving an input's event time.
@@ -725,17 +599,20 @@ void ParseDetectorsAndSites(Parser& p, const YAML::Node& root, Config& c) {
         }
         DetectorSpec spec;
         std::string type = "threshold";
-        if (d["type"] && p.String(d["type"], key + ".type", &type) &&
-            !ParseDetectorType(type, &spec.type)) {
-          p.Error(d["type"], key + ".type",
-                  StrCat("unknown detector type '", type,
-                         "' (known: threshold, baseline, burn_rate, traffic_drop, no_data, "
-                         "error_spike, new_error_template)"));
+        const DetectorKind* kind = FindDetectorKind(type);
+        if (d["type"] && p.String(d["type"], key + ".type", &type)) {
+          if (const DetectorKind* k = FindDetectorKind(type)) {
+            kind = k;
+          } else {
+            p.Error(d["type"], key + ".type",
+                    StrCat("unknown detector type '", type, "' (known: ", DetectorKindNames(), ")"));
+          }
         }
-        std::vector<std::string> keys = DetectorKeys(spec.type);
+        spec.type = kind->type;
+        std::vector<std::string> keys = DetectorKeys(*kind);
         keys.insert(keys.begin(), {"name", "type"});
         if (!p.Map(d, key, keys)) continue;
-        ApplyTypeDefaults(&spec);
+        if (kind->defaults != nullptr) kind->defaults(&spec);
         if (!d["name"]) {
           p.Error(d, key, "missing required key 'name'");
         } else if (p.String(d["name"], key + ".name", &spec.name)) {
@@ -744,20 +621,15 @@ void ParseDetectorsAndSites(Parser& p, const YAML::Node& root, Config& c) {
             p.Error(d["name"], key + ".name", StrCat("duplicate detector name '", spec.name, "'"));
           }
         }
-        if (spec.type == DetectorType::kThreshold || spec.type == DetectorType::kBaseline) {
-          if (!d["metric"]) p.Error(d, key, "missing required key 'metric'");
+        for (std::string_view req : kind->required) {
+          if (!d[std::string(req)]) p.Error(d, key, StrCat("missing required key '", req, "'"));
         }
-        if (spec.type == DetectorType::kThreshold && !d["threshold"]) {
-          p.Error(d, key, "missing required key 'threshold'");
+        p.DetectorOptions(d, key, *kind, &spec);
+        if (kind->also_required != nullptr) {
+          std::vector<std::string> given;
+          for (const auto& kv : d) given.push_back(kv.first.Scalar());
+          if (std::string err = kind->also_required(spec, given); !err.empty()) p.Error(d, key, err);
         }
-        if (spec.type == DetectorType::kBurnRate) {
-          if (!d["objective"]) p.Error(d, key, "missing required key 'objective'");
-          if (d["sli"] && d["sli"].IsScalar() && d["sli"].Scalar() == "latency" &&
-              !d["latency_threshold"]) {
-            p.Error(d, key, "missing required key 'latency_threshold' (sli: latency)");
-          }
-        }
-        p.DetectorFields(d, key, &spec);
         c.detectors.push_back(std::move(spec));
       }
     }
@@ -785,8 +657,9 @@ void ParseDetectorsAndSites(Parser& p, const YAML::Node& root, Config& c) {
               p.Error(dkv.first, dkey, "no detector of that name is defined under detectors");
               continue;
             }
-            if (!p.Map(dkv.second, dkey, DetectorKeys(it->type))) continue;
-            p.DetectorFields(dkv.second, dkey, &*it);
+            const DetectorKind& kind = KindOf(it->type);
+            if (!p.Map(dkv.second, dkey, DetectorKeys(kind))) continue;
+            p.DetectorOptions(dkv.second, dkey, kind, &*it);
           }
         }
         c.site_detectors[site] = std::move(specs);

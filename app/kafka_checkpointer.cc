@@ -1,6 +1,7 @@
 #include "app/kafka_checkpointer.h"
 
 #include "app/pipeline_stats.h"
+#include "core/check.h"
 #include "core/log.h"
 
 namespace sitepulse {
@@ -213,6 +214,8 @@ void KafkaCheckpointer::Commit(bool sync) {
       q.pop_front();
     }
     if (commit >= 0) {
+      SP_DCHECK(!closed_offset_.contains(pid) || commit >= closed_offset_[pid],
+                "a partition's commits never go back");
       offsets.emplace_back(pid, commit);
       closed_offset_[pid] = commit;
     }

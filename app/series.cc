@@ -12,6 +12,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "app/config.h"
+#include "detect/detector_kind.h"
+#include "core/log.h"
 #include "core/strings.h"
 #include "core/time.h"
 #include "detect/series_scorer.h"
@@ -61,8 +63,7 @@ struct SeriesQuirks {
   size_t skipped = 0, back = 0, repeated = 0;
   void Note(size_t* count, const std::string& input, size_t row, const char* what) {
     if ((*count)++ == 0) {
-      std::fprintf(stderr, "sitepulse series: warning: %s:%zu: %s (further rows like it are counted)\n",
-                   input.c_str(), row, what);
+      SP_LOG(kWarning, "series", "%s:%zu: %s (further rows like it are counted)", input, row, what);
     }
   }
 };
@@ -109,22 +110,26 @@ int SeriesMain(const std::vector<std::string>& args) {
       }
     }
     if (!found) return Fail(StrCat("no detector named '", detector, "' in ", config));
-  } else if (!ParseDetectorType(detector, &spec.type) || spec.type == DetectorType::kThreshold ||
-             spec.type == DetectorType::kBurnRate || spec.type == DetectorType::kNoData) {
-    return Fail(StrCat("without --config, --detector must be baseline, traffic_drop or error_spike"));
   } else {
-    spec.name = detector;
-    if (spec.type == DetectorType::kBaseline) spec.direction = Direction::kBoth;
-    if (spec.type == DetectorType::kTrafficDrop) {
-      spec.direction = Direction::kDrop;
-      spec.min_change = 0.5;
-      spec.sensitivity = 3;
+    const DetectorKind* kind = FindDetectorKind(detector);
+    if (kind == nullptr || kind->series_defaults == nullptr) {
+      std::string usable;
+      for (const DetectorKind* k : DetectorKinds()) {
+        if (k->series_defaults != nullptr) usable += usable.empty() ? k->name : StrCat(", ", k->name);
+      }
+      return Fail(StrCat("without --config, --detector must be one of ", usable));
     }
-    if (spec.type == DetectorType::kErrorSpike) spec.min_change = 2;
+    spec.type = kind->type;
+    spec.name = detector;
+    kind->series_defaults(&spec);
   }
-  if (spec.type == DetectorType::kBurnRate || spec.type == DetectorType::kNoData) {
+  if (!KindOf(spec.type).series) {
+    std::string usable;
+    for (const DetectorKind* k : DetectorKinds()) {
+      if (k->series) usable += usable.empty() ? k->name : StrCat(", ", k->name);
+    }
     return Fail(StrCat("detector '", detector, "' is a ", DetectorTypeName(spec.type),
-                       " detector; series runs threshold and baseline types"));
+                       " detector; series runs ", usable));
   }
 
   std::ifstream in_file;
@@ -189,10 +194,10 @@ int SeriesMain(const std::vector<std::string>& args) {
   out->flush();
   if (!*out) return Fail(StrCat("write error on ", output));
   if (quirks.skipped + quirks.back + quirks.repeated > 0) {
-    std::fprintf(stderr,
-                 "sitepulse series: %zu rows skipped (no numeric value), %zu stepped back in "
-                 "time, %zu repeated a timestamp\n",
-                 quirks.skipped, quirks.back, quirks.repeated);
+    SP_LOG(kInfo, "series",
+           "%zu rows skipped (no numeric value), %zu stepped back in time, %zu repeated a "
+           "timestamp",
+           quirks.skipped, quirks.back, quirks.repeated);
   }
   return 0;
 }

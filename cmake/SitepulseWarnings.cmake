@@ -23,7 +23,7 @@ function(sitepulse_module name)
   target_link_libraries(sitepulse_${name} PUBLIC ${ARG_DEPS} PRIVATE sitepulse::warnings)
   # The layers, enforced: a module includes headers only of itself and of the modules in its
   # DEPS (core -> detect -> app; ingest and sinks on core alone). Checked at configure time.
-  file(GLOB module_files ${CMAKE_CURRENT_SOURCE_DIR}/*.h ${CMAKE_CURRENT_SOURCE_DIR}/*.cc)
+  file(GLOB_RECURSE module_files ${CMAKE_CURRENT_SOURCE_DIR}/*.h ${CMAKE_CURRENT_SOURCE_DIR}/*.cc)
   foreach(f ${module_files})
     file(STRINGS ${f} includes REGEX "^#include \"(core|detect|ingest|sinks|app)/")
     foreach(inc ${includes})

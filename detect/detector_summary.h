@@ -1,6 +1,6 @@
-// What one detector concluded at one bucket close, and the sentence a person reads in the
+// What one detector concluded at one bucket close, and the sentences a person reads in the
 // anomaly event ("p99 latency of shop.example.com is 812.0 ms over 5m, 4.3x its learned
-// baseline of 190.0 ms").
+// baseline of 190.0 ms"), shared by the kinds in detect/detectors/.
 #pragma once
 
 #include <optional>
@@ -24,10 +24,11 @@ struct DetectorOutcome {
   double short_value = 0;
 };
 
-// The event's `metric`: the window metric, or "burn_rate" / "silence_s".
-std::string_view DetectorMetricName(const DetectorSpec& spec);
+// "shop.example.com sent no requests over 5m: the p99 latency alert ends without a verdict"
+std::string SilentWindowSummary(const DetectorSpec& spec, std::string_view site, Metric m);
 
-std::string DetectorSummary(const DetectorSpec& spec, std::string_view site,
-                            const DetectorOutcome& o, AlertState state);
+// A learned baseline's verdict on metric `m` (baseline, traffic_drop, error_spike).
+std::string LearnedSummary(const DetectorSpec& spec, std::string_view site, Metric m,
+                           const DetectorOutcome& o, AlertState state);
 
 }  // namespace sitepulse

@@ -5,6 +5,7 @@
 #include "core/strings.h"
 #include "absl/strings/str_format.h"
 #include "core/duration.h"
+#include "detect/detector_kind.h"
 
 namespace sitepulse {
 
@@ -43,25 +44,14 @@ std::string_view MetricPhrase(Metric m) {
 }
 }  // namespace
 
-namespace {
-constexpr std::pair<DetectorType, std::string_view> kTypes[] = {
-    {DetectorType::kThreshold, "threshold"},     {DetectorType::kBaseline, "baseline"},
-    {DetectorType::kBurnRate, "burn_rate"},      {DetectorType::kTrafficDrop, "traffic_drop"},
-    {DetectorType::kNoData, "no_data"},          {DetectorType::kErrorSpike, "error_spike"},
-    {DetectorType::kNewErrorTemplate, "new_error_template"},
-};
-}  // namespace
-
-std::string_view DetectorTypeName(DetectorType t) { return kTypes[static_cast<int>(t)].second; }
+// The names live in the kind table (detect/detector_kind.h).
+std::string_view DetectorTypeName(DetectorType t) { return KindOf(t).name; }
 
 bool ParseDetectorType(std::string_view s, DetectorType* out) {
-  for (const auto& [t, name] : kTypes) {
-    if (name == s) {
-      *out = t;
-      return true;
-    }
-  }
-  return false;
+  const DetectorKind* kind = FindDetectorKind(s);
+  if (kind == nullptr) return false;
+  *out = kind->type;
+  return true;
 }
 
 std::vector<BurnPair> DefaultBurnPairs() {

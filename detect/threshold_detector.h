@@ -22,7 +22,8 @@ bool ParseMetric(std::string_view s, Metric* out);
 bool IsLatencyMetric(Metric m);
 std::optional<double> LatencyQuantile(Metric m);
 
-// What a detector does with its window metric (docs/detectors.md).
+// What a detector does with its window metric (docs/detectors.md). Each type is a kind in
+// detect/detectors/, registered in detect/detector_registry.cc.
 enum class DetectorType {
   kThreshold,
   kBaseline,

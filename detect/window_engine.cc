@@ -7,7 +7,8 @@
 #include "core/state_codec.h"
 #include "core/strings.h"
 #include "core/time.h"
-#include "detect/detector_summary.h"
+#include "core/check.h"
+#include "detect/detector_kind.h"
 
 namespace sitepulse {
 
@@ -15,37 +16,6 @@ struct WindowEngine::OpenBucket {
   EventTime start = 0;
   BucketCounters counters;
   DenseSketch latency;
-};
-
-// new_error_template: what one site's detector knows of its error-message templates.
-struct WindowEngine::TemplateState {
-  absl::flat_hash_set<uint64_t> known;
-  EventTime learn_until = INT64_MIN;  // INT64_MIN: no line yet
-  struct New {
-    EventTime bucket_start = 0;
-    uint64_t hash = 0;
-    std::string text, example;
-  };
-  std::vector<New> pending;  // new, reported when their bucket closes
-  struct Active {
-    EventTime started_at = 0;  // the bucket it was first seen in
-    EventTime fired_at = 0;
-    std::string id, text;
-  };
-  std::vector<Active> active;  // reported, resolved keep_firing_for later
-};
-
-struct WindowEngine::SiteDetector {
-  const DetectorSpec* spec = nullptr;
-  size_t window = 0;  // index into window_lengths_ (threshold and baseline types)
-  AlertStateMachine machine;
-  std::string incident_id;
-  // burn_rate: a second alert when its pairs have two severities (page and ticket).
-  std::unique_ptr<SiteDetector> second;
-  std::string severity;  // of this alert, for burn_rate; else the spec's
-  std::unique_ptr<BaselineModel> baseline;  // baseline, traffic_drop, error_spike
-  std::unique_ptr<BurnState> burn;          // burn_rate
-  std::unique_ptr<TemplateState> templates; // new_error_template
 };
 
 struct WindowEngine::Site {
@@ -95,27 +65,21 @@ struct WindowEngine::Site {
     DenseSketch latency;
   };
   std::vector<Running> windows;
-  std::vector<SiteDetector> detectors;
+  std::vector<std::unique_ptr<Detector>> detectors;
   EventTime last_data_end = INT64_MIN;  // end of the newest bucket with requests or error lines
 };
 
 WindowEngine::WindowEngine(WindowEngineOptions options, WindowEngineListener* listener)
     : options_(std::move(options)), listener_(listener), mapping_(options_.sketch_alpha) {
+  env_.listener = listener_;
+  env_.mapping = &mapping_;
+  env_.resolution = options_.resolution;
+  // Every spec, enabled or not, shapes the windows and the history kept (as in the snapshot's
+  // config fingerprint).
   auto note_spec = [this](const DetectorSpec& s) {
-    if (s.type == DetectorType::kNewErrorTemplate) {
-      max_hold_ = std::max(max_hold_, s.keep_firing_for + options_.resolution);
-      return;
-    }
-    if (s.type == DetectorType::kNoData) {
-      max_hold_ = std::max(max_hold_, s.no_data_after + s.keep_firing_for);
-      return;
-    }
-    if (s.type == DetectorType::kBurnRate) {
-      for (const BurnPair& p : s.pairs) {
-        max_hold_ = std::max(max_hold_, p.long_window + s.keep_firing_for + s.for_duration);
-      }
-      return;
-    }
+    const DetectorKind& kind = KindOf(s.type);
+    max_hold_ = std::max(max_hold_, kind.hold(s, options_.resolution));
+    if (!kind.windowed) return;
     auto it = std::find(window_lengths_.begin(), window_lengths_.end(), s.window);
     if (it == window_lengths_.end()) {
       window_lengths_.push_back(s.window);
@@ -123,7 +87,6 @@ WindowEngine::WindowEngine(WindowEngineOptions options, WindowEngineListener* li
     } else if (IsLatencyMetric(s.metric)) {
       window_needs_latency_[static_cast<size_t>(it - window_lengths_.begin())] = true;
     }
-    max_hold_ = std::max(max_hold_, s.window + s.keep_firing_for + s.for_duration);
   };
   for (const DetectorSpec& s : options_.detectors) note_spec(s);
   for (const auto& [site, specs] : options_.site_detectors) {
@@ -150,22 +113,6 @@ constexpr DurationNs kActivityEpoch = 3600 * kNanosPerSecond;
 constexpr uint64_t kPromoteMin = 10;
 
 int64_t EpochOf(EventTime t) { return t / kActivityEpoch - (t % kActivityEpoch < 0 ? 1 : 0); }
-
-// __other__ gets the detectors of rates and errors, so a flood of names is itself an event;
-// latency, silence and template detectors make no sense for a mix of unknown sites.
-bool ForOther(const DetectorSpec& s) {
-  switch (s.type) {
-    case DetectorType::kThreshold:
-    case DetectorType::kBaseline:
-      return !IsLatencyMetric(s.metric);
-    case DetectorType::kBurnRate:
-      return s.sli == Sli::kAvailability;
-    case DetectorType::kErrorSpike:
-      return true;
-    default:
-      return false;
-  }
-}
 }  // namespace
 
 WindowEngine::Site& WindowEngine::NewSite(std::string_view name) {
@@ -184,43 +131,14 @@ std::unique_ptr<WindowEngine::Site> WindowEngine::MakeSite(std::string_view name
     specs = &it->second;
   }
   for (const DetectorSpec& s : *specs) {
-    if (!s.enabled || (site->is_other && !ForOther(s))) continue;
-    SiteDetector d;
-    d.spec = &s;
-    d.severity = s.severity;
-    d.window = static_cast<size_t>(
+    const DetectorKind& kind = KindOf(s.type);
+    // __other__ gets the detectors of rates and errors, so a flood of names is itself an event;
+    // latency, silence and template detectors make no sense for a mix of unknown sites.
+    if (!s.enabled || (site->is_other && !kind.for_other(s))) continue;
+    std::unique_ptr<Detector> d = kind.make(s, env_);
+    d->window_slot = static_cast<size_t>(
         std::find(window_lengths_.begin(), window_lengths_.end(), s.window) -
         window_lengths_.begin());
-    switch (s.type) {
-      case DetectorType::kBaseline:
-      case DetectorType::kTrafficDrop:
-      case DetectorType::kErrorSpike:
-        d.baseline = std::make_unique<BaselineModel>(s.baseline);
-        ++baselines_warming_;
-        break;
-      case DetectorType::kBurnRate: {
-        d.burn = std::make_unique<BurnState>(s, options_.resolution);
-        // One alert per severity among the pairs, in the order they first appear.
-        std::vector<std::string> severities;
-        for (const BurnPair& p : s.pairs) {
-          if (std::find(severities.begin(), severities.end(), p.severity) == severities.end()) {
-            severities.push_back(p.severity);
-          }
-        }
-        if (!severities.empty()) d.severity = severities[0];
-        if (severities.size() > 1) {
-          d.second = std::make_unique<SiteDetector>();
-          d.second->spec = &s;
-          d.second->severity = severities[1];
-        }
-        break;
-      }
-      case DetectorType::kNewErrorTemplate:
-        d.templates = std::make_unique<TemplateState>();
-        break;
-      default:
-        break;
-    }
     site->detectors.push_back(std::move(d));
   }
   return site;
@@ -282,12 +200,8 @@ uint64_t WindowEngine::Activity(const Site& site, int64_t epoch) const {
 
 bool WindowEngine::Evictable(const Site& site) const {
   if (site.is_other || site.pinned || !site.open.empty()) return false;
-  for (const SiteDetector& d : site.detectors) {
-    if (d.machine.phase() != AlertPhase::kInactive) return false;
-    if (d.second != nullptr && d.second->machine.phase() != AlertPhase::kInactive) return false;
-    if (d.templates != nullptr && (!d.templates->active.empty() || !d.templates->pending.empty())) {
-      return false;
-    }
+  for (const auto& d : site.detectors) {
+    if (d->Busy()) return false;
   }
   return true;
 }
@@ -315,9 +229,7 @@ uint32_t WindowEngine::Promote(std::string_view name, uint64_t guaranteed, Event
     if (guaranteed <= 2 * activity) return kUntracked;
     ++evictable_next_;
     std::unique_ptr<Site>& old = sites_[id];
-    for (const SiteDetector& d : old->detectors) {
-      if (d.baseline != nullptr && !d.baseline->warm()) --baselines_warming_;
-    }
+    for (const auto& d : old->detectors) d->Release(env_);
     site_ids_.erase(old->name);
     auto fresh = MakeSite(name);
     fresh->generation = old->generation + 1;
@@ -409,6 +321,8 @@ void WindowEngine::Apply(const BucketDelta& delta, const std::vector<uint32_t>& 
       p.max_time == INT64_MIN ? INT64_MIN : p.max_time - options_.lateness;
   for (size_t i = 0; i < delta.entries.size(); ++i) {
     const DeltaEntry& e = delta.entries[i];
+    SP_DCHECK(e.bucket_start % options_.resolution == 0,
+              "a lane's bucket starts on a multiple of the resolution");
     if ((closing_started_ && e.bucket_start < next_close_) ||
         e.bucket_start + options_.resolution <= input_closed) {
       late_events_ += e.counters.events();
@@ -430,13 +344,16 @@ void WindowEngine::Apply(const BucketDelta& delta, const std::vector<uint32_t>& 
     scratch_[i] = b;
   }
   for (const DeltaSample& s : delta.samples) {
+    SP_DCHECK(s.entry < scratch_.size(), "a latency sample belongs to an entry of its delta");
     if (OpenBucket* b = scratch_[s.entry]) b->latency.Add(s.bin);
   }
   for (const DeltaTemplate& t : delta.templates) {
     // An untracked name has no template detector yet: its templates are not observed.
     uint32_t id = t.lane_site < site_of_lane.size() ? site_of_lane[t.lane_site] : kUntracked;
     if (id == kUntracked && name_of) id = Lookup(name_of(t.lane_site));
-    if (id != kUntracked) ObserveTemplate(*sites_[id], t);
+    if (id == kUntracked) continue;
+    const TemplateSeen seen{t.bucket_start, t.hash, t.level, t.text, t.example};
+    for (const auto& d : sites_[id]->detectors) d->OnTemplate(seen, env_);
   }
   p.max_time = std::max(p.max_time, delta.max_time);
   p.idle = false;
@@ -523,6 +440,8 @@ void WindowEngine::Advance() {
 }
 
 void WindowEngine::CloseBucketsAt(EventTime start) {
+  SP_DCHECK(open_starts_.empty() || open_starts_.begin()->first >= start,
+            "buckets close in event-time order, none left behind");
   const EventTime end = start + options_.resolution;
   ResolvePending(start);
   for (auto& site : sites_) CloseSite(*site, start, end);
@@ -552,19 +471,7 @@ void WindowEngine::CloseSite(Site& site, EventTime start, EventTime end) {
     last_data_end_ = std::max(last_data_end_, end);
     if (bucket->counters.requests + bucket->counters.error_log_lines() > 0) site.last_data_end = end;
     if (site.first_start == INT64_MIN) site.first_start = start;
-    for (SiteDetector& d : site.detectors) {
-      if (d.burn == nullptr) continue;
-      const DetectorSpec& spec = *d.spec;
-      uint64_t good, total;
-      if (spec.sli == Sli::kAvailability) {
-        total = bucket->counters.requests;
-        good = total - std::min(total, bucket->counters.errors_5xx);
-      } else {
-        total = bucket->latency.count();
-        good = bucket->latency.CountAtMost(mapping_.Bin(spec.latency_threshold_s));
-      }
-      d.burn->Add(end, good, total);
-    }
+    for (const auto& d : site.detectors) d->OnBucket(end, bucket->counters, bucket->latency, mapping_);
     listener_->OnBucketClosed(
         {site.name, start, end, &bucket->counters, &bucket->latency, &mapping_});
   }
@@ -607,279 +514,32 @@ void WindowEngine::CloseSite(Site& site, EventTime start, EventTime end) {
 }
 
 void WindowEngine::Evaluate(Site& site, EventTime now) {
-  for (SiteDetector& d : site.detectors) {
-    const DetectorSpec& spec = *d.spec;
-    DetectorOutcome o;
-    switch (spec.type) {
-      case DetectorType::kNewErrorTemplate:
-        EvaluateTemplates(site, d, now);
-        continue;  // an incident per template, not one alert
-      case DetectorType::kNoData:
-        o = EvaluateNoData(site, spec, now);
-        break;
-      case DetectorType::kBurnRate:
-        o = EvaluateBurnRate(d, now);
-        if (d.second != nullptr) Emit(site, *d.second, EvaluateBurnRate(*d.second, now, d.burn.get()), now);
-        break;
-      default: {
-        const Site::Running& win = site.windows[d.window];
-        WindowView view;
-        view.requests = win.counters.requests;
-        view.errors_5xx = win.counters.errors_5xx;
-        view.error_log_lines = win.counters.error_log_lines;
-        const EventTime covered_from = std::max(site.first_start, now - spec.window);
-        view.covered_s = static_cast<double>(now - covered_from) / 1e9;
-        view.latency = &win.latency;
-        view.mapping = &mapping_;
-        o.silent = view.requests + view.error_log_lines == 0;
-        if (spec.type == DetectorType::kThreshold) {
-          const Evaluation e = EvaluateThreshold(spec, view);
-          o.condition = e.evaluable && e.condition;
-          o.value = e.value;
-          o.threshold = spec.threshold;
-        } else {
-          o = EvaluateBaseline(d, view, now);
-        }
-      }
+  DetectorInput in;
+  in.site = site.name;
+  in.now = now;
+  in.last_data_end = site.last_data_end;
+  for (const auto& d : site.detectors) {
+    WindowView view;
+    if (KindOf(d->spec().type).windowed) {
+      const Site::Running& win = site.windows[d->window_slot];
+      view.requests = win.counters.requests;
+      view.errors_5xx = win.counters.errors_5xx;
+      view.error_log_lines = win.counters.error_log_lines;
+      const EventTime covered_from = std::max(site.first_start, now - d->spec().window);
+      view.covered_s = static_cast<double>(now - covered_from) / 1e9;
+      view.latency = &win.latency;
+      view.mapping = &mapping_;
+      in.window = &view;
+    } else {
+      in.window = nullptr;
     }
-    Emit(site, d, o, now);
+    d->Evaluate(in, env_);
   }
-}
-
-DetectorOutcome WindowEngine::EvaluateNoData(const Site& site,
-                                                           const DetectorSpec& spec,
-                                                           EventTime now) const {
-  DetectorOutcome o;
-  o.value = site.last_data_end == INT64_MIN ? 0 : static_cast<double>(now - site.last_data_end) / 1e9;
-  o.threshold = static_cast<double>(spec.no_data_after) / 1e9;
-  o.condition = site.last_data_end != INT64_MIN && now - site.last_data_end >= spec.no_data_after;
-  return o;
-}
-
-DetectorOutcome WindowEngine::EvaluateBaseline(SiteDetector& d, const WindowView& view,
-                                               EventTime now) {
-  const DetectorSpec& spec = *d.spec;
-  DetectorOutcome o;
-  o.silent = view.requests + view.error_log_lines == 0;
-  double value;
-  if (spec.type == DetectorType::kTrafficDrop) {
-    // A drop must be judged on windows with few or no requests: evaluable once the site has
-    // existed for a whole window; the request floor applies to the baseline instead.
-    if (view.covered_s * 1e9 < static_cast<double>(spec.window)) return o;
-    value = static_cast<double>(view.requests) / view.covered_s;
-  } else {
-    const Evaluation e = EvaluateThreshold(spec, view);
-    if (!e.evaluable) return o;
-    value = e.value;
-  }
-  const bool was_warm = d.baseline->warm();
-  const BaselineVerdict v = d.baseline->Observe(now, value);
-
-  if (v.warm && !was_warm) --baselines_warming_;
-  o.value = value;
-  o.baseline = v.expected;
-  if (!v.warm) return o;
-  const double change = spec.min_change * std::fabs(v.expected);
-  const bool rise = v.z >= spec.sensitivity && value - v.expected >= change && value >= spec.min_value;
-  const bool drop = v.z <= -spec.sensitivity && v.expected - value >= change;
-  switch (spec.direction) {
-    case Direction::kRise:
-      o.condition = rise;
-      o.threshold = std::max(v.expected + spec.sensitivity * v.spread, v.expected + change);
-      break;
-    case Direction::kDrop:
-      o.condition = drop;
-      o.threshold = std::min(v.expected - spec.sensitivity * v.spread, v.expected - change);
-      break;
-    case Direction::kBoth:
-      o.condition = rise || drop;
-      o.threshold = value >= v.expected
-                        ? std::max(v.expected + spec.sensitivity * v.spread, v.expected + change)
-                        : std::min(v.expected - spec.sensitivity * v.spread, v.expected - change);
-      break;
-  }
-  if (spec.type == DetectorType::kTrafficDrop) {
-    // A quiet site's "drop" from 0.02/s to 0 pages nobody: the baseline must carry the floor.
-    const double expected_requests = v.expected * static_cast<double>(spec.window) / 1e9;
-    if (expected_requests < static_cast<double>(std::max<uint64_t>(spec.min_requests, 1))) {
-      o.condition = false;
-    }
-  }
-  return o;
-}
-
-DetectorOutcome WindowEngine::EvaluateBurnRate(SiteDetector& d, EventTime now,
-                                                             BurnState* shared) {
-  const DetectorSpec& spec = *d.spec;
-  BurnState& burn = shared != nullptr ? *shared : *d.burn;
-  DetectorOutcome o;
-  bool first = true;
-  for (const BurnPair& p : spec.pairs) {
-    if (p.severity != d.severity) continue;
-    const double long_rate = burn.BurnRate(p.long_window, now);
-    const double short_rate = burn.BurnRate(p.short_window, now);
-    const uint64_t requests = burn.Requests(p.long_window, now);
-    const bool enough = requests >= std::max<uint64_t>(spec.min_requests, 1) &&
-                        static_cast<double>(requests) * (1 - spec.objective) * p.factor >= spec.min_bad;
-    const bool firing = enough && long_rate > p.factor && short_rate > p.factor;
-    // Report the pair that fires (or the first one): its long window, rate and factor.
-    if (firing || first) {
-      o.value = long_rate;
-      o.short_value = short_rate;
-      o.threshold = p.factor;
-      o.window = p.long_window;
-      o.short_window = p.short_window;
-      first = false;
-    }
-    if (firing) {
-      o.condition = true;
-      break;
-    }
-  }
-  return o;
-}
-
-void WindowEngine::Emit(const Site& site, SiteDetector& d, const DetectorOutcome& o,
-                        EventTime now) {
-  const DetectorSpec& spec = *d.spec;
-  const AlertTransition t =
-      d.machine.Step(o.condition, now, {spec.for_duration, spec.keep_firing_for});
-  if (t == AlertTransition::kNone) return;
-  Anomaly a;
-  a.site = site.name;
-  a.detector = spec.name;
-  a.severity = d.severity;
-  a.metric = std::string(DetectorMetricName(spec));
-  a.value = o.value;
-  a.threshold = o.threshold;
-  a.baseline = o.baseline;
-  a.window_s = (o.window > 0 ? o.window
-                : spec.type == DetectorType::kNoData ? spec.no_data_after
-                                                      : spec.window) /
-               kNanosPerSecond;
-  a.at = now;
-  a.labels = spec.labels;
-  a.started_at = d.machine.started_at();
-  const bool firing = t == AlertTransition::kFire;
-  if (firing) {
-    // burn_rate's second alert (the ticket) is its own incident.
-    const std::string key = d.severity == spec.severity || spec.type != DetectorType::kBurnRate
-                                ? spec.name
-                                : StrCat(spec.name, ":", d.severity);
-    d.incident_id = MakeIncidentId(site.name, key, d.machine.started_at());
-  }
-  a.id = d.incident_id;
-  if (spec.type == DetectorType::kNoData) {
-    a.state = firing ? AlertState::kNoData : AlertState::kResolved;
-  } else if (firing) {
-    a.state = AlertState::kFiring;
-  } else {
-    // A site that went silent is not "resolved": nobody knows. Its alert ends as no_data.
-    a.state = o.silent ? AlertState::kNoData : AlertState::kResolved;
-  }
-  a.summary = DetectorSummary(spec, site.name, o, a.state);
-  listener_->OnAnomaly(a);
-}
-
-void WindowEngine::ObserveTemplate(Site& site, const DeltaTemplate& t) {
-  for (SiteDetector& d : site.detectors) {
-    if (d.templates == nullptr || t.level < d.spec->min_level) continue;
-    TemplateState& ts = *d.templates;
-    if (ts.known.contains(t.hash)) continue;
-    if (ts.known.size() >= d.spec->max_templates) {
-      ++error_templates_over_cap_;
-      continue;
-    }
-    ts.known.insert(t.hash);
-    ++error_templates_;
-    // The site's first such line starts its learning period; templates seen in it are known.
-    if (ts.learn_until == INT64_MIN) ts.learn_until = t.bucket_start + d.spec->template_learn_for;
-    if (t.bucket_start < ts.learn_until) continue;
-    ts.pending.push_back({t.bucket_start, t.hash, t.text, t.example});
-  }
-}
-
-void WindowEngine::EvaluateTemplates(const Site& site, SiteDetector& d, EventTime now) {
-  const DetectorSpec& spec = *d.spec;
-  TemplateState& ts = *d.templates;
-  auto event = [&](AlertState state, EventTime started_at, const std::string& id,
-                   const std::string& text) {
-    Anomaly a;
-    a.id = id;
-    a.site = site.name;
-    a.detector = spec.name;
-    a.state = state;
-    a.severity = spec.severity;
-    a.metric = "new_error_template";
-    a.value = state == AlertState::kFiring ? 1 : 0;
-    a.threshold = 0;
-    a.window_s = options_.resolution / kNanosPerSecond;
-    a.started_at = started_at;
-    a.at = now;
-    // The template is the label that tells one incident of this detector from another; it
-    // replaces a configured label of that name.
-    for (const auto& [key, value] : spec.labels) {
-      if (key != "template") a.labels.emplace_back(key, value);
-    }
-    a.labels.emplace_back("template", text);
-    std::sort(a.labels.begin(), a.labels.end());
-    return a;
-  };
-  // Resolve what has been reported for long enough (in the order it fired), then report what
-  // is new.
-  size_t still_active = 0;
-  for (size_t i = 0; i < ts.active.size(); ++i) {
-    TemplateState::Active& act = ts.active[i];
-    if (now - act.fired_at < spec.keep_firing_for) {
-      if (still_active != i) ts.active[still_active] = std::move(act);
-      ++still_active;
-      continue;
-    }
-    Anomaly a = event(AlertState::kResolved, act.started_at, act.id, act.text);
-    a.summary = StrCat("The error message \"", act.text, "\" on ", site.name,
-                       " is no longer new (first seen ", FormatRfc3339(act.started_at), ")");
-    listener_->OnAnomaly(a);
-  }
-  ts.active.resize(still_active);
-  size_t kept = 0;
-  for (size_t i = 0; i < ts.pending.size(); ++i) {
-    TemplateState::New& n = ts.pending[i];
-    if (n.bucket_start >= now) {  // its bucket is still open
-      if (kept != i) ts.pending[kept] = std::move(n);
-      ++kept;
-      continue;
-    }
-    char hex[20];
-    std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(n.hash));
-    const std::string id = MakeIncidentId(site.name, StrCat(spec.name, ":", hex), n.bucket_start);
-    Anomaly a = event(AlertState::kFiring, n.bucket_start, id, n.text);
-    const size_t others = ts.known.size() - 1;
-    a.summary = StrCat("New error message on ", site.name, ": \"", n.text, "\" (first seen ",
-                       FormatRfc3339(n.bucket_start), "; ", others,
-                       others == 1 ? " other template known" : " other templates known",
-                       "); for example \"", n.example, "\"");
-    listener_->OnAnomaly(a);
-    ts.active.push_back({n.bucket_start, now, id, n.text});
-  }
-  ts.pending.resize(kept);
 }
 
 namespace {
 constexpr int kStateVersion = 1;
 
-void SaveAlert(StateWriter& w, const AlertStateMachine& m, const std::string& id) {
-  w.Int(static_cast<int>(m.phase())).Int(m.started_at()).Int(m.last_true()).Word(id);
-}
-
-bool LoadAlert(StateReader& r, AlertStateMachine* m, std::string* id) {
-  int64_t phase, started, last_true;
-  if (!r.Int(&phase) || phase < 0 || phase > 2 || !r.Int(&started) || !r.Int(&last_true) ||
-      !r.Word(id)) {
-    return false;
-  }
-  m->Restore(static_cast<AlertPhase>(phase), started, last_true);
-  return true;
-}
 }  // namespace
 
 std::string WindowEngine::ConfigFingerprint() const {
@@ -939,50 +599,11 @@ void WindowEngine::SaveState(bool include_open,
       b->latency.Save(w);
       w.EndLine();
     }
-    for (const SiteDetector& d : site.detectors) {
-      w.Word("detector").Word(d.spec->name);
-      SaveAlert(w, d.machine, d.incident_id);
+    for (const auto& d : site.detectors) {
+      w.Word("detector").Word(d->spec().name);
+      d->SaveAlert(w);
       w.EndLine();
-      if (d.second != nullptr) {
-        w.Word("second");
-        SaveAlert(w, d.second->machine, d.second->incident_id);
-        w.EndLine();
-      }
-      if (d.baseline != nullptr) {
-        w.Word("baseline");
-        d.baseline->Save(w);
-        w.EndLine();
-      }
-      if (d.burn != nullptr) {
-        w.Word("burn");
-        d.burn->Save(w);
-        w.EndLine();
-      }
-      if (d.templates != nullptr) {
-        const TemplateState& ts = *d.templates;
-        // Without open buckets (Kafka), the templates first seen in them are not known yet:
-        // their lines will be read again, and must be new again then.
-        std::vector<uint64_t> known;
-        for (uint64_t h : ts.known) {
-          const bool in_open = std::any_of(ts.pending.begin(), ts.pending.end(),
-                                           [h](const TemplateState::New& n) { return n.hash == h; });
-          if (include_open || !in_open) known.push_back(h);
-        }
-        std::sort(known.begin(), known.end());
-        w.Word("templates").Int(ts.learn_until).UInt(known.size());
-        for (uint64_t h : known) w.UInt(h);
-        w.EndLine();
-        for (const TemplateState::New& n : ts.pending) {
-          if (!include_open) break;
-          w.Word("template_new").Int(n.bucket_start).UInt(n.hash).Hex(n.text).Hex(n.example);
-          w.EndLine();
-        }
-        for (const TemplateState::Active& a : ts.active) {
-          w.Word("template_active").Int(a.started_at).Int(a.fired_at).Word(a.id)
-              .Hex(a.text);
-          w.EndLine();
-        }
-      }
+      d->SaveRecords(w, include_open);
     }
     if (w.str().size() > (1 << 20)) w.Drain(sink);
   }
@@ -1014,16 +635,13 @@ absl::Status WindowEngine::LoadState(const std::function<bool(std::string*)>& ne
 }
 
 namespace {
-absl::Status Damaged(const StateReader& r, std::string_view what) {
-  return absl::InvalidArgumentError(
-      StrCat("state line ", r.line_number(), ": ", what, " (the file is damaged)"));
-}
+absl::Status Damaged(const StateReader& r, std::string_view what) { return StateDamaged(r, what); }
 }  // namespace
 
 absl::Status WindowEngine::LoadState(StateReader& r) {
   if (absl::Status st = LoadHeader(r); !st.ok()) return st;
   Site* site = nullptr;
-  SiteDetector* det = nullptr;
+  Detector* det = nullptr;
   std::string word;
   while (r.NextLine()) {
     if (!r.Word(&word)) continue;
@@ -1042,15 +660,15 @@ absl::Status WindowEngine::LoadState(StateReader& r) {
       std::string name;
       if (!r.Word(&name)) return Damaged(r, "detector");
       det = nullptr;
-      for (SiteDetector& d : site->detectors) {
-        if (d.spec->name == name) det = &d;
+      for (const auto& d : site->detectors) {
+        if (d->spec().name == name) det = d.get();
       }
       if (det == nullptr) return Damaged(r, StrCat("detector '", name, "' is not configured for ", site->name));
-      if (!LoadAlert(r, &det->machine, &det->incident_id)) return Damaged(r, "detector state");
+      if (!det->LoadAlert(r)) return Damaged(r, "detector state");
     } else if (det == nullptr) {
       return Damaged(r, StrCat("'", word, "' outside a detector"));
     } else {
-      st = LoadDetectorRecord(word, r, det);
+      st = det->LoadRecord(word, r, env_);
     }
     if (!st.ok()) return st;
   }
@@ -1163,52 +781,6 @@ absl::Status WindowEngine::LoadBucket(const std::string& word, StateReader& r, S
     if (k + len < site->pushed) continue;
     site->windows[w].counters.Add(c.counters);
     if (window_needs_latency_[w]) site->windows[w].latency.Merge(c.latency);
-  }
-  return absl::OkStatus();
-}
-
-absl::Status WindowEngine::LoadDetectorRecord(const std::string& word, StateReader& r,
-                                              SiteDetector* det) {
-  if (word == "second") {
-    if (det->second == nullptr || !LoadAlert(r, &det->second->machine, &det->second->incident_id)) {
-      return Damaged(r, "second alert");
-    }
-  } else if (word == "baseline") {
-    if (det->baseline == nullptr || !det->baseline->Load(r)) return Damaged(r, "baseline");
-    if (det->baseline->warm()) --baselines_warming_;
-  } else if (word == "burn") {
-    if (det->burn == nullptr || !det->burn->Load(r)) return Damaged(r, "burn-rate state");
-  } else if (word == "templates" || word == "template_new" || word == "template_active") {
-    if (det->templates == nullptr) return Damaged(r, word);
-    return LoadTemplates(word, r, det->templates.get());
-  } else {
-    return Damaged(r, StrCat("unknown record '", word, "'"));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status WindowEngine::LoadTemplates(const std::string& word, StateReader& r,
-                                         TemplateState* ts) {
-  if (word == "templates") {
-    uint64_t n;
-    if (!r.Int(&ts->learn_until) || !r.UInt(&n)) return Damaged(r, "templates");
-    for (uint64_t i = 0; i < n; ++i) {
-      uint64_t h;
-      if (!r.UInt(&h)) return Damaged(r, "templates");
-      if (ts->known.insert(h).second) ++error_templates_;
-    }
-  } else if (word == "template_new") {
-    TemplateState::New t;
-    if (!r.Int(&t.bucket_start) || !r.UInt(&t.hash) || !r.Hex(&t.text) || !r.Hex(&t.example)) {
-      return Damaged(r, "template_new");
-    }
-    ts->pending.push_back(std::move(t));
-  } else {
-    TemplateState::Active a;
-    if (!r.Int(&a.started_at) || !r.Int(&a.fired_at) || !r.Word(&a.id) || !r.Hex(&a.text)) {
-      return Damaged(r, "template_active");
-    }
-    ts->active.push_back(std::move(a));
   }
   return absl::OkStatus();
 }

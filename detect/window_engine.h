@@ -18,12 +18,9 @@
 #include "absl/status/status.h"
 #include "core/state_codec.h"
 #include "core/anomaly.h"
-#include "detect/alert_state_machine.h"
-#include "detect/baseline_model.h"
-#include "detect/burn_rate.h"
-#include "detect/detector_summary.h"
 #include "core/bucket_counters.h"
 #include "core/bucket_delta.h"
+#include "detect/detector.h"
 #include "detect/latency_sketch.h"
 #include "detect/site_admission.h"
 #include "detect/threshold_detector.h"
@@ -52,11 +49,9 @@ struct ClosedBucketView {
   const SketchMapping* mapping = nullptr;
 };
 
-class WindowEngineListener {
+class WindowEngineListener : public AnomalyListener {
  public:
-  virtual ~WindowEngineListener() = default;
   virtual void OnBucketClosed(const ClosedBucketView& bucket) = 0;
-  virtual void OnAnomaly(const Anomaly& anomaly) = 0;
 };
 
 class WindowEngine {
@@ -116,7 +111,7 @@ class WindowEngine {
 
   uint64_t late_events() const { return late_events_; }
   // (site, detector) baselines still learning: no verdict from them yet.
-  uint64_t baselines_warming() const { return baselines_warming_; }
+  uint64_t baselines_warming() const { return env_.baselines_warming; }
   // Distinct names folded into __other__: restored from a snapshot plus this run's estimate.
   uint64_t sites_over_cap() const {
     return sites_over_cap_ + static_cast<uint64_t>(folded_.Estimate() + 0.5);
@@ -127,8 +122,8 @@ class WindowEngine {
   uint64_t sites_promoted() const { return sites_promoted_; }
   // new_error_template: templates known over all sites, and new ones not tracked because a
   // site's max_templates was reached.
-  uint64_t error_templates() const { return error_templates_; }
-  uint64_t error_templates_over_cap() const { return error_templates_over_cap_; }
+  uint64_t error_templates() const { return env_.error_templates; }
+  uint64_t error_templates_over_cap() const { return env_.error_templates_over_cap; }
   size_t site_count() const { return sites_.size(); }
   EventTime watermark() const { return watermark_; }
   // The newest event time a partition delivered (INT64_MIN: none yet).
@@ -140,17 +135,12 @@ class WindowEngine {
  private:
   struct OpenBucket;
   struct Site;
-  struct SiteDetector;
-  struct TemplateState;
   // LoadState's parts: the version, config and engine lines; one site's line, buckets and
   // detector records; a candidate's waiting bucket.
   absl::Status LoadHeader(StateReader& r);
   absl::Status LoadSiteLine(StateReader& r, Site** site);
   absl::Status LoadPending(StateReader& r);
   absl::Status LoadBucket(const std::string& word, StateReader& r, Site* site);
-  absl::Status LoadDetectorRecord(const std::string& word, StateReader& r,
-                                  SiteDetector* det);
-  absl::Status LoadTemplates(const std::string& word, StateReader& r, TemplateState* ts);
   bool ReadBucket(StateReader& r, OpenBucket* b);
 
   Site& NewSite(std::string_view name);
@@ -182,21 +172,14 @@ class WindowEngine {
   void Advance();
   void CloseBucketsAt(EventTime start);
   void CloseSite(Site& site, EventTime start, EventTime end);
+  // Every detector of the site, at the close of a bucket ending at `now`.
   void Evaluate(Site& site, EventTime now);
-  DetectorOutcome EvaluateNoData(const Site& site, const DetectorSpec& spec, EventTime now) const;
-  DetectorOutcome EvaluateBaseline(SiteDetector& d, const WindowView& view, EventTime now);
-  // `shared`: the rings of the detector's first alert, for its second (the ticket).
-  DetectorOutcome EvaluateBurnRate(SiteDetector& d, EventTime now, BurnState* shared = nullptr);
-  void Emit(const Site& site, SiteDetector& d, const DetectorOutcome& o, EventTime now);
-  // new_error_template: a template a lane saw for the first time; the first new one of each
-  // site fires at its bucket's close (EvaluateTemplates).
-  void ObserveTemplate(Site& site, const DeltaTemplate& t);
-  void EvaluateTemplates(const Site& site, SiteDetector& d, EventTime now);
   EventTime ComputeWatermark() const;
 
   WindowEngineOptions options_;
   WindowEngineListener* listener_;
   SketchMapping mapping_;
+  DetectorEnv env_;  // what every detector shares (listener, counts)
   std::vector<DurationNs> window_lengths_;  // distinct detector windows
   std::vector<bool> window_needs_latency_;
   size_t ring_capacity_ = 1;                // buckets kept per site
@@ -233,10 +216,7 @@ class WindowEngine {
   EventTime last_data_end_ = INT64_MIN;
 
   uint64_t late_events_ = 0;
-  uint64_t baselines_warming_ = 0;
   uint64_t sites_over_cap_ = 0;
-  uint64_t error_templates_ = 0;
-  uint64_t error_templates_over_cap_ = 0;
 };
 
 }  // namespace sitepulse

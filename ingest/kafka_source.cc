@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_split.h"
+#include "core/log.h"
 #include "core/strings.h"
 #include "ingest/kafka_state_store.h"
 
@@ -179,7 +180,7 @@ void KafkaSource::CommitTrampoline(void*, int err, void*, void* opaque) {
     self->commits_.fetch_add(1);
   } else {
     self->commit_errors_.fetch_add(1);
-    std::fprintf(stderr, "sitepulse: kafka commit failed: %s\n",
+    SP_LOG(kError, "kafka", "commit failed: %s",
                  rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(err)));
   }
 }
@@ -199,10 +200,10 @@ void KafkaSource::OnRebalance(int err, void* p) {
   if (lost) {
     // Taken away rather than handed over: a session timeout or max.poll.interval.ms exceeded.
     partitions_lost_.fetch_add(1);
-    std::fprintf(stderr,
-                 "sitepulse: kafka: this consumer lost its partitions (it stopped polling or "
-                 "heartbeating for too long: session.timeout.ms, max.poll.interval.ms); it "
-                 "rejoins the group and reads again from the last commit\n");
+    SP_LOG(kWarning, "kafka",
+           "this consumer lost its partitions (it stopped polling or heartbeating for too long: "
+           "session.timeout.ms, max.poll.interval.ms); it rejoins the group and reads again from "
+           "the last commit");
   }
   for (int i = 0; i < parts->cnt; ++i) {
     const rd_kafka_topic_partition_t& tp = parts->elems[i];
@@ -219,11 +220,11 @@ void KafkaSource::OnRebalance(int err, void* p) {
       std::string_view engine_state;
       if (!value.ok()) {
         state_error = true;
-        std::fprintf(stderr, "sitepulse: kafka: state of %s: %s\n", key.c_str(),
+        SP_LOG(kWarning, "kafka", "state of %s: %s", key.c_str(),
                      std::string(value.status().message()).c_str());
       } else if (value->has_value() && !UnframePartitionState(**value, &next, &engine_state)) {
         state_error = true;
-        std::fprintf(stderr, "sitepulse: kafka: state of %s: not a sitepulse partition state\n",
+        SP_LOG(kWarning, "kafka", "state of %s: not a sitepulse partition state",
                      key.c_str());
       } else if (value->has_value()) {
         state = std::string(engine_state);
@@ -232,13 +233,13 @@ void KafkaSource::OnRebalance(int err, void* p) {
       }
     }
     if (!assign) {
-      std::fprintf(stderr, "sitepulse: kafka: %s %s/%d\n", lost ? "lost" : "revoked", tp.topic,
+      SP_LOG(kInfo, "kafka", "%s %s/%d", lost ? "lost" : "revoked", tp.topic,
                    tp.partition);
     } else if (parts->elems[i].offset >= 0) {
-      std::fprintf(stderr, "sitepulse: kafka: assigned %s/%d (from offset %lld, where its state ends)\n",
+      SP_LOG(kInfo, "kafka", "assigned %s/%d (from offset %lld, where its state ends)",
                    tp.topic, tp.partition, static_cast<long long>(parts->elems[i].offset));
     } else {
-      std::fprintf(stderr, "sitepulse: kafka: assigned %s/%d (from the committed offset)\n",
+      SP_LOG(kInfo, "kafka", "assigned %s/%d (from the committed offset)",
                    tp.topic, tp.partition);
     }
     if (assign) {
@@ -300,9 +301,9 @@ void KafkaSource::OnRebalance(int err, void* p) {
     std::unique_lock<std::mutex> lock(revoke_mu_);
     if (!revoke_cv_.wait_for(lock, std::chrono::nanoseconds(options_.revoke_timeout),
                              [&] { return revokes_handled_ >= revokes_put_; })) {
-      std::fprintf(stderr,
-                   "sitepulse: kafka: the pipeline did not hand revoked partitions over within "
-                   "%llds; their next owner reads them from the last commit\n",
+      SP_LOG(kWarning, "kafka",
+             "the pipeline did not hand revoked partitions over within %llds; their next owner "
+             "reads them from the last commit",
                    static_cast<long long>(options_.revoke_timeout / kNanosPerSecond));
     }
   }
@@ -400,9 +401,8 @@ void KafkaSource::SetPaused(bool paused, bool full_pipeline) {
   }
   rd_kafka_topic_partition_list_destroy(l);
   if (paused && full_pipeline && pauses_.fetch_add(1) < 3) {
-    std::fprintf(stderr,
-                 "sitepulse: kafka: the pipeline is full; reading paused until it catches up "
-                 "(sitepulse_kafka_pauses)\n");
+    SP_LOG(kWarning, "kafka",
+           "the pipeline is full; reading paused until it catches up (sitepulse_kafka_pauses)");
   }
   paused_.store(paused);
 }
@@ -455,11 +455,11 @@ bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<B
         waiting_.emplace_back(PartitionId(rd_kafka_topic_name(m->rkt), m->partition), nullptr);
       } else if (m->err == RD_KAFKA_RESP_ERR__MAX_POLL_EXCEEDED) {
         max_poll_exceeded_.fetch_add(1);
-        std::fprintf(stderr,
-                     "sitepulse: kafka: this consumer exceeded max.poll.interval.ms (a stalled "
-                     "pipeline or sink); the group reassigns its partitions and it rejoins\n");
+        SP_LOG(kWarning, "kafka",
+               "this consumer exceeded max.poll.interval.ms (a stalled pipeline or sink); the "
+               "group reassigns its partitions and it rejoins");
       } else {
-        std::fprintf(stderr, "sitepulse: kafka: %s\n", rd_kafka_err2str(m->err));
+        SP_LOG(kWarning, "kafka", "%s", rd_kafka_err2str(m->err));
       }
       rd_kafka_message_destroy(m);
       continue;
@@ -475,7 +475,7 @@ bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<B
       // Offsets the client never delivered: compaction and transaction markers make such gaps;
       // anything else is a client bug (observed with cooperative rebalancing in librdkafka 2.0).
       if (offset_gaps_.fetch_add(1) < 10) {
-        std::fprintf(stderr, "sitepulse: kafka: %s/%d: offsets %lld..%lld were not delivered\n",
+        SP_LOG(kWarning, "kafka", "%s/%d: offsets %lld..%lld were not delivered",
                      rd_kafka_topic_name(m->rkt), m->partition,
                      static_cast<long long>(o.next_offset), static_cast<long long>(m->offset - 1));
       }
@@ -505,7 +505,7 @@ bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<B
     // give up after a while rather than wait forever.
     if (first_poll_ns_ == 0) first_poll_ns_ = NowNs();
     if (NowNs() - first_poll_ns_ > options_.assignment_timeout) {
-      std::fprintf(stderr, "sitepulse: kafka: no partition assigned within %llds; giving up\n",
+      SP_LOG(kError, "kafka", "no partition assigned within %llds; giving up",
                    static_cast<long long>(options_.assignment_timeout / kNanosPerSecond));
       failed_ = true;
       return false;
@@ -524,7 +524,7 @@ bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<B
   if (!any) {
     if (unassigned_since_ns_ == 0) unassigned_since_ns_ = NowNs();
     if (NowNs() - unassigned_since_ns_ <= options_.assignment_timeout) return true;
-    std::fprintf(stderr, "sitepulse: kafka: no partition assigned for %llds; stopping\n",
+    SP_LOG(kWarning, "kafka", "no partition assigned for %llds; stopping",
                  static_cast<long long>(options_.assignment_timeout / kNanosPerSecond));
   } else {
     unassigned_since_ns_ = 0;
@@ -646,7 +646,7 @@ void KafkaSource::Commit(const std::vector<std::pair<int, int64_t>>& offsets, bo
       commits_.fetch_add(1);
     } else {
       commit_errors_.fetch_add(1);
-      std::fprintf(stderr, "sitepulse: kafka commit failed: %s\n", rd_kafka_err2str(e));
+      SP_LOG(kError, "kafka", "commit failed: %s", rd_kafka_err2str(e));
     }
   }
   rd_kafka_topic_partition_list_destroy(l);

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "core/log.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 
@@ -239,7 +240,7 @@ absl::StatusOr<std::optional<std::string>> KafkaStateStore::GetLocked(const std:
         else pieces[std::string(k)] = std::string(v);
       }
     } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      std::fprintf(stderr, "sitepulse: state topic %s: %s\n", options_.topic.c_str(),
+      SP_LOG(kWarning, "kafka", "state topic %s: %s", options_.topic.c_str(),
                    rd_kafka_err2str(m->err));
     }
     rd_kafka_message_destroy(m);

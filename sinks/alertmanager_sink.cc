@@ -113,7 +113,9 @@ SinkKind AlertmanagerSinkKind() {
                               spec.uri.target;
             while (!url.empty() && url.back() == '/') url.pop_back();
             return std::unique_ptr<AnomalySink>(new AlertmanagerSink(url, spec, metrics));
-          }};
+          },
+          {"labels", "generator_url", "resend_interval", "max_retries", "backoff", "timeout",
+           "queue_size", "overflow", "tls_verify"}};
 }
 
 }  // namespace sitepulse

@@ -1,4 +1,5 @@
 #include "sinks/http_delivery.h"
+#include "core/log.h"
 
 #include <curl/curl.h>
 
@@ -136,7 +137,7 @@ bool HttpDelivery::Send(const std::vector<HttpItem>& batch, int max_retries,
     // 4xx other than 408/429: the request itself is wrong; sending it again will not help.
     const bool retryable = status < 0 || status == 408 || status == 429 || status >= 500;
     if (!retryable || attempt >= max_retries || stop_) {
-      std::fprintf(stderr, "sitepulse: sink %s: giving up on %zu event(s) after %d attempt(s): %s\n",
+      SP_LOG(kError, "sinks", "sink %s: giving up on %zu event(s) after %d attempt(s): %s",
                    name_.c_str(), batch.size(), attempt + 1,
                    status < 0 ? error.c_str() : ("HTTP " + std::to_string(status)).c_str());
       return false;

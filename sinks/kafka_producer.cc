@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "core/log.h"
 #include "core/strings.h"
 
 namespace sitepulse {
@@ -76,7 +77,7 @@ void KafkaProducer::OnDelivery(void*, const void* msg, void* opaque) {
     self->delivered_->Add();
   } else {
     self->failed_->Add();
-    std::fprintf(stderr, "sitepulse: sink %s: delivery failed: %s\n", self->name_.c_str(),
+    SP_LOG(kError, "sinks", "sink %s: delivery failed: %s", self->name_.c_str(),
                  rd_kafka_err2str(m->err));
   }
   self->in_flight_.fetch_sub(1);
@@ -108,7 +109,7 @@ void KafkaProducer::Produce(std::string_view key, std::string_view value,
     in_flight_.fetch_sub(1);
     failed_->Add();
     if (hdrs != nullptr) rd_kafka_headers_destroy(hdrs);
-    std::fprintf(stderr, "sitepulse: sink %s: cannot produce: %s\n", name_.c_str(), rd_kafka_err2str(e));
+    SP_LOG(kError, "sinks", "sink %s: cannot produce: %s", name_.c_str(), rd_kafka_err2str(e));
     return;
   }
 }

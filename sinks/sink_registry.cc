@@ -17,6 +17,13 @@ const std::vector<SinkKind>& SinkKinds() {
   return kinds;
 }
 
+const SinkKind* FindSinkKind(const Uri& uri) {
+  for (const SinkKind& kind : SinkKinds()) {
+    if (kind.accepts(uri)) return &kind;
+  }
+  return nullptr;
+}
+
 absl::StatusOr<std::unique_ptr<AnomalySink>> MakeAnomalySink(const OutputSpec& spec,
                                                              MetricsRegistry* metrics) {
   for (const SinkKind& kind : SinkKinds()) {

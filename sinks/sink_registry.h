@@ -21,7 +21,13 @@ struct SinkKind {
   bool (*accepts)(const Uri& uri);
   absl::StatusOr<std::unique_ptr<AnomalySink>> (*make)(const OutputSpec& spec,
                                                        MetricsRegistry* metrics);
+  // The keys of an `outputs:` mapping this kind takes besides `uri` (the config refuses the
+  // others for it, naming these).
+  std::vector<std::string_view> options = {};
 };
+
+// The kind that takes `uri`, or nullptr.
+const SinkKind* FindSinkKind(const Uri& uri);
 
 const std::vector<SinkKind>& SinkKinds();
 

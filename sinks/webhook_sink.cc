@@ -53,7 +53,9 @@ SinkKind WebhookSinkKind() {
             const std::string url =
                 spec.uri.scheme.substr(spec.uri.scheme.find('+') + 1) + "://" + spec.uri.target;
             return std::unique_ptr<AnomalySink>(new WebhookSink(url, spec, metrics));
-          }};
+          },
+          {"secret", "secret_env", "max_retries", "backoff", "timeout", "queue_size", "overflow",
+           "tls_verify"}};
 }
 
 }  // namespace sitepulse

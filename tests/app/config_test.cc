@@ -291,3 +291,31 @@ TEST(ConfigTest, EventTimeAndLatenessRanges) {
 
 }  // namespace
 }  // namespace sitepulse
+
+namespace sitepulse {
+namespace {
+
+// An output takes the options of its kind: a webhook secret on an Alertmanager output is a
+// mistake (it would be ignored), and the error says what that kind takes.
+TEST(ConfigTest, AnOutputTakesOnlyItsKindsOptions) {
+  const ConfigResult r = ParseConfigString(
+      "outputs:\n"
+      "  - {uri: \"alertmanager+http://127.0.0.1:9093\", secret: s3cret}\n"
+      "  - {uri: \"kafka://127.0.0.1:9092/anomalies\", generator_url: \"http://x\"}\n"
+      "  - {uri: \"webhook+http://127.0.0.1:8080/hook\", secret: s3cret, timeout: 5s}\n",
+      "test.yaml");
+  ASSERT_FALSE(r.ok());
+  const std::string e = r.FormatErrors();
+  EXPECT_NE(e.find("test.yaml:2: outputs[0].secret: not an option of alertmanager outputs (they "
+                   "take: labels, generator_url,"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("test.yaml:3: outputs[1].generator_url: not an option of kafka outputs (they "
+                   "take only uri)"),
+            std::string::npos)
+      << e;
+  EXPECT_EQ(e.find("outputs[2]"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace sitepulse

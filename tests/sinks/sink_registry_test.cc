@@ -49,6 +49,16 @@ TEST(SinkRegistryTest, HelpDocsAndErrorsNameEveryKind) {
     EXPECT_NE(help.find(kind.usage), std::string::npos) << kind.usage << " not in run --help";
     EXPECT_NE(docs.find(kind.usage), std::string::npos) << kind.usage << " not in docs/configuration.md";
     EXPECT_NE(error.find(kind.usage), std::string::npos) << kind.usage << " not in: " << error;
+    // Its options, in its row of the output kinds table.
+    const size_t table = docs.find("| output kind |");
+    ASSERT_NE(table, std::string::npos);
+    const size_t row = docs.find(std::string("`") + std::string(kind.name) + "`", table);
+    ASSERT_NE(row, std::string::npos) << kind.name << " has no row in docs/configuration.md";
+    const size_t line_start = docs.rfind('\n', row) + 1;
+    const std::string line = docs.substr(line_start, docs.find('\n', row) - line_start);
+    for (std::string_view o : kind.options) {
+      EXPECT_NE(line.find(o), std::string::npos) << kind.name << "." << o << " not in: " << line;
+    }
   }
   EXPECT_EQ(names.size(), 5u);
 }

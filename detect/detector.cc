@@ -1,0 +1,69 @@
+#include "detect/detector.h"
+
+#include "core/strings.h"
+
+namespace sitepulse {
+
+absl::Status StateDamaged(const StateReader& r, std::string_view what) {
+  return absl::InvalidArgumentError(
+      StrCat("state line ", r.line_number(), ": ", what, " (the file is damaged)"));
+}
+
+void Detector::SaveAlert(StateWriter& w) const {
+  const AlertStateMachine& m = primary_.machine;
+  w.Int(static_cast<int>(m.phase())).Int(m.started_at()).Int(m.last_true()).Word(primary_.incident_id);
+}
+
+namespace {
+bool ReadAlert(StateReader& r, AlertStateMachine* m, std::string* id) {
+  int64_t phase, started, last_true;
+  if (!r.Int(&phase) || phase < 0 || phase > 2 || !r.Int(&started) || !r.Int(&last_true) ||
+      !r.Word(id)) {
+    return false;
+  }
+  m->Restore(static_cast<AlertPhase>(phase), started, last_true);
+  return true;
+}
+}  // namespace
+
+bool Detector::LoadAlert(StateReader& r) {
+  return ReadAlert(r, &primary_.machine, &primary_.incident_id);
+}
+
+absl::Status Detector::LoadRecord(const std::string& word, StateReader& r, DetectorEnv& /*env*/) {
+  return StateDamaged(r, StrCat("unknown record '", word, "'"));
+}
+
+AlertState Detector::StateOf(bool firing, const DetectorOutcome& o) const {
+  if (firing) return AlertState::kFiring;
+  // A site that went silent is not "resolved": nobody knows. Its alert ends as no_data.
+  return o.silent ? AlertState::kNoData : AlertState::kResolved;
+}
+
+void Detector::Emit(const DetectorInput& in, const DetectorOutcome& o, DetectorEnv& env,
+                    Alert& alert, std::string_view incident_key) {
+  const DetectorSpec& spec = *spec_;
+  const AlertTransition t =
+      alert.machine.Step(o.condition, in.now, {spec.for_duration, spec.keep_firing_for});
+  if (t == AlertTransition::kNone) return;
+  Anomaly a;
+  a.site = std::string(in.site);
+  a.detector = spec.name;
+  a.severity = alert.severity;
+  a.metric = std::string(MetricName());
+  a.value = o.value;
+  a.threshold = o.threshold;
+  a.baseline = o.baseline;
+  a.window_s = EventWindow(o) / kNanosPerSecond;
+  a.at = in.now;
+  a.labels = spec.labels;
+  a.started_at = alert.machine.started_at();
+  const bool firing = t == AlertTransition::kFire;
+  if (firing) alert.incident_id = MakeIncidentId(a.site, incident_key, alert.machine.started_at());
+  a.id = alert.incident_id;
+  a.state = StateOf(firing, o);
+  a.summary = Summary(in.site, o, a.state);
+  env.listener->OnAnomaly(a);
+}
+
+}  // namespace sitepulse

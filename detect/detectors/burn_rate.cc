@@ -1,0 +1,231 @@
+#include "detect/detectors/burn_rate.h"
+
+#include <algorithm>
+#include <memory>
+
+#include "absl/strings/str_format.h"
+#include "core/duration.h"
+#include "core/strings.h"
+#include "detect/burn_rate.h"
+
+namespace sitepulse {
+namespace {
+
+std::string Percent(double share) { return absl::StrFormat("%.10g%%", share * 100); }
+
+class BurnRateDetector : public Detector {
+ public:
+  BurnRateDetector(const DetectorSpec& spec, DurationNs resolution)
+      : Detector(spec), burn_(spec, resolution) {
+    // One alert per severity among the pairs, in the order they first appear.
+    std::vector<std::string> severities;
+    for (const BurnPair& p : spec.pairs) {
+      if (std::find(severities.begin(), severities.end(), p.severity) == severities.end()) {
+        severities.push_back(p.severity);
+      }
+    }
+    if (!severities.empty()) primary_.severity = severities[0];
+    if (severities.size() > 1) {
+      second_ = std::make_unique<Alert>();
+      second_->severity = severities[1];
+    }
+  }
+
+  void OnBucket(EventTime end, const BucketCounters& c, const DenseSketch& latency,
+                const SketchMapping& mapping) override {
+    uint64_t good, total;
+    if (spec_->sli == Sli::kAvailability) {
+      total = c.requests;
+      good = total - std::min(total, c.errors_5xx);
+    } else {
+      total = latency.count();
+      good = latency.CountAtMost(mapping.Bin(spec_->latency_threshold_s));
+    }
+    burn_.Add(end, good, total);
+  }
+
+  void Evaluate(const DetectorInput& in, DetectorEnv& env) override {
+    const DetectorOutcome o = Judge(primary_, in.now);
+    if (second_ != nullptr) Emit(in, Judge(*second_, in.now), env, *second_, KeyOf(*second_));
+    Emit(in, o, env, primary_, KeyOf(primary_));
+  }
+
+  bool Busy() const override {
+    return Detector::Busy() ||
+           (second_ != nullptr && second_->machine.phase() != AlertPhase::kInactive);
+  }
+
+  void SaveRecords(StateWriter& w, bool /*include_open*/) const override {
+    if (second_ != nullptr) {
+      const AlertStateMachine& m = second_->machine;
+      w.Word("second").Int(static_cast<int>(m.phase())).Int(m.started_at()).Int(m.last_true())
+          .Word(second_->incident_id);
+      w.EndLine();
+    }
+    w.Word("burn");
+    burn_.Save(w);
+    w.EndLine();
+  }
+
+  absl::Status LoadRecord(const std::string& word, StateReader& r, DetectorEnv& env) override {
+    if (word == "burn") {
+      if (!burn_.Load(r)) return StateDamaged(r, "burn-rate state");
+      return absl::OkStatus();
+    }
+    if (word != "second") return Detector::LoadRecord(word, r, env);
+    int64_t phase, started, last_true;
+    if (second_ == nullptr || !r.Int(&phase) || phase < 0 || phase > 2 || !r.Int(&started) ||
+        !r.Int(&last_true) || !r.Word(&second_->incident_id)) {
+      return StateDamaged(r, "second alert");
+    }
+    second_->machine.Restore(static_cast<AlertPhase>(phase), started, last_true);
+    return absl::OkStatus();
+  }
+
+ protected:
+  std::string_view MetricName() const override { return "burn_rate"; }
+  DurationNs EventWindow(const DetectorOutcome& o) const override {
+    return o.window > 0 ? o.window : spec_->window;
+  }
+  std::string Summary(std::string_view site, const DetectorOutcome& o,
+                      AlertState state) const override;
+
+ private:
+  // The burn_rate's second alert (the ticket) is its own incident.
+  std::string KeyOf(const Alert& a) const {
+    return a.severity == spec_->severity ? spec_->name : StrCat(spec_->name, ":", a.severity);
+  }
+  DetectorOutcome Judge(const Alert& alert, EventTime now);
+
+  BurnState burn_;
+  std::unique_ptr<Alert> second_;  // pairs of a second severity
+};
+
+DetectorOutcome BurnRateDetector::Judge(const Alert& alert, EventTime now) {
+  const DetectorSpec& spec = *spec_;
+  DetectorOutcome o;
+  bool first = true;
+  for (const BurnPair& p : spec.pairs) {
+    if (p.severity != alert.severity) continue;
+    const double long_rate = burn_.BurnRate(p.long_window, now);
+    const double short_rate = burn_.BurnRate(p.short_window, now);
+    const uint64_t requests = burn_.Requests(p.long_window, now);
+    const bool enough = requests >= std::max<uint64_t>(spec.min_requests, 1) &&
+                        static_cast<double>(requests) * (1 - spec.objective) * p.factor >= spec.min_bad;
+    const bool firing = enough && long_rate > p.factor && short_rate > p.factor;
+    // Report the pair that fires (or the first one): its long window, rate and factor.
+    if (firing || first) {
+      o.value = long_rate;
+      o.short_value = short_rate;
+      o.threshold = p.factor;
+      o.window = p.long_window;
+      o.short_window = p.short_window;
+      first = false;
+    }
+    if (firing) {
+      o.condition = true;
+      break;
+    }
+  }
+  return o;
+}
+
+std::string BurnRateDetector::Summary(std::string_view site, const DetectorOutcome& o,
+                                      AlertState state) const {
+  const DetectorSpec& spec = *spec_;
+  const std::string slo =
+      spec.sli == Sli::kAvailability
+          ? StrCat(Percent(spec.objective), " availability SLO")
+          : StrCat(Percent(spec.objective), " latency SLO (", FormatMetricValue(Metric::kP99, spec.latency_threshold_s), ")");
+  if (state == AlertState::kFiring) {
+    // At burn rate b, a 30-day budget lasts 30 / b days.
+    const double days = o.value > 0 ? 30.0 / o.value : INFINITY;
+    return StrCat(site, " is burning the error budget of its ", slo, " ",
+                  absl::StrFormat("%.1f", o.value), "x too fast over ",
+                  FormatDuration(o.window), " (", absl::StrFormat("%.1f", o.short_value),
+                  "x over ", FormatDuration(o.short_window), "; alert above ",
+                  absl::StrFormat("%.4g", o.threshold), "x): a 30-day budget would last ",
+                  days >= 1 ? absl::StrFormat("%.1f days", days)
+                            : absl::StrFormat("%.1f hours", days * 24));
+  }
+  if (state == AlertState::kNoData) {
+    return StrCat(site, " sends no requests: the ", slo, " burn alert ends without a verdict");
+  }
+  return StrCat("error budget burn of ", site, " (", slo, ") is back to ",
+                absl::StrFormat("%.1f", o.value), "x over ", FormatDuration(o.window),
+                " (alert above ", absl::StrFormat("%.4g", o.threshold), "x)");
+}
+
+std::vector<DetectorOption> Options() {
+  using T = DetectorOption::Type;
+  return WithCommonOptions({
+      {"sli", T::kText, 0, 0, false,
+       [](DetectorSpec* s, const OptionValue& v) {
+         if (v.text == "availability") s->sli = Sli::kAvailability;
+         else if (v.text == "latency") s->sli = Sli::kLatency;
+         else return std::string("must be availability or latency");
+         return std::string();
+       }},
+      // A percentage: 99.9 for 99.9%.
+      {"objective", T::kNumber, 50.0, 99.9999, false,
+       [](DetectorSpec* s, const OptionValue& v) {
+         s->objective = v.number / 100;
+         return std::string();
+       }},
+      {"min_bad", T::kNumber, 0.0, 1e9, false,
+       [](DetectorSpec* s, const OptionValue& v) {
+         s->min_bad = v.number;
+         return std::string();
+       }},
+      {"latency_threshold", T::kDuration, 0, 0, false,
+       [](DetectorSpec* s, const OptionValue& v) {
+         s->latency_threshold_s = static_cast<double>(v.duration) / 1e9;
+         return std::string();
+       }},
+      {"pairs", T::kBurnPairs, 0, 0, false,
+       [](DetectorSpec* s, const OptionValue& v) {
+         s->pairs = v.pairs;
+         return std::string();
+       }},
+      MinRequestsOption(),
+  });
+}
+
+}  // namespace
+
+const DetectorKind& BurnRateKind() {
+  static const DetectorKind kind = {
+      .type = DetectorType::kBurnRate,
+      .name = "burn_rate",
+      .doc = "an SLO's error budget burning too fast over two windows (SRE Workbook pairs)",
+      .options = Options(),
+      .required = {"objective"},
+      .also_required = [](const DetectorSpec& s, const std::vector<std::string>& given) {
+        if (s.sli != Sli::kLatency ||
+            std::find(given.begin(), given.end(), "latency_threshold") != given.end()) {
+          return std::string();
+        }
+        return std::string("missing required key 'latency_threshold' (sli: latency)");
+      },
+      .defaults =
+          [](DetectorSpec* s) {
+            s->pairs = DefaultBurnPairs();
+            s->min_requests = 100;
+          },
+      .hold =
+          [](const DetectorSpec& s, DurationNs) {
+            DurationNs hold = 0;
+            for (const BurnPair& p : s.pairs) {
+              hold = std::max(hold, p.long_window + s.keep_firing_for + s.for_duration);
+            }
+            return hold;
+          },
+      .for_other = [](const DetectorSpec& s) { return s.sli == Sli::kAvailability; },
+      .make = [](const DetectorSpec& s, DetectorEnv& env) -> std::unique_ptr<Detector> {
+        return std::make_unique<BurnRateDetector>(s, env.resolution);
+      },
+  };
+  return kind;
+}
+
+}  // namespace sitepulse

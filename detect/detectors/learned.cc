@@ -1,0 +1,86 @@
+#include "detect/detectors/learned.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace sitepulse {
+
+LearnedDetector::LearnedDetector(const DetectorSpec& spec, Metric metric, DetectorEnv& env)
+    : Detector(spec), metric_(metric), baseline_(spec.baseline) {
+  ++env.baselines_warming;
+}
+
+void LearnedDetector::Evaluate(const DetectorInput& in, DetectorEnv& env) {
+  Emit(in, Judge(*in.window, in.now, env), env, primary_, spec_->name);
+}
+
+DetectorOutcome LearnedDetector::Judge(const WindowView& view, EventTime now, DetectorEnv& env) {
+  const DetectorSpec& spec = *spec_;
+  DetectorOutcome o;
+  o.silent = view.requests + view.error_log_lines == 0;
+  double value;
+  if (spec.type == DetectorType::kTrafficDrop) {
+    // A drop must be judged on windows with few or no requests: evaluable once the site has
+    // existed for a whole window; the request floor applies to the baseline instead.
+    if (view.covered_s * 1e9 < static_cast<double>(spec.window)) return o;
+    value = static_cast<double>(view.requests) / view.covered_s;
+  } else {
+    const Evaluation e = EvaluateThreshold(spec, view);
+    if (!e.evaluable) return o;
+    value = e.value;
+  }
+  const bool was_warm = baseline_.warm();
+  const BaselineVerdict v = baseline_.Observe(now, value);
+
+  if (v.warm && !was_warm) --env.baselines_warming;
+  o.value = value;
+  o.baseline = v.expected;
+  if (!v.warm) return o;
+  const double change = spec.min_change * std::fabs(v.expected);
+  const bool rise = v.z >= spec.sensitivity && value - v.expected >= change && value >= spec.min_value;
+  const bool drop = v.z <= -spec.sensitivity && v.expected - value >= change;
+  switch (spec.direction) {
+    case Direction::kRise:
+      o.condition = rise;
+      o.threshold = std::max(v.expected + spec.sensitivity * v.spread, v.expected + change);
+      break;
+    case Direction::kDrop:
+      o.condition = drop;
+      o.threshold = std::min(v.expected - spec.sensitivity * v.spread, v.expected - change);
+      break;
+    case Direction::kBoth:
+      o.condition = rise || drop;
+      o.threshold = value >= v.expected
+                        ? std::max(v.expected + spec.sensitivity * v.spread, v.expected + change)
+                        : std::min(v.expected - spec.sensitivity * v.spread, v.expected - change);
+      break;
+  }
+  if (spec.type == DetectorType::kTrafficDrop) {
+    // A quiet site's "drop" from 0.02/s to 0 pages nobody: the baseline must carry the floor.
+    const double expected_requests = v.expected * static_cast<double>(spec.window) / 1e9;
+    if (expected_requests < static_cast<double>(std::max<uint64_t>(spec.min_requests, 1))) {
+      o.condition = false;
+    }
+  }
+  return o;
+}
+
+void LearnedDetector::Release(DetectorEnv& env) {
+  if (!baseline_.warm()) --env.baselines_warming;
+}
+
+void LearnedDetector::SaveRecords(StateWriter& w, bool /*include_open*/) const {
+  w.Word("baseline");
+  baseline_.Save(w);
+  w.EndLine();
+}
+
+absl::Status LearnedDetector::LoadRecord(const std::string& word, StateReader& r,
+                                         DetectorEnv& env) {
+  if (word != "baseline") return Detector::LoadRecord(word, r, env);
+  if (!baseline_.Load(r)) return StateDamaged(r, "baseline");
+  if (baseline_.warm()) --env.baselines_warming;
+  return absl::OkStatus();
+}
+
+}  // namespace sitepulse
