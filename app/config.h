@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "app/pipeline.h"
+#include "app/config_error.h"
 #include "core/uri.h"
 #include "detect/threshold_detector.h"
 #include "detect/window_engine.h"
@@ -69,11 +70,6 @@ struct Config {
 };
 
 // One error: "FILE:LINE: key.path: message".
-struct ConfigError {
-  int line = 0;  // 1-based; 0 when unknown
-  std::string key;
-  std::string message;
-};
 
 struct ConfigResult {
   Config config;
