@@ -9,6 +9,8 @@
 #include "app/config.h"
 #include "app/http_endpoint.h"
 #include "app/pipeline.h"
+#include "app/heal_cli.h"
+#include "app/heal_config.h"
 #include "app/series.h"
 #include "core/log.h"
 #include "detect/detector_kind.h"
@@ -29,6 +31,7 @@ constexpr const char* kMainHelp =
     "  run     read logs, keep windows, run detectors, publish anomaly events\n"
     "  check   validate a configuration file\n"
     "  series  run one detector over a timestamp,value CSV (exported metrics, NAB)\n"
+    "  heal    act on anomaly events with guardrails, verify, undo, escalate (docs/heal.md)\n"
     "\n"
     "  sitepulse <command> --help   options of a command\n"
     "  sitepulse --version          print the version\n";
@@ -84,7 +87,8 @@ constexpr const char* kCheckHelp =
     "usage: sitepulse check --config FILE\n"
     "       sitepulse check --kinds\n"
     "\n"
-    "Validates FILE. Exit 0 when it is valid; exit 1 with every error printed as\n"
+    "Validates FILE (a run config, or a heal file: docs/heal.md). Exit 0 when it is valid;\n"
+    "exit 1 with every error printed as\n"
     "FILE:LINE: key.path: what is wrong\n"
     "--kinds lists the detector kinds with their keys (required ones marked *).\n";
 
@@ -142,6 +146,19 @@ int Check(const std::vector<std::string>& args) {
     }
   }
   if (config_path.empty()) return Usage("check: --config FILE is required", kCheckHelp);
+  // A heal file (top-level heal: or rules:) is checked as one.
+  std::string text;
+  std::vector<ConfigError> read_errors;
+  if (ReadConfigText(config_path, &text, &read_errors) && LooksLikeHealConfig(text)) {
+    const HealConfigResult h = ParseHealConfigString(text, config_path);
+    if (!h.ok()) {
+      std::fputs(h.FormatErrors().c_str(), stderr);
+      return 1;
+    }
+    std::printf("%s: ok (heal file: %zu rules, mode %s)\n", config_path.c_str(),
+                h.config.rules.size(), h.config.shadow ? "shadow" : "enforce");
+    return 0;
+  }
   ConfigResult r = LoadConfig(config_path);
   if (!r.ok()) {
     std::fputs(r.FormatErrors().c_str(), stderr);
@@ -352,6 +369,7 @@ int RunCli(const std::vector<std::string>& args) {
   if (args[0] == "run") return Run(args);
   if (args[0] == "check") return Check(args);
   if (args[0] == "series") return SeriesMain(args);
+  if (args[0] == "heal") return HealMain(args);
   return Usage(StrCat("unknown command '", args[0], "'").c_str(), kMainHelp);
 }
 

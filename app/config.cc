@@ -32,13 +32,37 @@ void FormatOverrides::MergeFrom(const FormatOverrides& o) {
   if (o.latency_required) latency_required = o.latency_required;
 }
 
-std::string ConfigResult::FormatErrors() const {
+std::string FormatConfigErrors(const std::string& path, const std::vector<ConfigError>& errors) {
   std::string out;
   for (const ConfigError& e : errors) {
-    StrAppend(&out, config.path.empty() ? "<config>" : config.path, ":", e.line, ": ",
-                    e.key.empty() ? "" : StrCat(e.key, ": "), e.message, "\n");
+    StrAppend(&out, path.empty() ? "<config>" : path, ":", e.line, ": ",
+              e.key.empty() ? "" : StrCat(e.key, ": "), e.message, "\n");
   }
   return out;
+}
+
+std::string ConfigResult::FormatErrors() const { return FormatConfigErrors(config.path, errors); }
+
+bool ReadConfigText(const std::string& path, std::string* text, std::vector<ConfigError>* errors) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    errors->push_back({0, "", StrCat("cannot read the config file: ", std::strerror(errno))});
+    return false;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    errors->push_back({0, "", S_ISDIR(st.st_mode) ? "is a directory, not a config file"
+                                                  : "is not a regular file"});
+    return false;
+  }
+  std::ifstream in(path);
+  if (!in) {
+    errors->push_back({0, "", StrCat("cannot read the config file: ", std::strerror(errno))});
+    return false;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  *text = ss.str();
+  return true;
 }
 
 namespace {
@@ -601,24 +625,9 @@ ConfigResult ParseConfigString(const std::string& yaml, const std::string& path_
 ConfigResult LoadConfig(const std::string& path) {
   ConfigResult bad;
   bad.config.path = path;
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    bad.errors.push_back({0, "", StrCat("cannot read the config file: ", std::strerror(errno))});
-    return bad;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    bad.errors.push_back({0, "", S_ISDIR(st.st_mode) ? "is a directory, not a config file"
-                                                     : "is not a regular file"});
-    return bad;
-  }
-  std::ifstream in(path);
-  if (!in) {
-    bad.errors.push_back({0, "", StrCat("cannot read the config file: ", std::strerror(errno))});
-    return bad;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ParseConfigString(ss.str(), path);
+  std::string text;
+  if (!ReadConfigText(path, &text, &bad.errors)) return bad;
+  return ParseConfigString(text, path);
 }
 
 absl::Status ApplyUriParams(const Uri& uri, FormatOverrides* overrides) {

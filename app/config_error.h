@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace sitepulse {
 
@@ -10,5 +11,12 @@ struct ConfigError {
   std::string key;
   std::string message;
 };
+
+// "FILE:LINE: key: message" per error, one per line.
+std::string FormatConfigErrors(const std::string& path, const std::vector<ConfigError>& errors);
+
+// Reads a config file whole; false with the error (a directory, a missing file with the OS's
+// reason) added to `errors`.
+bool ReadConfigText(const std::string& path, std::string* text, std::vector<ConfigError>* errors);
 
 }  // namespace sitepulse

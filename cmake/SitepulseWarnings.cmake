@@ -25,7 +25,7 @@ function(sitepulse_module name)
   # DEPS (core -> detect -> app; ingest and sinks on core alone). Checked at configure time.
   file(GLOB_RECURSE module_files ${CMAKE_CURRENT_SOURCE_DIR}/*.h ${CMAKE_CURRENT_SOURCE_DIR}/*.cc)
   foreach(f ${module_files})
-    file(STRINGS ${f} includes REGEX "^#include \"(core|detect|ingest|sinks|app)/")
+    file(STRINGS ${f} includes REGEX "^#include \"(core|detect|ingest|sinks|heal|app)/")
     foreach(inc ${includes})
       string(REGEX REPLACE "^#include \"([a-z]+)/.*" "\\1" used "${inc}")
       if(NOT used STREQUAL name AND NOT "sitepulse::${used}" IN_LIST ARG_DEPS)

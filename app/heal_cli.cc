@@ -1,0 +1,322 @@
+#include "app/heal_cli.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fcntl.h>
+
+#include "app/heal_config.h"
+#include "core/json_writer.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/strings.h"
+#include "heal/deploy_marker.h"
+#include "heal/healer.h"
+#include "heal/ledger.h"
+#include "sinks/sink_registry.h"
+
+namespace sitepulse {
+namespace {
+
+constexpr const char* kHealHelp =
+    "usage: sitepulse heal --config HEAL.yaml --ledger PATH [--input URI]... [--deploys URI]...\n"
+    "                      [--audit URI] [--clock wall|event] [--exit-at-end]\n"
+    "       sitepulse heal pause|resume|status --ledger PATH\n"
+    "\n"
+    "  --config FILE   heal rules and guardrails (docs/heal.md; `sitepulse check` validates it)\n"
+    "  --ledger PATH   the SQLite ledger: decisions, steps, pause and breaker state (required)\n"
+    "  --input URI     anomaly events as JSON lines: file:PATH, a PATH, or - (default: -)\n"
+    "  --deploys URI   deploy markers {site,version,previous_version,at} as JSON lines\n"
+    "  --audit URI     every decision step also as a JSON line (file:PATH or stdout)\n"
+    "  --clock C       event: time from the events' `at` (replays decide the same); wall\n"
+    "                  (default): the wall clock, for live use\n"
+    "  --exit-at-end   at the end of the inputs, wait for running actions and exit (pending\n"
+    "                  verifications stay in the ledger for the next run)\n"
+    "\n"
+    "pause stops every action (decisions are still recorded as skipped_paused); resume\n"
+    "clears the pause and every rule suspended for a site; status prints the ledger's state.\n";
+
+std::atomic<bool> g_heal_stop{false};
+extern "C" void OnHealSignal(int) { g_heal_stop.store(true); }
+
+int64_t WallNow() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int Fail(const std::string& msg) {
+  std::fprintf(stderr, "sitepulse heal: %s\n", msg.c_str());
+  return 2;
+}
+
+// Reads JSON lines from a file or stdin; NextLine waits at most `wait_ms` for one (-1: until
+// one comes or the input ends).
+class LineInput {
+ public:
+  static absl::StatusOr<std::unique_ptr<LineInput>> Open(const std::string& uri) {
+    std::string path = uri;
+    if (path.rfind("file:", 0) == 0) path = path.substr(5);
+    int fd = path == "-" ? 0 : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return absl::NotFoundError(StrCat("cannot open ", uri, ": ", std::strerror(errno)));
+    auto in = std::make_unique<LineInput>();
+    in->fd_ = fd;
+    in->name_ = path == "-" ? "stdin" : path;
+    return in;
+  }
+  ~LineInput() {
+    if (fd_ > 0) ::close(fd_);
+  }
+  enum class Got { kLine, kNone, kEnd };
+  Got NextLine(std::string* line, int wait_ms) {
+    while (true) {
+      if (const size_t nl = buf_.find('\n', pos_); nl != std::string::npos) {
+        line->assign(buf_, pos_, nl - pos_);
+        pos_ = nl + 1;
+        ++line_number_;
+        return Got::kLine;
+      }
+      if (ended_) {
+        if (pos_ < buf_.size()) {  // a last line without its newline
+          line->assign(buf_, pos_, std::string::npos);
+          pos_ = buf_.size();
+          ++line_number_;
+          return Got::kLine;
+        }
+        return Got::kEnd;
+      }
+      buf_.erase(0, pos_);
+      pos_ = 0;
+      if (buf_.size() > (1 << 20)) {  // an event line over 1 MiB: dropped, counted by the caller
+        buf_.clear();
+        line->clear();
+        return Got::kLine;
+      }
+      pollfd p{fd_, POLLIN, 0};
+      const int n = poll(&p, 1, wait_ms);
+      if (n == 0) return Got::kNone;
+      if (n < 0 && errno == EINTR) return Got::kNone;
+      char chunk[65536];
+      const ssize_t got = ::read(fd_, chunk, sizeof(chunk));
+      if (got <= 0) {
+        ended_ = true;
+        continue;
+      }
+      buf_.append(chunk, static_cast<size_t>(got));
+    }
+  }
+  const std::string& name() const { return name_; }
+  uint64_t line_number() const { return line_number_; }
+
+ private:
+  int fd_ = -1;
+  std::string name_;
+  std::string buf_;
+  size_t pos_ = 0;
+  bool ended_ = false;
+  uint64_t line_number_ = 0;
+};
+
+int Admin(const std::string& verb, const std::vector<std::string>& args) {
+  std::string ledger_path;
+  for (size_t i = 2; i < args.size(); ++i) {
+    if (args[i] == "--ledger" && i + 1 < args.size()) ledger_path = args[++i];
+    else return Fail(StrCat("heal ", verb, ": unknown argument '", args[i], "'\n\n", kHealHelp));
+  }
+  if (ledger_path.empty()) return Fail(StrCat("heal ", verb, ": --ledger PATH is required"));
+  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(ledger_path);
+  if (!ledger.ok()) return Fail(std::string(ledger.status().message()));
+  Ledger& l = **ledger;
+  if (verb == "pause") {
+    if (!l.SetState("paused", FormatRfc3339(WallNow())).ok()) return Fail("cannot write the ledger");
+    std::printf("heal paused (ledger %s): no action runs until `heal resume`\n", ledger_path.c_str());
+    return 0;
+  }
+  if (verb == "resume") {
+    l.DeleteState("paused").IgnoreError();
+    for (const std::string& key : l.StateKeys("suspended/")) l.DeleteState(key).IgnoreError();
+    std::printf("heal resumed (ledger %s)\n", ledger_path.c_str());
+    return 0;
+  }
+  // status: one JSON object.
+  std::string out;
+  JsonObjectWriter w(&out);
+  const std::optional<std::string> paused = l.GetState("paused");
+  w.Bool("paused", paused.has_value());
+  if (paused) w.String("paused_since", *paused);
+  w.Bool("breaker_open", l.GetState("breaker_open").has_value());
+  std::string suspended = "[";
+  for (const std::string& key : l.StateKeys("suspended/")) {
+    if (suspended.size() > 1) suspended += ",";
+    AppendJsonString(key.substr(10), &suspended);
+  }
+  w.Raw("suspended", suspended + "]");
+  std::string outcomes;
+  JsonObjectWriter ow(&outcomes);
+  for (const auto& [o, n] : l.OutcomeCounts()) ow.Int(o, n);
+  ow.Close();
+  w.Raw("steps_by_outcome", outcomes);
+  w.Int("awaiting_verification", static_cast<int64_t>(l.WithOutcome({"acted"}).size()));
+  w.Int("running", static_cast<int64_t>(l.WithOutcome({"running"}).size()));
+  w.Close();
+  std::printf("%s\n", out.c_str());
+  return 0;
+}
+
+struct HealArgs {
+  std::string config, ledger;
+  std::vector<std::string> inputs, deploys;
+  std::string audit;
+  bool event_clock = false;
+  bool exit_at_end = false;
+};
+
+}  // namespace
+
+int HealMain(const std::vector<std::string>& args) {
+  if (args.size() >= 2 && (args[1] == "pause" || args[1] == "resume" || args[1] == "status")) {
+    return Admin(args[1], args);
+  }
+  HealArgs a;
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& f = args[i];
+    auto value = [&](std::string* out) {
+      if (i + 1 >= args.size()) return false;
+      *out = args[++i];
+      return true;
+    };
+    std::string v;
+    if (f == "--help" || f == "-h") {
+      std::fputs(kHealHelp, stdout);
+      return 0;
+    } else if (f == "--config" && value(&a.config)) {
+    } else if (f == "--ledger" && value(&a.ledger)) {
+    } else if (f == "--input" && value(&v)) {
+      a.inputs.push_back(v);
+    } else if (f == "--deploys" && value(&v)) {
+      a.deploys.push_back(v);
+    } else if (f == "--audit" && value(&a.audit)) {
+    } else if (f == "--clock" && value(&v) && (v == "wall" || v == "event")) {
+      a.event_clock = v == "event";
+    } else if (f == "--exit-at-end") {
+      a.exit_at_end = true;
+    } else {
+      return Fail(StrCat("unknown or incomplete argument '", f, "'\n\n", kHealHelp));
+    }
+  }
+  if (a.config.empty() || a.ledger.empty()) return Fail(StrCat("--config and --ledger are required\n\n", kHealHelp));
+  if (a.inputs.empty()) a.inputs.push_back("-");
+  HealConfigResult c = LoadHealConfig(a.config);
+  if (!c.ok()) {
+    std::fputs(c.FormatErrors().c_str(), stderr);
+    return 1;
+  }
+  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(a.ledger);
+  if (!ledger.ok()) return Fail(std::string(ledger.status().message()));
+  MetricsRegistry metrics;
+  Healer::Outputs outputs;
+  for (const Uri& u : c.config.escalate) {
+    OutputSpec spec;
+    spec.uri = u;
+    absl::StatusOr<std::unique_ptr<AnomalySink>> sink = MakeAnomalySink(spec, &metrics);
+    if (!sink.ok()) return Fail(StrCat("escalate: ", sink.status().message()));
+    outputs.escalate.push_back(std::move(*sink));
+  }
+  if (!a.audit.empty()) {
+    absl::StatusOr<Uri> u = ParseUri(a.audit);
+    if (!u.ok()) return Fail(StrCat("--audit: ", u.status().message()));
+    absl::StatusOr<std::unique_ptr<JsonlWriter>> w = JsonlWriter::Open(*u);
+    if (!w.ok()) return Fail(StrCat("--audit: ", w.status().message()));
+    outputs.audit = std::move(*w);
+  }
+  std::vector<std::unique_ptr<LineInput>> inputs;
+  for (const std::string& uri : a.inputs) {
+    absl::StatusOr<std::unique_ptr<LineInput>> in = LineInput::Open(uri);
+    if (!in.ok()) return Fail(std::string(in.status().message()));
+    inputs.push_back(std::move(*in));
+  }
+  ActionRunner runner;
+  Healer healer(c.config, ledger->get(), &runner, std::move(outputs), &metrics, a.event_clock);
+  std::signal(SIGINT, OnHealSignal);
+  std::signal(SIGTERM, OnHealSignal);
+
+  uint64_t events = 0, bad = 0, deploys = 0;
+  // Deploy markers first: decisions look a site's last deploy up by time.
+  for (const std::string& uri : a.deploys) {
+    absl::StatusOr<std::unique_ptr<LineInput>> in = LineInput::Open(uri);
+    if (!in.ok()) return Fail(std::string(in.status().message()));
+    std::string line;
+    while ((*in)->NextLine(&line, -1) == LineInput::Got::kLine) {
+      if (line.empty()) continue;
+      absl::StatusOr<LedgerDeploy> d = DeployFromJson(line);
+      if (!d.ok()) {
+        ++bad;
+        SP_LOG(kWarning, "heal", "%s:%llu: %s", (*in)->name(),
+               static_cast<unsigned long long>((*in)->line_number()), d.status().message());
+        continue;
+      }
+      healer.OnDeploy(*d);
+      ++deploys;
+    }
+  }
+  EventTime now = a.event_clock ? INT64_MIN : WallNow();
+  healer.Recover(a.event_clock ? 0 : now);
+  for (auto& in : inputs) {
+    std::string line;
+    while (!g_heal_stop.load()) {
+      const LineInput::Got got = in->NextLine(&line, a.event_clock ? -1 : 1000);
+      if (got == LineInput::Got::kEnd) break;
+      if (!a.event_clock) now = WallNow();
+      if (got == LineInput::Got::kNone) {
+        healer.Tick(now);
+        continue;
+      }
+      if (line.empty()) continue;
+      absl::StatusOr<Anomaly> ev = AnomalyFromJson(line);
+      if (!ev.ok()) {
+        ++bad;
+        SP_LOG(kWarning, "heal", "%s:%llu: not an anomaly event: %s", in->name(),
+               static_cast<unsigned long long>(in->line_number()), ev.status().message());
+        continue;
+      }
+      ++events;
+      if (a.event_clock) now = std::max(now, ev->at);
+      healer.OnEvent(*ev, now);
+    }
+  }
+  // The inputs ended: wall clock without --exit-at-end keeps verifying until nothing waits.
+  while (!a.exit_at_end && !a.event_clock && !g_heal_stop.load() &&
+         (healer.awaiting() > 0 || healer.in_flight() > 0)) {
+    usleep(200000);
+    now = WallNow();
+    healer.Tick(now);
+  }
+  if (now == INT64_MIN) now = 0;
+  healer.Drain(now);
+  healer.Tick(now);
+  std::string summary;
+  JsonObjectWriter w(&summary);
+  w.Uint("events", events).Uint("deploys", deploys).Uint("bad_lines", bad)
+      .Uint("awaiting_verification", healer.awaiting());
+  std::string outcomes;
+  JsonObjectWriter ow(&outcomes);
+  for (std::string_view o : HealOutcomes()) {
+    const uint64_t n = metrics.CounterSum("sitepulse_heal_decisions_total", "outcome", std::string(o));
+    if (n > 0) ow.Uint(std::string(o), n);
+  }
+  ow.Close();
+  w.Raw("steps_by_outcome", outcomes);
+  w.Close();
+  std::fprintf(stderr, "%s\n", summary.c_str());
+  if (bad > 0 && events == 0) {
+    SP_LOG(kWarning, "heal", "no line of the inputs was an anomaly event (%llu rejected)",
+           static_cast<unsigned long long>(bad));
+  }
+  return 0;
+}
+
+}  // namespace sitepulse
