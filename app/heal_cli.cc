@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <fcntl.h>
 
+#include <optional>
+
 #include "app/heal_config.h"
 #include "core/json_writer.h"
 #include "core/log.h"
@@ -175,13 +177,9 @@ struct HealArgs {
   bool exit_at_end = false;
 };
 
-}  // namespace
 
-int HealMain(const std::vector<std::string>& args) {
-  if (args.size() >= 2 && (args[1] == "pause" || args[1] == "resume" || args[1] == "status")) {
-    return Admin(args[1], args);
-  }
-  HealArgs a;
+// The flags; a return value to exit with when they are wrong (or --help).
+std::optional<int> ParseHealArgs(const std::vector<std::string>& args, HealArgs* a) {
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& f = args[i];
     auto value = [&](std::string* out) {
@@ -193,78 +191,78 @@ int HealMain(const std::vector<std::string>& args) {
     if (f == "--help" || f == "-h") {
       std::fputs(kHealHelp, stdout);
       return 0;
-    } else if (f == "--config" && value(&a.config)) {
-    } else if (f == "--ledger" && value(&a.ledger)) {
+    } else if (f == "--config" && value(&a->config)) {
+    } else if (f == "--ledger" && value(&a->ledger)) {
     } else if (f == "--input" && value(&v)) {
-      a.inputs.push_back(v);
+      a->inputs.push_back(v);
     } else if (f == "--deploys" && value(&v)) {
-      a.deploys.push_back(v);
-    } else if (f == "--audit" && value(&a.audit)) {
+      a->deploys.push_back(v);
+    } else if (f == "--audit" && value(&a->audit)) {
     } else if (f == "--clock" && value(&v) && (v == "wall" || v == "event")) {
-      a.event_clock = v == "event";
+      a->event_clock = v == "event";
     } else if (f == "--exit-at-end") {
-      a.exit_at_end = true;
+      a->exit_at_end = true;
     } else {
       return Fail(StrCat("unknown or incomplete argument '", f, "'\n\n", kHealHelp));
     }
   }
-  if (a.config.empty() || a.ledger.empty()) return Fail(StrCat("--config and --ledger are required\n\n", kHealHelp));
-  if (a.inputs.empty()) a.inputs.push_back("-");
-  HealConfigResult c = LoadHealConfig(a.config);
-  if (!c.ok()) {
-    std::fputs(c.FormatErrors().c_str(), stderr);
-    return 1;
+  if (a->config.empty() || a->ledger.empty()) {
+    return Fail(StrCat("--config and --ledger are required\n\n", kHealHelp));
   }
-  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(a.ledger);
-  if (!ledger.ok()) return Fail(std::string(ledger.status().message()));
-  MetricsRegistry metrics;
+  if (a->inputs.empty()) a->inputs.push_back("-");
+  return std::nullopt;
+}
+
+absl::StatusOr<Healer::Outputs> OpenOutputs(const HealConfig& config, const std::string& audit,
+                                            MetricsRegistry* metrics) {
   Healer::Outputs outputs;
-  for (const Uri& u : c.config.escalate) {
+  for (const Uri& u : config.escalate) {
     OutputSpec spec;
     spec.uri = u;
-    absl::StatusOr<std::unique_ptr<AnomalySink>> sink = MakeAnomalySink(spec, &metrics);
-    if (!sink.ok()) return Fail(StrCat("escalate: ", sink.status().message()));
+    absl::StatusOr<std::unique_ptr<AnomalySink>> sink = MakeAnomalySink(spec, metrics);
+    if (!sink.ok()) return absl::InvalidArgumentError(StrCat("escalate: ", sink.status().message()));
     outputs.escalate.push_back(std::move(*sink));
   }
-  if (!a.audit.empty()) {
-    absl::StatusOr<Uri> u = ParseUri(a.audit);
-    if (!u.ok()) return Fail(StrCat("--audit: ", u.status().message()));
+  if (!audit.empty()) {
+    absl::StatusOr<Uri> u = ParseUri(audit);
+    if (!u.ok()) return absl::InvalidArgumentError(StrCat("--audit: ", u.status().message()));
     absl::StatusOr<std::unique_ptr<JsonlWriter>> w = JsonlWriter::Open(*u);
-    if (!w.ok()) return Fail(StrCat("--audit: ", w.status().message()));
+    if (!w.ok()) return absl::InvalidArgumentError(StrCat("--audit: ", w.status().message()));
     outputs.audit = std::move(*w);
   }
-  std::vector<std::unique_ptr<LineInput>> inputs;
-  for (const std::string& uri : a.inputs) {
-    absl::StatusOr<std::unique_ptr<LineInput>> in = LineInput::Open(uri);
-    if (!in.ok()) return Fail(std::string(in.status().message()));
-    inputs.push_back(std::move(*in));
-  }
-  ActionRunner runner;
-  Healer healer(c.config, ledger->get(), &runner, std::move(outputs), &metrics, a.event_clock);
-  std::signal(SIGINT, OnHealSignal);
-  std::signal(SIGTERM, OnHealSignal);
+  return outputs;
+}
 
+struct HealCounts {
   uint64_t events = 0, bad = 0, deploys = 0;
-  // Deploy markers first: decisions look a site's last deploy up by time.
-  for (const std::string& uri : a.deploys) {
+};
+
+// Deploy markers first: decisions look a site's last deploy up by time.
+absl::Status ReadDeploys(const std::vector<std::string>& uris, Healer& healer, HealCounts* n) {
+  for (const std::string& uri : uris) {
     absl::StatusOr<std::unique_ptr<LineInput>> in = LineInput::Open(uri);
-    if (!in.ok()) return Fail(std::string(in.status().message()));
+    if (!in.ok()) return in.status();
     std::string line;
     while ((*in)->NextLine(&line, -1) == LineInput::Got::kLine) {
       if (line.empty()) continue;
       absl::StatusOr<LedgerDeploy> d = DeployFromJson(line);
       if (!d.ok()) {
-        ++bad;
+        ++n->bad;
         SP_LOG(kWarning, "heal", "%s:%llu: %s", (*in)->name(),
                static_cast<unsigned long long>((*in)->line_number()), d.status().message());
         continue;
       }
       healer.OnDeploy(*d);
-      ++deploys;
+      ++n->deploys;
     }
   }
+  return absl::OkStatus();
+}
+
+// Every input to its end (or a stop); returns the clock's last reading.
+EventTime ReadEvents(const HealArgs& a, std::vector<std::unique_ptr<LineInput>>& inputs,
+                     Healer& healer, HealCounts* n) {
   EventTime now = a.event_clock ? INT64_MIN : WallNow();
-  healer.Recover(a.event_clock ? 0 : now);
   for (auto& in : inputs) {
     std::string line;
     while (!g_heal_stop.load()) {
@@ -278,16 +276,72 @@ int HealMain(const std::vector<std::string>& args) {
       if (line.empty()) continue;
       absl::StatusOr<Anomaly> ev = AnomalyFromJson(line);
       if (!ev.ok()) {
-        ++bad;
+        ++n->bad;
         SP_LOG(kWarning, "heal", "%s:%llu: not an anomaly event: %s", in->name(),
                static_cast<unsigned long long>(in->line_number()), ev.status().message());
         continue;
       }
-      ++events;
+      ++n->events;
       if (a.event_clock) now = std::max(now, ev->at);
       healer.OnEvent(*ev, now);
     }
   }
+  return now == INT64_MIN ? 0 : now;
+}
+
+void PrintSummary(const HealCounts& n, const Healer& healer, const MetricsRegistry& metrics) {
+  std::string summary;
+  JsonObjectWriter w(&summary);
+  w.Uint("events", n.events).Uint("deploys", n.deploys).Uint("bad_lines", n.bad)
+      .Uint("awaiting_verification", healer.awaiting());
+  std::string outcomes;
+  JsonObjectWriter ow(&outcomes);
+  for (std::string_view o : HealOutcomes()) {
+    const uint64_t count = metrics.CounterSum("sitepulse_heal_decisions_total", "outcome", std::string(o));
+    if (count > 0) ow.Uint(std::string(o), count);
+  }
+  ow.Close();
+  w.Raw("steps_by_outcome", outcomes);
+  w.Close();
+  std::fprintf(stderr, "%s\n", summary.c_str());
+  if (n.bad > 0 && n.events == 0) {
+    SP_LOG(kWarning, "heal", "no line of the inputs was an anomaly event (%llu rejected)",
+           static_cast<unsigned long long>(n.bad));
+  }
+}
+
+}  // namespace
+
+int HealMain(const std::vector<std::string>& args) {
+  if (args.size() >= 2 && (args[1] == "pause" || args[1] == "resume" || args[1] == "status")) {
+    return Admin(args[1], args);
+  }
+  HealArgs a;
+  if (std::optional<int> exit = ParseHealArgs(args, &a)) return *exit;
+  HealConfigResult c = LoadHealConfig(a.config);
+  if (!c.ok()) {
+    std::fputs(c.FormatErrors().c_str(), stderr);
+    return 1;
+  }
+  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(a.ledger);
+  if (!ledger.ok()) return Fail(std::string(ledger.status().message()));
+  MetricsRegistry metrics;
+  absl::StatusOr<Healer::Outputs> outputs = OpenOutputs(c.config, a.audit, &metrics);
+  if (!outputs.ok()) return Fail(std::string(outputs.status().message()));
+  std::vector<std::unique_ptr<LineInput>> inputs;
+  for (const std::string& uri : a.inputs) {
+    absl::StatusOr<std::unique_ptr<LineInput>> in = LineInput::Open(uri);
+    if (!in.ok()) return Fail(std::string(in.status().message()));
+    inputs.push_back(std::move(*in));
+  }
+  ActionRunner runner;
+  Healer healer(c.config, ledger->get(), &runner, std::move(*outputs), &metrics, a.event_clock);
+  std::signal(SIGINT, OnHealSignal);
+  std::signal(SIGTERM, OnHealSignal);
+  HealCounts n;
+  if (absl::Status st = ReadDeploys(a.deploys, healer, &n); !st.ok()) return Fail(std::string(st.message()));
+  healer.Recover(a.event_clock ? 0 : WallNow());
+  EventTime now = ReadEvents(a, inputs, healer, &n);
   // The inputs ended: wall clock without --exit-at-end keeps verifying until nothing waits.
   while (!a.exit_at_end && !a.event_clock && !g_heal_stop.load() &&
          (healer.awaiting() > 0 || healer.in_flight() > 0)) {
@@ -295,27 +349,9 @@ int HealMain(const std::vector<std::string>& args) {
     now = WallNow();
     healer.Tick(now);
   }
-  if (now == INT64_MIN) now = 0;
   healer.Drain(now);
   healer.Tick(now);
-  std::string summary;
-  JsonObjectWriter w(&summary);
-  w.Uint("events", events).Uint("deploys", deploys).Uint("bad_lines", bad)
-      .Uint("awaiting_verification", healer.awaiting());
-  std::string outcomes;
-  JsonObjectWriter ow(&outcomes);
-  for (std::string_view o : HealOutcomes()) {
-    const uint64_t n = metrics.CounterSum("sitepulse_heal_decisions_total", "outcome", std::string(o));
-    if (n > 0) ow.Uint(std::string(o), n);
-  }
-  ow.Close();
-  w.Raw("steps_by_outcome", outcomes);
-  w.Close();
-  std::fprintf(stderr, "%s\n", summary.c_str());
-  if (bad > 0 && events == 0) {
-    SP_LOG(kWarning, "heal", "no line of the inputs was an anomaly event (%llu rejected)",
-           static_cast<unsigned long long>(bad));
-  }
+  PrintSummary(n, healer, metrics);
   return 0;
 }
 
