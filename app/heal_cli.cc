@@ -19,6 +19,7 @@
 #include "heal/deploy_marker.h"
 #include "heal/healer.h"
 #include "heal/ledger.h"
+#include "ingest/kafka_line_reader.h"
 #include "sinks/sink_registry.h"
 
 namespace sitepulse {
@@ -31,18 +32,21 @@ constexpr const char* kHealHelp =
     "\n"
     "  --config FILE   heal rules and guardrails (docs/heal.md; `sitepulse check` validates it)\n"
     "  --ledger PATH   the SQLite ledger: decisions, steps, pause and breaker state (required)\n"
-    "  --input URI     anomaly events as JSON lines: file:PATH, a PATH, or - (default: -)\n"
-    "  --deploys URI   deploy markers {site,version,previous_version,at} as JSON lines\n"
+    "  --input URI     anomaly events as JSON lines: file:PATH, a PATH, - (default), or\n"
+    "                  kafka://HOST:PORT/TOPIC?group=G (default group sitepulse-heal)\n"
+    "  --deploys URI   deploy markers {site,version,previous_version,at} as JSON lines (files;\n"
+    "                  read before the events)\n"
     "  --audit URI     every decision step also as a JSON line (file:PATH or stdout)\n"
     "  --clock C       event: time from the events' `at` (replays decide the same); wall\n"
     "                  (default): the wall clock, for live use\n"
-    "  --exit-at-end   at the end of the inputs, wait for running actions and exit (pending\n"
-    "                  verifications stay in the ledger for the next run)\n"
+    "  --exit-at-end   at the end of the inputs (Kafka: the end offsets), wait for running\n"
+    "                  actions and exit (pending verifications stay in the ledger)\n"
     "\n"
     "pause stops every action (decisions are still recorded as skipped_paused); resume\n"
     "clears the pause and every rule suspended for a site; status prints the ledger's state.\n";
 
 std::atomic<bool> g_heal_stop{false};
+bool g_exit_at_end = false;  // Kafka inputs end at the end offsets (set before they open)
 extern "C" void OnHealSignal(int) { g_heal_stop.store(true); }
 
 int64_t WallNow() {
@@ -56,25 +60,59 @@ int Fail(const std::string& msg) {
   return 2;
 }
 
-// Reads JSON lines from a file or stdin; NextLine waits at most `wait_ms` for one (-1: until
-// one comes or the input ends).
+// Where heal reads JSON lines: a file, stdin or a Kafka topic. NextLine waits at most
+// `wait_ms` for one (-1: until one comes or the input ends); Done says the line was handled
+// (a Kafka offset may then be committed).
 class LineInput {
  public:
-  static absl::StatusOr<std::unique_ptr<LineInput>> Open(const std::string& uri) {
+  enum class Got { kLine, kNone, kEnd };
+  virtual ~LineInput() = default;
+  virtual Got NextLine(std::string* line, int wait_ms) = 0;
+  virtual void Done() {}
+  virtual const std::string& name() const = 0;
+  virtual uint64_t line_number() const = 0;
+  static absl::StatusOr<std::unique_ptr<LineInput>> Open(const std::string& uri);
+};
+
+class KafkaLines : public LineInput {
+ public:
+  explicit KafkaLines(std::unique_ptr<KafkaLineReader> r) : r_(std::move(r)) {}
+  Got NextLine(std::string* line, int wait_ms) override {
+    switch (r_->Next(line, wait_ms < 0 ? 1000 : wait_ms)) {
+      case KafkaLineReader::Got::kLine:
+        ++n_;
+        return Got::kLine;
+      case KafkaLineReader::Got::kEnd:
+        return Got::kEnd;
+      default:
+        return Got::kNone;
+    }
+  }
+  void Done() override { r_->Done(); }
+  const std::string& name() const override { return r_->name(); }
+  uint64_t line_number() const override { return n_; }
+
+ private:
+  std::unique_ptr<KafkaLineReader> r_;
+  uint64_t n_ = 0;
+};
+
+class FileLines : public LineInput {
+ public:
+  static absl::StatusOr<std::unique_ptr<LineInput>> OpenFile(const std::string& uri) {
     std::string path = uri;
     if (path.rfind("file:", 0) == 0) path = path.substr(5);
     int fd = path == "-" ? 0 : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return absl::NotFoundError(StrCat("cannot open ", uri, ": ", std::strerror(errno)));
-    auto in = std::make_unique<LineInput>();
+    auto in = std::make_unique<FileLines>();
     in->fd_ = fd;
     in->name_ = path == "-" ? "stdin" : path;
-    return in;
+    return std::unique_ptr<LineInput>(std::move(in));
   }
-  ~LineInput() {
+  ~FileLines() override {
     if (fd_ > 0) ::close(fd_);
   }
-  enum class Got { kLine, kNone, kEnd };
-  Got NextLine(std::string* line, int wait_ms) {
+  Got NextLine(std::string* line, int wait_ms) override {
     while (true) {
       if (const size_t nl = buf_.find('\n', pos_); nl != std::string::npos) {
         line->assign(buf_, pos_, nl - pos_);
@@ -111,8 +149,8 @@ class LineInput {
       buf_.append(chunk, static_cast<size_t>(got));
     }
   }
-  const std::string& name() const { return name_; }
-  uint64_t line_number() const { return line_number_; }
+  const std::string& name() const override { return name_; }
+  uint64_t line_number() const override { return line_number_; }
 
  private:
   int fd_ = -1;
@@ -122,6 +160,19 @@ class LineInput {
   bool ended_ = false;
   uint64_t line_number_ = 0;
 };
+
+absl::StatusOr<std::unique_ptr<LineInput>> LineInput::Open(const std::string& uri) {
+  if (uri.rfind("kafka://", 0) != 0) return FileLines::OpenFile(uri);
+  absl::StatusOr<Uri> u = ParseUri(uri);
+  if (!u.ok()) return u.status();
+  const std::string group = u->Param("group") != nullptr ? *u->Param("group") : "sitepulse-heal";
+  absl::StatusOr<KafkaSourceOptions> o = KafkaOptionsFromUri(u->target, &group);
+  if (!o.ok()) return o.status();
+  o->exit_at_end = g_exit_at_end;
+  absl::StatusOr<std::unique_ptr<KafkaLineReader>> r = KafkaLineReader::Open(*o);
+  if (!r.ok()) return r.status();
+  return std::unique_ptr<LineInput>(new KafkaLines(std::move(*r)));
+}
 
 int Admin(const std::string& verb, const std::vector<std::string>& args) {
   std::string ledger_path;
@@ -210,6 +261,11 @@ std::optional<int> ParseHealArgs(const std::vector<std::string>& args, HealArgs*
     return Fail(StrCat("--config and --ledger are required\n\n", kHealHelp));
   }
   if (a->inputs.empty()) a->inputs.push_back("-");
+  for (const std::string& d : a->deploys) {
+    if (d.rfind("kafka://", 0) == 0) {
+      return Fail("--deploys takes files (file:PATH, a PATH, -); a deploy topic is not supported yet");
+    }
+  }
   return std::nullopt;
 }
 
@@ -279,11 +335,13 @@ EventTime ReadEvents(const HealArgs& a, std::vector<std::unique_ptr<LineInput>>&
         ++n->bad;
         SP_LOG(kWarning, "heal", "%s:%llu: not an anomaly event: %s", in->name(),
                static_cast<unsigned long long>(in->line_number()), ev.status().message());
+        in->Done();
         continue;
       }
       ++n->events;
       if (a.event_clock) now = std::max(now, ev->at);
       healer.OnEvent(*ev, now);
+      in->Done();  // recorded in the ledger: a Kafka offset may be committed
     }
   }
   return now == INT64_MIN ? 0 : now;
@@ -318,6 +376,7 @@ int HealMain(const std::vector<std::string>& args) {
   }
   HealArgs a;
   if (std::optional<int> exit = ParseHealArgs(args, &a)) return *exit;
+  g_exit_at_end = a.exit_at_end;
   HealConfigResult c = LoadHealConfig(a.config);
   if (!c.ok()) {
     std::fputs(c.FormatErrors().c_str(), stderr);
