@@ -9,9 +9,13 @@
 #include <cstdio>
 #include <fcntl.h>
 
+#include <deque>
+#include <future>
+#include <mutex>
 #include <optional>
 
 #include "app/heal_config.h"
+#include "app/http_endpoint.h"
 #include "core/json_writer.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -27,7 +31,7 @@ namespace {
 
 constexpr const char* kHealHelp =
     "usage: sitepulse heal --config HEAL.yaml --ledger PATH [--input URI]... [--deploys URI]...\n"
-    "                      [--audit URI] [--clock wall|event] [--exit-at-end]\n"
+    "                      [--audit URI] [--listen ADDR] [--clock wall|event] [--exit-at-end]\n"
     "       sitepulse heal pause|resume|status --ledger PATH\n"
     "\n"
     "  --config FILE   heal rules and guardrails (docs/heal.md; `sitepulse check` validates it)\n"
@@ -37,6 +41,8 @@ constexpr const char* kHealHelp =
     "  --deploys URI   deploy markers {site,version,previous_version,at} as JSON lines (files;\n"
     "                  read before the events)\n"
     "  --audit URI     every decision step also as a JSON line (file:PATH or stdout)\n"
+    "  --listen H:P    serve /metrics, /healthz, /readyz, POST /deploys (deploy markers, one\n"
+    "                  per line) and POST /approve/ID (rules with approval: required)\n"
     "  --clock C       event: time from the events' `at` (replays decide the same); wall\n"
     "                  (default): the wall clock, for live use\n"
     "  --exit-at-end   at the end of the inputs (Kafka: the end offsets), wait for running\n"
@@ -223,11 +229,81 @@ int Admin(const std::string& verb, const std::vector<std::string>& args) {
 struct HealArgs {
   std::string config, ledger;
   std::vector<std::string> inputs, deploys;
-  std::string audit;
+  std::string audit, listen;
   bool event_clock = false;
   bool exit_at_end = false;
 };
 
+
+// Requests that came in on --listen, handed to the healer's thread (the only one that decides).
+struct HealControl {
+  std::mutex mu;
+  std::deque<LedgerDeploy> deploys;
+  struct Approval {
+    int64_t id = 0;
+    std::promise<absl::Status> done;
+  };
+  std::deque<std::unique_ptr<Approval>> approvals;
+
+  // On the healer's thread, between events.
+  void Serve(Healer& healer, EventTime now) {
+    std::deque<LedgerDeploy> d;
+    std::deque<std::unique_ptr<Approval>> a;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      d.swap(deploys);
+      a.swap(approvals);
+    }
+    for (const LedgerDeploy& deploy : d) healer.OnDeploy(deploy);
+    for (auto& approval : a) approval->done.set_value(healer.Approve(approval->id, now));
+  }
+
+  std::vector<HttpEndpoint::PostRoute> Routes() {
+    return {
+        {"/deploys",
+         [this](const std::string& body, const std::vector<std::string>&) -> std::pair<int, std::string> {
+           std::vector<LedgerDeploy> got;
+           for (const std::string& line : Lines(body)) {
+             if (line.empty()) continue;
+             absl::StatusOr<LedgerDeploy> d = DeployFromJson(line);
+             if (!d.ok()) return {400, StrCat(d.status().message(), "\n")};
+             got.push_back(*d);
+           }
+           std::lock_guard<std::mutex> lock(mu);
+           deploys.insert(deploys.end(), got.begin(), got.end());
+           return {202, StrCat(got.size(), " deploy markers\n")};
+         }},
+        {R"(/approve/(\d{1,18}))",
+         [this](const std::string&, const std::vector<std::string>& captures) -> std::pair<int, std::string> {
+           auto approval = std::make_unique<Approval>();
+           approval->id = std::stoll(captures.at(0));
+           std::future<absl::Status> result = approval->done.get_future();
+           {
+             std::lock_guard<std::mutex> lock(mu);
+             approvals.push_back(std::move(approval));
+           }
+           if (result.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+             return {503, "heal is busy; try again\n"};
+           }
+           const absl::Status st = result.get();
+           if (!st.ok()) return {409, StrCat(st.message(), "\n")};
+           return {200, "approved: the action runs now\n"};
+         }},
+    };
+  }
+
+  static std::vector<std::string> Lines(const std::string& s) {
+    std::vector<std::string> out;
+    size_t i = 0;
+    while (i <= s.size()) {
+      const size_t nl = s.find('\n', i);
+      out.push_back(s.substr(i, nl == std::string::npos ? std::string::npos : nl - i));
+      if (nl == std::string::npos) break;
+      i = nl + 1;
+    }
+    return out;
+  }
+};
 
 // The flags; a return value to exit with when they are wrong (or --help).
 std::optional<int> ParseHealArgs(const std::vector<std::string>& args, HealArgs* a) {
@@ -249,6 +325,7 @@ std::optional<int> ParseHealArgs(const std::vector<std::string>& args, HealArgs*
     } else if (f == "--deploys" && value(&v)) {
       a->deploys.push_back(v);
     } else if (f == "--audit" && value(&a->audit)) {
+    } else if (f == "--listen" && value(&a->listen)) {
     } else if (f == "--clock" && value(&v) && (v == "wall" || v == "event")) {
       a->event_clock = v == "event";
     } else if (f == "--exit-at-end") {
@@ -317,12 +394,15 @@ absl::Status ReadDeploys(const std::vector<std::string>& uris, Healer& healer, H
 
 // Every input to its end (or a stop); returns the clock's last reading.
 EventTime ReadEvents(const HealArgs& a, std::vector<std::unique_ptr<LineInput>>& inputs,
-                     Healer& healer, HealCounts* n) {
+                     Healer& healer, HealControl& control, HealCounts* n) {
   EventTime now = a.event_clock ? INT64_MIN : WallNow();
+  // With --listen, requests are served between events: wait for input at most 200 ms.
+  const int wait_ms = a.event_clock && a.listen.empty() ? -1 : a.listen.empty() ? 1000 : 200;
   for (auto& in : inputs) {
     std::string line;
     while (!g_heal_stop.load()) {
-      const LineInput::Got got = in->NextLine(&line, a.event_clock ? -1 : 1000);
+      control.Serve(healer, now == INT64_MIN ? 0 : now);
+      const LineInput::Got got = in->NextLine(&line, wait_ms);
       if (got == LineInput::Got::kEnd) break;
       if (!a.event_clock) now = WallNow();
       if (got == LineInput::Got::kNone) {
@@ -340,6 +420,7 @@ EventTime ReadEvents(const HealArgs& a, std::vector<std::unique_ptr<LineInput>>&
       }
       ++n->events;
       if (a.event_clock) now = std::max(now, ev->at);
+      control.Serve(healer, now);  // a deploy posted just before this event counts for it
       healer.OnEvent(*ev, now);
       in->Done();  // recorded in the ledger: a Kafka offset may be committed
     }
@@ -400,14 +481,30 @@ int HealMain(const std::vector<std::string>& args) {
   HealCounts n;
   if (absl::Status st = ReadDeploys(a.deploys, healer, &n); !st.ok()) return Fail(std::string(st.message()));
   healer.Recover(a.event_clock ? 0 : WallNow());
-  EventTime now = ReadEvents(a, inputs, healer, &n);
-  // The inputs ended: wall clock without --exit-at-end keeps verifying until nothing waits.
+  HealControl control;
+  PipelineHealth health;
+  health.inputs_open.store(true);
+  std::unique_ptr<HttpEndpoint> endpoint;
+  if (!a.listen.empty()) {
+    HttpEndpoint::Options eo;
+    eo.listen = a.listen;
+    eo.posts = control.Routes();
+    endpoint = std::make_unique<HttpEndpoint>(eo, &metrics, &health);
+    if (absl::Status st = endpoint->Start(); !st.ok()) return Fail(std::string(st.message()));
+    SP_LOG(kInfo, "heal", "serving /metrics, /healthz, /readyz, POST /deploys, POST /approve/ID on %s",
+           a.listen.substr(0, a.listen.rfind(':')) + ":" + std::to_string(endpoint->port()));
+  }
+  EventTime now = ReadEvents(a, inputs, healer, control, &n);
+  // The inputs ended: wall clock without --exit-at-end keeps verifying (and serving approvals)
+  // until nothing waits.
   while (!a.exit_at_end && !a.event_clock && !g_heal_stop.load() &&
-         (healer.awaiting() > 0 || healer.in_flight() > 0)) {
+         (healer.awaiting() > 0 || healer.in_flight() > 0 || healer.awaiting_approval() > 0)) {
     usleep(200000);
     now = WallNow();
+    control.Serve(healer, now);
     healer.Tick(now);
   }
+  health.finished.store(true);
   healer.Drain(now);
   healer.Tick(now);
   PrintSummary(n, healer, metrics);

@@ -98,11 +98,14 @@ class HealParser : public YamlReader {
       if (m["count"]) Number<uint32_t>(m["count"], key + ".max_attempts.count", &r->max_attempts, 1u, 1000u);
       if (m["within"]) Duration(m["within"], key + ".max_attempts.within", &r->max_attempts_within);
     }
-    if (n["approval"]) {
-      // Approvals need the /approve endpoint, which is not built yet: refused rather than
-      // ignored (an action the config says needs a person must never run without one).
-      Error(n["approval"], key + ".approval",
-            "approvals are not supported yet (docs/heal.md); use mode: shadow to review decisions");
+    std::string approval;
+    if (n["approval"] && String(n["approval"], key + ".approval", &approval)) {
+      if (approval == "required") r->approval = true;
+      else if (approval == "none") r->approval = false;
+      else Error(n["approval"], key + ".approval", "must be required or none");
+    }
+    if (n["approval_timeout"]) {
+      Duration(n["approval_timeout"], key + ".approval_timeout", &r->approval_timeout);
     }
     return true;
   }

@@ -57,6 +57,15 @@ absl::Status HttpEndpoint::Start() {
       res.set_content("not ready: " + why + "\n", "text/plain");
     }
   });
+  for (const PostRoute& route : options_.posts) {
+    s.Post(route.pattern, [handle = route.handle](const httplib::Request& req, httplib::Response& res) {
+      std::vector<std::string> captures;
+      for (size_t i = 1; i < req.matches.size(); ++i) captures.push_back(req.matches[i].str());
+      auto [status, body] = handle(req.body, captures);
+      res.status = status;
+      res.set_content(body, "text/plain");
+    });
+  }
   if (port == 0) {
     port_ = s.bind_to_any_port(host);
     if (port_ < 0) return absl::UnavailableError(StrCat("cannot listen on ", options_.listen));

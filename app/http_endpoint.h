@@ -5,9 +5,12 @@
 // Threading: cpp-httplib's own small thread pool; it only reads atomics and the registry.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "app/pipeline.h"
@@ -21,9 +24,19 @@ namespace sitepulse {
 
 class HttpEndpoint {
  public:
+  // A POST route of a command that takes requests (heal: /deploys, /approve/ID). `handle` gets
+  // the body (at most 4 KiB) and the pattern's captures and returns the status and the body of
+  // the answer; it runs on a server thread.
+  struct PostRoute {
+    std::string pattern;  // a regular expression over the path
+    std::function<std::pair<int, std::string>(const std::string& body,
+                                              const std::vector<std::string>& captures)>
+        handle;
+  };
   struct Options {
     std::string listen = "127.0.0.1:9100";
     DurationNs stall_timeout = 30 * kNanosPerSecond;  // backlog without progress: not ready
+    std::vector<PostRoute> posts = {};
   };
   HttpEndpoint(Options options, MetricsRegistry* metrics, PipelineHealth* health);
   ~HttpEndpoint();

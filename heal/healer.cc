@@ -24,6 +24,7 @@ const std::vector<std::string_view>& HealOutcomes() {
 
 struct Healer::Running {
   int64_t decision = 0;
+  EventTime started = 0;  // the clock when it started (event time: its decision or approval)
   std::string rule, site;
   bool undo = false;
   std::string action_json;
@@ -188,6 +189,10 @@ void Healer::Recover(EventTime now) {
     Escalate(d, "an action's outcome is unknown (heal stopped while it ran)", now);
   }
   for (const LedgerDecision& d : ledger_->WithOutcome({"acted"})) awaiting_[d.id] = d.verify_until;
+  for (const LedgerDecision& d : ledger_->WithOutcome({"awaiting_approval"})) {
+    const HealRule* rule = RuleNamed(d.rule);
+    approvals_[d.id] = d.decided_at + (rule != nullptr ? rule->approval_timeout : 0);
+  }
   paused_gauge_->Set(ledger_->GetState("paused") ? 1 : 0);
   breaker_gauge_->Set(ledger_->GetState("breaker_open") ? 1 : 0);
 }
@@ -290,6 +295,10 @@ std::pair<std::string, std::string> Healer::Guardrail(const HealRule& rule, cons
                    rule.max_attempts_within / kNanosPerSecond, " s already")};
   }
   if (config_.shadow) return {"shadow", "shadow mode: decided, not acted"};
+  if (rule.approval) {
+    return {"awaiting_approval",
+            StrCat("waiting for POST /approve/ID within ", rule.approval_timeout / kNanosPerSecond, " s")};
+  }
   return {};
 }
 
@@ -318,7 +327,11 @@ void Healer::Decide(const HealRule& rule, const Anomaly& a, EventTime now) {
     return;
   }
   if (!outcome.empty()) {
-    Record(*id, now, outcome, reason);
+    Record(*id, now, outcome, outcome == "awaiting_approval"
+                                  ? StrCat("waiting for POST /approve/", *id, " within ",
+                                           rule.approval_timeout / kNanosPerSecond, " s")
+                                  : reason);
+    if (outcome == "awaiting_approval") approvals_[*id] = now + rule.approval_timeout;
     return;
   }
   Start(*id, rule, rule.action, /*undo=*/false, Values(rule, a, now), now);
@@ -329,6 +342,7 @@ void Healer::Start(int64_t decision, const HealRule& rule, const HealAction& act
   while (running_.size() >= config_.max_concurrent) Collect(now, /*wait_one=*/true);
   auto r = std::make_unique<Running>();
   r->decision = decision;
+  r->started = now;
   r->rule = rule.name;
   r->site = values.at("site");
   r->undo = undo;
@@ -413,7 +427,7 @@ void Healer::Finished(Running& r, EventTime now) {
     return;
   }
   const HealRule* rule = RuleNamed(r.rule);
-  const EventTime from = event_clock_ ? d->decided_at : now;
+  const EventTime from = event_clock_ ? r.started : now;
   const EventTime until = from + (rule != nullptr ? rule->verify_for : 0);
   Record(r.decision, now, "acted", what, &res, r.action_json);
   ledger_->SetVerifyUntil(r.decision, until).IgnoreError();
@@ -490,6 +504,18 @@ void Healer::Tick(EventTime now) {
       Escalate(*d, "the action did not resolve the incident within verify_for", at);
     }
   }
+  for (auto it = approvals_.begin(); it != approvals_.end();) {
+    if (it->second >= now) {
+      ++it;
+      continue;
+    }
+    const int64_t id = it->first;
+    const EventTime at = event_clock_ ? it->second : now;
+    it = approvals_.erase(it);
+    if (const std::optional<LedgerDecision> d = ledger_->Get(id)) {
+      Escalate(*d, "nobody approved the action in time; it was not run", at);
+    }
+  }
   // The breaker closes once the storm is over: few sites within the window, and a whole window
   // since it opened.
   if (std::optional<std::string> since = ledger_->GetState("breaker_open")) {
@@ -504,6 +530,30 @@ void Healer::Tick(EventTime now) {
       SP_LOG(kInfo, "heal", "breaker closed");
     }
   }
+}
+
+absl::Status Healer::Approve(int64_t id, EventTime now) {
+  Collect(now);
+  auto it = approvals_.find(id);
+  const std::optional<LedgerDecision> d = ledger_->Get(id);
+  if (it == approvals_.end() || !d || d->outcome != "awaiting_approval") {
+    return absl::FailedPreconditionError(StrCat("decision ", id, " is not awaiting approval"));
+  }
+  if (now > it->second) {
+    return absl::FailedPreconditionError(StrCat("decision ", id, " expired"));
+  }
+  if (ledger_->GetState("paused")) return absl::FailedPreconditionError("heal is paused");
+  const HealRule* rule = RuleNamed(d->rule);
+  if (rule == nullptr) return absl::FailedPreconditionError(StrCat("rule ", d->rule, " is gone"));
+  approvals_.erase(it);
+  Anomaly a;
+  a.site = d->site;
+  a.detector = d->detector;
+  a.id = d->incident;
+  a.severity = d->severity;
+  a.started_at = d->started_at;
+  Start(id, *rule, rule->action, /*undo=*/false, Values(*rule, a, now), now);
+  return absl::OkStatus();
 }
 
 void Healer::Drain(EventTime now) {

@@ -6,7 +6,7 @@
 // Order of the checks for a firing event and a matching rule (the first that applies decides):
 // duplicate (ignored: the decision exists) → site_pattern → paused → rule suspended for the site
 // → breaker → an action of the rule on the site in flight → deploy_within → cooldown →
-// max_attempts → shadow mode → act.
+// max_attempts → shadow mode → approval (awaiting_approval until approved or expired) → act.
 //
 // Time is injected: every call takes `now` (event time with --clock event, the wall clock
 // otherwise), so a recorded stream replays to the same decisions.
@@ -59,8 +59,12 @@ class Healer {
   void Tick(EventTime now);
   // Waits for every action in flight and records it (the end of the inputs, a stop).
   void Drain(EventTime now);
+  // A person approved decision `id` (POST /approve/ID): its action starts now if the decision
+  // still awaits approval, has not expired and heal is not paused; else why not.
+  absl::Status Approve(int64_t id, EventTime now);
   // Decisions still waiting for their verification.
   size_t awaiting() const { return awaiting_.size(); }
+  size_t awaiting_approval() const { return approvals_.size(); }
   size_t in_flight() const;
 
  private:
@@ -100,6 +104,8 @@ class Healer {
   // Decisions acted on, waiting for their incident's resolved event: id -> verify until.
   std::map<int64_t, EventTime> awaiting_;
   std::set<std::string> resolved_incidents_;  // resolved while their action was in flight
+  // Decisions waiting for a person's approval: id -> expiry.
+  std::map<int64_t, EventTime> approvals_;
   // Breaker: (time, site) of matching firing events within breaker_within.
   std::deque<std::pair<EventTime, std::string>> recent_;
 };

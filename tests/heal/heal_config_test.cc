@@ -51,7 +51,7 @@ TEST(HealConfigTest, WhatCouldLetAnEventChooseTheCommandIsRefused) {
       "    action: {http: {url: 'https://h/{hostname}', headers: {X-Site: '{site}'}}}\n"
       "  - name: c\n"
       "    action: {exec: [restart]}\n"
-      "    approval: required\n"
+      "    approval: maybe\n"
       "    colldown: 5m\n",
       "heal.yaml");
   ASSERT_FALSE(r.ok());
@@ -59,7 +59,7 @@ TEST(HealConfigTest, WhatCouldLetAnEventChooseTheCommandIsRefused) {
   EXPECT_NE(e.find("heal.yaml:3: rules[0].action.exec[0]: the program must not come from an event"), std::string::npos) << e;
   EXPECT_NE(e.find("heal.yaml:5: rules[1].action.http.url: 'https://h/{hostname}': unknown placeholder {hostname}"), std::string::npos) << e;
   EXPECT_NE(e.find("rules[1].action.http.headers.X-Site: header values take no placeholders"), std::string::npos) << e;
-  EXPECT_NE(e.find("heal.yaml:8: rules[2].approval: approvals are not supported yet"), std::string::npos) << e;
+  EXPECT_NE(e.find("heal.yaml:8: rules[2].approval: must be required or none"), std::string::npos) << e;
   EXPECT_NE(e.find("heal.yaml:9: rules[2].colldown: unknown key"), std::string::npos) << e;
 }
 

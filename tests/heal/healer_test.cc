@@ -310,6 +310,27 @@ TEST_F(HealerTest, TwoIneffectiveActionsInARowSuspendTheRuleForTheSite) {
   EXPECT_EQ(Outcomes(other), (Steps{"running", "acted"}));
 }
 
+TEST_F(HealerTest, AnApprovedActionRunsAnUnapprovedOneExpiresAndEscalates) {
+  config_.rules[0].approval = true;
+  config_.rules[0].approval_timeout = 10 * kMin;
+  config_.rules[0].verify_for = 30 * kMin;
+  const Anomaly a = Event("a.example.com", AlertState::kFiring, kT0, kT0 + kMin);
+  const Anomaly b = Event("b.example.com", AlertState::kFiring, kT0, kT0 + kMin);
+  Send(a);
+  Send(b);
+  EXPECT_TRUE(runner_.Calls().empty());
+  const int64_t id_a = ledger_->Find("rollback", a.id)->id;
+  EXPECT_TRUE(H().Approve(id_a, kT0 + 3 * kMin).ok());
+  H().Drain(kT0 + 3 * kMin);
+  EXPECT_FALSE(H().Approve(id_a, kT0 + 4 * kMin).ok());  // once
+  ASSERT_EQ(runner_.Calls().size(), 1u);
+  EXPECT_EQ(runner_.Calls()[0][1], "a.example.com");
+  H().Tick(kT0 + 12 * kMin);  // b's approval window is over
+  EXPECT_EQ(Outcomes(b), (Steps{"awaiting_approval", "escalated"}));
+  EXPECT_FALSE(H().Approve(ledger_->Find("rollback", b.id)->id, kT0 + 13 * kMin).ok());
+  EXPECT_EQ(runner_.Calls().size(), 1u);
+}
+
 TEST(PlaceholdersTest, OnlyKnownNamesAndEachEncodingKeepsValuesInTheirPlace) {
   EXPECT_TRUE(CheckPlaceholders("{site} {{literal}}").ok());
   EXPECT_FALSE(CheckPlaceholders("{hostname}").ok());
