@@ -12,6 +12,7 @@
 #include "app/heal_cli.h"
 #include "app/heal_config.h"
 #include "app/series.h"
+#include "app/timeline.h"
 #include "core/log.h"
 #include "detect/detector_kind.h"
 
@@ -32,6 +33,7 @@ constexpr const char* kMainHelp =
     "  check   validate a configuration file\n"
     "  series  run one detector over a timestamp,value CSV (exported metrics, NAB)\n"
     "  heal    act on anomaly events with guardrails, verify, undo, escalate (docs/heal.md)\n"
+    "  timeline  a postmortem draft of an incident from the events, the heal ledger, the stats\n"
     "\n"
     "  sitepulse <command> --help   options of a command\n"
     "  sitepulse --version          print the version\n";
@@ -370,6 +372,7 @@ int RunCli(const std::vector<std::string>& args) {
   if (args[0] == "check") return Check(args);
   if (args[0] == "series") return SeriesMain(args);
   if (args[0] == "heal") return HealMain(args);
+  if (args[0] == "timeline") return TimelineMain(args);
   return Usage(StrCat("unknown command '", args[0], "'").c_str(), kMainHelp);
 }
 

@@ -41,7 +41,7 @@ struct LedgerStep {
   int64_t wall_ns = 0;
   std::string outcome, reason;
   std::string action;  // JSON: the argv or the request
-  int status = 0;      // exit status or HTTP status; -1: none
+  int status = -1;     // exit status or HTTP status; -1: none
   std::string output;  // captured, bounded
   int64_t duration_ms = 0;
 };
