@@ -1,5 +1,6 @@
 # sitepulse: the two commands a newcomer needs.
-#   make demo   install what is missing, build Release, run sitepulse on generated sample logs
+#   make demo   install what is missing, build Release, run sitepulse on generated sample logs,
+#               then the closed loop live (run | heal rolls back a bad deploy; ~1 minute)
 #   make test   install, build, run every test (unit, end-to-end, sanitizers)
 # Other targets: build, deps, unit, sanitizers, bench (>= 1 GB per format), bench-small,
 # bench-kafka (needs Java: a local broker), nab (the NAB score), clean.
@@ -18,6 +19,7 @@ build: deps
 
 demo: build
 	@scripts/demo.sh $(RELEASE)
+	@scripts/heal-demo.sh $(RELEASE)
 
 test: build
 	@scripts/test.sh

@@ -10,6 +10,10 @@
 //   new_error (error-log lines, 1/s, with a message never written before: a new failure), blip
 //   (a decoy: x10 latency for the given duration, meant to be < 1 minute).
 //   --base-5xx P: the 5xx share outside incidents (default 0.002).
+//   --live: write each second of traffic when the wall clock has passed it (timestamps are now;
+//   --start is ignored), flushing per second: a live stream for `sitepulse run --input -`.
+//   --slow-if PATH: while PATH's first word is "slow", site 0 answers 8x slower (a bad deploy in
+//   the closed-loop demo; a rollback writes something else).
 //   SITE is a site index (0-based), AT an offset from --start (e.g. 20m), DURATION e.g. 10m.
 #include <algorithm>
 #include <cmath>
@@ -17,6 +21,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -41,8 +46,26 @@ struct Options {
   uint64_t seed = 42;
   double bad_lines = 0;
   double base_5xx = 0.002;
+  bool live = false;
+  std::string slow_if;
   std::vector<Incident> incidents;
 };
+
+bool FileSaysSlow(const std::string& path) {
+  if (path.empty()) return false;
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) return false;
+  char word[16] = {0};
+  const bool slow = std::fscanf(f, "%15s", word) == 1 && std::strcmp(word, "slow") == 0;
+  std::fclose(f);
+  return slow;
+}
+
+int64_t WallNs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * kNanosPerSecond + ts.tv_nsec;
+}
 
 [[noreturn]] void Die(const std::string& msg) {
   std::fprintf(stderr, "loggen: %s\n", msg.c_str());
@@ -206,6 +229,10 @@ int Main(int argc, char** argv) {
     else if (a == "--bad-lines") o.bad_lines = std::atof(next().c_str());
     else if (a == "--start") {
       if (!ParseRfc3339(next(), &o.start)) Die("bad --start");
+    } else if (a == "--live") {
+      o.live = true;
+    } else if (a == "--slow-if") {
+      o.slow_if = next();
     } else if (a == "--base-5xx") {
       o.base_5xx = std::atof(next().c_str());
     } else if (a == "--incident") {
@@ -231,6 +258,7 @@ int Main(int argc, char** argv) {
   std::setvbuf(out, nullptr, _IOFBF, 1 << 20);
   FILE* err = o.error_out.empty() ? nullptr : std::fopen(o.error_out.c_str(), "w");
 
+  if (o.live) o.start = WallNs() / kNanosPerSecond * kNanosPerSecond;
   std::mt19937_64 rng(o.seed);
   std::uniform_real_distribution<double> uni(0, 1);
   std::normal_distribution<double> normal(0, 1);
@@ -254,6 +282,14 @@ int Main(int argc, char** argv) {
   const int64_t seconds = o.duration / kNanosPerSecond;
   for (int64_t sec = 0; sec < seconds; ++sec) {
     const EventTime t0 = o.start + sec * kNanosPerSecond;
+    if (o.live) {  // this second is written once it is over
+      const int64_t wait = t0 + kNanosPerSecond - WallNs();
+      if (wait > 0) {
+        timespec ts{static_cast<time_t>(wait / kNanosPerSecond), static_cast<long>(wait % kNanosPerSecond)};
+        nanosleep(&ts, nullptr);
+      }
+    }
+    const bool slow_now = FileSaysSlow(o.slow_if);
     second.clear();
     errs.clear();
     for (int s = 0; s < o.sites; ++s) {
@@ -268,7 +304,7 @@ int Main(int argc, char** argv) {
         r.t = t0 + static_cast<EventTime>(uni(rng) * 1e9);
         r.site = s;
         double lat = 0.04 * std::exp(0.5 * normal(rng));
-        if (active("latency", s, r.t)) lat *= 8;
+        if (active("latency", s, r.t) || (s == 0 && slow_now)) lat *= 8;
         if (active("blip", s, r.t)) lat *= 10;
         r.latency = std::min(lat, 60.0);
         const double u = uni(rng);
@@ -305,6 +341,7 @@ int Main(int argc, char** argv) {
       WriteError(err, o.error_format, e.t, names[static_cast<size_t>(e.site)], e.level, e.novel,
                  rng);
     }
+    if (o.live && (std::fflush(out) != 0 || std::ferror(out))) break;  // the reader went away
   }
   if (out != stdout) std::fclose(out);
   if (err != nullptr) std::fclose(err);

@@ -1,7 +1,12 @@
 // The command line as a user meets it: help, version, check, and clear failures.
 #include <gtest/gtest.h>
 
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -249,6 +254,59 @@ TEST(CliTest, AFailedStartNeverBindsThePort) {
   auto ok = RunCommand(kBin + " run --input " + dir / "in.log" + " --listen 127.0.0.1:0", dir);
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_NE(ok.err.find("serving /metrics"), std::string::npos) << ok.err;
+}
+
+}  // namespace
+}  // namespace sitepulse
+
+namespace sitepulse {
+namespace {
+
+// A live run's events reach the next process in the pipe while the run goes on (`sitepulse run
+// | sitepulse heal`): nothing waits for a buffer to fill or for the input to end.
+TEST(CliTest, AStreamingRunPublishesEachEventAtOnce) {
+  testing::TempDir dir;
+  auto gen = testing::RunCommand(std::string(SITEPULSE_LOGGEN) +
+                                     " --format nginx --sites 2 --rps 10 --duration 20m --seed 3"
+                                     " --incident errors,0,5m,10m --out " + dir / "access.log",
+                                 dir);
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  int to_run[2], from_run[2];
+  ASSERT_EQ(pipe(to_run), 0);
+  ASSERT_EQ(pipe(from_run), 0);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(to_run[0], 0);
+    dup2(from_run[1], 1);
+    close(to_run[1]);
+    close(from_run[0]);
+    execl(SITEPULSE_BINARY, SITEPULSE_BINARY, "run", "--config",
+          SITEPULSE_SOURCE_DIR "/configs/nginx.yaml", "--input", "-", "--output", "stdout",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(to_run[0]);
+  close(from_run[1]);
+  const std::string lines = testing::ReadFile(dir / "access.log");
+  ASSERT_EQ(write(to_run[1], lines.data(), lines.size()), static_cast<ssize_t>(lines.size()));
+  // stdin stays open: the run is live. The error-rate page must come out now.
+  std::string got;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (got.find("\"firing\"") == std::string::npos && std::chrono::steady_clock::now() < until) {
+    pollfd p{from_run[0], POLLIN, 0};
+    if (poll(&p, 1, 200) > 0) {
+      char buf[4096];
+      const ssize_t n = read(from_run[0], buf, sizeof(buf));
+      if (n <= 0) break;
+      got.append(buf, static_cast<size_t>(n));
+    }
+  }
+  close(to_run[1]);
+  close(from_run[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_NE(got.find("\"state\":\"firing\""), std::string::npos)
+      << "no event while the input was open: " << got;
 }
 
 }  // namespace
