@@ -38,9 +38,10 @@ constexpr const char* kHealHelp =
     "  --ledger PATH   the SQLite ledger: decisions, steps, pause and breaker state (required)\n"
     "  --input URI     anomaly events as JSON lines: file:PATH, a PATH, - (default), or\n"
     "                  kafka://HOST:PORT/TOPIC?group=G (default group sitepulse-heal)\n"
-    "  --deploys URI   deploy markers {site,version,previous_version,at} as JSON lines (files;\n"
-    "                  read before the events)\n"
-    "  --audit URI     every decision step also as a JSON line (file:PATH or stdout)\n"
+    "  --deploys URI   deploy markers {site,version,previous_version,at} as JSON lines: files\n"
+    "                  are read before the events, a kafka:// topic alongside them\n"
+    "  --audit URI     every decision step also as a JSON line (file:PATH, stdout, or\n"
+    "                  kafka://HOST:PORT/TOPIC keyed by site)\n"
     "  --listen H:P    serve /metrics, /healthz, /readyz, POST /deploys (deploy markers, one\n"
     "                  per line) and POST /approve/ID (rules with approval: required)\n"
     "  --clock C       event: time from the events' `at` (replays decide the same); wall\n"
@@ -338,11 +339,6 @@ std::optional<int> ParseHealArgs(const std::vector<std::string>& args, HealArgs*
     return Fail(StrCat("--config and --ledger are required\n\n", kHealHelp));
   }
   if (a->inputs.empty()) a->inputs.push_back("-");
-  for (const std::string& d : a->deploys) {
-    if (d.rfind("kafka://", 0) == 0) {
-      return Fail("--deploys takes files (file:PATH, a PATH, -); a deploy topic is not supported yet");
-    }
-  }
   return std::nullopt;
 }
 
@@ -359,6 +355,13 @@ absl::StatusOr<Healer::Outputs> OpenOutputs(const HealConfig& config, const std:
   if (!audit.empty()) {
     absl::StatusOr<Uri> u = ParseUri(audit);
     if (!u.ok()) return absl::InvalidArgumentError(StrCat("--audit: ", u.status().message()));
+    if (u->scheme == "kafka") {
+      absl::StatusOr<std::unique_ptr<KafkaProducer>> p =
+          KafkaProducer::Open(u->target, {}, "audit:kafka:" + u->target, metrics);
+      if (!p.ok()) return absl::InvalidArgumentError(StrCat("--audit: ", p.status().message()));
+      outputs.audit_kafka = std::move(*p);
+      return outputs;
+    }
     absl::StatusOr<std::unique_ptr<JsonlWriter>> w = JsonlWriter::Open(*u);
     if (!w.ok()) return absl::InvalidArgumentError(StrCat("--audit: ", w.status().message()));
     outputs.audit = std::move(*w);
@@ -373,6 +376,7 @@ struct HealCounts {
 // Deploy markers first: decisions look a site's last deploy up by time.
 absl::Status ReadDeploys(const std::vector<std::string>& uris, Healer& healer, HealCounts* n) {
   for (const std::string& uri : uris) {
+    if (uri.rfind("kafka://", 0) == 0) continue;  // a topic is read alongside the events
     absl::StatusOr<std::unique_ptr<LineInput>> in = LineInput::Open(uri);
     if (!in.ok()) return in.status();
     std::string line;
@@ -392,9 +396,28 @@ absl::Status ReadDeploys(const std::vector<std::string>& uris, Healer& healer, H
   return absl::OkStatus();
 }
 
+// Deploy topics: what has arrived so far (no waiting).
+void PollDeploys(std::vector<std::unique_ptr<LineInput>>& topics, Healer& healer, HealCounts* n) {
+  std::string line;
+  for (auto& t : topics) {
+    while (t->NextLine(&line, 0) == LineInput::Got::kLine) {
+      absl::StatusOr<LedgerDeploy> d = DeployFromJson(line);
+      if (d.ok()) {
+        healer.OnDeploy(*d);
+        ++n->deploys;
+      } else {
+        ++n->bad;
+        SP_LOG(kWarning, "heal", "%s: %s", t->name(), d.status().message());
+      }
+      t->Done();
+    }
+  }
+}
+
 // Every input to its end (or a stop); returns the clock's last reading.
 EventTime ReadEvents(const HealArgs& a, std::vector<std::unique_ptr<LineInput>>& inputs,
-                     Healer& healer, HealControl& control, HealCounts* n) {
+                     std::vector<std::unique_ptr<LineInput>>& deploy_topics, Healer& healer,
+                     HealControl& control, HealCounts* n) {
   EventTime now = a.event_clock ? INT64_MIN : WallNow();
   // With --listen, requests are served between events: wait for input at most 200 ms.
   const int wait_ms = a.event_clock && a.listen.empty() ? -1 : a.listen.empty() ? 1000 : 200;
@@ -421,6 +444,7 @@ EventTime ReadEvents(const HealArgs& a, std::vector<std::unique_ptr<LineInput>>&
       ++n->events;
       if (a.event_clock) now = std::max(now, ev->at);
       control.Serve(healer, now);  // a deploy posted just before this event counts for it
+      PollDeploys(deploy_topics, healer, n);
       healer.OnEvent(*ev, now);
       in->Done();  // recorded in the ledger: a Kafka offset may be committed
     }
@@ -494,7 +518,14 @@ int HealMain(const std::vector<std::string>& args) {
     SP_LOG(kInfo, "heal", "serving /metrics, /healthz, /readyz, POST /deploys, POST /approve/ID on %s",
            a.listen.substr(0, a.listen.rfind(':')) + ":" + std::to_string(endpoint->port()));
   }
-  EventTime now = ReadEvents(a, inputs, healer, control, &n);
+  std::vector<std::unique_ptr<LineInput>> deploy_topics;
+  for (const std::string& uri : a.deploys) {
+    if (uri.rfind("kafka://", 0) != 0) continue;
+    absl::StatusOr<std::unique_ptr<LineInput>> t = LineInput::Open(uri);
+    if (!t.ok()) return Fail(std::string(t.status().message()));
+    deploy_topics.push_back(std::move(*t));
+  }
+  EventTime now = ReadEvents(a, inputs, deploy_topics, healer, control, &n);
   // The inputs ended: wall clock without --exit-at-end keeps verifying (and serving approvals)
   // until nothing waits.
   while (!a.exit_at_end && !a.event_clock && !g_heal_stop.load() &&

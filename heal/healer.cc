@@ -93,6 +93,9 @@ Healer::~Healer() {
   for (auto& r : running_) {
     if (r->thread.joinable()) r->thread.join();
   }
+  if (outputs_.audit_kafka && !outputs_.audit_kafka->Flush(10 * kNanosPerSecond)) {
+    SP_LOG(kError, "heal", "audit: not every decision reached %s", outputs_.audit_kafka->topic());
+  }
 }
 
 size_t Healer::in_flight() const { return running_.size(); }
@@ -125,7 +128,7 @@ void Healer::Record(int64_t decision, EventTime now, const std::string& outcome,
       ->GetCounter("sitepulse_heal_decisions_total", "Heal decision steps, by outcome",
                    {{"outcome", outcome}})
       ->Add();
-  if (outputs_.audit) {
+  if (outputs_.audit || outputs_.audit_kafka) {
     const std::optional<LedgerDecision> d = ledger_->Get(decision);
     std::string line;
     JsonObjectWriter w(&line);
@@ -139,8 +142,11 @@ void Healer::Record(int64_t decision, EventTime now, const std::string& outcome,
     if (!action.empty()) w.Raw("action", action);
     if (result != nullptr) w.Int("status", result->status).Int("duration_ms", result->duration_ms);
     w.Close();
-    outputs_.audit->WriteLine(line);
-    outputs_.audit->Flush();
+    if (outputs_.audit) {
+      outputs_.audit->WriteLine(line);
+      outputs_.audit->Flush();
+    }
+    if (outputs_.audit_kafka) outputs_.audit_kafka->Produce(d ? d->site : "", line);
   }
 }
 
@@ -479,6 +485,7 @@ void Healer::CheckReopen(const Anomaly& a, EventTime now) {
 
 void Healer::Tick(EventTime now) {
   Collect(now);
+  paused_gauge_->Set(ledger_->GetState("paused") ? 1 : 0);  // heal pause runs in another process
   for (auto it = awaiting_.begin(); it != awaiting_.end();) {
     if (it->second >= now) {
       ++it;

@@ -33,6 +33,7 @@
 #include "heal/ledger.h"
 #include "sinks/anomaly_sink.h"
 #include "sinks/jsonl_writer.h"
+#include "sinks/kafka_producer.h"
 
 namespace sitepulse {
 
@@ -44,6 +45,7 @@ class Healer {
   struct Outputs {
     std::vector<std::unique_ptr<AnomalySink>> escalate;  // escalations, as anomaly events
     std::unique_ptr<JsonlWriter> audit;                   // every step as a JSON line
+    std::unique_ptr<KafkaProducer> audit_kafka;           // or to a topic, keyed by site
   };
   // `event_clock`: action times and verification windows follow the events' time.
   Healer(const HealConfig& config, Ledger* ledger, ActionRunner* runner, Outputs outputs,

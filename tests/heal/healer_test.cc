@@ -212,6 +212,18 @@ TEST_F(HealerTest, TheBreakerStopsAStormAndEscalatesOnce) {
   EXPECT_EQ(metrics_.CounterSum("sitepulse_heal_decisions_total", "outcome", "skipped_breaker"), 15u);
 }
 
+TEST_F(HealerTest, ASecondIncidentWhileTheFirstIsBeingVerifiedWaits) {
+  const Anomaly first = Event("shop.example.com", AlertState::kFiring, kT0, kT0 + kMin);
+  const Anomaly second = Event("shop.example.com", AlertState::kFiring, kT0 + 2 * kMin, kT0 + 3 * kMin);
+  const Anomaly elsewhere = Event("api.example.com", AlertState::kFiring, kT0 + 2 * kMin, kT0 + 3 * kMin);
+  Send(first);
+  Send(second);
+  Send(elsewhere);
+  EXPECT_EQ(Outcomes(second), (Steps{"skipped_in_flight"}));
+  EXPECT_EQ(Outcomes(elsewhere), (Steps{"running", "acted"}));
+  EXPECT_EQ(runner_.Calls().size(), 2u);
+}
+
 TEST_F(HealerTest, ShadowModeDecidesButNeverActs) {
   config_.shadow = true;
   const Anomaly fire = Event("shop.example.com", AlertState::kFiring, kT0, kT0 + kMin);
