@@ -204,5 +204,49 @@ TEST(HealHttpTest, AFailedRequestEscalatesToAWebhook) {
   EXPECT_NE(h.err.find("\"action_failed\""), std::string::npos) << h.err;
 }
 
+// An action that does not help (the incident outlives verify_for): the undo runs and a real
+// webhook receiver gets one escalation per incident, naming the undo.
+TEST(HealHttpTest, FailedVerificationRunsTheUndoAndEscalatesToAWebhook) {
+  TempDir dir;
+  MakeEvents(dir);
+  httplib::Server server;
+  std::mutex mu;
+  std::vector<std::string> hooks;
+  server.Post("/hook", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu);
+    hooks.push_back(req.body);
+    res.status = 200;
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { server.listen_after_bind(); });
+  WriteFile(dir / "act.sh", "#!/bin/sh\necho \"$@\" >> " + dir / "calls.txt" + "\n", true);
+  const std::string heal = dir / "heal.yaml";
+  WriteFile(heal, "heal:\n  escalate: [webhook+http://127.0.0.1:" + std::to_string(port) + "/hook]\n"
+                  "rules:\n  - name: restart\n    match: {site: '*'}\n"
+                  "    action: {exec: [" + dir / "act.sh" + ", restart, '{site}']}\n"
+                  "    undo: {exec: [" + dir / "act.sh" + ", undo, '{site}']}\n"
+                  "    verify_for: 10s\n    cooldown: 0s\n");
+  auto h = RunCommand(std::string(SITEPULSE_BINARY) + " heal --config " + heal + " --ledger " +
+                          dir / "ledger.db" + " --input " + dir / "events.jsonl" + " --clock event --exit-at-end",
+                      dir);
+  server.stop();
+  t.join();
+  ASSERT_EQ(h.exit_code, 0) << h.err;
+  const std::vector<std::string> calls = Lines(ReadFile(dir / "calls.txt"));
+  const auto restarts = std::count_if(calls.begin(), calls.end(), [](const std::string& c) { return c.rfind("restart ", 0) == 0; });
+  const auto undos = std::count_if(calls.begin(), calls.end(), [](const std::string& c) { return c.rfind("undo ", 0) == 0; });
+  // Every failed verification ran its undo and escalated once; the rest verified or still wait.
+  const size_t at = h.err.find("\"failed_verify\":");
+  ASSERT_NE(at, std::string::npos) << h.err;
+  const long failed = std::atol(h.err.c_str() + at + 16);
+  EXPECT_GT(failed, 0);
+  EXPECT_EQ(undos, failed) << ReadFile(dir / "calls.txt");
+  EXPECT_LE(undos, restarts);
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(static_cast<long>(hooks.size()), failed);
+  ASSERT_FALSE(hooks.empty());
+  EXPECT_NE(hooks[0].find("undo succeeded"), std::string::npos) << hooks[0];
+}
+
 }  // namespace
 }  // namespace sitepulse
