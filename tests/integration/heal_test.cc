@@ -91,12 +91,17 @@ TEST(HealKafkaTest, EachIncidentActedOnceWithEveryEventDeliveredTwice) {
                              " --clock event --exit-at-end",
                          dir);
   ASSERT_EQ(once.exit_code, 0) << once.err;
-  // One partition: the topic holds the events in the file's order, then all of them again.
+  // One partition: the topic holds the events in the run's order, then all of them again.
   const std::string topic = UniqueName("anomalies");
   auto create = RunCommand(std::string(SITEPULSE_SOURCE_DIR) + "/scripts/kafka.sh create " + topic + " 1", dir);
   ASSERT_EQ(create.exit_code, 0) << create.err;
+  // sitepulse run publishes its events to the topic, twice over the same logs (a producer that
+  // retried everything, or a backfill run again).
   for (int copy = 0; copy < 2; ++copy) {
-    auto p = RunCommand("kcat -P -b " + Broker() + " -t " + topic + " -l " + dir / "events.jsonl", dir);
+    auto p = RunCommand(std::string(SITEPULSE_BINARY) + " run --config " + SITEPULSE_SOURCE_DIR +
+                            "/configs/nginx.yaml --input " + dir / "access.log" + " --output kafka://" +
+                            Broker() + "/" + topic,
+                        dir);
     ASSERT_EQ(p.exit_code, 0) << p.err;
   }
   for (const std::string& group : {UniqueName("g1"), UniqueName("g2")}) {
