@@ -11,6 +11,7 @@
 #include "app/pipeline.h"
 #include "app/heal_cli.h"
 #include "app/heal_config.h"
+#include "app/run_options.h"
 #include "app/series.h"
 #include "app/timeline.h"
 #include "core/log.h"
@@ -206,23 +207,6 @@ std::function<absl::Status()> BindWhenOpened(const std::string& listen,
 }
 
 // A detector that reads latency is configured (a run without latencies is then warned about).
-bool NeedsLatency(const Config& c) {
-  auto any = [](const std::vector<DetectorSpec>& specs) {
-    for (const DetectorSpec& d : specs) {
-      if (!d.enabled) continue;
-      if ((d.type == DetectorType::kThreshold || d.type == DetectorType::kBaseline) &&
-          IsLatencyMetric(d.metric)) {
-        return true;
-      }
-      if (d.type == DetectorType::kBurnRate && d.sli == Sli::kLatency) return true;
-    }
-    return false;
-  };
-  bool needs = any(c.detectors);
-  for (const auto& [site, specs] : c.site_detectors) needs = needs || any(specs);
-  return needs;
-}
-
 int Run(const std::vector<std::string>& args) {
   std::string config_path, stats, dlq, threads_arg, listen;
   std::vector<std::string> inputs, outputs;
@@ -264,84 +248,27 @@ int Run(const std::vector<std::string>& args) {
     }
   }
   Config& c = r.config;
-  PipelineOptions opt;
+  RunOverrides overrides;
+  overrides.inputs = inputs;
+  overrides.outputs = outputs;
+  overrides.stats = stats;
+  overrides.dlq = dlq;
+  overrides.threads = threads_arg;
+  overrides.state_file = state_file;
+  overrides.exit_at_end = exit_at_end;
+  absl::StatusOr<PipelineOptions> built = BuildPipelineOptions(c, overrides);
+  if (!built.ok()) {
+    if (absl::IsInvalidArgument(built.status())) {
+      return Usage(StrCat("run: ", built.status().message()).c_str(), RunHelpText().c_str());
+    }
+    std::fprintf(stderr, "sitepulse: %s\n", std::string(built.status().message()).c_str());
+    return 1;
+  }
+  PipelineOptions& opt = *built;
   auto fail = [](const std::string& msg) {
     std::fprintf(stderr, "sitepulse: %s\n", msg.c_str());
     return 1;
   };
-  if (!inputs.empty()) {
-    c.inputs.clear();
-    for (const std::string& s : inputs) {
-      auto u = ParseUri(s);
-      if (!u.ok()) return fail(std::string(u.status().message()));
-      c.inputs.push_back({*u, {}, 0});
-    }
-  }
-  if (c.inputs.empty()) return Usage("run: no input (give --input or inputs: in the config)", RunHelpText().c_str());
-  for (const InputConfig& in : c.inputs) {
-    FormatOverrides merged = c.format;
-    merged.MergeFrom(in.format);
-    if (absl::Status st = ApplyUriParams(in.uri, &merged); !st.ok()) return fail(std::string(st.message()));
-    auto f = ResolveFormat(merged);
-    if (!f.ok()) return fail(StrCat("input '", in.uri.ToString(), "': ", f.status().message()));
-    opt.inputs.push_back({in.uri, *f});
-  }
-  if (!outputs.empty()) {
-    c.outputs.clear();
-    for (const std::string& s : outputs) {
-      auto u = ParseUri(s);
-      if (!u.ok()) return fail(std::string(u.status().message()));
-      OutputSpec o;
-      o.uri = *u;
-      c.outputs.push_back(o);
-    }
-  }
-  if (c.outputs.empty()) {
-    OutputSpec o;
-    o.uri = *ParseUri("stdout");
-    c.outputs.push_back(o);
-  }
-  for (OutputSpec& o : c.outputs) o.kafka_properties = c.kafka_properties;
-  opt.outputs = c.outputs;
-  for (auto [flag, target] : {std::pair{&stats, &c.stats}, std::pair{&dlq, &c.dlq}}) {
-    if (flag->empty()) continue;
-    auto u = ParseUri(*flag);
-    if (!u.ok()) return fail(std::string(u.status().message()));
-    *target = *u;
-  }
-  opt.stats = c.stats;
-  opt.dlq = c.dlq;
-  int threads = c.threads;
-  if (!threads_arg.empty()) {
-    if (!absl::SimpleAtoi(threads_arg, &threads) || threads < 1 || threads > 1024) {
-      return Usage("run: --threads must be a number from 1 to 1024", RunHelpText().c_str());
-    }
-  }
-  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  opt.threads = threads;
-  opt.batch_bytes = c.batch_bytes;
-  opt.reader = c.reader;
-  opt.max_line_bytes = c.max_line_bytes;
-  opt.engine.resolution = c.resolution;
-  opt.engine.lateness = c.lateness;
-  opt.max_jump = c.max_jump, opt.confirm_lines = c.confirm_lines, opt.max_clock_skew = c.max_clock_skew;
-  opt.engine.max_sites = c.max_sites;
-  opt.engine.detectors = c.detectors;
-  opt.needs_latency = NeedsLatency(c);
-  opt.engine.site_detectors = c.site_detectors;
-  opt.site_gauges = c.site_gauges;
-  opt.kafka_properties = c.kafka_properties;
-  opt.exit_at_end = exit_at_end;
-  opt.idle_timeout = c.idle_timeout;
-  opt.state_file = state_file.empty() ? c.state_file : state_file;
-  opt.state_topic = c.state_topic;
-  if (opt.state_file.rfind("kafka:", 0) == 0) {
-    opt.state_topic = opt.state_file.substr(6);
-    opt.state_file.clear();
-  } else if (!state_file.empty()) {
-    opt.state_topic.clear();
-  }
-  opt.state_interval = c.state_interval;
   MetricsRegistry metrics;
   PipelineHealth health;
   opt.metrics = &metrics;
