@@ -11,6 +11,7 @@
 #include "app/pipeline.h"
 #include "app/heal_cli.h"
 #include "app/heal_config.h"
+#include "app/replay.h"
 #include "app/run_options.h"
 #include "app/series.h"
 #include "app/timeline.h"
@@ -35,6 +36,7 @@ constexpr const char* kMainHelp =
     "  series  run one detector over a timestamp,value CSV (exported metrics, NAB)\n"
     "  heal    act on anomaly events with guardrails, verify, undo, escalate (docs/heal.md)\n"
     "  timeline  a postmortem draft of an incident from the events, the heal ledger, the stats\n"
+    "  replay  backtest a configuration on history: score, compare, an HTML report (docs/replay.md)\n"
     "\n"
     "  sitepulse <command> --help   options of a command\n"
     "  sitepulse --version          print the version\n";
@@ -300,6 +302,7 @@ int RunCli(const std::vector<std::string>& args) {
   if (args[0] == "series") return SeriesMain(args);
   if (args[0] == "heal") return HealMain(args);
   if (args[0] == "timeline") return TimelineMain(args);
+  if (args[0] == "replay") return ReplayMain(args);
   return Usage(StrCat("unknown command '", args[0], "'").c_str(), kMainHelp);
 }
 

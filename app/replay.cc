@@ -1,0 +1,280 @@
+#include "app/replay.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "app/replay_report.h"
+#include "app/replay_score.h"
+#include "app/run_options.h"
+#include "core/json_writer.h"
+#include "core/strings.h"
+#include "simdjson.h"
+
+namespace sitepulse {
+namespace {
+
+constexpr const char* kReplayHelp =
+    "usage: sitepulse replay --config A.yaml [--compare B.yaml] --input URI... [--labels L.jsonl]\n"
+    "                        --report report.html [--json summary.json] [--events FILE]\n"
+    "                        [--threads N]\n"
+    "                        [--fail-under recall=R] [--max-false-pages N] [--max-charts N]\n"
+    "\n"
+    "Runs the configuration over the inputs with the same engine as `run` (events identical),\n"
+    "scores it against known incidents (--labels: {site,start,end,kind} JSON lines), and writes\n"
+    "a self-contained HTML report (and a JSON summary; --events: A's anomaly events as JSON\n"
+    "lines). --compare runs B over the same inputs and\n"
+    "shows both side by side. Exit 4 when --fail-under or --max-false-pages is not met.\n";
+
+int Fail(const std::string& msg) {
+  std::fprintf(stderr, "sitepulse replay: %s\n", msg.c_str());
+  return 2;
+}
+
+struct ReplayArgs {
+  std::string config, compare, labels, report, json, threads, events;
+  std::vector<std::string> inputs;
+  std::optional<double> min_recall;
+  std::optional<uint64_t> max_false_pages;
+  size_t max_charts = 50;
+};
+
+std::optional<int> Parse(const std::vector<std::string>& args, ReplayArgs* a) {
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& f = args[i];
+    if (f == "--help" || f == "-h") {
+      std::fputs(kReplayHelp, stdout);
+      return 0;
+    }
+    if (i + 1 >= args.size()) return Fail(StrCat("'", f, "' needs a value\n\n", kReplayHelp));
+    const std::string v = args[++i];
+    uint64_t n = 0;
+    double r = 0;
+    if (f == "--config") a->config = v;
+    else if (f == "--compare") a->compare = v;
+    else if (f == "--input") a->inputs.push_back(v);
+    else if (f == "--labels") a->labels = v;
+    else if (f == "--report") a->report = v;
+    else if (f == "--json") a->json = v;
+    else if (f == "--events") a->events = v;
+    else if (f == "--threads") a->threads = v;
+    else if (f == "--fail-under" && v.rfind("recall=", 0) == 0 && absl::SimpleAtod(v.substr(7), &r) && r >= 0 && r <= 1) a->min_recall = r;
+    else if (f == "--max-false-pages" && absl::SimpleAtoi(v, &n)) a->max_false_pages = n;
+    else if (f == "--max-charts" && absl::SimpleAtoi(v, &n)) a->max_charts = n;
+    else return Fail(StrCat("bad argument '", f, " ", v, "'\n\n", kReplayHelp));
+  }
+  if (a->config.empty() || a->inputs.empty() || a->report.empty()) {
+    return Fail(StrCat("--config, --input and --report are required\n\n", kReplayHelp));
+  }
+  if ((a->min_recall || a->max_false_pages) && a->labels.empty()) {
+    return Fail("--fail-under and --max-false-pages need --labels");
+  }
+  return std::nullopt;
+}
+
+std::string FileHash(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  uint64_t h = 1469598103934665603ull;  // FNV-1a: identifies the file, not a security hash
+  for (unsigned char c : ss.str()) h = (h ^ c) * 1099511628211ull;
+  char buf[20];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+std::vector<std::string> ReadLines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string l; std::getline(in, l);) {
+    if (!l.empty()) out.push_back(l);
+  }
+  return out;
+}
+
+// One configuration over the inputs, as `run` would do it; its events and (for A) its stats.
+struct Pass {
+  ReplayRun run;
+  RunSummary summary;
+  DurationNs resolution = 0;
+};
+
+absl::StatusOr<Pass> RunOnce(const std::string& name, const std::string& config_path,
+                             const ReplayArgs& a, const std::string& dir, bool stats) {
+  ConfigResult c = LoadConfig(config_path);
+  if (!c.ok()) return absl::InvalidArgumentError(c.FormatErrors());
+  RunOverrides o;
+  o.inputs = a.inputs;
+  o.outputs = {StrCat("file:", dir, "/", name, "-events.jsonl")};
+  if (stats) o.stats = StrCat("file:", dir, "/stats.jsonl");
+  o.threads = a.threads;
+  c.config.state_file.clear();  // a backtest never reads or writes the live state
+  c.config.state_topic.clear();
+  absl::StatusOr<PipelineOptions> opt = BuildPipelineOptions(c.config, o);
+  if (!opt.ok()) return opt.status();
+  if (opt->inputs.size() == 1 && opt->inputs[0].uri.scheme == "kafka") opt->exit_at_end = true;
+  MetricsRegistry metrics;
+  opt->metrics = &metrics;
+  absl::StatusOr<RunSummary> summary = RunPipeline(*opt, nullptr);
+  if (!summary.ok()) return summary.status();
+  Pass p;
+  p.summary = *summary;
+  p.resolution = opt->engine.resolution;
+  p.run.name = name;
+  p.run.config_path = config_path;
+  p.run.config_hash = FileHash(config_path);
+  p.run.detectors = c.config.detectors;
+  for (const std::string& line : ReadLines(StrCat(dir, "/", name, "-events.jsonl"))) {
+    absl::StatusOr<Anomaly> e = AnomalyFromJson(line);
+    if (e.ok()) p.run.events.push_back(*e);
+  }
+  return p;
+}
+
+std::map<std::string, std::vector<StatsPoint>> ReadStats(const std::string& path, EventTime* from,
+                                                         EventTime* to) {
+  std::map<std::string, std::vector<StatsPoint>> out;
+  simdjson::dom::parser parser;
+  for (const std::string& line : ReadLines(path)) {
+    simdjson::dom::element doc;
+    std::string_view site, start, end;
+    if (parser.parse(line).get(doc) || doc["site"].get_string().get(site) ||
+        doc["start"].get_string().get(start) || doc["end"].get_string().get(end)) {
+      continue;
+    }
+    StatsPoint p;
+    EventTime e;
+    if (!ParseRfc3339(start, &p.start) || !ParseRfc3339(end, &e)) continue;
+    uint64_t n = 0;
+    if (!doc["count"].get_uint64().get(n)) p.requests = static_cast<double>(n);
+    if (!doc["errors_5xx"].get_uint64().get(n)) p.errors_5xx = static_cast<double>(n);
+    if (!doc["error_lines"].get_uint64().get(n)) p.error_lines = static_cast<double>(n);
+    double q;
+    if (!doc["p99"].get_double().get(q)) p.p99 = q;
+    *from = std::min(*from, p.start);
+    *to = std::max(*to, e);
+    out[std::string(site)].push_back(p);
+  }
+  for (auto& [site, pts] : out) {
+    std::sort(pts.begin(), pts.end(), [](const StatsPoint& x, const StatsPoint& y) { return x.start < y.start; });
+  }
+  return out;
+}
+
+std::string ScoreJson(const Score& s) {
+  std::string out;
+  JsonObjectWriter w(&out);
+  w.Uint("fired", s.fired).Uint("pages", s.pages).Number("pages_per_day", s.pages_per_day)
+      .Number("median_alert_s", s.median_alert_s).Uint("detected", s.detected).Uint("missed", s.missed)
+      .Uint("false_pages", s.false_pages).Number("recall", s.recall())
+      .Number("median_ttd_s", s.median_ttd_s).Number("worst_ttd_s", s.worst_ttd_s);
+  w.Close();
+  return out;
+}
+
+std::string SummaryJson(const ReplayReportInput& in) {
+  std::string runs = "[";
+  for (const ReplayRun& r : in.runs) {
+    if (runs.size() > 1) runs += ",";
+    std::string det;
+    JsonObjectWriter dw(&det);
+    for (const Score& s : r.score.detectors) dw.Raw(s.detector, ScoreJson(s));
+    dw.Close();
+    std::string item;
+    JsonObjectWriter w(&item);
+    w.String("name", r.name).String("config", r.config_path).String("config_hash", r.config_hash)
+        .Uint("events", r.events.size()).Raw("detectors", det).Raw("overall", ScoreJson(r.score.overall));
+    w.Close();
+    runs += item;
+  }
+  std::string out;
+  JsonObjectWriter w(&out);
+  w.Int("v", 1).Uint("lines", in.lines).String("from", FormatRfc3339(in.from))
+      .String("to", FormatRfc3339(in.to)).Uint("labels", in.labels.size()).Raw("runs", runs + "]");
+  w.Close();
+  return out + "\n";
+}
+
+}  // namespace
+
+int ReplayMain(const std::vector<std::string>& args) {
+  ReplayArgs a;
+  if (std::optional<int> exit = Parse(args, &a)) return *exit;
+  ReplayReportInput in;
+  if (!a.labels.empty()) {
+    absl::StatusOr<std::vector<Label>> labels = ReadLabels(a.labels);
+    if (!labels.ok()) return Fail(std::string(labels.status().message()));
+    in.labels = *labels;
+    in.has_labels = true;
+  }
+  const std::string dir = StrCat(std::filesystem::temp_directory_path().string(), "/sitepulse-replay-", getpid());
+  std::filesystem::create_directories(dir);
+  struct Cleanup {
+    std::string d;
+    ~Cleanup() { std::filesystem::remove_all(d); }
+  } cleanup{dir};
+  std::vector<Pass> passes;
+  for (const auto& [name, path] : {std::pair<std::string, std::string>{"A", a.config}, {"B", a.compare}}) {
+    if (path.empty()) continue;
+    absl::StatusOr<Pass> p = RunOnce(name, path, a, dir, name == "A");
+    if (!p.ok()) return Fail(std::string(p.status().message()));
+    passes.push_back(std::move(*p));
+  }
+  if (!a.events.empty()) {
+    std::error_code ec;
+    std::filesystem::copy_file(dir + "/A-events.jsonl", a.events,
+                               std::filesystem::copy_options::overwrite_existing, ec);
+    if (ec) return Fail(StrCat("cannot write ", a.events, ": ", ec.message()));
+  }
+  in.inputs = a.inputs;
+  in.lines = passes[0].summary.lines;
+  in.resolution = passes[0].resolution;
+  in.max_charts = a.max_charts;
+  in.from = INT64_MAX;
+  in.to = INT64_MIN;
+  in.stats = ReadStats(dir + "/stats.jsonl", &in.from, &in.to);
+  if (in.from > in.to) in.from = in.to = 0;
+  const double span_s = static_cast<double>(in.to - in.from) / 1e9;
+  for (Pass& p : passes) {
+    p.run.incidents = IncidentsOf(p.run.events, in.to);
+    std::vector<std::string> names;
+    for (const DetectorSpec& d : p.run.detectors) names.push_back(d.name);
+    p.run.score = ScoreReplay(p.run.incidents, in.labels, names, in.resolution, span_s);
+    in.runs.push_back(p.run);
+  }
+  {
+    std::ofstream out(a.report);
+    out << RenderReplayReport(in);
+    if (!out) return Fail(StrCat("cannot write ", a.report));
+  }
+  const std::string summary = SummaryJson(in);
+  if (!a.json.empty()) {
+    std::ofstream out(a.json);
+    out << summary;
+    if (!out) return Fail(StrCat("cannot write ", a.json));
+  }
+  std::fputs(summary.c_str(), stderr);
+  const Score& overall = in.runs[0].score.overall;
+  bool failed = false;
+  if (a.min_recall && overall.recall() < *a.min_recall) {
+    std::fprintf(stderr, "sitepulse replay: recall %.3f is under %.3f (%llu of %llu incidents missed)\n",
+                 overall.recall(), *a.min_recall, static_cast<unsigned long long>(overall.missed),
+                 static_cast<unsigned long long>(overall.detected + overall.missed));
+    failed = true;
+  }
+  if (a.max_false_pages && overall.false_pages > *a.max_false_pages) {
+    std::fprintf(stderr, "sitepulse replay: %llu false pages, more than %llu\n",
+                 static_cast<unsigned long long>(overall.false_pages),
+                 static_cast<unsigned long long>(*a.max_false_pages));
+    failed = true;
+  }
+  return failed ? 4 : 0;
+}
+
+}  // namespace sitepulse

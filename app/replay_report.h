@@ -1,0 +1,49 @@
+// The replay report: one self-contained HTML file (inline SVG, no script, a strict
+// Content-Security-Policy, no external fonts or requests) that opens from disk: the inputs and
+// configurations, a table per detector (with labels: detected, missed, false pages, time to
+// detect; with --compare: A and B side by side, differences marked), and per site a chart of
+// the detector's metric with its threshold, firing spans shaded, incident windows outlined,
+// and the events listed under it with links to their spot.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "app/replay_score.h"
+#include "core/anomaly.h"
+#include "detect/threshold_detector.h"
+
+namespace sitepulse {
+
+// One closed bucket of one site, from the stats sink.
+struct StatsPoint {
+  EventTime start = 0;
+  double requests = 0, errors_5xx = 0, error_lines = 0, p99 = -1;  // p99 -1: no latency
+};
+
+struct ReplayRun {
+  std::string name;  // "A" or "B"
+  std::string config_path, config_hash;
+  std::vector<Anomaly> events;
+  std::vector<ReplayIncident> incidents;
+  ReplayScore score;
+  std::vector<DetectorSpec> detectors;
+};
+
+struct ReplayReportInput {
+  std::vector<std::string> inputs;
+  uint64_t lines = 0;
+  EventTime from = 0, to = 0;
+  DurationNs resolution = 0;
+  std::vector<ReplayRun> runs;  // 1, or 2 with --compare
+  std::vector<Label> labels;
+  bool has_labels = false;
+  std::map<std::string, std::vector<StatsPoint>> stats;  // by site, in time order
+  size_t max_charts = 50;
+  size_t max_points = 600;  // per chart; longer series are downsampled (max per group)
+};
+
+std::string RenderReplayReport(const ReplayReportInput& in);
+
+}  // namespace sitepulse

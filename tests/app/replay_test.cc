@@ -1,0 +1,151 @@
+// `sitepulse replay`: the same events as `run`, scoring against labels, --compare, the CI gates
+// and the report's shape. A real browser opens the report in tests/integration (Chromium).
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "app/replay_score.h"
+#include "tests/app/test_util.h"
+
+namespace sitepulse {
+namespace {
+
+using testing::ReadFile;
+using testing::RunCommand;
+using testing::TempDir;
+
+const std::string kBin = SITEPULSE_BINARY;
+const std::string kGolden = SITEPULSE_SOURCE_DIR "/tests/data/golden";
+
+void Generate(const TempDir& dir) {
+  auto gen = RunCommand(std::string(SITEPULSE_LOGGEN) + " $(cat " + kGolden + "/nginx_multi/loggen.args) --out " +
+                            dir / "access.log" + " --error-out " + dir / "error.log",
+                        dir);
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+}
+
+std::string Inputs(const TempDir& dir) {
+  return " --input file:" + dir / "access.log" + " --input 'file:" + dir / "error.log" +
+         "?kind=error&preset=error_text'";
+}
+
+TEST(ReplayTest, EventsAreRunsEventsOnTheGoldenInput) {
+  TempDir dir;
+  ASSERT_NO_FATAL_FAILURE(Generate(dir));
+  const std::string cfg = kGolden + "/nginx_multi/config.yaml";
+  auto r = RunCommand(kBin + " replay --config " + cfg + Inputs(dir) + " --report " + dir / "r.html" +
+                          " --events " + dir / "events.jsonl" + " --threads 2",
+                      dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(dir / "events.jsonl"), ReadFile(kGolden + "/nginx_multi/expected_anomalies.jsonl"));
+}
+
+TEST(ReplayTest, ComparedWithItselfNothingDiffers) {
+  TempDir dir;
+  ASSERT_NO_FATAL_FAILURE(Generate(dir));
+  const std::string cfg = kGolden + "/nginx_multi/config.yaml";
+  auto r = RunCommand(kBin + " replay --config " + cfg + " --compare " + cfg + Inputs(dir) +
+                          " --report " + dir / "r.html" + " --json " + dir / "s.json",
+                      dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string html = ReadFile(dir / "r.html");
+  EXPECT_EQ(html.find("class=\"diff\""), std::string::npos);
+  EXPECT_NE(html.find("A fired"), std::string::npos);
+  EXPECT_NE(html.find("B fired"), std::string::npos);
+  // And a tighter threshold differs, marked.
+  std::ofstream(dir / "tight.yaml") << ReadFile(cfg) << "";
+  std::string tight = ReadFile(cfg);
+  const size_t at = tight.find("threshold:");
+  ASSERT_NE(at, std::string::npos);
+  tight.replace(at, tight.find('\n', at) - at, "threshold: 0.01");
+  std::ofstream(dir / "tight.yaml") << tight;
+  auto t = RunCommand(kBin + " replay --config " + cfg + " --compare " + dir / "tight.yaml" + Inputs(dir) +
+                          " --report " + dir / "t.html",
+                      dir);
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  EXPECT_NE(ReadFile(dir / "t.html").find("class=\"diff\""), std::string::npos);
+}
+
+TEST(ReplayTest, TheGatesExitFourWhenNotMet) {
+  TempDir dir;
+  ASSERT_NO_FATAL_FAILURE(Generate(dir));
+  const std::string cfg = kGolden + "/nginx_multi/config.yaml";
+  // The golden run pages on shop (latency) and api (errors); label those two, then one more on a
+  // site nothing fires for.
+  const std::string events = ReadFile(kGolden + "/nginx_multi/expected_anomalies.jsonl");
+  std::ofstream labels(dir / "labels.jsonl");
+  for (const std::string& line : testing::Lines(events)) {
+    auto a = AnomalyFromJson(line);
+    if (!a.ok() || a->state != AlertState::kFiring || a->severity != "page") continue;
+    labels << "{\"site\":\"" << a->site << "\",\"start\":\"" << FormatRfc3339(a->started_at)
+           << "\",\"end\":\"" << FormatRfc3339(a->at + 60 * kNanosPerSecond) << "\",\"kind\":\"x\"}\n";
+  }
+  labels.close();
+  const std::string base = kBin + " replay --config " + cfg + Inputs(dir) + " --report " + dir / "r.html" +
+                           " --labels " + dir / "labels.jsonl";
+  EXPECT_EQ(RunCommand(base + " --fail-under recall=1.0 --max-false-pages 0", dir).exit_code, 0);
+  std::ofstream(dir / "labels.jsonl", std::ios::app)
+      << "{\"site\":\"auth.example.com\",\"start\":\"2025-01-01T00:10:00Z\",\"end\":\"2025-01-01T00:20:00Z\",\"kind\":\"missed\"}\n";
+  auto missed = RunCommand(base + " --fail-under recall=1.0", dir);
+  EXPECT_EQ(missed.exit_code, 4) << missed.err;
+  EXPECT_NE(missed.err.find("recall"), std::string::npos);
+  EXPECT_EQ(RunCommand(base + " --fail-under recall=0.5", dir).exit_code, 0);
+}
+
+TEST(ReplayTest, TheReportIsSelfContainedWithAChartPerAlertingSite) {
+  TempDir dir;
+  ASSERT_NO_FATAL_FAILURE(Generate(dir));
+  auto r = RunCommand(kBin + " replay --config " + kGolden + "/nginx_multi/config.yaml" + Inputs(dir) +
+                          " --report " + dir / "r.html",
+                      dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string html = ReadFile(dir / "r.html");
+  EXPECT_NE(html.find("Content-Security-Policy"), std::string::npos);
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("src=\"http"), std::string::npos);
+  EXPECT_EQ(html.find("href=\"http"), std::string::npos);
+  for (const char* site : {"shop.example.com", "api.example.com"}) {
+    EXPECT_NE(html.find(std::string("<svg class=\"chart\" data-site=\"") + site), std::string::npos) << site;
+  }
+  EXPECT_NE(html.find("class=\"firing\""), std::string::npos);
+  EXPECT_NE(html.find("class=\"threshold\""), std::string::npos);
+}
+
+// Hand-computed: two incidents, one detected late, one missed; one page outside any window.
+TEST(ReplayScoreTest, DetectedMissedFalsePagesAndTimeToDetect) {
+  const EventTime t = 1'700'000'000LL * kNanosPerSecond;
+  const DurationNs m = 60 * kNanosPerSecond, bucket = 10 * kNanosPerSecond;
+  std::vector<Label> labels = {{"a", "latency", t, t + 10 * m}, {"b", "errors", t, t + 10 * m}};
+  std::vector<ReplayIncident> incidents = {
+      // starts 5 s before the window (within one bucket): counts, detected 3 minutes in
+      {"i1", "a", "p99", "page", t - 5 * kNanosPerSecond, t + 3 * m, t + 12 * m, true},
+      // site b: starts after the window: a false page and no detection
+      {"i2", "b", "p99", "page", t + 11 * m, t + 12 * m, t + 14 * m, true},
+      // a ticket on b inside the window: detects b, never a false page
+      {"i3", "b", "burn", "ticket", t + 1 * m, t + 2 * m, t + 20 * m, false},
+  };
+  const ReplayScore s = ScoreReplay(incidents, labels, {"p99", "burn", "quiet"}, bucket, 86400);
+  ASSERT_EQ(s.detectors.size(), 3u);
+  const Score& burn = s.detectors[0];
+  const Score& p99 = s.detectors[1];
+  const Score& quiet = s.detectors[2];
+  EXPECT_EQ(p99.detector, "p99");
+  EXPECT_EQ(p99.detected, 1u);
+  EXPECT_EQ(p99.missed, 1u);
+  EXPECT_EQ(p99.false_pages, 1u);
+  EXPECT_EQ(p99.pages, 2u);
+  EXPECT_DOUBLE_EQ(p99.median_ttd_s, 180);
+  EXPECT_DOUBLE_EQ(p99.median_alert_s, (9 * 60 + 2 * 60) / 2.0);  // i1 9m, i2 2m
+  EXPECT_EQ(burn.detected, 1u);
+  EXPECT_DOUBLE_EQ(burn.worst_ttd_s, 120);
+  EXPECT_EQ(burn.false_pages, 0u);
+  EXPECT_EQ(quiet.fired, 0u);
+  EXPECT_EQ(quiet.missed, 2u);
+  EXPECT_EQ(s.overall.detected, 2u);
+  EXPECT_EQ(s.overall.missed, 0u);
+  EXPECT_EQ(s.overall.false_pages, 1u);
+  EXPECT_DOUBLE_EQ(s.overall.pages_per_day, 2);
+}
+
+}  // namespace
+}  // namespace sitepulse
