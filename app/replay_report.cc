@@ -40,7 +40,7 @@ constexpr const char* kStyle =
     "table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #ccc;padding:3px 8px;"
     "text-align:right}th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}"
     ".diff{background:#fff3b0;font-weight:bold}.site{margin:20px 0 8px}.muted{color:#777}"
-    "svg{border:1px solid #ddd;background:#fff}ul.events{font-size:12px}";
+    "svg{border:1px solid #ddd;background:#fff}ul.events{font-size:12px}.wide{overflow-x:auto}";
 
 // The metric a site's chart shows: that of the first detector that fired there, else p99.
 Metric ChartMetric(const ReplayRun& run, const std::string& site) {
@@ -78,7 +78,7 @@ void Header(const ReplayReportInput& in, std::string* o) {
 }
 
 void ScoreTable(const ReplayReportInput& in, std::string* o) {
-  StrAppend(o, "<h2>Detectors</h2><table id=\"detectors\"><tr><th>detector</th>");
+  StrAppend(o, "<h2>Detectors</h2><div class=\"wide\"><table id=\"detectors\"><tr><th>detector</th>");
   const std::vector<std::string> cols = in.has_labels
       ? std::vector<std::string>{"fired", "pages", "pages/day", "median alert", "detected", "missed", "false pages", "median TTD", "worst TTD"}
       : std::vector<std::string>{"fired", "pages", "pages/day", "median alert"};
@@ -126,7 +126,7 @@ void ScoreTable(const ReplayReportInput& in, std::string* o) {
   std::vector<const Score*> overall;
   for (const ReplayRun& r : in.runs) overall.push_back(&r.score.overall);
   row("all detectors", overall);
-  StrAppend(o, "</table>");
+  StrAppend(o, "</table></div>");
   if (in.has_labels) {
     StrAppend(o, "<p class=\"muted\">", in.labels.size(), " known incidents. Detected: the first firing "
               "event on the site starting within [start &minus; 1 bucket, end]; a false page overlaps no "

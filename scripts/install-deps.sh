@@ -8,7 +8,7 @@ PACKAGES=(
   libsimdjson-dev libabsl-dev librdkafka-dev libyaml-cpp-dev libconcurrentqueue-dev
   libcurl4-openssl-dev libssl-dev libcpp-httplib-dev libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev libbenchmark-dev
-  prometheus-alertmanager prometheus kcat jq goaccess time
+  prometheus-alertmanager prometheus kcat jq goaccess time chromium
   curl openssl
 )
 
