@@ -2,6 +2,10 @@
 
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -10,11 +14,13 @@
 #include <sstream>
 
 #include "absl/strings/numbers.h"
+#include "app/heal_config.h"
 #include "app/replay_report.h"
 #include "app/replay_score.h"
 #include "app/run_options.h"
 #include "core/json_writer.h"
 #include "core/strings.h"
+#include "heal/healer.h"
 #include "simdjson.h"
 
 namespace sitepulse {
@@ -23,14 +29,16 @@ namespace {
 constexpr const char* kReplayHelp =
     "usage: sitepulse replay --config A.yaml [--compare B.yaml] --input URI... [--labels L.jsonl]\n"
     "                        --report report.html [--json summary.json] [--events FILE]\n"
-    "                        [--threads N]\n"
+    "                        [--heal HEAL.yaml] [--threads N] [--progress auto|always|never]\n"
     "                        [--fail-under recall=R] [--max-false-pages N] [--max-charts N]\n"
     "\n"
     "Runs the configuration over the inputs with the same engine as `run` (events identical),\n"
     "scores it against known incidents (--labels: {site,start,end,kind} JSON lines), and writes\n"
     "a self-contained HTML report (and a JSON summary; --events: A's anomaly events as JSON\n"
-    "lines). --compare runs B over the same inputs and\n"
-    "shows both side by side. Exit 4 when --fail-under or --max-false-pages is not met.\n";
+    "lines). --heal runs those heal rules in shadow mode on A's events and shows what they\n"
+    "would have done. --compare runs B over the same inputs and\n"
+    "shows both side by side. Exit 4 when --fail-under or --max-false-pages is not met.\n"
+    "Progress: on a terminal one status line on stderr (auto); always: JSON lines (CI logs).\n";
 
 int Fail(const std::string& msg) {
   std::fprintf(stderr, "sitepulse replay: %s\n", msg.c_str());
@@ -38,7 +46,8 @@ int Fail(const std::string& msg) {
 }
 
 struct ReplayArgs {
-  std::string config, compare, labels, report, json, threads, events;
+  std::string config, compare, labels, report, json, threads, events, heal;
+  std::string progress = "auto";
   std::vector<std::string> inputs;
   std::optional<double> min_recall;
   std::optional<uint64_t> max_false_pages;
@@ -63,6 +72,8 @@ std::optional<int> Parse(const std::vector<std::string>& args, ReplayArgs* a) {
     else if (f == "--report") a->report = v;
     else if (f == "--json") a->json = v;
     else if (f == "--events") a->events = v;
+    else if (f == "--heal") a->heal = v;
+    else if (f == "--progress" && (v == "auto" || v == "always" || v == "never")) a->progress = v;
     else if (f == "--threads") a->threads = v;
     else if (f == "--fail-under" && v.rfind("recall=", 0) == 0 && absl::SimpleAtod(v.substr(7), &r) && r >= 0 && r <= 1) a->min_recall = r;
     else if (f == "--max-false-pages" && absl::SimpleAtoi(v, &n)) a->max_false_pages = n;
@@ -105,6 +116,64 @@ struct Pass {
   DurationNs resolution = 0;
 };
 
+// Progress while a pass runs: bytes done of total, lines/s, event time reached, ETA. On a
+// terminal one line rewritten at most 10 times a second; `always`: a JSON line a second.
+class Progress {
+ public:
+  Progress(const std::string& mode, const std::string& name, uint64_t total_bytes,
+           const MetricsRegistry* metrics)
+      : json_(mode == "always"), on_(mode == "always" || (mode == "auto" && isatty(2))),
+        name_(name), total_(total_bytes), metrics_(metrics) {
+    if (on_) thread_ = std::thread([this] { Loop(); });
+  }
+  ~Progress() {
+    if (!on_) return;
+    stop_.store(true);
+    thread_.join();
+    if (!json_) std::fputs("\n", stderr);
+  }
+
+ private:
+  void Loop() {
+    const auto t0 = std::chrono::steady_clock::now();
+    while (!stop_.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(json_ ? 1000 : 100));
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double bytes = static_cast<double>(metrics_->CounterSum("sitepulse_bytes_read_total"));
+      const double lines = static_cast<double>(metrics_->CounterSum("sitepulse_lines_total"));
+      const double rate = secs > 0 ? bytes / secs : 0;
+      const double eta = rate > 0 && static_cast<double>(total_) > bytes ? (static_cast<double>(total_) - bytes) / rate : 0;
+      const double wm = watermark_->value();
+      const std::string reached = wm > 0 ? FormatRfc3339(static_cast<EventTime>(wm * 1e9)) : "-";
+      if (json_) {
+        std::fprintf(stderr, "{\"progress\":\"%s\",\"bytes\":%.0f,\"total_bytes\":%llu,\"lines_per_s\":%.0f,\"event_time\":\"%s\",\"eta_s\":%.0f}\n",
+                     name_.c_str(), bytes, static_cast<unsigned long long>(total_), secs > 0 ? lines / secs : 0,
+                     reached.c_str(), eta);
+      } else {
+        std::fprintf(stderr, "\r%s: %5.1f%% of %.0f MB, %.0f lines/s, at %s, ETA %.0f s   ", name_.c_str(),
+                     total_ > 0 ? 100 * bytes / static_cast<double>(total_) : 0, static_cast<double>(total_) / 1e6,
+                     secs > 0 ? lines / secs : 0, reached.c_str(), eta);
+      }
+    }
+  }
+  bool json_, on_;
+  std::string name_;
+  uint64_t total_;
+  const MetricsRegistry* metrics_;
+  Gauge* watermark_ = const_cast<MetricsRegistry*>(metrics_)->GetGauge("sitepulse_watermark_seconds", "Event-time watermark, Unix seconds");
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+uint64_t InputBytes(const std::vector<PipelineInput>& inputs) {
+  uint64_t total = 0;
+  for (const PipelineInput& in : inputs) {
+    std::error_code ec;
+    if (in.uri.scheme == "file") total += std::filesystem::file_size(in.uri.target, ec);
+  }
+  return total;
+}
+
 absl::StatusOr<Pass> RunOnce(const std::string& name, const std::string& config_path,
                              const ReplayArgs& a, const std::string& dir, bool stats) {
   ConfigResult c = LoadConfig(config_path);
@@ -121,7 +190,11 @@ absl::StatusOr<Pass> RunOnce(const std::string& name, const std::string& config_
   if (opt->inputs.size() == 1 && opt->inputs[0].uri.scheme == "kafka") opt->exit_at_end = true;
   MetricsRegistry metrics;
   opt->metrics = &metrics;
-  absl::StatusOr<RunSummary> summary = RunPipeline(*opt, nullptr);
+  absl::StatusOr<RunSummary> summary;
+  {
+    Progress progress(a.progress, StrCat("replay ", name), InputBytes(opt->inputs), &metrics);
+    summary = RunPipeline(*opt, nullptr);
+  }
   if (!summary.ok()) return summary.status();
   Pass p;
   p.summary = *summary;
@@ -167,13 +240,43 @@ std::map<std::string, std::vector<StatsPoint>> ReadStats(const std::string& path
   return out;
 }
 
-std::string ScoreJson(const Score& s) {
+// The heal rules in shadow mode over the events, with the event clock and a ledger in memory.
+absl::Status ShadowHeal(const std::string& path, const std::vector<Anomaly>& events,
+                        ReplayReportInput* in) {
+  HealConfigResult c = LoadHealConfig(path);
+  if (!c.ok()) return absl::InvalidArgumentError(c.FormatErrors());
+  c.config.shadow = true;
+  c.config.escalate.clear();  // a backtest pages nobody
+  absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(":memory:");
+  if (!ledger.ok()) return ledger.status();
+  MetricsRegistry metrics;
+  ActionRunner runner;
+  {
+    Healer healer(c.config, ledger->get(), &runner, Healer::Outputs{}, &metrics, /*event_clock=*/true);
+    healer.Recover(0);
+    EventTime now = INT64_MIN;
+    for (const Anomaly& e : events) {
+      now = std::max(now, e.at);
+      healer.OnEvent(e, now);
+    }
+  }
+  in->has_heal = true;
+  in->heal_path = path;
+  in->heal_decisions = (*ledger)->Decisions("", INT64_MIN, INT64_MAX);
+  return absl::OkStatus();
+}
+
+// Without labels only what the events alone tell (nothing is known to be missed or false).
+std::string ScoreJson(const Score& s, bool labels) {
   std::string out;
   JsonObjectWriter w(&out);
   w.Uint("fired", s.fired).Uint("pages", s.pages).Number("pages_per_day", s.pages_per_day)
-      .Number("median_alert_s", s.median_alert_s).Uint("detected", s.detected).Uint("missed", s.missed)
-      .Uint("false_pages", s.false_pages).Number("recall", s.recall())
-      .Number("median_ttd_s", s.median_ttd_s).Number("worst_ttd_s", s.worst_ttd_s);
+      .Number("median_alert_s", s.median_alert_s);
+  if (labels) {
+    w.Uint("detected", s.detected).Uint("missed", s.missed).Uint("false_pages", s.false_pages)
+        .Number("recall", s.recall()).Number("median_ttd_s", s.median_ttd_s)
+        .Number("worst_ttd_s", s.worst_ttd_s);
+  }
   w.Close();
   return out;
 }
@@ -184,12 +287,12 @@ std::string SummaryJson(const ReplayReportInput& in) {
     if (runs.size() > 1) runs += ",";
     std::string det;
     JsonObjectWriter dw(&det);
-    for (const Score& s : r.score.detectors) dw.Raw(s.detector, ScoreJson(s));
+    for (const Score& s : r.score.detectors) dw.Raw(s.detector, ScoreJson(s, in.has_labels));
     dw.Close();
     std::string item;
     JsonObjectWriter w(&item);
     w.String("name", r.name).String("config", r.config_path).String("config_hash", r.config_hash)
-        .Uint("events", r.events.size()).Raw("detectors", det).Raw("overall", ScoreJson(r.score.overall));
+        .Uint("events", r.events.size()).Raw("detectors", det).Raw("overall", ScoreJson(r.score.overall, in.has_labels));
     w.Close();
     runs += item;
   }
@@ -197,6 +300,15 @@ std::string SummaryJson(const ReplayReportInput& in) {
   JsonObjectWriter w(&out);
   w.Int("v", 1).Uint("lines", in.lines).String("from", FormatRfc3339(in.from))
       .String("to", FormatRfc3339(in.to)).Uint("labels", in.labels.size()).Raw("runs", runs + "]");
+  if (in.has_heal) {
+    std::map<std::string, uint64_t> outcomes;
+    for (const LedgerDecision& d : in.heal_decisions) ++outcomes[d.outcome];
+    std::string h;
+    JsonObjectWriter hw(&h);
+    for (const auto& [o, n] : outcomes) hw.Uint(o, n);
+    hw.Close();
+    w.Raw("heal_shadow", h);
+  }
   w.Close();
   return out + "\n";
 }
@@ -247,6 +359,11 @@ int ReplayMain(const std::vector<std::string>& args) {
     for (const DetectorSpec& d : p.run.detectors) names.push_back(d.name);
     p.run.score = ScoreReplay(p.run.incidents, in.labels, names, in.resolution, span_s);
     in.runs.push_back(p.run);
+  }
+  if (!a.heal.empty()) {
+    if (absl::Status st = ShadowHeal(a.heal, in.runs[0].events, &in); !st.ok()) {
+      return Fail(std::string(st.message()));
+    }
   }
   {
     std::ofstream out(a.report);

@@ -205,6 +205,19 @@ void Chart(const ReplayReportInput& in, const std::string& site, std::string* o)
   StrAppend(o, "</ul>");
 }
 
+void HealTable(const ReplayReportInput& in, std::string* o) {
+  StrAppend(o, "<h2>What heal would have done</h2><p class=\"muted\">The rules of <code>", Esc(in.heal_path),
+            "</code> in shadow mode over configuration A's events: every decision, nothing run. Shadow "
+            "decisions do not count toward cooldown or max_attempts.</p><div class=\"wide\"><table id=\"heal\">"
+            "<tr><th>decided</th><th>site</th><th>rule</th><th>detector</th><th>outcome</th><th>reason</th></tr>");
+  for (const LedgerDecision& d : in.heal_decisions) {
+    StrAppend(o, "<tr><td>", Esc(FormatRfc3339(d.decided_at)), "</td><td><a href=\"#site-", Anchor(d.site), "\">",
+              Esc(d.site), "</a></td><td>", Esc(d.rule), "</td><td>", Esc(d.detector), "</td><td>", Esc(d.outcome),
+              "</td><td style=\"text-align:left\">", Esc(d.reason), "</td></tr>");
+  }
+  StrAppend(o, "</table></div>");
+}
+
 }  // namespace
 
 std::string RenderReplayReport(const ReplayReportInput& in) {
@@ -214,6 +227,7 @@ std::string RenderReplayReport(const ReplayReportInput& in) {
   StrAppend(&o, kStyle, "</style></head><body>");
   Header(in, &o);
   ScoreTable(in, &o);
+  if (in.has_heal) HealTable(in, &o);
   // Sites with alerts or labels first (most incidents first), then the rest, summarised.
   std::map<std::string, size_t> weight;
   for (const ReplayRun& r : in.runs) {

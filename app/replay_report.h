@@ -13,6 +13,7 @@
 #include "app/replay_score.h"
 #include "core/anomaly.h"
 #include "detect/threshold_detector.h"
+#include "heal/ledger.h"
 
 namespace sitepulse {
 
@@ -40,6 +41,10 @@ struct ReplayReportInput {
   std::vector<Label> labels;
   bool has_labels = false;
   std::map<std::string, std::vector<StatsPoint>> stats;  // by site, in time order
+  // --heal: what the heal rules decided in shadow mode over A's events.
+  bool has_heal = false;
+  std::string heal_path;
+  std::vector<LedgerDecision> heal_decisions;
   size_t max_charts = 50;
   size_t max_points = 600;  // per chart; longer series are downsampled (max per group)
 };

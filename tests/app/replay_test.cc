@@ -111,6 +111,24 @@ TEST(ReplayTest, TheReportIsSelfContainedWithAChartPerAlertingSite) {
   EXPECT_NE(html.find("class=\"threshold\""), std::string::npos);
 }
 
+TEST(ReplayTest, HealRulesRunInShadowOverTheReplayedEvents) {
+  TempDir dir;
+  ASSERT_NO_FATAL_FAILURE(Generate(dir));
+  std::ofstream(dir / "heal.yaml") << "heal:\n  escalate: [file:" << dir / "must-not-exist.jsonl" << "]\n"
+                                      "rules:\n  - name: restart\n    match: {severity: page}\n"
+                                      "    action: {exec: [/bin/touch, " << dir / "acted" << "]}\n";
+  auto r = RunCommand(kBin + " replay --config " + kGolden + "/nginx_multi/config.yaml" + Inputs(dir) +
+                          " --report " + dir / "r.html" + " --json " + dir / "s.json --heal " + dir / "heal.yaml",
+                      dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string html = ReadFile(dir / "r.html");
+  EXPECT_NE(html.find("<table id=\"heal\">"), std::string::npos);
+  EXPECT_NE(html.find("<td>shadow</td>"), std::string::npos);
+  EXPECT_NE(ReadFile(dir / "s.json").find("\"heal_shadow\":{\"shadow\":"), std::string::npos);
+  EXPECT_FALSE(std::ifstream(dir / "acted").good()) << "a shadow backtest ran an action";
+  EXPECT_FALSE(std::ifstream(dir / "must-not-exist.jsonl").good()) << "a backtest escalated";
+}
+
 // Hand-computed: two incidents, one detected late, one missed; one page outside any window.
 TEST(ReplayScoreTest, DetectedMissedFalsePagesAndTimeToDetect) {
   const EventTime t = 1'700'000'000LL * kNanosPerSecond;
