@@ -28,3 +28,12 @@ echo "== per-bucket stats: $out/stats.jsonl ($(wc -l < "$out/stats.jsonl") lines
 head -n 1 "$out/stats.jsonl"
 echo "== rejected lines: $out/dlq.jsonl ($(wc -l < "$out/dlq.jsonl") lines); first one:"
 head -n 1 "$out/dlq.jsonl"
+echo
+echo "== sitepulse replay: the same logs against the injected incidents, compared with a tighter p99 threshold"
+grep -v '"decoy":true' "$out/truth.jsonl" > "$out/labels.jsonl"
+sed 's/threshold: 0.5 /threshold: 0.3 /' configs/demo.yaml > "$out/demo-tight.yaml"
+"$build/app/sitepulse" replay --config configs/demo.yaml --compare "$out/demo-tight.yaml" \
+  --input "file:$out/access.log?preset=nginx" --input "file:$out/error.log?kind=error&preset=error_text" \
+  --labels "$out/labels.jsonl" --report "$out/replay.html" --json "$out/replay.json" --progress never \
+  2>/dev/null
+echo "report: file://$(pwd)/$out/replay.html   (summary: $out/replay.json)"
