@@ -33,7 +33,6 @@ struct Healer::Running {
 };
 
 namespace {
-std::condition_variable g_done_cv;
 
 bool Matches(const HealMatch& m, const Anomaly& a) {
   if (!m.detector.empty() && m.detector != a.detector) return false;
@@ -68,6 +67,17 @@ std::string RequestJson(const HttpRequest& r) {
     AppendJsonString(r.headers[i].first, &out);
   }
   return out + "]}}";
+}
+
+// What a later step needs of the incident a decision was made for.
+Anomaly AnomalyOf(const LedgerDecision& d) {
+  Anomaly a;
+  a.site = d.site;
+  a.detector = d.detector;
+  a.id = d.incident;
+  a.severity = d.severity;
+  a.started_at = d.started_at;
+  return a;
 }
 
 std::string SuspendKey(const std::string& rule, const std::string& site) {
@@ -223,17 +233,22 @@ void Healer::OnEvent(const Anomaly& a, EventTime now) {
   }
 }
 
-void Healer::NoteBreaker(const std::string& site, EventTime now) {
-  recent_.emplace_back(now, site);
+size_t Healer::RecentSites(EventTime now) {
   while (!recent_.empty() && recent_.front().first < now - config_.breaker_within) recent_.pop_front();
   std::set<std::string> sites;
   for (const auto& [t, s] : recent_) sites.insert(s);
+  return sites.size();
+}
+
+void Healer::NoteBreaker(const std::string& site, EventTime now) {
+  recent_.emplace_back(now, site);
+  const size_t sites = RecentSites(now);
   const bool open = ledger_->GetState("breaker_open").has_value();
-  if (!open && sites.size() > config_.breaker_max_sites) {
+  if (!open && sites > config_.breaker_max_sites) {
     ledger_->SetState("breaker_open", StrCat(now)).IgnoreError();
     breaker_gauge_->Set(1);
     SP_LOG(kWarning, "heal", "breaker open: %zu sites matched rules within %lld s (max_sites %u)",
-           sites.size(), static_cast<long long>(config_.breaker_within / kNanosPerSecond),
+           sites, static_cast<long long>(config_.breaker_within / kNanosPerSecond),
            config_.breaker_max_sites);
     // One escalation for the whole storm, not one per site.
     Anomaly storm;
@@ -242,11 +257,11 @@ void Healer::NoteBreaker(const std::string& site, EventTime now) {
     storm.id = MakeIncidentId("__heal__", "heal/breaker", now);
     storm.severity = "page";
     storm.metric = "heal_sites";
-    storm.value = static_cast<double>(sites.size());
+    storm.value = static_cast<double>(sites);
     storm.threshold = config_.breaker_max_sites;
     storm.started_at = now;
     storm.at = now;
-    storm.summary = StrCat(sites.size(), " sites needed healing within ",
+    storm.summary = StrCat(sites, " sites needed healing within ",
                            config_.breaker_within / kNanosPerSecond,
                            " s: heal stopped acting (breaker open); this is a wider incident");
     for (auto& sink : outputs_.escalate) {
@@ -389,7 +404,7 @@ void Healer::Start(int64_t decision, const HealRule& rule, const HealAction& act
     raw->result = kind == HealAction::Kind::kExec ? runner_->RunExec(argv, timeout) : runner_->RunHttp(req);
     std::lock_guard<std::mutex> lock(done_mu_);
     done_.push_back(raw);
-    g_done_cv.notify_all();
+    done_cv_.notify_all();
   });
   running_.push_back(std::move(r));
   in_flight_gauge_->Set(static_cast<double>(running_.size()));
@@ -402,7 +417,7 @@ void Healer::Collect(EventTime now, bool wait_one) {
   std::vector<Running*> done;
   {
     std::unique_lock<std::mutex> lock(done_mu_);
-    if (wait_one) g_done_cv.wait(lock, [this] { return !done_.empty(); });
+    if (wait_one) done_cv_.wait(lock, [this] { return !done_.empty(); });
     done.swap(done_);
   }
   for (Running* r : done) {
@@ -500,13 +515,7 @@ void Healer::Tick(EventTime now) {
     Record(id, at, "failed_verify", "the incident did not resolve within verify_for");
     const HealRule* rule = RuleNamed(d->rule);
     if (rule != nullptr && rule->undo.kind != HealAction::Kind::kNone) {
-      Anomaly a;
-      a.site = d->site;
-      a.detector = d->detector;
-      a.id = d->incident;
-      a.severity = d->severity;
-      a.started_at = d->started_at;
-      Start(id, *rule, rule->undo, /*undo=*/true, Values(*rule, a, at), at);
+      Start(id, *rule, rule->undo, /*undo=*/true, Values(*rule, AnomalyOf(*d), at), at);
     } else {
       Escalate(*d, "the action did not resolve the incident within verify_for", at);
     }
@@ -526,12 +535,10 @@ void Healer::Tick(EventTime now) {
   // The breaker closes once the storm is over: few sites within the window, and a whole window
   // since it opened.
   if (std::optional<std::string> since = ledger_->GetState("breaker_open")) {
-    while (!recent_.empty() && recent_.front().first < now - config_.breaker_within) recent_.pop_front();
-    std::set<std::string> sites;
-    for (const auto& [t, s] : recent_) sites.insert(s);
+    const size_t sites = RecentSites(now);
     int64_t opened = 0;
     for (char c : *since) opened = c >= '0' && c <= '9' ? opened * 10 + (c - '0') : opened;
-    if (sites.size() <= config_.breaker_max_sites && now - opened >= config_.breaker_within) {
+    if (sites <= config_.breaker_max_sites && now - opened >= config_.breaker_within) {
       ledger_->DeleteState("breaker_open").IgnoreError();
       breaker_gauge_->Set(0);
       SP_LOG(kInfo, "heal", "breaker closed");
@@ -553,13 +560,7 @@ absl::Status Healer::Approve(int64_t id, EventTime now) {
   const HealRule* rule = RuleNamed(d->rule);
   if (rule == nullptr) return absl::FailedPreconditionError(StrCat("rule ", d->rule, " is gone"));
   approvals_.erase(it);
-  Anomaly a;
-  a.site = d->site;
-  a.detector = d->detector;
-  a.id = d->incident;
-  a.severity = d->severity;
-  a.started_at = d->started_at;
-  Start(id, *rule, rule->action, /*undo=*/false, Values(*rule, a, now), now);
+  Start(id, *rule, rule->action, /*undo=*/false, Values(*rule, AnomalyOf(*d), now), now);
   return absl::OkStatus();
 }
 

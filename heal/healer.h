@@ -17,6 +17,7 @@
 // event (a replay is deterministic); with the wall clock they overlap.
 #pragma once
 
+#include <condition_variable>
 #include <deque>
 #include <map>
 #include <memory>
@@ -82,6 +83,8 @@ class Healer {
   void OnResolved(const Anomaly& a, EventTime now);
   void CheckReopen(const Anomaly& a, EventTime now);
   void NoteBreaker(const std::string& site, EventTime now);
+  // Distinct sites among the matching firing events within breaker_within of `now`.
+  size_t RecentSites(EventTime now);
   void Escalate(const LedgerDecision& d, const std::string& what, EventTime now);
   void Record(int64_t decision, EventTime now, const std::string& outcome,
               const std::string& reason, const ActionResult* result = nullptr,
@@ -102,6 +105,7 @@ class Healer {
 
   std::vector<std::unique_ptr<Running>> running_;
   mutable std::mutex done_mu_;
+  std::condition_variable done_cv_;
   std::vector<Running*> done_;  // finished on a worker, not yet recorded
   // Decisions acted on, waiting for their incident's resolved event: id -> verify until.
   std::map<int64_t, EventTime> awaiting_;

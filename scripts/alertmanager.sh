@@ -17,13 +17,20 @@ start() {
     exit 1
   fi
   if running; then echo "alertmanager already running (pid $(cat "$pidfile"))"; return; fi
+  # Another process on the port would answer the readiness check below for us, and the tests
+  # that stop and restart "our" Alertmanager would then test nothing: refuse instead.
+  if curl -fsS "http://127.0.0.1:$port/-/ready" >/dev/null 2>&1; then
+    echo "alertmanager.sh: something else already listens on 127.0.0.1:$port (another checkout's" \
+      "Alertmanager?); stop it or set SITEPULSE_AM_PORT" >&2
+    exit 1
+  fi
   mkdir -p "$dir/data"
   "$bin" --config.file="$PWD/scripts/alertmanager/alertmanager.yml" \
     --storage.path="$dir/data" --web.listen-address="127.0.0.1:$port" \
     --cluster.listen-address= --log.level=warn >"$dir/log" 2>&1 &
   echo $! >"$pidfile"
   for _ in $(seq 1 100); do
-    if curl -fsS "http://127.0.0.1:$port/-/ready" >/dev/null 2>&1; then
+    if running && curl -fsS "http://127.0.0.1:$port/-/ready" >/dev/null 2>&1 && running; then
       echo "alertmanager ready on 127.0.0.1:$port (pid $(cat "$pidfile"))"
       return
     fi

@@ -47,6 +47,13 @@ ready() { java_run org.apache.kafka.tools.TopicCommand --bootstrap-server "$boot
 start() {
   fetch
   if running; then echo "kafka already running (pid $(cat "$pidfile"))"; return; fi
+  # Another broker on the port would pass the readiness check for us, and the tests that stop
+  # "our" broker would then test nothing: refuse instead.
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "kafka.sh: something else already listens on 127.0.0.1:$port (another checkout's" \
+      "broker?); stop it or set SITEPULSE_KAFKA_PORT" >&2
+    exit 1
+  fi
   mkdir -p "$dir"
   cat >"$dir/server.properties" <<PROPS
 process.roles=broker,controller
