@@ -25,7 +25,7 @@ const std::vector<std::string_view>& HealOutcomes() {
 struct Healer::Running {
   int64_t decision = 0;
   EventTime started = 0;  // the clock when it started (event time: its decision or approval)
-  std::string rule, site;
+  std::string rule, site, incident;
   bool undo = false;
   std::string action_json;
   std::thread thread;
@@ -204,7 +204,9 @@ void Healer::Recover(EventTime now) {
            "run again");
     Escalate(d, "an action's outcome is unknown (heal stopped while it ran)", now);
   }
-  for (const LedgerDecision& d : ledger_->WithOutcome({"acted"})) awaiting_[d.id] = d.verify_until;
+  for (const LedgerDecision& d : ledger_->WithOutcome({"acted"})) {
+    awaiting_[d.id] = {d.verify_until, d.rule, d.site, d.incident, d.decided_at};
+  }
   for (const LedgerDecision& d : ledger_->WithOutcome({"awaiting_approval"})) {
     const HealRule* rule = RuleNamed(d.rule);
     approvals_[d.id] = d.decided_at + (rule != nullptr ? rule->approval_timeout : 0);
@@ -290,9 +292,8 @@ std::pair<std::string, std::string> Healer::Guardrail(const HealRule& rule, cons
       return {"skipped_in_flight", "an action of this rule on this site is running"};
     }
   }
-  for (const auto& [id, until] : awaiting_) {
-    const std::optional<LedgerDecision> d = ledger_->Get(id);
-    if (d && d->rule == rule.name && d->site == a.site) {
+  for (const auto& [id, w] : awaiting_) {
+    if (w.rule == rule.name && w.site == a.site) {
       return {"skipped_in_flight", StrCat("decision ", id, " on this site awaits its verification")};
     }
   }
@@ -366,6 +367,7 @@ void Healer::Start(int64_t decision, const HealRule& rule, const HealAction& act
   r->started = now;
   r->rule = rule.name;
   r->site = values.at("site");
+  r->incident = values.at("incident");
   r->undo = undo;
   std::vector<std::string> argv;
   HttpRequest req;
@@ -456,26 +458,22 @@ void Healer::Finished(Running& r, EventTime now) {
     Record(r.decision, now, "verified", "the incident resolved while the action ran");
     return;
   }
-  awaiting_[r.decision] = until;
+  awaiting_[r.decision] = {until, d->rule, d->site, d->incident, d->decided_at};
 }
 
 void Healer::OnResolved(const Anomaly& a, EventTime now) {
   bool pending = false;
   for (auto it = awaiting_.begin(); it != awaiting_.end();) {
-    const std::optional<LedgerDecision> d = ledger_->Get(it->first);
-    if (d && d->incident == a.id) {
+    if (it->second.incident == a.id) {
       Record(it->first, now, "verified",
              StrCat("the detector resolved the incident ",
-                    (a.at - d->decided_at) / kNanosPerSecond, " s after the decision"));
+                    (a.at - it->second.decided_at) / kNanosPerSecond, " s after the decision"));
       it = awaiting_.erase(it);
       continue;
     }
     ++it;
   }
-  for (const auto& r : running_) {
-    const std::optional<LedgerDecision> d = ledger_->Get(r->decision);
-    pending = pending || (d && d->incident == a.id && !r->undo);
-  }
+  for (const auto& r : running_) pending = pending || (r->incident == a.id && !r->undo);
   if (pending) resolved_incidents_.insert(a.id);
 }
 
@@ -502,13 +500,13 @@ void Healer::Tick(EventTime now) {
   Collect(now);
   paused_gauge_->Set(ledger_->GetState("paused") ? 1 : 0);  // heal pause runs in another process
   for (auto it = awaiting_.begin(); it != awaiting_.end();) {
-    if (it->second >= now) {
+    if (it->second.until >= now) {
       ++it;
       continue;
     }
     const int64_t id = it->first;
     // With the event clock the verification failed at its deadline, not at the next event.
-    const EventTime at = event_clock_ ? it->second : now;
+    const EventTime at = event_clock_ ? it->second.until : now;
     it = awaiting_.erase(it);
     const std::optional<LedgerDecision> d = ledger_->Get(id);
     if (!d) continue;

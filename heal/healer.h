@@ -107,8 +107,14 @@ class Healer {
   mutable std::mutex done_mu_;
   std::condition_variable done_cv_;
   std::vector<Running*> done_;  // finished on a worker, not yet recorded
-  // Decisions acted on, waiting for their incident's resolved event: id -> verify until.
-  std::map<int64_t, EventTime> awaiting_;
+  // Decisions acted on, waiting for their incident's resolved event, with what the checks on
+  // every event need of them (no ledger read per event and waiting decision).
+  struct Awaiting {
+    EventTime until = 0;
+    std::string rule, site, incident;
+    EventTime decided_at = 0;
+  };
+  std::map<int64_t, Awaiting> awaiting_;
   std::set<std::string> resolved_incidents_;  // resolved while their action was in flight
   // Decisions waiting for a person's approval: id -> expiry.
   std::map<int64_t, EventTime> approvals_;

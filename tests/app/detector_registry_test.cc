@@ -4,34 +4,20 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdio>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <string>
 
 #include "app/config.h"
 #include "core/strings.h"
+#include "tests/app/test_util.h"
 
 namespace sitepulse {
 namespace {
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
+// What a command prints on stdout.
 std::string Output(const std::string& command) {
-  std::string out;
-  FILE* p = popen(command.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
+  testing::TempDir dir;
+  return testing::RunCommand(command, dir).out;
 }
 
 // docs/configuration.md's row of a kind: "| `name` | ... |".
@@ -66,7 +52,7 @@ TEST(DetectorRegistryTest, EveryTypeIsOneKind) {
 TEST(DetectorRegistryTest, HelpDocsCheckAndErrorsNameEveryKindAndKey) {
   const std::string help = Output(StrCat(SITEPULSE_BINARY, " run --help"));
   const std::string kinds = Output(StrCat(SITEPULSE_BINARY, " check --kinds"));
-  const std::string docs = ReadAll(SITEPULSE_SOURCE_DIR "/docs/configuration.md");
+  const std::string docs = testing::ReadFile(SITEPULSE_SOURCE_DIR "/docs/configuration.md");
   ASSERT_FALSE(help.empty());
   ASSERT_FALSE(docs.empty());
   const ConfigResult bad = ParseConfigString(
