@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "core/strings.h"
 #include "app/config.h"
+#include "app/config_reload.h"
 #include "app/http_endpoint.h"
 #include "app/pipeline.h"
 #include "app/heal_cli.h"
@@ -61,6 +62,9 @@ constexpr const char* kRunHelp =
     "  --threads N     parse lanes (default: the config's pipeline.threads, else every core)\n"
     "  --listen H:P    serve /metrics, /healthz, /readyz (config: listen; default off for files,\n"
     "                  127.0.0.1:9468 with a Kafka input; --listen off turns it off)\n"
+    "                  With --config, SIGHUP and POST /-/reload there reload its detectors:\n"
+    "                  and sites: (checked first; unchanged detectors keep their state;\n"
+    "                  docs/configuration.md, \"Reloading a running configuration\")\n"
     "  --state FILE    snapshots of windows, alerts and learned baselines (config: state.file):\n"
     "                  restored at start if FILE exists, written every state.interval (1m) and\n"
     "                  at the end; the end of a file input then pauses (open buckets are kept)\n"
@@ -180,7 +184,8 @@ int Check(const std::vector<std::string>& args) {
 std::function<absl::Status()> BindWhenOpened(const std::string& listen,
                                              const std::vector<PipelineInput>& inputs, Config* cfg,
                                              MetricsRegistry* metrics, PipelineHealth* health,
-                                             std::unique_ptr<HttpEndpoint>* endpoint) {
+                                             std::unique_ptr<HttpEndpoint>* endpoint,
+                                             std::vector<HttpEndpoint::PostRoute> posts) {
   Config& c = *cfg;
   if (!listen.empty()) c.listen = listen == "off" ? "" : listen;
   // Kafka mode is a long-running service: the endpoint is on by default there (loopback).
@@ -191,9 +196,13 @@ std::function<absl::Status()> BindWhenOpened(const std::string& listen,
     }
     if (default_listen) c.listen = kDefaultKafkaListen;
   }
-  return [address = c.listen, default_listen, metrics, health, endpoint]() -> absl::Status {
+  return [address = c.listen, default_listen, metrics, health, endpoint,
+          posts = std::move(posts)]() -> absl::Status {
     if (address.empty()) return absl::OkStatus();
-    *endpoint = std::make_unique<HttpEndpoint>(HttpEndpoint::Options{address}, metrics, health);
+    HttpEndpoint::Options http;
+    http.listen = address;
+    http.posts = posts;
+    *endpoint = std::make_unique<HttpEndpoint>(http, metrics, health);
     if (absl::Status st = (*endpoint)->Start(); !st.ok()) {
       if (!default_listen) return st;
       SP_LOG(kWarning, "cli", "%s; running without /metrics (set --listen)",
@@ -275,11 +284,23 @@ int Run(const std::vector<std::string>& args) {
   PipelineHealth health;
   opt.metrics = &metrics;
   opt.health = &health;
+  // Live reload (SIGHUP, POST /-/reload) of the configuration file, if there is one.
+  std::unique_ptr<ConfigReloader> reloader;
+  std::unique_ptr<ReloadOnSighup> on_sighup;
+  if (!config_path.empty()) {
+    reloader = std::make_unique<ConfigReloader>(config_path, overrides, c, LaneOptions(opt),
+                                                &metrics);
+    opt.reloads = reloader.get();
+    on_sighup = std::make_unique<ReloadOnSighup>(reloader.get());
+  }
   std::unique_ptr<HttpEndpoint> endpoint;
-  opt.on_opened = BindWhenOpened(listen, opt.inputs, &c, &metrics, &health, &endpoint);
+  opt.on_opened = BindWhenOpened(listen, opt.inputs, &c, &metrics, &health, &endpoint,
+                                 {ReloadRoute(reloader.get())});
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   auto summary = RunPipeline(opt, &g_stop);
+  endpoint.reset();
+  on_sighup.reset();
   if (!summary.ok()) return fail(std::string(summary.status().message()));
   std::fprintf(stderr, "%s\n", summary->ToJson().c_str());
   if (summary->sink_errors > 0 || summary->input_errors > 0) return 1;

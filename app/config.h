@@ -30,6 +30,7 @@ struct FormatOverrides {
   std::optional<bool> latency_required;
 
   void MergeFrom(const FormatOverrides& o);  // o wins where set
+  bool operator==(const FormatOverrides&) const = default;
 };
 
 struct InputConfig {

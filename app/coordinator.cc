@@ -44,6 +44,7 @@ void Coordinator::Run(ParseStage& stage) {
       Batch* b = pending.begin()->second;
       pending.erase(pending.begin());
       ++next_seq;
+      TakeReload();
       if (b->control != Batch::Control::kNone) {
         ApplyControl(b);
       } else {
@@ -52,6 +53,16 @@ void Coordinator::Run(ParseStage& stage) {
       stage.Recycle(b);
     }
   }
+}
+
+// A configuration reload accepted since the last batch: every line from here on is judged by
+// the new detectors.
+void Coordinator::TakeReload() {
+  if (options_.reloads == nullptr) return;
+  std::vector<DetectorSpec> detectors;
+  absl::flat_hash_map<std::string, std::vector<DetectorSpec>> site_detectors;
+  if (!options_.reloads->Take(&detectors, &site_detectors)) return;
+  p_.engines->Reconfigure(detectors, site_detectors);
 }
 
 // Kafka assignment changes. A partition's watermark counts from its assignment.

@@ -57,6 +57,7 @@ class Coordinator {
   void Finish(RunSummary* summary);
 
  private:
+  void TakeReload();
   void ApplyControl(Batch* b);
   void ApplyData(Batch* b, const ParseStage& stage, bool backlog);
   void WriteDeadLetters(const Batch& b, const std::string& source, size_t in);

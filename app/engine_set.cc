@@ -8,9 +8,10 @@
 namespace sitepulse {
 
 EngineSet::EngineSet(WindowEngineOptions options, WindowEngineListener* listener, Mode mode,
-                     int lanes)
+                     int lanes, AnomalyListener* compare_listener)
     : options_(std::move(options)),
       listener_(listener),
+      compare_listener_(compare_listener),
       mode_(mode),
       lane_names_(static_cast<size_t>(std::max(lanes, 1))) {
   if (mode_ == Mode::kShared) shared_ = NewSlot();
@@ -18,7 +19,7 @@ EngineSet::EngineSet(WindowEngineOptions options, WindowEngineListener* listener
 
 EngineSet::Slot EngineSet::NewSlot() const {
   Slot s;
-  s.engine = std::make_unique<WindowEngine>(options_, listener_);
+  s.engine = std::make_unique<WindowEngine>(options_, listener_, compare_listener_);
   s.site_of_lane.resize(lane_names_.size());
   s.generation_of_lane.resize(lane_names_.size());
   return s;
@@ -117,6 +118,18 @@ void EngineSet::Apply(int id, int lane, const std::vector<std::string>& new_site
       slots_.at(other).engine->Apply(tick, {}, partition_of_.at(other));
     }
   }
+}
+
+void EngineSet::Reconfigure(
+    const std::vector<DetectorSpec>& detectors,
+    const absl::flat_hash_map<std::string, std::vector<DetectorSpec>>& site_detectors) {
+  options_.detectors = detectors;
+  options_.site_detectors = site_detectors;
+  if (mode_ == Mode::kShared) {
+    shared_.engine->Reconfigure(detectors, site_detectors);
+    return;
+  }
+  for (auto& [id, slot] : slots_) slot.engine->Reconfigure(detectors, site_detectors);
 }
 
 void EngineSet::End(int id) { SlotOf(id).engine->EndPartition(partition_of_.at(id)); }

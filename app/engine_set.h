@@ -30,7 +30,8 @@ namespace sitepulse {
 class EngineSet {
  public:
   enum class Mode { kShared, kPerPartition };
-  EngineSet(WindowEngineOptions options, WindowEngineListener* listener, Mode mode, int lanes);
+  EngineSet(WindowEngineOptions options, WindowEngineListener* listener, Mode mode, int lanes,
+            AnomalyListener* compare_listener = nullptr);
 
   Mode mode() const { return mode_; }
   // Input `id` (a file input's index, a Kafka partition id) starts, or starts again.
@@ -55,6 +56,12 @@ class EngineSet {
   std::string Save(int id, bool include_open) const;
   absl::Status Load(int id, std::string_view state);
   void Drop(int id);
+
+  // A configuration reload: every engine's detectors (WindowEngine::Reconfigure), and those of
+  // engines made later.
+  void Reconfigure(const std::vector<DetectorSpec>& detectors,
+                   const absl::flat_hash_map<std::string, std::vector<DetectorSpec>>& site_detectors);
+  const WindowEngineOptions& options() const { return options_; }
 
   // Shared mode: the engine (file snapshots).
   WindowEngine& shared() { return *shared_.engine; }
@@ -87,6 +94,7 @@ class EngineSet {
 
   WindowEngineOptions options_;
   WindowEngineListener* listener_;
+  AnomalyListener* compare_listener_;
   Mode mode_;
   std::vector<std::vector<std::string>> lane_names_;  // every name a lane gave an id, by id
   Slot shared_;                       // shared mode

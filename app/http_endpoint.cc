@@ -58,11 +58,26 @@ absl::Status HttpEndpoint::Start() {
     }
   });
   for (const PostRoute& route : options_.posts) {
-    s.Post(route.pattern, [handle = route.handle](const httplib::Request& req, httplib::Response& res) {
+    if (route.takes_body) {
+      s.Post(route.pattern, [handle = route.handle](const httplib::Request& req, httplib::Response& res) {
+        std::vector<std::string> captures;
+        for (size_t i = 1; i < req.matches.size(); ++i) captures.push_back(req.matches[i].str());
+        auto [status, body] = handle(req.body, captures);
+        res.status = status;
+        res.set_content(body, "text/plain");
+      });
+      continue;
+    }
+    // A command without a body (POST /-/reload): `curl -X POST` sends no Content-Length, which
+    // a route that reads a body answers 400. The body, if any, is never read; the connection
+    // is closed after the answer.
+    s.Post(route.pattern, [handle = route.handle](const httplib::Request& req, httplib::Response& res,
+                                                  const httplib::ContentReader& /*unread*/) {
       std::vector<std::string> captures;
       for (size_t i = 1; i < req.matches.size(); ++i) captures.push_back(req.matches[i].str());
-      auto [status, body] = handle(req.body, captures);
+      auto [status, body] = handle("", captures);
       res.status = status;
+      res.set_header("Connection", "close");
       res.set_content(body, "text/plain");
     });
   }

@@ -32,6 +32,7 @@ class HttpEndpoint {
     std::function<std::pair<int, std::string>(const std::string& body,
                                               const std::vector<std::string>& captures)>
         handle;
+    bool takes_body = true;  // false: a command; its body is not read (curl -X POST sends none)
   };
   struct Options {
     std::string listen = "127.0.0.1:9100";

@@ -76,8 +76,6 @@ std::string RunSummary::ToJson() const {
   return out;
 }
 
-namespace {
-
 ParseLane::Options LaneOptions(const PipelineOptions& options) {
   ParseLane::Options lane;
   lane.resolution = options.engine.resolution;
@@ -99,6 +97,8 @@ ParseLane::Options LaneOptions(const PipelineOptions& options) {
   lane.max_clock_skew = options.max_clock_skew;
   return lane;
 }
+
+namespace {
 
 TimeGateOptions GateOptions(const PipelineOptions& options) {
   TimeGateOptions gate;

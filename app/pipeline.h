@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "app/parse_lane.h"
 #include "core/record.h"
 #include "core/metrics.h"
 #include "core/uri.h"
@@ -20,6 +22,16 @@
 #include "sinks/output_spec.h"
 
 namespace sitepulse {
+
+// Live reload (app/config_reload.h): detectors another thread accepted, which the coordinator
+// takes before it applies its next batch (so every line is judged by exactly one configuration).
+class DetectorReloads {
+ public:
+  virtual ~DetectorReloads() = default;
+  // The newest accepted detectors not applied yet; false when there are none (cheap).
+  virtual bool Take(std::vector<DetectorSpec>* detectors,
+                    absl::flat_hash_map<std::string, std::vector<DetectorSpec>>* site_detectors) = 0;
+};
 
 struct PipelineInput {
   Uri uri;
@@ -78,6 +90,7 @@ struct PipelineOptions {
   // Called once every input and sink is open, before any work: the CLI binds --listen here, so
   // a run that cannot start never holds the port.
   std::function<absl::Status()> on_opened;
+  DetectorReloads* reloads = nullptr;  // optional: `run --config` takes reloads
   MetricsRegistry* metrics = nullptr;  // required
   PipelineHealth* health = nullptr;    // optional
 };
@@ -122,6 +135,10 @@ struct RunSummary {
 
   std::string ToJson() const;
 };
+
+// What the parse lanes need to know (resolution, limits, event time, whether and from which
+// level to extract error templates).
+ParseLane::Options LaneOptions(const PipelineOptions& options);
 
 // Runs to the end of every input (or until *stop becomes true), closes every bucket, flushes
 // the sinks. Errors: inputs or outputs that cannot be opened.

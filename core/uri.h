@@ -18,6 +18,7 @@ struct Uri {
 
   const std::string* Param(std::string_view key) const;
   std::string ToString() const;
+  bool operator==(const Uri&) const = default;
 };
 
 absl::StatusOr<Uri> ParseUri(std::string_view s);

@@ -32,6 +32,7 @@ struct BaselineOptions {
   bool seasonality = true;                            // daily after 2 days, weekly after 2 weeks
   DurationNs adapt_after = 2 * 3600 * kNanosPerSecond;  // a shift this long is the new normal
   double adapt_z = 4;                                 // what counts as deviating, for adapt_after
+  bool operator==(const BaselineOptions&) const = default;
 };
 
 struct BaselineVerdict {

@@ -34,6 +34,27 @@ absl::Status Detector::LoadRecord(const std::string& word, StateReader& r, Detec
   return StateDamaged(r, StrCat("unknown record '", word, "'"));
 }
 
+void Detector::Retire(std::string_view site, EventTime now, DetectorEnv& env) {
+  if (primary_.machine.phase() == AlertPhase::kFiring) {
+    const DetectorSpec& spec = *spec_;
+    Anomaly a;
+    a.site = std::string(site);
+    a.detector = spec.name;
+    a.severity = primary_.severity;
+    a.metric = std::string(MetricName());
+    a.window_s = spec.window / kNanosPerSecond;
+    a.at = now;
+    a.labels = spec.labels;
+    a.started_at = primary_.machine.started_at();
+    a.id = primary_.incident_id;
+    a.state = AlertState::kResolved;
+    a.summary = StrCat(spec.name, " on ", site,
+                       " ended by a configuration reload that changed or removed the detector");
+    env.listener->OnAnomaly(a);
+  }
+  Release(env);
+}
+
 AlertState Detector::StateOf(bool firing, const DetectorOutcome& o) const {
   if (firing) return AlertState::kFiring;
   // A site that went silent is not "resolved": nobody knows. Its alert ends as no_data.

@@ -67,8 +67,14 @@ class Detector {
   Detector& operator=(const Detector&) = delete;
 
   const DetectorSpec& spec() const { return *spec_; }
+  // The same settings, held elsewhere (a configuration reload that did not change this
+  // detector keeps it, with its alert and learned state, under the new configuration's spec).
+  void Rebind(const DetectorSpec& spec) { spec_ = &spec; }
   // Which of the engine's running windows is this detector's (windowed kinds).
   size_t window_slot = 0;
+  // Which configuration it belongs to: 0 the run's, 1 the one `replay --compare` evaluates
+  // over the same windows.
+  uint8_t set = 0;
 
   // A closed bucket of the site with data, before Evaluate (burn_rate fills its rings).
   virtual void OnBucket(EventTime /*end*/, const BucketCounters& /*counters*/,
@@ -81,6 +87,10 @@ class Detector {
   virtual bool Busy() const { return primary_.machine.phase() != AlertPhase::kInactive; }
   // The site's place goes to another name: undo what this detector counts in `env`.
   virtual void Release(DetectorEnv& /*env*/) {}
+  // A configuration reload changed or removed this detector: an alert it holds firing is
+  // resolved (at `now`, the end of the last closed bucket) so consumers waiting on it are not
+  // left with an incident nobody will ever end; then Release.
+  virtual void Retire(std::string_view site, EventTime now, DetectorEnv& env);
 
   // Snapshots: the engine writes "detector NAME" and the alert (SaveAlert); the kind adds its
   // own records after it, each a line starting with a word of its own.

@@ -44,6 +44,7 @@ struct BurnPair {
   DurationNs short_window = 0;
   double factor = 1;
   std::string severity;
+  bool operator==(const BurnPair&) const = default;
 };
 
 enum class Sli { kAvailability, kLatency };
@@ -94,6 +95,9 @@ struct DetectorSpec {
   LogLevel min_level = LogLevel::kError;
   DurationNs template_learn_for = 3600 * kNanosPerSecond;
   uint64_t max_templates = 1000;
+
+  // Equal settings: a configuration reload keeps such a detector's state.
+  bool operator==(const DetectorSpec&) const = default;
 };
 
 // The Workbook's defaults: page on 1h/5m at 14.4x or 6h/30m at 6x, ticket on 3d/6h at 1x.

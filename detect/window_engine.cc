@@ -69,11 +69,24 @@ struct WindowEngine::Site {
   EventTime last_data_end = INT64_MIN;  // end of the newest bucket with requests or error lines
 };
 
-WindowEngine::WindowEngine(WindowEngineOptions options, WindowEngineListener* listener)
+WindowEngine::WindowEngine(WindowEngineOptions options, WindowEngineListener* listener,
+                           AnomalyListener* compare_listener)
     : options_(std::move(options)), listener_(listener), mapping_(options_.sketch_alpha) {
   env_.listener = listener_;
   env_.mapping = &mapping_;
   env_.resolution = options_.resolution;
+  compare_env_ = env_;
+  compare_env_.listener = compare_listener;
+  SP_DCHECK(!options_.compare || compare_listener != nullptr,
+            "a compare set needs somewhere for its events to go");
+  ComputeGeometry();
+}
+
+void WindowEngine::ComputeGeometry() {
+  window_lengths_.clear();
+  window_needs_latency_.clear();
+  max_hold_ = 0;
+  ring_capacity_ = 1;
   // Every spec, enabled or not, shapes the windows and the history kept (as in the snapshot's
   // config fingerprint).
   auto note_spec = [this](const DetectorSpec& s) {
@@ -88,15 +101,25 @@ WindowEngine::WindowEngine(WindowEngineOptions options, WindowEngineListener* li
       window_needs_latency_[static_cast<size_t>(it - window_lengths_.begin())] = true;
     }
   };
-  for (const DetectorSpec& s : options_.detectors) note_spec(s);
-  for (const auto& [site, specs] : options_.site_detectors) {
+  auto note_set = [&](const std::vector<DetectorSpec>& specs,
+                      const absl::flat_hash_map<std::string, std::vector<DetectorSpec>>& sites) {
     for (const DetectorSpec& s : specs) note_spec(s);
-  }
+    for (const auto& [site, list] : sites) {
+      for (const DetectorSpec& s : list) note_spec(s);
+    }
+  };
+  note_set(options_.detectors, options_.site_detectors);
+  if (options_.compare) note_set(options_.compare_detectors, options_.compare_site_detectors);
   for (DurationNs w : window_lengths_) {
     ring_capacity_ = std::max(
         ring_capacity_,
         static_cast<size_t>((w + options_.resolution - 1) / options_.resolution));
   }
+}
+
+size_t WindowEngine::WindowSlot(DurationNs window) const {
+  return static_cast<size_t>(std::find(window_lengths_.begin(), window_lengths_.end(), window) -
+                             window_lengths_.begin());
 }
 
 WindowEngine::~WindowEngine() = default;
@@ -126,22 +149,94 @@ std::unique_ptr<WindowEngine::Site> WindowEngine::MakeSite(std::string_view name
   site->is_other = name == kOtherSite;
   site->ring.resize(ring_capacity_);
   site->windows.resize(window_lengths_.size());
-  const std::vector<DetectorSpec>* specs = &options_.detectors;
-  if (auto it = options_.site_detectors.find(site->name); it != options_.site_detectors.end()) {
-    specs = &it->second;
-  }
-  for (const DetectorSpec& s : *specs) {
+  AddDetectors(*site, 0, nullptr);
+  if (options_.compare) AddDetectors(*site, 1, nullptr);
+  return site;
+}
+
+const std::vector<DetectorSpec>& WindowEngine::SpecsFor(const std::string& site,
+                                                        uint8_t set) const {
+  const auto& per_site = set == 0 ? options_.site_detectors : options_.compare_site_detectors;
+  if (auto it = per_site.find(site); it != per_site.end()) return it->second;
+  return set == 0 ? options_.detectors : options_.compare_detectors;
+}
+
+void WindowEngine::AddDetectors(Site& site, uint8_t set,
+                                std::vector<std::unique_ptr<Detector>>* reuse) {
+  for (const DetectorSpec& s : SpecsFor(site.name, set)) {
     const DetectorKind& kind = KindOf(s.type);
     // __other__ gets the detectors of rates and errors, so a flood of names is itself an event;
     // latency, silence and template detectors make no sense for a mix of unknown sites.
-    if (!s.enabled || (site->is_other && !kind.for_other(s))) continue;
-    std::unique_ptr<Detector> d = kind.make(s, env_);
-    d->window_slot = static_cast<size_t>(
-        std::find(window_lengths_.begin(), window_lengths_.end(), s.window) -
-        window_lengths_.begin());
-    site->detectors.push_back(std::move(d));
+    if (!s.enabled || (site.is_other && !kind.for_other(s))) continue;
+    std::unique_ptr<Detector> d;
+    if (reuse != nullptr) {
+      for (auto& old : *reuse) {
+        if (old != nullptr && old->spec() == s) {
+          d = std::move(old);
+          d->Rebind(s);
+          break;
+        }
+      }
+    }
+    if (d == nullptr) {
+      d = kind.make(s, set == 0 ? env_ : compare_env_);
+      d->set = set;
+    }
+    d->window_slot = WindowSlot(s.window);
+    site.detectors.push_back(std::move(d));
   }
-  return site;
+}
+
+void WindowEngine::Reconfigure(
+    std::vector<DetectorSpec> detectors,
+    absl::flat_hash_map<std::string, std::vector<DetectorSpec>> site_detectors) {
+  // The old specs live until every kept detector points at its new one.
+  std::vector<DetectorSpec> old_detectors = std::move(options_.detectors);
+  auto old_site_detectors = std::move(options_.site_detectors);
+  options_.detectors = std::move(detectors);
+  options_.site_detectors = std::move(site_detectors);
+  const size_t old_capacity = ring_capacity_;
+  ComputeGeometry();
+  const EventTime now = closing_started_ ? next_close_ : INT64_MIN;
+  for (auto& site_ptr : sites_) {
+    Site& site = *site_ptr;
+    std::vector<std::unique_ptr<Detector>> run, compare;
+    for (auto& d : site.detectors) (d->set == 0 ? run : compare).push_back(std::move(d));
+    site.detectors.clear();
+    AddDetectors(site, 0, &run);
+    for (auto& d : compare) {
+      d->window_slot = WindowSlot(d->spec().window);
+      site.detectors.push_back(std::move(d));
+    }
+    for (auto& d : run) {
+      if (d != nullptr) d->Retire(site.name, now, env_);
+    }
+    // A site newly listed under `sites:` keeps its place; one no longer listed competes again.
+    const bool pinned = options_.site_detectors.contains(site.name);
+    if (!site.is_other && pinned != site.pinned) {
+      site.pinned = pinned;
+      tracked_ = pinned ? tracked_ - 1 : tracked_ + 1;
+    }
+    Relayout(site, old_capacity);
+  }
+}
+
+void WindowEngine::Relayout(Site& site, size_t old_capacity) {
+  const size_t kept = std::min({site.pushed, old_capacity, ring_capacity_});
+  std::vector<Site::Closed> ring(ring_capacity_);
+  for (size_t k = site.pushed - kept; k < site.pushed; ++k) {
+    ring[k % ring_capacity_] = std::move(site.ring[k % old_capacity]);
+  }
+  site.ring = std::move(ring);
+  site.windows.assign(window_lengths_.size(), Site::Running{});
+  for (size_t w = 0; w < window_lengths_.size(); ++w) {
+    const size_t len = static_cast<size_t>(window_lengths_[w] / options_.resolution);
+    for (size_t k = site.pushed - std::min(kept, len); k < site.pushed; ++k) {
+      const Site::Closed& c = site.ring[k % ring_capacity_];
+      site.windows[w].counters.Add(c.counters);
+      if (window_needs_latency_[w]) site.windows[w].latency.Merge(c.latency);
+    }
+  }
 }
 
 uint32_t WindowEngine::generation(uint32_t id) const { return sites_[id]->generation; }
@@ -229,7 +324,7 @@ uint32_t WindowEngine::Promote(std::string_view name, uint64_t guaranteed, Event
     if (guaranteed <= 2 * activity) return kUntracked;
     ++evictable_next_;
     std::unique_ptr<Site>& old = sites_[id];
-    for (const auto& d : old->detectors) d->Release(env_);
+    for (const auto& d : old->detectors) d->Release(EnvOf(*d));
     site_ids_.erase(old->name);
     auto fresh = MakeSite(name);
     fresh->generation = old->generation + 1;
@@ -353,7 +448,7 @@ void WindowEngine::Apply(const BucketDelta& delta, const std::vector<uint32_t>& 
     if (id == kUntracked && name_of) id = Lookup(name_of(t.lane_site));
     if (id == kUntracked) continue;
     const TemplateSeen seen{t.bucket_start, t.hash, t.level, t.text, t.example};
-    for (const auto& d : sites_[id]->detectors) d->OnTemplate(seen, env_);
+    for (const auto& d : sites_[id]->detectors) d->OnTemplate(seen, EnvOf(*d));
   }
   p.max_time = std::max(p.max_time, delta.max_time);
   p.idle = false;
@@ -533,7 +628,7 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
     } else {
       in.window = nullptr;
     }
-    d->Evaluate(in, env_);
+    d->Evaluate(in, EnvOf(*d));
   }
 }
 
@@ -600,6 +695,7 @@ void WindowEngine::SaveState(bool include_open,
       w.EndLine();
     }
     for (const auto& d : site.detectors) {
+      if (d->set != 0) continue;
       w.Word("detector").Word(d->spec().name);
       d->SaveAlert(w);
       w.EndLine();
@@ -661,7 +757,7 @@ absl::Status WindowEngine::LoadState(StateReader& r) {
       if (!r.Word(&name)) return Damaged(r, "detector");
       det = nullptr;
       for (const auto& d : site->detectors) {
-        if (d->spec().name == name) det = d.get();
+        if (d->set == 0 && d->spec().name == name) det = d.get();
       }
       if (det == nullptr) return Damaged(r, StrCat("detector '", name, "' is not configured for ", site->name));
       if (!det->LoadAlert(r)) return Damaged(r, "detector state");

@@ -37,6 +37,12 @@ struct WindowEngineOptions {
   std::vector<DetectorSpec> detectors;
   // Full detector lists for sites whose settings differ from `detectors`.
   absl::flat_hash_map<std::string, std::vector<DetectorSpec>> site_detectors;
+  // `replay --compare`: a second configuration's detectors, evaluated over the same windows at
+  // the same bucket closes; their events go to the engine's compare listener. Not part of
+  // snapshots (replay keeps no state).
+  bool compare = false;
+  std::vector<DetectorSpec> compare_detectors;
+  absl::flat_hash_map<std::string, std::vector<DetectorSpec>> compare_site_detectors;
 };
 
 // A closed bucket of one site, as handed to the stats sink.
@@ -56,7 +62,8 @@ class WindowEngineListener : public AnomalyListener {
 
 class WindowEngine {
  public:
-  WindowEngine(WindowEngineOptions options, WindowEngineListener* listener);
+  WindowEngine(WindowEngineOptions options, WindowEngineListener* listener,
+               AnomalyListener* compare_listener = nullptr);
   ~WindowEngine();
   WindowEngine(const WindowEngine&) = delete;
   WindowEngine& operator=(const WindowEngine&) = delete;
@@ -79,6 +86,14 @@ class WindowEngine {
   // its end: name_of gives the name).
   void Apply(const BucketDelta& delta, const std::vector<uint32_t>& site_of_lane, int partition,
              const std::function<std::string_view(uint32_t)>& name_of = nullptr);
+  // A configuration reload (docs/configuration.md, "Reloading"): the run's detectors become
+  // `detectors` and `site_detectors`. A detector whose settings are equal to one of the site's
+  // current detectors keeps its alert state and learned baseline; a changed or new one starts
+  // fresh; a changed or removed one that is firing is resolved first. Windows, open buckets and
+  // sites are kept; windows of a new length are rebuilt from the closed buckets kept (a window
+  // longer than any before holds only the history the longest one kept, until it fills).
+  void Reconfigure(std::vector<DetectorSpec> detectors,
+                   absl::flat_hash_map<std::string, std::vector<DetectorSpec>> site_detectors);
   // The partition has no more input; when every partition has ended, every bucket is closed.
   void EndPartition(int partition);
   // An ended partition receives input again (a Kafka partition assigned back).
@@ -145,6 +160,16 @@ class WindowEngine {
 
   Site& NewSite(std::string_view name);
   std::unique_ptr<Site> MakeSite(std::string_view name);
+  // The detectors of configuration `set` for `site`, appended to its list (each reused from
+  // `reuse` when one there has equal settings).
+  void AddDetectors(Site& site, uint8_t set, std::vector<std::unique_ptr<Detector>>* reuse);
+  const std::vector<DetectorSpec>& SpecsFor(const std::string& site, uint8_t set) const;
+  // Windows, ring length and hold time from every configured spec.
+  void ComputeGeometry();
+  size_t WindowSlot(DurationNs window) const;
+  // A site's ring and running windows laid out again for the current geometry.
+  void Relayout(Site& site, size_t old_capacity);
+  DetectorEnv& EnvOf(const Detector& d) { return d.set == 0 ? env_ : compare_env_; }
   // The lines of untracked names in one open bucket: the first kPendingPerBucket names by
   // first appearance wait here; the rest go to __other__ at once.
   struct PendingName {
@@ -180,6 +205,7 @@ class WindowEngine {
   WindowEngineListener* listener_;
   SketchMapping mapping_;
   DetectorEnv env_;  // what every detector shares (listener, counts)
+  DetectorEnv compare_env_;  // the same for the compare set's detectors
   std::vector<DurationNs> window_lengths_;  // distinct detector windows
   std::vector<bool> window_needs_latency_;
   size_t ring_capacity_ = 1;                // buckets kept per site

@@ -35,6 +35,7 @@ struct HttpDeliveryOptions {
   size_t max_batch = 1;           // items per request
   DurationNs tick_interval = 0;   // 0: no periodic tick
   uint64_t jitter_seed = 0;       // 0: from std::random_device
+  bool operator==(const HttpDeliveryOptions&) const = default;
 };
 
 struct HttpItem {

@@ -23,6 +23,7 @@ struct OutputSpec {
   DurationNs flush_deadline = 120 * kNanosPerSecond;  // at the end of a run
   // Kafka topics: librdkafka properties (the config's kafka: section).
   std::vector<std::pair<std::string, std::string>> kafka_properties;
+  bool operator==(const OutputSpec&) const = default;
 };
 
 }  // namespace sitepulse

@@ -21,6 +21,7 @@
 
 #include "simdjson.h"
 #include "tests/app/test_util.h"
+#include "tests/integration/reload_scenario.h"
 
 extern char** environ;
 
@@ -442,6 +443,42 @@ TEST(KafkaSourceTest, BrokerOutageOfTwentySecondsChangesNothing) {
 // the same ids), nothing missing. Snapshots (every second here) leave open buckets out and bound
 // the commits (a state file), or carry the offset to resume from (a state topic, one value per
 // partition of a topic keyed by site), so the restart neither loses nor double-counts events.
+// Live reload on a Kafka input (tests/integration/reload_scenario.h): the first half of the
+// lines is consumed under configuration A, POST /-/reload switches to B, the second half is
+// produced; the events are A's before the reload and B's after it, and every line is read.
+TEST(KafkaSourceTest, AReloadMidStreamJudgesWhatFollowsWithTheNewDetectors) {
+  TempDir dir;
+  const testing::ReloadScenario s = testing::MakeReloadScenario(dir);
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  const std::string topic = UniqueName("reload"), group = UniqueName("reloadgroup");
+  ASSERT_NO_FATAL_FAILURE(CreateTopic(topic, dir));
+  std::ofstream(dir / "before.log") << s.before;
+  std::ofstream(dir / "after.log") << s.after;
+  const std::string produce = "kcat -P -X sticky.partitioning.linger.ms=0 -b " + Broker() +
+                              " -t " + topic + " -l ";
+  ASSERT_EQ(RunCommand(produce + dir / "before.log", dir).exit_code, 0);
+  const std::string config = dir / "config.yaml";
+  const std::string fixed = "format: {preset: nginx}\noutputs: [file:" + dir / "live.jsonl" + "]\n";
+  std::ofstream(config) << fixed << s.detectors_a;
+  const Spawned sp = SpawnSitepulse(
+      {"run", "--config", config, "--input", "kafka://" + Broker() + "/" + topic + "?group=" + group},
+      dir);
+  ASSERT_GT(sp.port, 0);
+  ASSERT_EQ(WaitForLines(sp, dir, s.lines_before, 60), s.lines_before);
+  std::ofstream(config) << fixed << s.detectors_b;
+  // As Prometheus documents its own: curl -X POST, no body.
+  auto reload = RunCommand("curl -s -X POST 127.0.0.1:" + std::to_string(sp.port) + "/-/reload", dir);
+  EXPECT_NE(reload.out.find("reloaded"), std::string::npos) << reload.out;
+  EXPECT_EQ(Metric(sp, dir, "sitepulse_config_last_reload_successful"), 1);
+  ASSERT_EQ(RunCommand(produce + dir / "after.log", dir).exit_code, 0);
+  ASSERT_EQ(WaitForLines(sp, dir, s.lines_total, 60), s.lines_total) << "lines lost";
+  kill(sp.pid, SIGTERM);
+  int status = 0;
+  ASSERT_TRUE(WaitForExit(sp.pid, 30, &status)) << ReadFile(dir / "stderr");
+  EXPECT_EQ(testing::SortedLines(ReadFile(dir / "live.jsonl")), s.expected)
+      << ReadFile(dir / "stderr");
+}
+
 class KillNineTest : public ::testing::TestWithParam<std::string> {};
 
 // The anomaly events in the files, as a set (an event written by both runs of a killed and

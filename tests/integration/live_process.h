@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <functional>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,6 +61,7 @@ class LiveSitepulse {
   }
   // True while sitepulse runs and reads its input.
   bool running() const { return fd_ >= 0 && !waited_; }
+  pid_t pid() const { return pid_; }
   ~LiveSitepulse() {
     Close();
     if (pid_ > 0 && !waited_) {
@@ -107,6 +109,14 @@ class LiveSitepulse {
   bool waited_ = false;
   int exit_code_ = -1;
 };
+
+// The port a run serves /metrics on, from its log line (0: not yet).
+inline int ListenPort(const std::string& stderr_text) {
+  std::smatch m;
+  static const std::regex re("serving /metrics, /healthz, /readyz on 127\\.0\\.0\\.1:([0-9]+)");
+  if (!std::regex_search(stderr_text, m, re)) return 0;
+  return std::stoi(m[1]);
+}
 
 // Polls `check` every 100 ms until it is true or `timeout` passes.
 inline bool Eventually(const std::function<bool()>& check,

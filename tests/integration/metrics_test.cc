@@ -21,12 +21,7 @@ using testing::ReadFile;
 using testing::RunCommand;
 using testing::TempDir;
 
-int ListenPort(const std::string& stderr_text) {
-  std::smatch m;
-  static const std::regex re("serving /metrics, /healthz, /readyz on 127\\.0\\.0\\.1:([0-9]+)");
-  if (!std::regex_search(stderr_text, m, re)) return 0;
-  return std::stoi(m[1]);
-}
+using testing::ListenPort;
 
 class MetricsTest : public ::testing::Test {
  protected:
