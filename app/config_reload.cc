@@ -60,10 +60,7 @@ ConfigReloader::ConfigReloader(std::string path, RunOverrides overrides, Config 
   success_time_->Set(UnixSeconds());
 }
 
-std::string ConfigReloader::NeedsRestart(const Config& next,
-                                         const PipelineOptions& next_options) const {
-  const Config& a = running_;
-  const Config& b = next;
+std::string RestartOnlyChange(const Config& a, const Config& b) {
   // (key, unchanged) for everything but detectors: and sites:.
   const std::vector<std::pair<const char*, bool>> fixed = {
       {"inputs", SameInputs(a, b)},
@@ -90,7 +87,14 @@ std::string ConfigReloader::NeedsRestart(const Config& next,
       {"pipeline.reader", a.reader == b.reader},
   };
   for (const auto& [key, same] : fixed) {
-    if (same) continue;
+    if (!same) return key;
+  }
+  return "";
+}
+
+std::string ConfigReloader::NeedsRestart(const Config& next,
+                                         const PipelineOptions& next_options) const {
+  if (const std::string key = RestartOnlyChange(running_, next); !key.empty()) {
     const int line = LineOf(path_, key);
     return StrCat(path_, line > 0 ? StrCat(":", line) : "", ": ", key,
                   ": changed, and only a restart applies it (a reload changes detectors: and "

@@ -29,6 +29,10 @@
 
 namespace sitepulse {
 
+// The first key (as written in the file: "windows.resolution") in which `b` differs from `a`
+// outside detectors: and sites:, or "" when there is none.
+std::string RestartOnlyChange(const Config& a, const Config& b);
+
 class ConfigReloader : public DetectorReloads {
  public:
   // `running`: the configuration the run started with, with `overrides` applied (as

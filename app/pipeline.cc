@@ -92,6 +92,10 @@ ParseLane::Options LaneOptions(const PipelineOptions& options) {
   };
   note_templates(options.engine.detectors);
   for (const auto& [site, specs] : options.engine.site_detectors) note_templates(specs);
+  if (options.engine.compare) {
+    note_templates(options.engine.compare_detectors);
+    for (const auto& [site, specs] : options.engine.compare_site_detectors) note_templates(specs);
+  }
   lane.lateness = options.engine.lateness;
   lane.max_jump = options.max_jump;
   lane.max_clock_skew = options.max_clock_skew;
@@ -179,7 +183,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   // One lane more than the threads: the coordinator's own (TimeGate batches).
   EngineSet engines(options.engine, &sinks->fanout,
                     inputs->state_store() ? EngineSet::Mode::kPerPartition : EngineSet::Mode::kShared,
-                    lanes + 1);
+                    lanes + 1, options.compare_listener);
   for (size_t i = 0; i < inputs->file_count(); ++i) engines.Open(static_cast<int>(i));
 
   const ParseLane::Options lane_options = LaneOptions(options);

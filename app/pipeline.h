@@ -91,6 +91,12 @@ struct PipelineOptions {
   // a run that cannot start never holds the port.
   std::function<absl::Status()> on_opened;
   DetectorReloads* reloads = nullptr;  // optional: `run --config` takes reloads
+  // `replay --compare` in one pass: engine.compare_detectors' events go here (coordinator
+  // thread), not to the outputs.
+  AnomalyListener* compare_listener = nullptr;
+  // Every closed site-bucket, as the stats sink sees it (coordinator thread): replay keeps the
+  // series it charts this way instead of writing and reading back a stats file.
+  std::function<void(const ClosedBucketView&)> on_bucket;
   MetricsRegistry* metrics = nullptr;  // required
   PipelineHealth* health = nullptr;    // optional
 };

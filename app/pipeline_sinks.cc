@@ -12,12 +12,13 @@ void SinkFanout::OnBucketClosed(const ClosedBucketView& bucket) {
     BucketStats row{bucket.site, bucket.start, bucket.end, bucket.counters, std::nullopt};
     if (!bucket.latency->empty()) {
       std::array<double, 5> q;
-      for (size_t i = 0; i < q.size(); ++i) q[i] = bucket.latency->Quantile(*bucket.mapping, kStatsQuantiles[i]);
+      bucket.latency->Quantiles(*bucket.mapping, kStatsQuantiles.data(), q.size(), q.data());
       row.quantiles = q;
     }
     stats->Write(row);
   }
   if (site_gauges_max > 0) UpdateSiteGauges(bucket);
+  if (on_bucket) on_bucket(bucket);
 }
 
 void SinkFanout::OnAnomaly(const Anomaly& anomaly) {
@@ -58,6 +59,7 @@ absl::StatusOr<std::unique_ptr<PipelineSinks>> PipelineSinks::Open(const Pipelin
                                                                     PipelineStats* stats) {
   auto s = std::make_unique<PipelineSinks>();
   s->fanout.stats_counter = stats;
+  s->fanout.on_bucket = options.on_bucket;
   s->fanout.site_gauges_max = options.site_gauges;
   for (const OutputSpec& o : options.outputs) {
     SP_ASSIGN_OR_RETURN(auto sink, MakeAnomalySink(o, options.metrics));

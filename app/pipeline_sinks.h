@@ -31,6 +31,7 @@ class SinkFanout : public WindowEngineListener {
   std::unique_ptr<StatsSink> stats;
   PipelineStats* stats_counter = nullptr;
   size_t site_gauges_max = 0;
+  std::function<void(const ClosedBucketView&)> on_bucket;  // optional
 
  private:
   void UpdateSiteGauges(const ClosedBucketView& b);

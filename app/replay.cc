@@ -13,7 +13,9 @@
 #include <optional>
 #include <sstream>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
+#include "app/config_reload.h"
 #include "app/heal_config.h"
 #include "app/replay_report.h"
 #include "app/replay_score.h"
@@ -21,7 +23,6 @@
 #include "core/json_writer.h"
 #include "core/strings.h"
 #include "heal/healer.h"
-#include "simdjson.h"
 
 namespace sitepulse {
 namespace {
@@ -29,6 +30,7 @@ namespace {
 constexpr const char* kReplayHelp =
     "usage: sitepulse replay --config A.yaml [--compare B.yaml] --input URI... [--labels L.jsonl]\n"
     "                        --report report.html [--json summary.json] [--events FILE]\n"
+    "                        [--compare-events FILE]\n"
     "                        [--heal HEAL.yaml] [--threads N] [--progress auto|always|never]\n"
     "                        [--fail-under recall=R] [--max-false-pages N] [--max-charts N]\n"
     "\n"
@@ -36,8 +38,9 @@ constexpr const char* kReplayHelp =
     "scores it against known incidents (--labels: {site,start,end,kind} JSON lines), and writes\n"
     "a self-contained HTML report (and a JSON summary; --events: A's anomaly events as JSON\n"
     "lines). --heal runs those heal rules in shadow mode on A's events and shows what they\n"
-    "would have done. --compare runs B over the same inputs and\n"
-    "shows both side by side. Exit 4 when --fail-under or --max-false-pages is not met.\n"
+    "would have done. --compare evaluates B over the same inputs, in the same pass when B\n"
+    "differs only in its detectors (--compare-events: B's events), and shows both side by\n"
+    "side. Exit 4 when --fail-under or --max-false-pages is not met.\n"
     "Progress: on a terminal one status line on stderr (auto); always: JSON lines (CI logs).\n";
 
 int Fail(const std::string& msg) {
@@ -46,7 +49,7 @@ int Fail(const std::string& msg) {
 }
 
 struct ReplayArgs {
-  std::string config, compare, labels, report, json, threads, events, heal;
+  std::string config, compare, labels, report, json, threads, events, heal, compare_events;
   std::string progress = "auto";
   std::vector<std::string> inputs;
   std::optional<double> min_recall;
@@ -72,6 +75,7 @@ std::optional<int> Parse(const std::vector<std::string>& args, ReplayArgs* a) {
     else if (f == "--report") a->report = v;
     else if (f == "--json") a->json = v;
     else if (f == "--events") a->events = v;
+    else if (f == "--compare-events") a->compare_events = v;
     else if (f == "--heal") a->heal = v;
     else if (f == "--progress" && (v == "auto" || v == "always" || v == "never")) a->progress = v;
     else if (f == "--threads") a->threads = v;
@@ -114,6 +118,24 @@ struct Pass {
   ReplayRun run;
   RunSummary summary;
   DurationNs resolution = 0;
+};
+
+// The series the report charts, by site, from every closed bucket (the coordinator's thread),
+// and the time span they cover.
+struct SeriesCollector {
+  absl::flat_hash_map<std::string, std::vector<StatsPoint>> by_site;
+  EventTime from = INT64_MAX, to = INT64_MIN;
+  void Add(const ClosedBucketView& b) {
+    StatsPoint p;
+    p.start = b.start;
+    p.requests = static_cast<double>(b.counters->requests);
+    p.errors_5xx = static_cast<double>(b.counters->errors_5xx);
+    p.error_lines = static_cast<double>(b.counters->error_log_lines());
+    if (!b.latency->empty()) p.p99 = b.latency->Quantile(*b.mapping, 0.99);
+    from = std::min(from, b.start);
+    to = std::max(to, b.end);
+    by_site[ToAbsl(b.site)].push_back(p);  // buckets close in time order
+  }
 };
 
 // Progress while a pass runs: bytes done of total, lines/s, event time reached, ETA. On a
@@ -174,70 +196,106 @@ uint64_t InputBytes(const std::vector<PipelineInput>& inputs) {
   return total;
 }
 
-absl::StatusOr<Pass> RunOnce(const std::string& name, const std::string& config_path,
-                             const ReplayArgs& a, const std::string& dir, bool stats) {
-  ConfigResult c = LoadConfig(config_path);
+// B's events in a one-pass compare (the coordinator's thread).
+class EventCollector : public AnomalyListener {
+ public:
+  void OnAnomaly(const Anomaly& a) override { events.push_back(a); }
+  std::vector<Anomaly> events;
+};
+
+struct LoadedConfig {
+  std::string name, path;
+  Config config;
+};
+
+absl::StatusOr<LoadedConfig> Load(const std::string& name, const std::string& path) {
+  ConfigResult c = LoadConfig(path);
   if (!c.ok()) return absl::InvalidArgumentError(c.FormatErrors());
-  RunOverrides o;
-  o.inputs = a.inputs;
-  o.outputs = {StrCat("file:", dir, "/", name, "-events.jsonl")};
-  if (stats) o.stats = StrCat("file:", dir, "/stats.jsonl");
-  o.threads = a.threads;
   c.config.state_file.clear();  // a backtest never reads or writes the live state
   c.config.state_topic.clear();
-  absl::StatusOr<PipelineOptions> opt = BuildPipelineOptions(c.config, o);
+  return LoadedConfig{name, path, std::move(c.config)};
+}
+
+// One pipeline run over the inputs: `main`'s detectors to NAME-events.jsonl (and, with
+// `series`, the series it charts); with `compare`, its detectors over the same windows too.
+absl::StatusOr<std::vector<Pass>> RunOnce(LoadedConfig main, const LoadedConfig* compare,
+                                          const ReplayArgs& a, const std::string& dir,
+                                          SeriesCollector* series) {
+  RunOverrides o;
+  o.inputs = a.inputs;
+  o.outputs = {StrCat("file:", dir, "/", main.name, "-events.jsonl")};
+  o.threads = a.threads;
+  absl::StatusOr<PipelineOptions> opt = BuildPipelineOptions(main.config, o);
   if (!opt.ok()) return opt.status();
+  if (series != nullptr) {
+    opt->on_bucket = [series](const ClosedBucketView& b) { series->Add(b); };
+  }
   if (opt->inputs.size() == 1 && opt->inputs[0].uri.scheme == "kafka") opt->exit_at_end = true;
+  EventCollector compare_events;
+  if (compare != nullptr) {
+    opt->engine.compare = true;
+    opt->engine.compare_detectors = compare->config.detectors;
+    opt->engine.compare_site_detectors = compare->config.site_detectors;
+    opt->compare_listener = &compare_events;
+  }
   MetricsRegistry metrics;
   opt->metrics = &metrics;
   absl::StatusOr<RunSummary> summary;
   {
-    Progress progress(a.progress, StrCat("replay ", name), InputBytes(opt->inputs), &metrics);
+    Progress progress(a.progress, StrCat("replay ", main.name, compare ? "+" + compare->name : ""),
+                      InputBytes(opt->inputs), &metrics);
     summary = RunPipeline(*opt, nullptr);
   }
   if (!summary.ok()) return summary.status();
-  Pass p;
-  p.summary = *summary;
-  p.resolution = opt->engine.resolution;
-  p.run.name = name;
-  p.run.config_path = config_path;
-  p.run.config_hash = FileHash(config_path);
-  p.run.detectors = c.config.detectors;
-  for (const std::string& line : ReadLines(StrCat(dir, "/", name, "-events.jsonl"))) {
-    absl::StatusOr<Anomaly> e = AnomalyFromJson(line);
-    if (e.ok()) p.run.events.push_back(*e);
+  std::vector<Pass> passes(compare != nullptr ? 2 : 1);
+  for (size_t i = 0; i < passes.size(); ++i) {
+    const LoadedConfig& c = i == 0 ? main : *compare;
+    Pass& p = passes[i];
+    p.summary = *summary;
+    p.resolution = opt->engine.resolution;
+    p.run.name = c.name;
+    p.run.config_path = c.path;
+    p.run.config_hash = FileHash(c.path);
+    p.run.detectors = c.config.detectors;
   }
-  return p;
+  for (const std::string& line : ReadLines(StrCat(dir, "/", main.name, "-events.jsonl"))) {
+    absl::StatusOr<Anomaly> e = AnomalyFromJson(line);
+    if (e.ok()) passes[0].run.events.push_back(*e);
+  }
+  if (compare != nullptr) passes[1].run.events = std::move(compare_events.events);
+  return passes;
 }
 
-std::map<std::string, std::vector<StatsPoint>> ReadStats(const std::string& path, EventTime* from,
-                                                         EventTime* to) {
-  std::map<std::string, std::vector<StatsPoint>> out;
-  simdjson::dom::parser parser;
-  for (const std::string& line : ReadLines(path)) {
-    simdjson::dom::element doc;
-    std::string_view site, start, end;
-    if (parser.parse(line).get(doc) || doc["site"].get_string().get(site) ||
-        doc["start"].get_string().get(start) || doc["end"].get_string().get(end)) {
-      continue;
+// A, and B if asked for: in one pass when B differs from A only in its detectors (the same
+// sites overridden, so site admission is the same), else one pass each. `how` says which.
+absl::StatusOr<std::vector<Pass>> RunPasses(const ReplayArgs& a, const std::string& dir,
+                                            SeriesCollector* series, std::string* how) {
+  absl::StatusOr<LoadedConfig> main = Load("A", a.config);
+  if (!main.ok()) return main.status();
+  if (a.compare.empty()) {
+    *how = "one pass";
+    return RunOnce(*main, nullptr, a, dir, series);
+  }
+  absl::StatusOr<LoadedConfig> other = Load("B", a.compare);
+  if (!other.ok()) return other.status();
+  std::string key = RestartOnlyChange(main->config, other->config);
+  if (key.empty()) {
+    for (const auto& [site, specs] : main->config.site_detectors) {
+      if (!other->config.site_detectors.contains(site)) key = "sites";
     }
-    StatsPoint p;
-    EventTime e;
-    if (!ParseRfc3339(start, &p.start) || !ParseRfc3339(end, &e)) continue;
-    uint64_t n = 0;
-    if (!doc["count"].get_uint64().get(n)) p.requests = static_cast<double>(n);
-    if (!doc["errors_5xx"].get_uint64().get(n)) p.errors_5xx = static_cast<double>(n);
-    if (!doc["error_lines"].get_uint64().get(n)) p.error_lines = static_cast<double>(n);
-    double q;
-    if (!doc["p99"].get_double().get(q)) p.p99 = q;
-    *from = std::min(*from, p.start);
-    *to = std::max(*to, e);
-    out[std::string(site)].push_back(p);
+    if (main->config.site_detectors.size() != other->config.site_detectors.size()) key = "sites";
   }
-  for (auto& [site, pts] : out) {
-    std::sort(pts.begin(), pts.end(), [](const StatsPoint& x, const StatsPoint& y) { return x.start < y.start; });
+  if (key.empty()) {
+    *how = "one pass, both configurations over the same windows";
+    return RunOnce(*main, &*other, a, dir, series);
   }
-  return out;
+  *how = StrCat("two passes (B differs from A in ", key, ", not only in its detectors)");
+  absl::StatusOr<std::vector<Pass>> passes = RunOnce(*main, nullptr, a, dir, series);
+  if (!passes.ok()) return passes;
+  absl::StatusOr<std::vector<Pass>> second = RunOnce(*other, nullptr, a, dir, nullptr);
+  if (!second.ok()) return second.status();
+  passes->push_back(std::move((*second)[0]));
+  return passes;
 }
 
 // The heal rules in shadow mode over the events, with the event clock and a ledger in memory.
@@ -298,7 +356,7 @@ std::string SummaryJson(const ReplayReportInput& in) {
   }
   std::string out;
   JsonObjectWriter w(&out);
-  w.Int("v", 1).Uint("lines", in.lines).String("from", FormatRfc3339(in.from))
+  w.Int("v", 1).String("passes", in.passes).Uint("lines", in.lines).String("from", FormatRfc3339(in.from))
       .String("to", FormatRfc3339(in.to)).Uint("labels", in.labels.size()).Raw("runs", runs + "]");
   if (in.has_heal) {
     std::map<std::string, uint64_t> outcomes;
@@ -331,26 +389,30 @@ int ReplayMain(const std::vector<std::string>& args) {
     std::string d;
     ~Cleanup() { std::filesystem::remove_all(d); }
   } cleanup{dir};
-  std::vector<Pass> passes;
-  for (const auto& [name, path] : {std::pair<std::string, std::string>{"A", a.config}, {"B", a.compare}}) {
-    if (path.empty()) continue;
-    absl::StatusOr<Pass> p = RunOnce(name, path, a, dir, name == "A");
-    if (!p.ok()) return Fail(std::string(p.status().message()));
-    passes.push_back(std::move(*p));
-  }
+  std::string how;
+  SeriesCollector series;
+  absl::StatusOr<std::vector<Pass>> ran = RunPasses(a, dir, &series, &how);
+  if (!ran.ok()) return Fail(std::string(ran.status().message()));
+  std::vector<Pass>& passes = *ran;
+  in.passes = how;
   if (!a.events.empty()) {
     std::error_code ec;
     std::filesystem::copy_file(dir + "/A-events.jsonl", a.events,
                                std::filesystem::copy_options::overwrite_existing, ec);
     if (ec) return Fail(StrCat("cannot write ", a.events, ": ", ec.message()));
   }
+  if (!a.compare_events.empty() && passes.size() > 1) {
+    std::ofstream out(a.compare_events);
+    for (const Anomaly& e : passes[1].run.events) out << AnomalyToJson(e) << "\n";
+    if (!out) return Fail(StrCat("cannot write ", a.compare_events));
+  }
   in.inputs = a.inputs;
   in.lines = passes[0].summary.lines;
   in.resolution = passes[0].resolution;
   in.max_charts = a.max_charts;
-  in.from = INT64_MAX;
-  in.to = INT64_MIN;
-  in.stats = ReadStats(dir + "/stats.jsonl", &in.from, &in.to);
+  in.from = series.from;
+  in.to = series.to;
+  for (auto& [site, points] : series.by_site) in.stats.emplace(site, std::move(points));
   if (in.from > in.to) in.from = in.to = 0;
   const double span_s = static_cast<double>(in.to - in.from) / 1e9;
   for (Pass& p : passes) {

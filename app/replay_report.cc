@@ -69,7 +69,7 @@ double Value(const StatsPoint& p, Metric m, double seconds) {
 void Header(const ReplayReportInput& in, std::string* o) {
   StrAppend(o, "<h1>sitepulse replay</h1><p>Inputs: ", Esc(StrJoin(in.inputs, ", ")), " &middot; ",
             in.lines, " lines &middot; ", Esc(FormatRfc3339(in.from)), " to ", Esc(FormatRfc3339(in.to)),
-            "</p><ul>");
+            in.passes.empty() ? "" : StrCat(" &middot; read in ", Esc(in.passes)), "</p><ul>");
   for (const ReplayRun& r : in.runs) {
     StrAppend(o, "<li>Configuration ", r.name, ": <code>", Esc(r.config_path), "</code> (sha ",
               Esc(r.config_hash), "), ", r.events.size(), " events, ", r.incidents.size(), " incidents</li>");

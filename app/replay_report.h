@@ -38,6 +38,7 @@ struct ReplayReportInput {
   EventTime from = 0, to = 0;
   DurationNs resolution = 0;
   std::vector<ReplayRun> runs;  // 1, or 2 with --compare
+  std::string passes;           // how the input was read ("one pass", ...)
   std::vector<Label> labels;
   bool has_labels = false;
   std::map<std::string, std::vector<StatsPoint>> stats;  // by site, in time order

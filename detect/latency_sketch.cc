@@ -1,5 +1,7 @@
 #include "detect/latency_sketch.h"
 
+#include "core/check.h"
+
 #include <algorithm>
 #include <cstring>
 #include <mutex>
@@ -204,6 +206,27 @@ double DenseSketch::Quantile(const SketchMapping& mapping, double q) const {
     }
   }
   return 0;
+}
+
+void DenseSketch::Quantiles(const SketchMapping& mapping, const double* qs, size_t n,
+                            double* out) const {
+  size_t k = 0;
+  if (total_ > 0) {
+    uint64_t cum = zero_;
+    size_t i = 0;
+    for (; k < n; ++k) {
+      SP_DCHECK(k == 0 || qs[k - 1] <= qs[k], "quantiles are asked in ascending order");
+      const uint64_t rank = QuantileRank(qs[k], total_);
+      if (rank < zero_) {
+        out[k] = 0;
+        continue;
+      }
+      while (i < counts_.size() && cum + counts_[i] <= rank) cum += counts_[i++];
+      if (i == counts_.size()) break;  // counts drifted below total: Quantile's fallback
+      out[k] = mapping.Value(static_cast<SketchBin>(offset_ + static_cast<int>(i)));
+    }
+  }
+  for (; k < n; ++k) out[k] = Quantile(mapping, qs[k]);
 }
 
 uint64_t DenseSketch::CountAtMost(SketchBin bin) const {

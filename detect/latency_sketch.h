@@ -92,6 +92,9 @@ class DenseSketch {
   bool empty() const { return total_ == 0; }
   // q in [0, 1]; the value at rank floor(q * (count - 1)). NaN when empty.
   double Quantile(const SketchMapping& mapping, double q) const;
+  // Quantile for each of `qs` (ascending) into `out`, in one walk over the bins (the stats sink
+  // asks five per closed bucket).
+  void Quantiles(const SketchMapping& mapping, const double* qs, size_t n, double* out) const;
   // Values at or below `bin` (the zero bin included): "requests faster than T" is
   // CountAtMost(mapping.Bin(T)), exact to the sketch's relative accuracy.
   uint64_t CountAtMost(SketchBin bin) const;

@@ -66,6 +66,51 @@ TEST(ReplayTest, ComparedWithItselfNothingDiffers) {
   EXPECT_NE(ReadFile(dir / "t.html").find("class=\"diff\""), std::string::npos);
 }
 
+// B differs from A only in its detectors: one pass evaluates both over the same windows, and
+// B's events are exactly what `run` says with B. B with another resolution: two passes, said.
+TEST(ReplayTest, CompareInOnePassSaysWhatRunWithBSays) {
+  TempDir dir;
+  ASSERT_NO_FATAL_FAILURE(Generate(dir));
+  const std::string cfg = kGolden + "/nginx_multi/config.yaml";
+  std::string b = ReadFile(cfg);
+  for (const char* from : {"threshold: 0.5", "threshold: 0.05"}) {
+    const size_t at = b.find(from);
+    ASSERT_NE(at, std::string::npos);
+    b.replace(at, std::string(from).size(), "threshold: 0.02");
+  }
+  b.insert(b.find("sites:"),
+           "  - {name: p99_learned, type: baseline, metric: p99, window: 1m, learn_for: 20m}\n");
+  std::ofstream(dir / "b.yaml") << b;
+  auto r = RunCommand(kBin + " replay --config " + cfg + " --compare " + dir / "b.yaml" + Inputs(dir) +
+                          " --report " + dir / "r.html" + " --json " + dir / "s.json" +
+                          " --events " + dir / "a.jsonl" + " --compare-events " + dir / "b.jsonl",
+                      dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(ReadFile(dir / "s.json").find("\"passes\":\"one pass, both configurations"),
+            std::string::npos)
+      << ReadFile(dir / "s.json");
+  EXPECT_EQ(ReadFile(dir / "a.jsonl"), ReadFile(kGolden + "/nginx_multi/expected_anomalies.jsonl"));
+  auto run_b = RunCommand(kBin + " run --config " + dir / "b.yaml" + Inputs(dir) + " --output file:" +
+                              dir / "run-b.jsonl",
+                          dir);
+  ASSERT_EQ(run_b.exit_code, 0) << run_b.err;
+  const std::string b_events = ReadFile(dir / "run-b.jsonl");
+  EXPECT_NE(b_events, ReadFile(dir / "a.jsonl"));
+  EXPECT_EQ(ReadFile(dir / "b.jsonl"), b_events);
+
+  std::string coarse = ReadFile(cfg);
+  coarse.replace(coarse.find("resolution: 10s"), 15, "resolution: 30s");
+  std::ofstream(dir / "coarse.yaml") << coarse;
+  auto two = RunCommand(kBin + " replay --config " + cfg + " --compare " + dir / "coarse.yaml" +
+                            Inputs(dir) + " --report " + dir / "c.html" + " --json " + dir / "c.json",
+                        dir);
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  EXPECT_NE(ReadFile(dir / "c.json").find("two passes (B differs from A in windows.resolution"),
+            std::string::npos)
+      << ReadFile(dir / "c.json");
+  EXPECT_NE(ReadFile(dir / "c.html").find("read in two passes"), std::string::npos);
+}
+
 TEST(ReplayTest, TheGatesExitFourWhenNotMet) {
   TempDir dir;
   ASSERT_NO_FATAL_FAILURE(Generate(dir));

@@ -209,3 +209,34 @@ TEST(LatencySketchTest, ClearKeepsWorking) {
 
 }  // namespace
 }  // namespace sitepulse
+
+namespace sitepulse {
+namespace {
+
+// The stats sink's five quantiles in one walk are exactly the five asked one by one, on
+// sketches with zero values, one value and many values.
+TEST(DenseSketchTest, QuantilesInOneWalkEqualQuantileOneByOne) {
+  SketchMapping mapping(0.01);
+  const double qs[] = {0, 0.5, 0.9, 0.95, 0.99, 0.999, 1};
+  uint64_t seed = 7;
+  auto next = [&seed] {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<double>(seed >> 11) / static_cast<double>(1ull << 53);
+  };
+  for (int round = 0; round < 200; ++round) {
+    DenseSketch s;
+    const int n = round % 7 == 0 ? 1 : 1 + round * 13;
+    for (int i = 0; i < n; ++i) {
+      const double v = round % 5 == 0 && i % 3 == 0 ? 0 : std::exp(next() * 8 - 6);
+      s.Add(mapping.Bin(v));
+    }
+    double got[7];
+    s.Quantiles(mapping, qs, 7, got);
+    for (int k = 0; k < 7; ++k) {
+      EXPECT_EQ(got[k], s.Quantile(mapping, qs[k])) << "round " << round << " q " << qs[k];
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sitepulse
