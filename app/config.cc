@@ -14,6 +14,7 @@
 #include "core/strings.h"
 
 #include "app/yaml_reader.h"
+#include "ingest/kafka_source.h"
 #include "core/duration.h"
 #include "detect/detector_kind.h"
 #include "sinks/sink_registry.h"
@@ -646,11 +647,15 @@ absl::Status ApplyUriParams(const Uri& uri, FormatOverrides* overrides) {
       overrides->preset = v;
     } else if (k == "site") {
       overrides->site = v;
-    } else if (uri.scheme == "kafka" && (k == "group")) {
-      // Kafka parameters are the Kafka source's business.
+    } else if (uri.scheme == "kafka" && (k == "group" || k == "start" || k == "commit")) {
+      // Kafka parameters are the Kafka source's business; checked here too, so `check` and a
+      // run's start say what is wrong before anything connects.
+      absl::StatusOr<KafkaSourceOptions> o = KafkaOptionsFromUri("b:1/t", {{k, v}});
+      if (!o.ok()) return absl::InvalidArgumentError(StrCat("input '", uri.ToString(), "': ", o.status().message()));
     } else {
       return absl::InvalidArgumentError(StrCat(
-          "input '", uri.ToString(), "': unknown parameter '", k, "' (known: kind, preset, site)"));
+          "input '", uri.ToString(), "': unknown parameter '", k, "' (known: kind, preset, site",
+          uri.scheme == "kafka" ? ", group, start, commit)" : ")"));
     }
   }
   return absl::OkStatus();

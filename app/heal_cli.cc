@@ -172,8 +172,9 @@ absl::StatusOr<std::unique_ptr<LineInput>> LineInput::Open(const std::string& ur
   if (uri.rfind("kafka://", 0) != 0) return FileLines::OpenFile(uri);
   absl::StatusOr<Uri> u = ParseUri(uri);
   if (!u.ok()) return u.status();
-  const std::string group = u->Param("group") != nullptr ? *u->Param("group") : "sitepulse-heal";
-  absl::StatusOr<KafkaSourceOptions> o = KafkaOptionsFromUri(u->target, &group);
+  std::vector<std::pair<std::string, std::string>> params = u->params;
+  if (u->Param("group") == nullptr) params.emplace_back("group", "sitepulse-heal");
+  absl::StatusOr<KafkaSourceOptions> o = KafkaOptionsFromUri(u->target, params);
   if (!o.ok()) return o.status();
   o->exit_at_end = g_exit_at_end;
   absl::StatusOr<std::unique_ptr<KafkaLineReader>> r = KafkaLineReader::Open(*o);

@@ -17,7 +17,7 @@ absl::StatusOr<std::unique_ptr<PipelineInputs>> PipelineInputs::Open(const Pipel
         return absl::UnimplementedError("a Kafka input cannot be combined with other inputs yet");
       }
       SP_ASSIGN_OR_RETURN(KafkaSourceOptions ko,
-                          KafkaOptionsFromUri(input.uri.target, input.uri.Param("group")));
+                          KafkaOptionsFromUri(input.uri.target, input.uri.params));
       ko.properties = options.kafka_properties;
       ko.exit_at_end = options.exit_at_end;
       if (!options.state_topic.empty()) {

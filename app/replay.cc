@@ -227,6 +227,16 @@ absl::StatusOr<std::vector<Pass>> RunOnce(LoadedConfig main, const LoadedConfig*
   o.threads = a.threads;
   absl::StatusOr<PipelineOptions> opt = BuildPipelineOptions(main.config, o);
   if (!opt.ok()) return opt.status();
+  for (PipelineInput& in : opt->inputs) {
+    if (in.uri.scheme != "kafka") continue;
+    // A backtest never moves a group's offsets; without a group it reads as a group of its own
+    // (from the beginning unless start= says otherwise).
+    if (in.uri.Param("commit") == nullptr) in.uri.params.emplace_back("commit", "false");
+    if (in.uri.Param("group") == nullptr) {
+      in.uri.params.emplace_back("group", StrCat("sitepulse-replay-", getpid(), "-", main.name));
+      if (in.uri.Param("start") == nullptr) in.uri.params.emplace_back("start", "earliest");
+    }
+  }
   if (series != nullptr) {
     opt->on_bucket = [series](const ClosedBucketView& b) { series->Add(b); };
   }

@@ -2,11 +2,13 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "core/log.h"
 #include "core/strings.h"
@@ -25,8 +27,38 @@ void ReleaseMessage(void* m) { rd_kafka_message_destroy(static_cast<rd_kafka_mes
 
 }  // namespace
 
-absl::StatusOr<KafkaSourceOptions> KafkaOptionsFromUri(const std::string& target,
-                                                       const std::string* group) {
+absl::StatusOr<KafkaStart> ParseKafkaStart(std::string_view value) {
+  KafkaStart s;
+  if (value == "committed") return s;
+  if (value == "earliest") {
+    s.kind = KafkaStart::Kind::kEarliest;
+    return s;
+  }
+  if (ParseRfc3339(value, &s.timestamp)) {
+    s.kind = KafkaStart::Kind::kTimestamp;
+    return s;
+  }
+  s.kind = KafkaStart::Kind::kOffsets;
+  for (absl::string_view pair : absl::StrSplit(ToAbsl(value), ',', absl::SkipEmpty())) {
+    const size_t colon = pair.find(':');
+    int32_t partition = -1;
+    int64_t offset = -1;
+    if (colon == absl::string_view::npos ||
+        !absl::SimpleAtoi(pair.substr(0, colon), &partition) || partition < 0 ||
+        !absl::SimpleAtoi(pair.substr(colon + 1), &offset) || offset < 0 ||
+        !s.offsets.emplace(partition, offset).second) {
+      return absl::InvalidArgumentError(
+          StrCat("start=", value, ": expected committed, earliest, an RFC 3339 time ",
+                 "(2025-01-01T00:00:00Z) or PARTITION:OFFSET pairs (0:1200,1:1180), each ",
+                 "partition once"));
+    }
+  }
+  if (s.offsets.empty()) return absl::InvalidArgumentError("start= needs a value");
+  return s;
+}
+
+absl::StatusOr<KafkaSourceOptions> KafkaOptionsFromUri(
+    const std::string& target, const std::vector<std::pair<std::string, std::string>>& params) {
   const size_t slash = target.find('/');
   if (slash == std::string::npos || slash == 0 || slash + 1 == target.size()) {
     return absl::InvalidArgumentError(
@@ -38,7 +70,20 @@ absl::StatusOr<KafkaSourceOptions> KafkaOptionsFromUri(const std::string& target
   for (absl::string_view t : absl::StrSplit(ToAbsl(topics), ',', absl::SkipEmpty())) {
     o.topics.emplace_back(t.data(), t.size());
   }
-  if (group != nullptr) o.group = *group;
+  for (const auto& [k, v] : params) {
+    if (k == "group") {
+      o.group = v;
+    } else if (k == "start") {
+      absl::StatusOr<KafkaStart> start = ParseKafkaStart(v);
+      if (!start.ok()) return start.status();
+      o.start = *start;
+    } else if (k == "commit") {
+      if (v != "true" && v != "false") {
+        return absl::InvalidArgumentError(StrCat("commit=", v, ": expected true or false"));
+      }
+      o.commit = v == "true";
+    }
+  }
   return o;
 }
 
@@ -185,6 +230,42 @@ void KafkaSource::CommitTrampoline(void*, int err, void*, void* opaque) {
   }
 }
 
+int64_t KafkaSource::StartOffset(const char* topic, int32_t partition) {
+  rd_kafka_t* rk = Rk(rk_);
+  int64_t low = 0, high = 0;
+  if (rd_kafka_query_watermark_offsets(rk, topic, partition, &low, &high, 10000) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    SP_LOG(kWarning, "kafka", "%s/%d: cannot read its offsets; start= falls back to the beginning",
+           topic, partition);
+    return RD_KAFKA_OFFSET_BEGINNING;
+  }
+  const KafkaStart& s = options_.start;
+  switch (s.kind) {
+    case KafkaStart::Kind::kCommitted:
+    case KafkaStart::Kind::kEarliest:
+      return low;
+    case KafkaStart::Kind::kOffsets: {
+      auto it = s.offsets.find(partition);
+      return it == s.offsets.end() ? low : std::clamp(it->second, low, high);
+    }
+    case KafkaStart::Kind::kTimestamp:
+      break;
+  }
+  rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(l, topic, partition)->offset = s.timestamp / 1'000'000;
+  int64_t offset = low;
+  const rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(rk, l, 10000);
+  if (e == RD_KAFKA_RESP_ERR_NO_ERROR && l->elems[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    offset = l->elems[0].offset < 0 ? high : l->elems[0].offset;  // none that late: the end
+  } else {
+    SP_LOG(kWarning, "kafka", "%s/%d: cannot look up start=%s (%s); reading from the beginning",
+           topic, partition, FormatRfc3339(s.timestamp).c_str(),
+           rd_kafka_err2str(e != RD_KAFKA_RESP_ERR_NO_ERROR ? e : l->elems[0].err));
+  }
+  rd_kafka_topic_partition_list_destroy(l);
+  return offset;
+}
+
 void KafkaSource::OnRebalance(int err, void* p) {
   auto* parts = static_cast<rd_kafka_topic_partition_list_t*>(p);
   rd_kafka_t* rk = Rk(rk_);
@@ -232,12 +313,18 @@ void KafkaSource::OnRebalance(int err, void* p) {
         if (next >= 0) parts->elems[i].offset = next;
       }
     }
+    const char* from = "where its state ends";
+    if (assign && parts->elems[i].offset < 0 && options_.start.kind != KafkaStart::Kind::kCommitted &&
+        started_.insert(id).second) {
+      parts->elems[i].offset = StartOffset(tp.topic, tp.partition);
+      from = "start=";
+    }
     if (!assign) {
       SP_LOG(kInfo, "kafka", "%s %s/%d", lost ? "lost" : "revoked", tp.topic,
                    tp.partition);
     } else if (parts->elems[i].offset >= 0) {
-      SP_LOG(kInfo, "kafka", "assigned %s/%d (from offset %lld, where its state ends)",
-                   tp.topic, tp.partition, static_cast<long long>(parts->elems[i].offset));
+      SP_LOG(kInfo, "kafka", "assigned %s/%d (from offset %lld, %s)",
+                   tp.topic, tp.partition, static_cast<long long>(parts->elems[i].offset), from);
     } else {
       SP_LOG(kInfo, "kafka", "assigned %s/%d (from the committed offset)",
                    tp.topic, tp.partition);
@@ -629,7 +716,7 @@ std::vector<KafkaSource::PartitionLag> KafkaSource::Lag() const {
 }
 
 void KafkaSource::Commit(const std::vector<std::pair<int, int64_t>>& offsets, bool sync) {
-  if (offsets.empty()) return;
+  if (offsets.empty() || !options_.commit) return;
   rd_kafka_topic_partition_list_t* l =
       rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size()));
   {

@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,6 +29,22 @@ struct rd_kafka_message_s;  // librdkafka's rd_kafka_message_t
 
 namespace sitepulse {
 
+// Where a partition is read from the first time this process is assigned it, when no state
+// says otherwise (later assignments continue from the group's commits).
+struct KafkaStart {
+  enum class Kind { kCommitted, kEarliest, kTimestamp, kOffsets };
+  Kind kind = Kind::kCommitted;  // the group's commit, else the beginning
+  // The first message whose Kafka timestamp (producer or broker time, not the log line's) is at
+  // or after this; the end when there is none.
+  EventTime timestamp = 0;
+  // Partition -> offset (clamped to what the partition holds); unlisted partitions: the
+  // beginning. Applies to every topic read.
+  std::map<int32_t, int64_t> offsets;
+};
+
+// ?start=committed|earliest|RFC3339|P:O,P:O
+absl::StatusOr<KafkaStart> ParseKafkaStart(std::string_view value);
+
 struct KafkaSourceOptions {
   std::string brokers;              // host:port[,host:port]
   std::vector<std::string> topics;
@@ -35,6 +52,9 @@ struct KafkaSourceOptions {
   // librdkafka properties passed as they are (security.protocol, sasl.*, ssl.*, fetch sizes).
   std::vector<std::pair<std::string, std::string>> properties;
   bool exit_at_end = false;         // stop at the end offsets seen when a partition is assigned
+  KafkaStart start;
+  // false: never commit (a backtest reading a live group's topic leaves its offsets alone).
+  bool commit = true;
   size_t max_messages_per_poll = 20000;
   size_t max_batch_messages = 4096;
   DurationNs poll_timeout = 100'000'000;
@@ -47,9 +67,9 @@ struct KafkaSourceOptions {
   DurationNs revoke_timeout = 60 * kNanosPerSecond;
 };
 
-// kafka://HOST:PORT[,HOST:PORT]/TOPIC[,TOPIC]?group=G
-absl::StatusOr<KafkaSourceOptions> KafkaOptionsFromUri(const std::string& target,
-                                                       const std::string* group);
+// kafka://HOST:PORT[,HOST:PORT]/TOPIC[,TOPIC]?group=G&start=...&commit=false
+absl::StatusOr<KafkaSourceOptions> KafkaOptionsFromUri(
+    const std::string& target, const std::vector<std::pair<std::string, std::string>>& params);
 
 class KafkaSource {
  public:
@@ -120,6 +140,8 @@ class KafkaSource {
   void OnRebalance(int err, void* partitions);
   static void RebalanceTrampoline(void* rk, int err, void* partitions, void* opaque);
   static void CommitTrampoline(void* rk, int err, void* offsets, void* opaque);
+  // Where options_.start says a partition begins (rebalance callback).
+  int64_t StartOffset(const char* topic, int32_t partition);
 
   KafkaSourceOptions options_;
   void* rk_ = nullptr;     // rd_kafka_t
@@ -140,6 +162,7 @@ class KafkaSource {
   std::atomic<uint64_t> max_poll_exceeded_{0};
   std::atomic<uint64_t> partitions_lost_{0};
   std::atomic<uint64_t> offset_gaps_{0};
+  std::set<int> started_;  // partitions positioned by options_.start once (rebalance callback)
   std::atomic<uint64_t> pauses_{0};
   std::atomic<bool> paused_{false};
   // Received, not yet in a batch (backpressure), in arrival order: (partition id, message), a

@@ -22,6 +22,8 @@
 #include "simdjson.h"
 #include "tests/app/test_util.h"
 #include "tests/integration/reload_scenario.h"
+#include "app/pipeline_stats.h"
+#include "core/time.h"
 
 extern char** environ;
 
@@ -477,6 +479,92 @@ TEST(KafkaSourceTest, AReloadMidStreamJudgesWhatFollowsWithTheNewDetectors) {
   ASSERT_TRUE(WaitForExit(sp.pid, 30, &status)) << ReadFile(dir / "stderr");
   EXPECT_EQ(testing::SortedLines(ReadFile(dir / "live.jsonl")), s.expected)
       << ReadFile(dir / "stderr");
+}
+
+// `sitepulse replay` on a topic: from the beginning its events are a file run's over the same
+// lines; start= positions it (offsets per partition, or a Kafka timestamp); and it never moves
+// the offsets of the group it names.
+TEST(KafkaSourceTest, ReplayReadsFromTheGivenStartAndNeverCommits) {
+  TempDir dir;
+  const std::string topic = UniqueName("replay"), group = UniqueName("replaygroup");
+  auto gen = RunCommand(std::string(SITEPULSE_LOGGEN) +
+                            " --format nginx --sites 3 --rps 5 --duration 30m --seed 4"
+                            " --incident errors,1,10m,8m --out " + dir / "access.log",
+                        dir);
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  ASSERT_NO_FATAL_FAILURE(CreateTopic(topic, dir));
+  const std::string before_produce = FormatRfc3339(WallNowNs() - 60 * kNanosPerSecond);
+  ASSERT_EQ(RunCommand("kcat -P -X sticky.partitioning.linger.ms=0 -b " + Broker() + " -t " + topic +
+                           " -l " + dir / "access.log",
+                       dir).exit_code,
+            0);
+  const size_t total = Lines(ReadFile(dir / "access.log")).size();
+  const std::string config = std::string(SITEPULSE_SOURCE_DIR) + "/configs/nginx.yaml";
+  auto file_run = RunCommand(std::string(SITEPULSE_BINARY) + " run --config " + config + " --input " +
+                                 dir / "access.log" + " --output file:" + dir / "file.jsonl",
+                             dir);
+  ASSERT_EQ(file_run.exit_code, 0) << file_run.err;
+  ASSERT_FALSE(ReadFile(dir / "file.jsonl").empty());
+  auto replay = [&](const std::string& params, const std::string& name) {
+    return RunCommand(std::string(SITEPULSE_BINARY) + " replay --config " + config +
+                          " --input 'kafka://" + Broker() + "/" + topic + params + "' --report " +
+                          dir / (name + ".html") + " --json " + dir / (name + ".json") +
+                          " --events " + dir / (name + ".jsonl") + " --progress never",
+                      dir);
+  };
+  auto lines_of = [&](const std::string& name) {
+    const std::string j = ReadFile(dir / (name + ".json"));
+    const size_t at = j.find("\"lines\":");
+    return at == std::string::npos ? -1 : std::atoll(j.c_str() + at + 8);
+  };
+  // From the beginning (no group: one of its own), then as the named group.
+  auto all = replay("", "all");
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_EQ(lines_of("all"), static_cast<long long>(total));
+  EXPECT_EQ(ReadFile(dir / "all.jsonl"), ReadFile(dir / "file.jsonl"));
+  auto named = replay("?group=" + group, "named");
+  ASSERT_EQ(named.exit_code, 0) << named.err;
+  EXPECT_EQ(lines_of("named"), static_cast<long long>(total));
+
+  // Offsets: half of each partition.
+  auto ends = RunCommand("kcat -Q -b " + Broker() + " -t " + topic + ":0:-1 -t " + topic + ":1:-1 -t " +
+                             topic + ":2:-1",
+                         dir);
+  long long skipped = 0;
+  std::string offsets;
+  for (const std::string& line : Lines(ends.out)) {
+    // "TOPIC [P] offset N"
+    const size_t lb = line.find(" ["), off = line.find("offset ");
+    if (lb == std::string::npos || off == std::string::npos) continue;
+    const int p = std::atoi(line.c_str() + lb + 2);
+    const long long half = std::atoll(line.c_str() + off + 7) / 2;
+    offsets += (offsets.empty() ? "" : ",") + std::to_string(p) + ":" + std::to_string(half);
+    skipped += half;
+  }
+  ASSERT_GT(skipped, 0) << ends.out << ends.err;
+  auto part = replay("?start=" + offsets, "part");
+  ASSERT_EQ(part.exit_code, 0) << part.err;
+  EXPECT_EQ(lines_of("part"), static_cast<long long>(total) - skipped) << offsets;
+
+  // Kafka timestamps: a minute before producing reads everything; an hour ahead, nothing.
+  auto since = replay("?start=" + before_produce, "since");
+  ASSERT_EQ(since.exit_code, 0) << since.err;
+  EXPECT_EQ(lines_of("since"), static_cast<long long>(total));
+  auto future = replay("?start=" + FormatRfc3339(WallNowNs() + 3600 * kNanosPerSecond), "future");
+  ASSERT_EQ(future.exit_code, 0) << future.err;
+  EXPECT_EQ(lines_of("future"), 0);
+
+  // The named group was never moved: a run in it reads every line.
+  auto run = RunCommand(std::string(SITEPULSE_BINARY) + " run --config " + config + " --input 'kafka://" +
+                            Broker() + "/" + topic + "?group=" + group + "' --exit-at-end --listen off" +
+                            " --output file:" + dir / "run.jsonl",
+                        dir);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.err.find("\"lines\":" + std::to_string(total) + ","), std::string::npos) << run.err;
+
+  auto bad = replay("?start=yesterday", "bad");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("start=yesterday: expected committed, earliest"), std::string::npos) << bad.err;
 }
 
 class KillNineTest : public ::testing::TestWithParam<std::string> {};
