@@ -17,6 +17,7 @@
 #include "absl/strings/numbers.h"
 #include "app/config_reload.h"
 #include "app/heal_config.h"
+#include "heal/deploy_marker.h"
 #include "app/replay_report.h"
 #include "app/replay_score.h"
 #include "app/run_options.h"
@@ -30,7 +31,7 @@ namespace {
 constexpr const char* kReplayHelp =
     "usage: sitepulse replay --config A.yaml [--compare B.yaml] --input URI... [--labels L.jsonl]\n"
     "                        --report report.html [--json summary.json] [--events FILE]\n"
-    "                        [--compare-events FILE]\n"
+    "                        [--compare-events FILE] [--deploys DEPLOYS.jsonl]\n"
     "                        [--heal HEAL.yaml] [--threads N] [--progress auto|always|never]\n"
     "                        [--fail-under recall=R] [--max-false-pages N] [--max-charts N]\n"
     "\n"
@@ -40,7 +41,8 @@ constexpr const char* kReplayHelp =
     "lines). --heal runs those heal rules in shadow mode on A's events and shows what they\n"
     "would have done. --compare evaluates B over the same inputs, in the same pass when B\n"
     "differs only in its detectors (--compare-events: B's events), and shows both side by\n"
-    "side. Exit 4 when --fail-under or --max-false-pages is not met.\n"
+    "side. --deploys marks deploys on the charts ({site,version,previous_version,at} lines,\n"
+    "as heal reads them). Exit 4 when --fail-under or --max-false-pages is not met.\n"
     "Progress: on a terminal one status line on stderr (auto); always: JSON lines (CI logs).\n";
 
 int Fail(const std::string& msg) {
@@ -49,7 +51,7 @@ int Fail(const std::string& msg) {
 }
 
 struct ReplayArgs {
-  std::string config, compare, labels, report, json, threads, events, heal, compare_events;
+  std::string config, compare, labels, report, json, threads, events, heal, compare_events, deploys;
   std::string progress = "auto";
   std::vector<std::string> inputs;
   std::optional<double> min_recall;
@@ -76,6 +78,7 @@ std::optional<int> Parse(const std::vector<std::string>& args, ReplayArgs* a) {
     else if (f == "--json") a->json = v;
     else if (f == "--events") a->events = v;
     else if (f == "--compare-events") a->compare_events = v;
+    else if (f == "--deploys") a->deploys = v;
     else if (f == "--heal") a->heal = v;
     else if (f == "--progress" && (v == "auto" || v == "always" || v == "never")) a->progress = v;
     else if (f == "--threads") a->threads = v;
@@ -120,22 +123,52 @@ struct Pass {
   DurationNs resolution = 0;
 };
 
-// The series the report charts, by site, from every closed bucket (the coordinator's thread),
-// and the time span they cover.
-struct SeriesCollector {
-  absl::flat_hash_map<std::string, std::vector<StatsPoint>> by_site;
-  EventTime from = INT64_MAX, to = INT64_MIN;
-  void Add(const ClosedBucketView& b) {
+// What the report charts, bounded (app/replay_series.h): per site the metrics of every closed
+// bucket, per (site, detector) of A a learned band and pending spans, and the time span.
+// The pipeline's coordinator thread calls both hooks.
+class SeriesCollector : public EvaluationObserver {
+ public:
+  explicit SeriesCollector(size_t cap) : cap_(cap) {}
+  void AddBucket(const ClosedBucketView& b) {
+    const double seconds = static_cast<double>(b.end - b.start) / 1e9;
     StatsPoint p;
     p.start = b.start;
-    p.requests = static_cast<double>(b.counters->requests);
-    p.errors_5xx = static_cast<double>(b.counters->errors_5xx);
-    p.error_lines = static_cast<double>(b.counters->error_log_lines());
-    if (!b.latency->empty()) p.p99 = b.latency->Quantile(*b.mapping, 0.99);
+    const auto requests = static_cast<double>(b.counters->requests);
+    if (requests > 0) p.error_rate = static_cast<float>(static_cast<double>(b.counters->errors_5xx) / requests);
+    p.request_rate = static_cast<float>(requests / seconds);
+    p.error_log_rate = static_cast<float>(static_cast<double>(b.counters->error_log_lines()) / seconds);
+    if (!b.latency->empty()) p.p99 = static_cast<float>(b.latency->Quantile(*b.mapping, 0.99));
     from = std::min(from, b.start);
     to = std::max(to, b.end);
-    by_site[ToAbsl(b.site)].push_back(p);  // buckets close in time order
+    by_site[ToAbsl(b.site)].Add(p, cap_);  // buckets close in time order
   }
+  void OnEvaluation(std::string_view site, const DetectorSpec& spec, EventTime now,
+                    const DetectorOutcome& o, AlertPhase phase) override {
+    auto& per_site = traces[ToAbsl(site)];
+    auto it = per_site.find(spec.name);
+    if (it == per_site.end()) it = per_site.emplace(spec.name, DetectorTrace{}).first;
+    DetectorTrace& t = it->second;
+    if (o.baseline && o.warm) {
+      t.band.Add({now - resolution_, static_cast<float>(*o.baseline), static_cast<float>(o.threshold)}, cap_);
+    }
+    const bool pending = phase == AlertPhase::kPending;
+    if (pending && t.pending_since == INT64_MIN) {
+      t.pending_since = now;
+    } else if (!pending && t.pending_since != INT64_MIN) {
+      if (t.pending.size() < DetectorTrace::kMaxPendingSpans) t.pending.emplace_back(t.pending_since, now);
+      else ++t.pending_not_kept;
+      t.pending_since = INT64_MIN;
+    }
+  }
+  void set_resolution(DurationNs r) { resolution_ = r; }
+
+  absl::flat_hash_map<std::string, BoundedSeries<StatsPoint>> by_site;
+  absl::flat_hash_map<std::string, std::map<std::string, DetectorTrace>> traces;
+  EventTime from = INT64_MAX, to = INT64_MIN;
+
+ private:
+  size_t cap_;
+  DurationNs resolution_ = 0;
 };
 
 // Progress while a pass runs: bytes done of total, lines/s, event time reached, ETA. On a
@@ -238,7 +271,9 @@ absl::StatusOr<std::vector<Pass>> RunOnce(LoadedConfig main, const LoadedConfig*
     }
   }
   if (series != nullptr) {
-    opt->on_bucket = [series](const ClosedBucketView& b) { series->Add(b); };
+    opt->on_bucket = [series](const ClosedBucketView& b) { series->AddBucket(b); };
+    opt->engine.observer = series;
+    series->set_resolution(opt->engine.resolution);
   }
   if (opt->inputs.size() == 1 && opt->inputs[0].uri.scheme == "kafka") opt->exit_at_end = true;
   EventCollector compare_events;
@@ -334,6 +369,22 @@ absl::Status ShadowHeal(const std::string& path, const std::vector<Anomaly>& eve
   return absl::OkStatus();
 }
 
+// Deploy markers by site, as heal reads them (heal/deploy_marker.h); a bad line is an error
+// naming it.
+absl::Status ReadDeploys(const std::string& path, ReplayReportInput* in) {
+  std::ifstream file(path);
+  if (!file) return absl::NotFoundError(StrCat("cannot read ", path));
+  size_t n = 0;
+  for (std::string line; std::getline(file, line);) {
+    ++n;
+    if (line.empty()) continue;
+    absl::StatusOr<LedgerDeploy> d = DeployFromJson(line);
+    if (!d.ok()) return absl::InvalidArgumentError(StrCat(path, ":", n, ": ", d.status().message()));
+    in->deploys[d->site].push_back(*d);
+  }
+  return absl::OkStatus();
+}
+
 // Without labels only what the events alone tell (nothing is known to be missed or false).
 std::string ScoreJson(const Score& s, bool labels) {
   std::string out;
@@ -393,6 +444,9 @@ int ReplayMain(const std::vector<std::string>& args) {
     in.labels = *labels;
     in.has_labels = true;
   }
+  if (!a.deploys.empty()) {
+    if (absl::Status st = ReadDeploys(a.deploys, &in); !st.ok()) return Fail(std::string(st.message()));
+  }
   const std::string dir = StrCat(std::filesystem::temp_directory_path().string(), "/sitepulse-replay-", getpid());
   std::filesystem::create_directories(dir);
   struct Cleanup {
@@ -400,7 +454,7 @@ int ReplayMain(const std::vector<std::string>& args) {
     ~Cleanup() { std::filesystem::remove_all(d); }
   } cleanup{dir};
   std::string how;
-  SeriesCollector series;
+  SeriesCollector series(in.max_points);
   absl::StatusOr<std::vector<Pass>> ran = RunPasses(a, dir, &series, &how);
   if (!ran.ok()) return Fail(std::string(ran.status().message()));
   std::vector<Pass>& passes = *ran;
@@ -423,6 +477,13 @@ int ReplayMain(const std::vector<std::string>& args) {
   in.from = series.from;
   in.to = series.to;
   for (auto& [site, points] : series.by_site) in.stats.emplace(site, std::move(points));
+  for (auto& [site, traces] : series.traces) {
+    for (auto& [name, t] : traces) {
+      // Still pending at the end of the input.
+      if (t.pending_since != INT64_MIN) t.pending.emplace_back(t.pending_since, series.to);
+    }
+    in.traces.emplace(site, std::move(traces));
+  }
   if (in.from > in.to) in.from = in.to = 0;
   const double span_s = static_cast<double>(in.to - in.from) / 1e9;
   for (Pass& p : passes) {

@@ -33,6 +33,32 @@ std::string Anchor(std::string_view s) {
 }
 
 std::string Num(double v) { return absl::StrFormat("%.4g", v); }
+// A chart coordinate: whole pixels (the charts are 1000 x 180; sizes stay small).
+std::string Px(double v) { return StrCat(std::lround(v)); }
+
+// An SVG path in whole pixels; a point that continues a horizontal run only moves the run's end
+// (a flat stretch of a day is two points, not hundreds).
+class SvgPath {
+ public:
+  void To(double x, double y) {
+    const std::pair<long, long> p{std::lround(x), std::lround(y)};
+    const size_t n = pts_.size();
+    if (n >= 2 && pts_[n - 1].second == p.second && pts_[n - 2].second == p.second) {
+      pts_[n - 1] = p;
+    } else if (n == 0 || pts_[n - 1] != p) {
+      pts_.push_back(p);
+    }
+  }
+  // "M x,y L x,y ..." continuing `after` (a path already started) when it is true.
+  std::string Commands(bool after = false) const {
+    std::string d;
+    for (const auto& [x, y] : pts_) StrAppend(&d, d.empty() && !after ? "M" : "L", x, ",", y);
+    return d;
+  }
+
+ private:
+  std::vector<std::pair<long, long>> pts_;
+};
 std::string Dur(double s) { return s <= 0 ? "0s" : FormatDuration(static_cast<DurationNs>(s) * kNanosPerSecond); }
 
 constexpr const char* kStyle =
@@ -57,13 +83,41 @@ Metric ChartMetric(const ReplayRun& run, const std::string& site) {
   return Metric::kP99;
 }
 
-double Value(const StatsPoint& p, Metric m, double seconds) {
+double Value(const StatsPoint& p, Metric m) {
   switch (m) {
-    case Metric::kErrorRate: return p.requests > 0 ? p.errors_5xx / p.requests : -1;
-    case Metric::kRequestRate: return p.requests / seconds;
-    case Metric::kErrorLogRate: return p.error_lines / seconds;
-    default: return p.p99;  // the stats keep p99 (other quantiles: p99 as the closest shown)
+    case Metric::kErrorRate: return p.error_rate;
+    case Metric::kRequestRate: return p.request_rate;
+    case Metric::kErrorLogRate: return p.error_log_rate;
+    default: return p.p99;  // the series keep p99 (other quantiles: p99 as the closest shown)
   }
+}
+
+bool IsLearned(DetectorType t) {
+  return t == DetectorType::kBaseline || t == DetectorType::kTrafficDrop ||
+         t == DetectorType::kErrorSpike;
+}
+
+// The learned detector whose band a chart of `m` shows: one that fired on the site first, else
+// the first configured on that metric; null when there is none or it never judged the site.
+const DetectorTrace* BandOf(const ReplayReportInput& in, const std::string& site, Metric m,
+                            std::string* name) {
+  auto traces = in.traces.find(site);
+  if (traces == in.traces.end()) return nullptr;
+  const ReplayRun& run = in.runs.front();
+  const DetectorTrace* best = nullptr;
+  for (const DetectorSpec& d : run.detectors) {
+    if (!IsLearned(d.type) || d.metric != m) continue;
+    auto t = traces->second.find(d.name);
+    if (t == traces->second.end() || t->second.band.points().empty()) continue;
+    bool fired = false;
+    for (const ReplayIncident& inc : run.incidents) fired |= inc.site == site && inc.detector == d.name;
+    if (best == nullptr || fired) {
+      best = &t->second;
+      *name = d.name;
+    }
+    if (fired) break;
+  }
+  return best;
 }
 
 void Header(const ReplayReportInput& in, std::string* o) {
@@ -134,65 +188,158 @@ void ScoreTable(const ReplayReportInput& in, std::string* o) {
   }
 }
 
-// One site's chart: the metric per bucket, its threshold, firing spans, incident windows.
-void Chart(const ReplayReportInput& in, const std::string& site, std::string* o) {
+// Points with hover text per chart when the series is longer.
+constexpr size_t kHoverPoints = 24;
+// Points over all charts of a report (1,000 charts of 240 points stay under 10 MB).
+constexpr size_t kPointBudget = 240'000;
+
+// A chart's geometry: event time across, the metric's values up.
+struct Frame {
+  double W = 1000, H = 180, L = 50, R = 10, T = 10, B = 20;
+  EventTime from = 0;
+  double span = 1, top = 1;
+  double x(EventTime t) const { return L + (W - L - R) * static_cast<double>(t - from) / span; }
+  double y(double v) const { return T + (H - T - B) * (1 - std::min(v, top) / top); }
+};
+
+// At most `max_points` points, each the maximum of its group (spikes stay visible).
+template <typename Point>
+std::vector<Point> Downsample(const std::vector<Point>& pts, size_t max_points, size_t* group) {
+  *group = std::max<size_t>(1, (pts.size() + max_points - 1) / max_points);
+  std::vector<Point> out;
+  for (size_t i = 0; i < pts.size(); i += *group) {
+    Point p = pts[i];
+    for (size_t k = i + 1; k < std::min(pts.size(), i + *group); ++k) p.Merge(pts[k]);
+    out.push_back(p);
+  }
+  return out;
+}
+
+// Known incidents (dashed), pending spans (hatched yellow), firing spans (red: page, amber:
+// ticket; each links to its events), deploys (vertical lines).
+void Spans(const ReplayReportInput& in, const std::string& site, const Frame& f, std::string* o) {
+  const double h = f.H - f.T - f.B;
+  for (const Label& l : in.labels) {
+    if (l.site != site) continue;
+    StrAppend(o, "<rect class=\"label\" x=\"", Px(f.x(l.start)), "\" y=\"", f.T, "\" width=\"",
+              Px(std::max(1.0, f.x(l.end) - f.x(l.start))), "\" height=\"", h,
+              "\" fill=\"none\" stroke=\"#c00\" stroke-dasharray=\"4 3\"><title>known incident ",
+              Esc(l.kind), ": ", Esc(FormatRfc3339(l.start)), " to ", Esc(FormatRfc3339(l.end)), "</title></rect>");
+  }
+  if (auto traces = in.traces.find(site); traces != in.traces.end()) {
+    for (const auto& [detector, trace] : traces->second) {
+      for (const auto& [from, to] : trace.pending) {
+        StrAppend(o, "<rect class=\"pending\" x=\"", Px(f.x(from)), "\" y=\"", f.T, "\" width=\"",
+                  Px(std::max(1.0, f.x(to) - f.x(from))), "\" height=\"", h,
+                  "\" fill=\"#fff2a8\" opacity=\"0.6\"><title>", Esc(detector), " pending ",
+                  Esc(FormatRfc3339(from)), " to ", Esc(FormatRfc3339(to)), "</title></rect>");
+      }
+    }
+  }
+  for (const ReplayIncident& inc : in.runs.front().incidents) {
+    if (inc.site != site) continue;
+    StrAppend(o, "<a href=\"#ev-", Anchor(inc.id), "-firing\"><rect class=\"firing\" x=\"", Px(f.x(inc.started_at)), "\" y=\"", f.T,
+              "\" width=\"", Px(std::max(2.0, f.x(inc.ended_at) - f.x(inc.started_at))), "\" height=\"",
+              h, "\" fill=\"", inc.severity == "page" ? "#f4a3a3" : "#f7d9a8",
+              "\" opacity=\"0.5\"><title>", Esc(inc.detector), " (", Esc(inc.severity), ") ",
+              Esc(FormatRfc3339(inc.started_at)), " to ", Esc(FormatRfc3339(inc.ended_at)), "</title></rect></a>");
+  }
+  if (auto deploys = in.deploys.find(site); deploys != in.deploys.end()) {
+    for (const LedgerDeploy& d : deploys->second) {
+      if (d.at < f.from || d.at > f.from + static_cast<EventTime>(f.span)) continue;
+      StrAppend(o, "<line class=\"deploy\" x1=\"", Px(f.x(d.at)), "\" x2=\"", Px(f.x(d.at)), "\" y1=\"", f.T,
+                "\" y2=\"", f.H - f.B, "\" stroke=\"#6a3d9a\" stroke-width=\"2\"><title>deploy ", Esc(d.version),
+                " (from ", Esc(d.previous_version), ") at ", Esc(FormatRfc3339(d.at)), "</title></line>");
+    }
+  }
+}
+
+// A learned detector's band: shaded between its baseline and the bound it fires past, the
+// baseline dashed.
+void Band(const std::vector<BandPoint>& band, const std::string& detector, Metric m, const Frame& f,
+          std::string* o) {
+  SvgPath upper_path, lower_path, expected_path;
+  for (const BandPoint& p : band) {
+    upper_path.To(f.x(p.start), f.y(std::max(p.bound, p.expected)));
+    expected_path.To(f.x(p.start), f.y(p.expected));
+  }
+  for (size_t i = band.size(); i-- > 0;) {
+    lower_path.To(f.x(band[i].start), f.y(std::min(band[i].bound, band[i].expected)));
+  }
+  const std::string upper = upper_path.Commands(), lower = lower_path.Commands(/*after=*/true),
+                    expected = expected_path.Commands();
+  const BandPoint& last = band.back();
+  StrAppend(o, "<path class=\"band\" d=\"", upper, lower, "Z\" fill=\"#9ecae1\" opacity=\"0.45\"><title>",
+            Esc(detector), ": learned baseline and the bound it fires past (last: ",
+            Esc(FormatMetricValue(m, last.expected)), ", bound ", Esc(FormatMetricValue(m, last.bound)),
+            ")</title></path><path class=\"baseline\" d=\"", expected,
+            "\" fill=\"none\" stroke=\"#3182bd\" stroke-dasharray=\"3 2\"/>");
+}
+
+// One site's chart: the metric per bucket, its threshold or learned band, pending and firing
+// spans, incident windows, deploys; the events under it.
+void Chart(const ReplayReportInput& in, const std::string& site, size_t max_points, std::string* o) {
   const ReplayRun& run = in.runs.front();
   const Metric m = ChartMetric(run, site);
-  const double seconds = static_cast<double>(in.resolution) / 1e9;
-  const std::vector<StatsPoint>& pts = in.stats.count(site) ? in.stats.at(site) : std::vector<StatsPoint>();
-  // Downsample: at most max_points, each the maximum of its group (spikes stay visible).
-  const size_t group = std::max<size_t>(1, (pts.size() + in.max_points - 1) / in.max_points);
+  const BoundedSeries<StatsPoint>* stored = in.stats.count(site) ? &in.stats.at(site) : nullptr;
+  size_t group = 1;
+  const std::vector<StatsPoint> pts =
+      stored ? Downsample(stored->points(), max_points, &group) : std::vector<StatsPoint>();
   std::vector<std::pair<EventTime, double>> series;
-  for (size_t i = 0; i < pts.size(); i += group) {
-    double v = -1;
-    for (size_t k = i; k < std::min(pts.size(), i + group); ++k) v = std::max(v, Value(pts[k], m, seconds));
-    if (v >= 0) series.emplace_back(pts[i].start, v);
+  for (const StatsPoint& p : pts) {
+    const double v = Value(p, m);
+    if (v >= 0) series.emplace_back(p.start, v);
   }
   double threshold = -1;
   for (const DetectorSpec& d : run.detectors) {
     if (d.type == DetectorType::kThreshold && d.metric == m) threshold = std::max(threshold, d.threshold);
   }
+  std::string band_detector;
+  const DetectorTrace* trace = BandOf(in, site, m, &band_detector);
+  size_t band_group = 1;
+  const std::vector<BandPoint> band =
+      trace ? Downsample(trace->band.points(), max_points / 2, &band_group) : std::vector<BandPoint>();
+  Frame f;
+  f.from = in.from;
+  f.span = std::max<double>(1, static_cast<double>(in.to - in.from));
   double top = threshold;
   for (const auto& [t, v] : series) top = std::max(top, v);
-  top = top <= 0 ? 1 : top * 1.1;
-  const double W = 1000, H = 180, L = 50, R = 10, T = 10, B = 20;
-  const double span = std::max<double>(1, static_cast<double>(in.to - in.from));
-  auto x = [&](EventTime t) { return L + (W - L - R) * static_cast<double>(t - in.from) / span; };
-  auto y = [&](double v) { return T + (H - T - B) * (1 - v / top); };
+  for (const BandPoint& p : band) top = std::max<double>(top, std::max(p.bound, p.expected));
+  f.top = top <= 0 ? 1 : top * 1.1;
   StrAppend(o, "<h3 class=\"site\" id=\"site-", Anchor(site), "\">", Esc(site), " &middot; ",
             Esc(MetricDescription(m)), "</h3><svg class=\"chart\" data-site=\"", Esc(site),
-            "\" width=\"", W, "\" height=\"", H, "\" viewBox=\"0 0 ", W, " ", H, "\" role=\"img\">");
-  for (const Label& l : in.labels) {
-    if (l.site != site) continue;
-    StrAppend(o, "<rect class=\"label\" x=\"", Num(x(l.start)), "\" y=\"", T, "\" width=\"",
-              Num(std::max(1.0, x(l.end) - x(l.start))), "\" height=\"", H - T - B,
-              "\" fill=\"none\" stroke=\"#c00\" stroke-dasharray=\"4 3\"><title>known incident ",
-              Esc(l.kind), ": ", Esc(FormatRfc3339(l.start)), " to ", Esc(FormatRfc3339(l.end)), "</title></rect>");
-  }
-  for (const ReplayIncident& inc : run.incidents) {
-    if (inc.site != site) continue;
-    StrAppend(o, "<a href=\"#ev-", Anchor(inc.id), "\"><rect class=\"firing\" x=\"", Num(x(inc.started_at)), "\" y=\"", T,
-              "\" width=\"", Num(std::max(2.0, x(inc.ended_at) - x(inc.started_at))), "\" height=\"",
-              H - T - B, "\" fill=\"", inc.severity == "page" ? "#f4a3a3" : "#f7d9a8",
-              "\" opacity=\"0.5\"><title>", Esc(inc.detector), " (", Esc(inc.severity), ") ",
-              Esc(FormatRfc3339(inc.started_at)), " to ", Esc(FormatRfc3339(inc.ended_at)), "</title></rect></a>");
-  }
+            "\" width=\"", f.W, "\" height=\"", f.H, "\" viewBox=\"0 0 ", f.W, " ", f.H, "\" role=\"img\">");
+  Spans(in, site, f, o);
+  if (!band.empty()) Band(band, band_detector, m, f, o);
   if (threshold >= 0) {
-    StrAppend(o, "<line class=\"threshold\" x1=\"", L, "\" x2=\"", W - R, "\" y1=\"", Num(y(threshold)), "\" y2=\"",
-              Num(y(threshold)), "\" stroke=\"#c00\"><title>threshold ", Esc(FormatMetricValue(m, threshold)), "</title></line>");
+    StrAppend(o, "<line class=\"threshold\" x1=\"", f.L, "\" x2=\"", f.W - f.R, "\" y1=\"", Px(f.y(threshold)), "\" y2=\"",
+              Px(f.y(threshold)), "\" stroke=\"#c00\"><title>threshold ", Esc(FormatMetricValue(m, threshold)), "</title></line>");
   }
-  std::string path;
-  for (const auto& [t, v] : series) StrAppend(&path, path.empty() ? "M" : "L", Num(x(t)), ",", Num(y(v)));
-  StrAppend(o, "<path class=\"metric\" d=\"", path, "\" fill=\"none\" stroke=\"#1f5fbf\" stroke-width=\"1.2\"/>");
-  if (series.size() <= 300) {
-    for (const auto& [t, v] : series) {
-      StrAppend(o, "<circle cx=\"", Num(x(t)), "\" cy=\"", Num(y(v)), "\" r=\"2\" fill=\"#1f5fbf\"><title>",
-                Esc(FormatRfc3339(t)), ": ", Esc(FormatMetricValue(m, v)), "</title></circle>");
-    }
+  SvgPath metric_path;
+  for (const auto& [t, v] : series) metric_path.To(f.x(t), f.y(v));
+  StrAppend(o, "<path class=\"metric\" d=\"", metric_path.Commands(), "\" fill=\"none\" stroke=\"#1f5fbf\" stroke-width=\"1.2\"/>");
+  // Hover text with exact values: on every point of a short series, else on the highest ones
+  // (the spikes a reader wants to read).
+  std::vector<size_t> hover(series.size());
+  for (size_t i = 0; i < hover.size(); ++i) hover[i] = i;
+  if (hover.size() > kHoverPoints) {
+    std::partial_sort(hover.begin(), hover.begin() + kHoverPoints, hover.end(),
+                      [&](size_t a, size_t b) { return series[a].second > series[b].second; });
+    hover.resize(kHoverPoints);
+    std::sort(hover.begin(), hover.end());
   }
-  StrAppend(o, "<text x=\"4\" y=\"", T + 10, "\" font-size=\"11\">", Esc(FormatMetricValue(m, top)),
-            "</text><text x=\"4\" y=\"", H - B, "\" font-size=\"11\">0</text></svg>");
-  if (group > 1) StrAppend(o, "<p class=\"muted\">", pts.size(), " buckets shown as ", series.size(), " points (the maximum of every ", group, ").</p>");
+  for (size_t i : hover) {
+    const auto& [t, v] = series[i];
+    StrAppend(o, "<circle cx=\"", Px(f.x(t)), "\" cy=\"", Px(f.y(v)), "\" r=\"2\" fill=\"#1f5fbf\"><title>",
+              Esc(FormatRfc3339(t)), ": ", Esc(FormatMetricValue(m, v)), "</title></circle>");
+  }
+  StrAppend(o, "<text x=\"4\" y=\"", f.T + 10, "\" font-size=\"11\">", Esc(FormatMetricValue(m, f.top)),
+            "</text><text x=\"4\" y=\"", f.H - f.B, "\" font-size=\"11\">0</text></svg>");
+  const size_t per_point = group * (stored ? stored->group() : 1);
+  if (per_point > 1) {
+    StrAppend(o, "<p class=\"muted\">Shown as ", series.size(), " points, each the maximum of up to ",
+              per_point, " buckets.</p>");
+  }
   StrAppend(o, "<ul class=\"events\">");
   for (const ReplayRun& r : in.runs) {
     for (const Anomaly& a : r.events) {
@@ -240,10 +387,15 @@ std::string RenderReplayReport(const ReplayReportInput& in) {
     return a.first != b.first ? a.first > b.first : a.second < b.second;
   });
   StrAppend(&o, "<h2>Sites</h2>");
+  // The size stays bounded: past the first few charts each gets fewer points
+  // (kPointBudget over all charts, never under 100 each).
+  const size_t drawn = std::min(order.size(), in.max_charts);
+  const size_t max_points =
+      drawn == 0 ? in.max_points : std::clamp<size_t>(kPointBudget / drawn, 100, in.max_points);
   size_t charts = 0;
   for (const auto& [w, site] : order) {
     if (charts++ >= in.max_charts) break;
-    Chart(in, site, &o);
+    Chart(in, site, max_points, &o);
   }
   size_t quiet = 0;
   for (const auto& [site, pts] : in.stats) quiet += weight.count(site) ? 0 : 1;

@@ -2,8 +2,9 @@
 // Content-Security-Policy, no external fonts or requests) that opens from disk: the inputs and
 // configurations, a table per detector (with labels: detected, missed, false pages, time to
 // detect; with --compare: A and B side by side, differences marked), and per site a chart of
-// the detector's metric with its threshold, firing spans shaded, incident windows outlined,
-// and the events listed under it with links to their spot.
+// the detector's metric with its threshold or learned band, pending and firing spans shaded,
+// incident windows outlined, deploy markers, and the events listed under it with links to
+// their spot.
 #pragma once
 
 #include <map>
@@ -11,17 +12,12 @@
 #include <vector>
 
 #include "app/replay_score.h"
+#include "app/replay_series.h"
 #include "core/anomaly.h"
 #include "detect/threshold_detector.h"
 #include "heal/ledger.h"
 
 namespace sitepulse {
-
-// One closed bucket of one site, from the stats sink.
-struct StatsPoint {
-  EventTime start = 0;
-  double requests = 0, errors_5xx = 0, error_lines = 0, p99 = -1;  // p99 -1: no latency
-};
 
 struct ReplayRun {
   std::string name;  // "A" or "B"
@@ -41,7 +37,11 @@ struct ReplayReportInput {
   std::string passes;           // how the input was read ("one pass", ...)
   std::vector<Label> labels;
   bool has_labels = false;
-  std::map<std::string, std::vector<StatsPoint>> stats;  // by site, in time order
+  std::map<std::string, BoundedSeries<StatsPoint>> stats;  // by site, in time order
+  // Configuration A's detectors by site and name: learned bands and pending spans.
+  std::map<std::string, std::map<std::string, DetectorTrace>> traces;
+  // --deploys: deploy markers by site.
+  std::map<std::string, std::vector<LedgerDeploy>> deploys;
   // --heal: what the heal rules decided in shadow mode over A's events.
   bool has_heal = false;
   std::string heal_path;

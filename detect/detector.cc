@@ -66,6 +66,7 @@ void Detector::Emit(const DetectorInput& in, const DetectorOutcome& o, DetectorE
   const DetectorSpec& spec = *spec_;
   const AlertTransition t =
       alert.machine.Step(o.condition, in.now, {spec.for_duration, spec.keep_firing_for});
+  if (env.observer != nullptr) env.observer->OnEvaluation(in.site, spec, in.now, o, alert.machine.phase());
   if (t == AlertTransition::kNone) return;
   Anomaly a;
   a.site = std::string(in.site);

@@ -29,10 +29,20 @@ class AnomalyListener {
   virtual void OnAnomaly(const Anomaly& anomaly) = 0;
 };
 
+// Every judgement a detector makes at a bucket close, with its alert's phase after it: what
+// `replay` draws (a learned baseline's band, pending spans). Optional; the engine's thread.
+class EvaluationObserver {
+ public:
+  virtual ~EvaluationObserver() = default;
+  virtual void OnEvaluation(std::string_view site, const DetectorSpec& spec, EventTime now,
+                            const DetectorOutcome& outcome, AlertPhase phase) = 0;
+};
+
 // What detectors share across the engine: where events go, the sketch mapping, the bucket
 // length, and the engine-wide counts the kinds keep (shown in the run summary and /metrics).
 struct DetectorEnv {
   AnomalyListener* listener = nullptr;
+  EvaluationObserver* observer = nullptr;  // optional
   const SketchMapping* mapping = nullptr;
   DurationNs resolution = 0;
   uint64_t baselines_warming = 0;         // learned baselines without a verdict yet

@@ -18,6 +18,7 @@ struct DetectorOutcome {
   double value = 0;
   double threshold = 0;
   std::optional<double> baseline;
+  bool warm = true;  // learned kinds: the baseline has enough history to judge (else no bound)
   // burn_rate: the pair reported (its long window is the event's window).
   DurationNs window = 0;
   DurationNs short_window = 0;

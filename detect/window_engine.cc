@@ -77,6 +77,7 @@ WindowEngine::WindowEngine(WindowEngineOptions options, WindowEngineListener* li
   env_.resolution = options_.resolution;
   compare_env_ = env_;
   compare_env_.listener = compare_listener;
+  env_.observer = options_.observer;
   SP_DCHECK(!options_.compare || compare_listener != nullptr,
             "a compare set needs somewhere for its events to go");
   ComputeGeometry();

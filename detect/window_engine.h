@@ -43,6 +43,8 @@ struct WindowEngineOptions {
   bool compare = false;
   std::vector<DetectorSpec> compare_detectors;
   absl::flat_hash_map<std::string, std::vector<DetectorSpec>> compare_site_detectors;
+  // Every judgement of the run's detectors (not the compare set's) goes here too (replay).
+  EvaluationObserver* observer = nullptr;
 };
 
 // A closed bucket of one site, as handed to the stats sink.

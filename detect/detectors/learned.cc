@@ -35,6 +35,7 @@ DetectorOutcome LearnedDetector::Judge(const WindowView& view, EventTime now, De
   if (v.warm && !was_warm) --env.baselines_warming;
   o.value = value;
   o.baseline = v.expected;
+  o.warm = v.warm;
   if (!v.warm) return o;
   const double change = spec.min_change * std::fabs(v.expected);
   const bool rise = v.z >= spec.sensitivity && value - v.expected >= change && value >= spec.min_value;

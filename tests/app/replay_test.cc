@@ -156,6 +156,48 @@ TEST(ReplayTest, TheReportIsSelfContainedWithAChartPerAlertingSite) {
   EXPECT_NE(html.find("class=\"threshold\""), std::string::npos);
 }
 
+// The charts carry what an SRE tunes from: a learned detector's band (baseline and the bound
+// it fires past), the spans a `for:` held an alert pending, deploy markers, and links from each
+// firing span to its event.
+TEST(ReplayTest, ChartsShowLearnedBandsPendingSpansAndDeploys) {
+  TempDir dir;
+  ASSERT_NO_FATAL_FAILURE(Generate(dir));
+  std::string cfg = ReadFile(kGolden + "/nginx_multi/config.yaml");
+  cfg.insert(cfg.find("sites:"),
+             "  - {name: p99_learned, type: baseline, metric: p99, window: 1m, learn_for: 10m}\n");
+  std::ofstream(dir / "learned.yaml") << cfg;
+  std::ofstream(dir / "deploys.jsonl")
+      << "{\"site\":\"shop.example.com\",\"version\":\"v42\",\"previous_version\":\"v41\","
+         "\"at\":\"2025-01-01T00:19:00Z\"}\n";
+  auto r = RunCommand(kBin + " replay --config " + dir / "learned.yaml" + Inputs(dir) + " --report " +
+                          dir / "r.html" + " --deploys " + dir / "deploys.jsonl",
+                      dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string html = ReadFile(dir / "r.html");
+  const size_t shop = html.find("<svg class=\"chart\" data-site=\"shop.example.com\"");
+  ASSERT_NE(shop, std::string::npos);
+  const std::string chart = html.substr(shop, html.find("</svg>", shop) - shop);
+  EXPECT_NE(chart.find("class=\"band\""), std::string::npos) << "the learned p99 band";
+  EXPECT_NE(chart.find("p99_learned: learned baseline"), std::string::npos);
+  EXPECT_NE(chart.find("class=\"baseline\""), std::string::npos);
+  // p99_latency_high has for: 3m: it was pending before it fired.
+  EXPECT_NE(chart.find("class=\"pending\""), std::string::npos);
+  EXPECT_NE(chart.find("p99_latency_high pending 2025-01-01T00:2"), std::string::npos) << chart;
+  EXPECT_NE(chart.find("deploy v42 (from v41) at 2025-01-01T00:19:00Z"), std::string::npos);
+  // Every firing span links to an event listed under its chart.
+  const size_t link = chart.find("<a href=\"#ev-");
+  ASSERT_NE(link, std::string::npos);
+  const std::string target = chart.substr(link + 10, chart.find('"', link + 10) - link - 10);
+  EXPECT_NE(html.find("id=\"" + target + "\""), std::string::npos) << target;
+
+  std::ofstream(dir / "bad.jsonl") << "{\"site\":\"shop.example.com\"}\n";
+  auto bad = RunCommand(kBin + " replay --config " + dir / "learned.yaml" + Inputs(dir) + " --report " +
+                            dir / "r2.html" + " --deploys " + dir / "bad.jsonl",
+                        dir);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("bad.jsonl:1:"), std::string::npos) << bad.err;
+}
+
 TEST(ReplayTest, HealRulesRunInShadowOverTheReplayedEvents) {
   TempDir dir;
   ASSERT_NO_FATAL_FAILURE(Generate(dir));
