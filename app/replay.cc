@@ -185,15 +185,20 @@ class Progress {
     if (!on_) return;
     stop_.store(true);
     thread_.join();
+    Print();  // where the pass ended
     if (!json_) std::fputs("\n", stderr);
   }
 
  private:
   void Loop() {
-    const auto t0 = std::chrono::steady_clock::now();
     while (!stop_.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(json_ ? 1000 : 100));
-      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (!stop_.load()) Print();
+    }
+  }
+  void Print() {
+    {
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
       const double bytes = static_cast<double>(metrics_->CounterSum("sitepulse_bytes_read_total"));
       const double lines = static_cast<double>(metrics_->CounterSum("sitepulse_lines_total"));
       const double rate = secs > 0 ? bytes / secs : 0;
@@ -211,6 +216,7 @@ class Progress {
       }
     }
   }
+  const std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
   bool json_, on_;
   std::string name_;
   uint64_t total_;

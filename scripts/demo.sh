@@ -32,8 +32,12 @@ echo
 echo "== sitepulse replay: the same logs against the injected incidents, compared with a tighter p99 threshold"
 grep -v '"decoy":true' "$out/truth.jsonl" > "$out/labels.jsonl"
 sed 's/threshold: 0.5 /threshold: 0.3 /' configs/demo.yaml > "$out/demo-tight.yaml"
+# A deploy a minute before the latency regression, as a deploy pipeline would have posted it.
+echo '{"site":"shop.example.com","version":"v2.4.1","previous_version":"v2.4.0","at":"2025-01-01T00:19:00Z"}' \
+  > "$out/deploys.jsonl"
 "$build/app/sitepulse" replay --config configs/demo.yaml --compare "$out/demo-tight.yaml" \
   --input "file:$out/access.log?preset=nginx" --input "file:$out/error.log?kind=error&preset=error_text" \
-  --labels "$out/labels.jsonl" --report "$out/replay.html" --json "$out/replay.json" --progress never \
+  --labels "$out/labels.jsonl" --deploys "$out/deploys.jsonl" --report "$out/replay.html" \
+  --json "$out/replay.json" --progress never \
   2>/dev/null
 echo "report: file://$(pwd)/$out/replay.html   (summary: $out/replay.json)"

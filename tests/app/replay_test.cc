@@ -2,6 +2,11 @@
 // and the report's shape. A real browser opens the report in tests/integration (Chromium).
 #include <gtest/gtest.h>
 
+#include <pty.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <fstream>
 
 #include "app/replay_score.h"
@@ -196,6 +201,71 @@ TEST(ReplayTest, ChartsShowLearnedBandsPendingSpansAndDeploys) {
                         dir);
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("bad.jsonl:1:"), std::string::npos) << bad.err;
+}
+
+// Runs argv with stdout and stderr on a pseudo-terminal; what the terminal received.
+std::string RunOnPty(const std::vector<std::string>& argv, double* seconds) {
+  int master = -1;
+  const auto t0 = std::chrono::steady_clock::now();
+  const pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+  if (pid == 0) {
+    std::vector<char*> cargv;
+    for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+    cargv.push_back(nullptr);
+    execv(cargv[0], cargv.data());
+    _exit(127);
+  }
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = read(master, buf, sizeof(buf))) > 0;) out.append(buf, static_cast<size_t>(n));
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(master);
+  *seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+// Progress: on a terminal one status line rewritten in place (at most 10 times a second);
+// nothing on a non-terminal by default; JSON lines with --progress always.
+TEST(ReplayTest, ProgressOnATerminalAndAsJson) {
+  TempDir dir;
+  ASSERT_NO_FATAL_FAILURE(Generate(dir));
+  const std::string cfg = kGolden + "/nginx_multi/config.yaml";
+  double seconds = 0;
+  const std::string tty = RunOnPty({kBin, "replay", "--config", cfg, "--input", "file:" + dir / "access.log",
+                                    "--report", dir / "tty.html"},
+                                   &seconds);
+  const size_t status = tty.find("\rreplay A: ");
+  ASSERT_NE(status, std::string::npos) << tty;
+  const std::string line = tty.substr(status, tty.find('\r', status + 1) - status);
+  for (const char* part : {"% of ", " MB, ", " lines/s, at 2025-01-01T", ", ETA "}) {
+    EXPECT_NE(line.find(part), std::string::npos) << part << " in " << line;
+  }
+  EXPECT_NE(tty.find("100.0% of"), std::string::npos) << "the last update says where it ended";
+  size_t updates = 0;
+  for (size_t at = 0; (at = tty.find("\rreplay A: ", at)) != std::string::npos; ++at) ++updates;
+  EXPECT_LE(static_cast<double>(updates), 10 * seconds + 2) << updates << " updates in " << seconds << " s";
+
+  auto quiet = RunCommand(kBin + " replay --config " + cfg + " --input file:" + dir / "access.log" +
+                              " --report " + dir / "q.html",
+                          dir);
+  ASSERT_EQ(quiet.exit_code, 0) << quiet.err;
+  EXPECT_EQ(quiet.err.find("lines/s"), std::string::npos) << "no progress on a non-terminal";
+  EXPECT_EQ(quiet.err.find("\"progress\""), std::string::npos);
+
+  auto json = RunCommand(kBin + " replay --config " + cfg + " --input file:" + dir / "access.log" +
+                             " --report " + dir / "j.html --progress always",
+                         dir);
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  size_t progress_lines = 0;
+  for (const std::string& l : testing::Lines(json.err)) {
+    if (l.rfind("{\"progress\":\"replay A\"", 0) != 0) continue;
+    ++progress_lines;
+    for (const char* key : {"\"bytes\":", "\"total_bytes\":", "\"lines_per_s\":", "\"event_time\":\"2025-", "\"eta_s\":"}) {
+      EXPECT_NE(l.find(key), std::string::npos) << key << " in " << l;
+    }
+  }
+  EXPECT_GE(progress_lines, 1u) << json.err;
 }
 
 TEST(ReplayTest, HealRulesRunInShadowOverTheReplayedEvents) {
