@@ -236,13 +236,19 @@ void Spans(const ReplayReportInput& in, const std::string& site, const Frame& f,
       }
     }
   }
-  for (const ReplayIncident& inc : in.runs.front().incidents) {
-    if (inc.site != site) continue;
-    StrAppend(o, "<a href=\"#ev-", Anchor(inc.id), "-firing\"><rect class=\"firing\" x=\"", Px(f.x(inc.started_at)), "\" y=\"", f.T,
-              "\" width=\"", Px(std::max(2.0, f.x(inc.ended_at) - f.x(inc.started_at))), "\" height=\"",
-              h, "\" fill=\"", inc.severity == "page" ? "#f4a3a3" : "#f7d9a8",
-              "\" opacity=\"0.5\"><title>", Esc(inc.detector), " (", Esc(inc.severity), ") ",
-              Esc(FormatRfc3339(inc.started_at)), " to ", Esc(FormatRfc3339(inc.ended_at)), "</title></rect></a>");
+  // A's firing spans the chart's height; with --compare, B's are a strip along the bottom.
+  for (const ReplayRun& run : in.runs) {
+    const bool a = &run == &in.runs.front();
+    for (const ReplayIncident& inc : run.incidents) {
+      if (inc.site != site) continue;
+      StrAppend(o, "<a href=\"#ev-", run.name, "-", Anchor(inc.id), "-firing\"><rect class=\"", a ? "firing" : "firing-b",
+                "\" id=\"spot-", run.name, "-", Anchor(inc.id), "\" x=\"", Px(f.x(inc.started_at)), "\" y=\"",
+                a ? f.T : f.H - f.B - 8, "\" width=\"", Px(std::max(2.0, f.x(inc.ended_at) - f.x(inc.started_at))),
+                "\" height=\"", a ? h : 8, "\" fill=\"", inc.severity == "page" ? "#f4a3a3" : "#f7d9a8",
+                "\" opacity=\"", a ? "0.5" : "0.9", "\"><title>", in.runs.size() > 1 ? run.name + ": " : "",
+                Esc(inc.detector), " (", Esc(inc.severity), ") ", Esc(FormatRfc3339(inc.started_at)), " to ",
+                Esc(FormatRfc3339(inc.ended_at)), "</title></rect></a>");
+    }
   }
   if (auto deploys = in.deploys.find(site); deploys != in.deploys.end()) {
     for (const LedgerDeploy& d : deploys->second) {
@@ -344,9 +350,11 @@ void Chart(const ReplayReportInput& in, const std::string& site, size_t max_poin
   for (const ReplayRun& r : in.runs) {
     for (const Anomaly& a : r.events) {
       if (a.site != site) continue;
-      StrAppend(o, "<li", r.name == "A" ? StrCat(" id=\"ev-", Anchor(a.id), "-", AlertStateName(a.state), "\"") : "",
-                ">", in.runs.size() > 1 ? r.name + ": " : "", Esc(FormatRfc3339(a.at)), " ", Esc(a.detector), " ",
-                AlertStateName(a.state), " (", Esc(a.severity), "): ", Esc(a.summary), "</li>");
+      // Each event links to its span on the chart; a firing one is the span's link target.
+      StrAppend(o, "<li", a.state == AlertState::kFiring ? StrCat(" id=\"ev-", r.name, "-", Anchor(a.id), "-firing\"") : "",
+                "><a href=\"#spot-", r.name, "-", Anchor(a.id), "\">", in.runs.size() > 1 ? r.name + ": " : "",
+                Esc(FormatRfc3339(a.at)), "</a> ", Esc(a.detector), " ", AlertStateName(a.state), " (",
+                Esc(a.severity), "): ", Esc(a.summary), "</li>");
     }
   }
   StrAppend(o, "</ul>");
@@ -386,7 +394,12 @@ std::string RenderReplayReport(const ReplayReportInput& in) {
   std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
     return a.first != b.first ? a.first > b.first : a.second < b.second;
   });
-  StrAppend(&o, "<h2>Sites</h2>");
+  StrAppend(&o, "<h2>Sites</h2><p class=\"muted\">Each chart: the metric per bucket (blue), a "
+            "threshold (red line), a learned baseline (dashed) shaded up to the bound it fires past, "
+            "alerts pending (yellow) and firing (red: page, amber: ticket", in.runs.size() > 1 ?
+            "; configuration B's firing alerts are the strip along the bottom" : "",
+            "), known incidents (dashed outline), deploys (purple lines). Hover for exact values; "
+            "a span links to its event, an event to its span.</p>");
   // The size stays bounded: past the first few charts each gets fewer points
   // (kPointBudget over all charts, never under 100 each).
   const size_t drawn = std::min(order.size(), in.max_charts);

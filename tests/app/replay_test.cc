@@ -69,6 +69,8 @@ TEST(ReplayTest, ComparedWithItselfNothingDiffers) {
                       dir);
   ASSERT_EQ(t.exit_code, 0) << t.err;
   EXPECT_NE(ReadFile(dir / "t.html").find("class=\"diff\""), std::string::npos);
+  EXPECT_NE(ReadFile(dir / "t.html").find("class=\"firing-b\""), std::string::npos)
+      << "B's alerts on the charts";
 }
 
 // B differs from A only in its detectors: one pass evaluates both over the same windows, and
@@ -194,6 +196,13 @@ TEST(ReplayTest, ChartsShowLearnedBandsPendingSpansAndDeploys) {
   ASSERT_NE(link, std::string::npos);
   const std::string target = chart.substr(link + 10, chart.find('"', link + 10) - link - 10);
   EXPECT_NE(html.find("id=\"" + target + "\""), std::string::npos) << target;
+  // And every listed event links back to its span.
+  const size_t back = html.find("<li id=\"ev-A-");
+  ASSERT_NE(back, std::string::npos);
+  const size_t spot = html.find("<a href=\"#spot-", back);
+  ASSERT_NE(spot, std::string::npos);
+  const std::string spot_id = html.substr(spot + 10, html.find('"', spot + 10) - spot - 10);
+  EXPECT_NE(html.find("id=\"" + spot_id + "\""), std::string::npos) << spot_id;
 
   std::ofstream(dir / "bad.jsonl") << "{\"site\":\"shop.example.com\"}\n";
   auto bad = RunCommand(kBin + " replay --config " + dir / "learned.yaml" + Inputs(dir) + " --report " +
