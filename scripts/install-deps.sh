@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libsimdjson-dev libabsl-dev librdkafka-dev libyaml-cpp-dev libconcurrentqueue-dev
-  libcurl4-openssl-dev libssl-dev libcpp-httplib-dev libsqlite3-dev sqlite3
+  libcurl4-openssl-dev libssl-dev libcpp-httplib-dev libmicrohttpd-dev libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev libbenchmark-dev
   prometheus-alertmanager prometheus kcat jq goaccess time chromium
   curl openssl
