@@ -3,12 +3,15 @@
 #               then the closed loop live (run | heal rolls back a bad deploy; ~1 minute)
 #   make test   install, build, run every test (unit, end-to-end, sanitizers)
 # Other targets: build, deps, unit, sanitizers, bench (>= 1 GB per format), bench-small,
-# bench-kafka (needs Java: a local broker), nab (the NAB score), clean.
+# bench-kafka (needs Java: a local broker), nab (the NAB score), soak (MINUTES=30: memory, fds and
+# line accounting of a live run with churning sites; docs/reliability.md), clean.
 
 JOBS ?= $(shell nproc)
 RELEASE := build/release
 
-.PHONY: demo test deps build unit sanitizers bench bench-small bench-kafka nab clean
+.PHONY: demo test deps build unit sanitizers bench bench-small bench-kafka nab soak clean
+
+MINUTES ?= 30
 
 deps:
 	@scripts/install-deps.sh
@@ -41,6 +44,9 @@ bench-kafka: build
 
 nab: build
 	@scripts/nab.sh
+
+soak: build
+	@scripts/soak.sh $(MINUTES) $(RELEASE) build/soak
 
 clean:
 	rm -rf build

@@ -14,6 +14,8 @@
 //   --start is ignored), flushing per second: a live stream for `sitepulse run --input -`.
 //   --slow-if PATH: while PATH's first word is "slow", site 0 answers 8x slower (a bad deploy in
 //   the closed-loop demo; a rollback writes something else).
+//   --rotate-sites D: each site slot takes a new name every D (staggered across slots, so names
+//   leave and arrive all the time): a population that churns, for soak tests.
 //   SITE is a site index (0-based), AT an offset from --start (e.g. 20m), DURATION e.g. 10m.
 #include <algorithm>
 #include <cmath>
@@ -47,6 +49,7 @@ struct Options {
   double bad_lines = 0;
   double base_5xx = 0.002;
   bool live = false;
+  DurationNs rotate = 0;  // --rotate-sites
   std::string slow_if;
   std::vector<Incident> incidents;
 };
@@ -231,6 +234,8 @@ int Main(int argc, char** argv) {
       if (!ParseRfc3339(next(), &o.start)) Die("bad --start");
     } else if (a == "--live") {
       o.live = true;
+    } else if (a == "--rotate-sites") {
+      o.rotate = Dur(next());
     } else if (a == "--slow-if") {
       o.slow_if = next();
     } else if (a == "--base-5xx") {
@@ -290,6 +295,14 @@ int Main(int argc, char** argv) {
       }
     }
     const bool slow_now = FileSaysSlow(o.slow_if);
+    if (o.rotate > 0) {
+      // Slot s takes name s + sites x generation; generations turn over staggered by slot.
+      const int64_t period = std::max<int64_t>(1, o.rotate / kNanosPerSecond);
+      for (int s = 0; s < o.sites; ++s) {
+        const int64_t gen = (sec + s * period / o.sites) / period;
+        names[static_cast<size_t>(s)] = SiteName(static_cast<int>(s + o.sites * gen));
+      }
+    }
     second.clear();
     errs.clear();
     for (int s = 0; s < o.sites; ++s) {

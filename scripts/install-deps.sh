@@ -9,7 +9,7 @@ PACKAGES=(
   libcurl4-openssl-dev libssl-dev libcpp-httplib-dev libmicrohttpd-dev libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev libbenchmark-dev
   prometheus-alertmanager prometheus kcat jq goaccess time chromium
-  curl openssl
+  curl openssl python3
 )
 
 missing=()
