@@ -23,6 +23,15 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The probes' bound: 100 ms, as the issue asks; sanitizer builds run everything several times
+// slower, and what is tested (a probe never waits behind slow clients, which would take
+// seconds) holds at 500 ms there.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr double kProbeBoundMs = 500;
+#else
+constexpr double kProbeBoundMs = 100;
+#endif
+
 int Connect(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
@@ -132,7 +141,7 @@ TEST_F(HttpEndpointTest, ProbesAnswerFastWhileSlowAndIdleClientsAreHeld) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_EQ(answered, 20);
-  EXPECT_LT(worst_ms, 100) << "a probe waited behind slow or idle clients";
+  EXPECT_LT(worst_ms, kProbeBoundMs) << "a probe waited behind slow or idle clients";
   // The cap (256) made room for the slow clients and the probes by closing idle ones.
   EXPECT_GT(endpoint_->closed_slow(), 0u);
   // Each slow client is cut 2 s after its request line, however steadily it dribbles.
