@@ -10,25 +10,16 @@
 #include <regex>
 
 #include "absl/strings/numbers.h"
+#include "app/pipeline_stats.h"
 #include "core/log.h"
 #include "core/strings.h"
 
 namespace sitepulse {
 
-namespace {
-
-int64_t SteadyNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
 std::string NotReadyReason(const PipelineHealth& health, DurationNs stall_timeout) {
   if (!health.inputs_open.load() && !health.finished.load()) return "inputs not open";
   if (!health.sinks_healthy.load()) return "a sink is failing to deliver";
-  if (health.backlog.load() && SteadyNs() - health.last_progress_ns.load() > stall_timeout) {
+  if (health.backlog.load() && SteadyNowNs() - health.last_progress_ns.load() > stall_timeout) {
     return "stuck: input waiting but no progress";
   }
   return "";
@@ -86,7 +77,7 @@ void HttpEndpoint::OnConnection(MHD_Connection* c, bool started) {
   const MHD_ConnectionInfo* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
   Tracked t;
   t.fd = info != nullptr ? info->connect_fd : -1;
-  t.idle_since = SteadyNs();
+  t.idle_since = SteadyNowNs();
   tracked_[c] = t;
   if (tracked_.size() <= options_.max_connections) return;
   // Full: the connection idle the longest makes room (else the one whose request is oldest).
@@ -108,7 +99,7 @@ HttpEndpoint::Request* HttpEndpoint::OnRequestLine(MHD_Connection* c) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (auto it = tracked_.find(c); it != tracked_.end()) {
-      it->second.request_since = SteadyNs();
+      it->second.request_since = SteadyNowNs();
       it->second.idle_since = 0;
       it->second.headers_done = false;
     }
@@ -121,7 +112,7 @@ void HttpEndpoint::OnCompleted(MHD_Connection* c, Request* r) {
   std::lock_guard<std::mutex> lock(mu_);
   if (auto it = tracked_.find(c); it != tracked_.end()) {
     it->second.request_since = 0;
-    it->second.idle_since = SteadyNs();
+    it->second.idle_since = SteadyNowNs();
   }
 }
 
@@ -139,7 +130,7 @@ void HttpEndpoint::Reap() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     cv_.wait_for(lock, std::chrono::milliseconds(100));
-    const int64_t now = SteadyNs();
+    const int64_t now = SteadyNowNs();
     for (auto& [c, t] : tracked_) {
       if (t.closing) continue;
       if (t.request_since == 0) {
