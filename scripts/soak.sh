@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Soak (docs/reliability.md): `make soak MINUTES=30`. loggen streams live nginx logs of 1,000
-# site slots at about 7,500 lines/s through a FIFO for MINUTES minutes, each slot taking a new
+# site slots at about 8,000 lines/s through a FIFO for MINUTES minutes, each slot taking a new
 # site name every ROTATE (staggered: sites leave and arrive all the time, past limits.max_sites);
 # every 10 s the sampler writes RSS, open descriptors, lines, parsed, rejected and sites to
 # OUT/soak.csv. At the end scripts/soak_report.py draws OUT/soak.svg and checks: RSS over the
