@@ -137,6 +137,7 @@ absl::Status ConfigReloader::Reload() {
     Refused(why);
     return absl::FailedPreconditionError(why);
   }
+  const size_t detectors = r.config.detectors.size(), sites = r.config.site_detectors.size();
   {
     std::lock_guard<std::mutex> lock(mu_);
     pending_detectors_ = std::move(r.config.detectors);
@@ -147,7 +148,7 @@ absl::Status ConfigReloader::Reload() {
   success_time_->Set(UnixSeconds());
   applied_->Add();
   SP_LOG(kInfo, "config", "reloaded %s: %zu detectors, %zu site overrides (applied before the "
-         "next batch)", path_.c_str(), pending_detectors_.size(), pending_sites_.size());
+         "next batch)", path_.c_str(), detectors, sites);
   return absl::OkStatus();
 }
 

@@ -155,10 +155,10 @@ std::pair<int, std::string> HttpEndpoint::Answer(const std::string& url, const s
                          : std::pair<int, std::string>{503, "not ready: " + why + "\n"};
     }
   } else if (method == "POST") {
-    for (const PostRoute& route : options_.posts) {
+    for (size_t i = 0; i < options_.posts.size(); ++i) {
+      const PostRoute& route = options_.posts[i];
       std::smatch m;
-      const std::regex re(route.pattern);
-      if (!std::regex_match(url, m, re)) continue;
+      if (!std::regex_match(url, m, post_patterns_[i])) continue;
       std::vector<std::string> captures;
       for (size_t i = 1; i < m.size(); ++i) captures.push_back(m[i].str());
       return route.handle(route.takes_body ? body : "", captures);
@@ -257,6 +257,8 @@ absl::Status HttpEndpoint::Start() {
   port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
                                             : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   listen_fd_ = fd;
+  post_patterns_.clear();
+  for (const PostRoute& route : options_.posts) post_patterns_.emplace_back(route.pattern);
   // libmicrohttpd's own limits sit above ours: it would refuse a newcomer, where we close the
   // connection idle the longest (OnConnection); its memory pool bounds what one request holds.
   daemon_ = MHD_start_daemon(

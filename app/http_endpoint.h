@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <regex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -92,6 +93,7 @@ class HttpEndpoint {
   int listen_fd_ = -1;
   int port_ = 0;
   Counter* closed_slow_ = nullptr;
+  std::vector<std::regex> post_patterns_;  // options_.posts' patterns, compiled once at Start
 
   mutable std::mutex mu_;
   std::map<MHD_Connection*, Tracked> tracked_;
