@@ -64,9 +64,23 @@ void CreateTopic(const std::string& topic, const TempDir& dir) {
 }
 
 // A sitepulse process in the background, stderr to DIR/stderr, serving /metrics on a free port.
+// A test that stops early (a failed ASSERT) must not leave it running: it holds ctest's output
+// pipe, and ctest would wait for it until the test's timeout. So the destructor kills and reaps a
+// process the test has not reaped itself.
 struct Spawned {
   pid_t pid = -1;
   int port = 0;
+
+  Spawned() = default;
+  Spawned(Spawned&& other) noexcept : pid(other.pid), port(other.port) { other.pid = -1; }
+  Spawned& operator=(Spawned&&) = delete;
+  ~Spawned() {
+    int status = 0;
+    if (pid > 0 && waitpid(pid, &status, WNOHANG) == 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+    }
+  }
 };
 
 Spawned SpawnSitepulse(std::vector<std::string> argv, const TempDir& dir,
@@ -652,7 +666,11 @@ TEST(KafkaSourceTest, NewErrorMessagesSurviveAKillNineWithAStateTopic) {
     }
   }
   CreateTopic(topic, dir);
-  ASSERT_EQ(RunCommand("kcat -P -b " + Broker() + " -t " + topic + " -K '\t' -l " + dir / "keyed.log",
+  // Produced in batches of at most 1,000 messages: a fetch returns at least one whole batch, so
+  // with kcat's default (10,000) the first run read everything in about two seconds on a fast
+  // host, before its first snapshot and commit, and could not be killed halfway.
+  ASSERT_EQ(RunCommand("kcat -P -X batch.num.messages=1000 -b " + Broker() + " -t " + topic +
+                           " -K '\t' -l " + dir / "keyed.log",
                        dir)
                 .exit_code,
             0);
@@ -852,9 +870,9 @@ TEST(KafkaSourceTest, ThreeInstancesSplitAKeyedTopicAndAJoinLosesNothing) {
   ASSERT_LT(seen_a + seen_b, total / 2) << "the backfill went too fast to join mid-stream";
   const Spawned c = spawn("c");
   ASSERT_GT(c.port, 0);
-  for (const Spawned& s : {a, b, c}) {
+  for (const Spawned* s : {&a, &b, &c}) {
     int status = 0;
-    ASSERT_TRUE(WaitForExit(s.pid, 180, &status)) << ReadFile(dir / "a.err") << ReadFile(dir / "b.err")
+    ASSERT_TRUE(WaitForExit(s->pid, 180, &status)) << ReadFile(dir / "a.err") << ReadFile(dir / "b.err")
                                                   << ReadFile(dir / "c.err");
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   }
