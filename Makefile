@@ -4,14 +4,16 @@
 #   make test   install, build, run every test (unit, end-to-end, sanitizers)
 # Other targets: build, deps, unit, sanitizers, bench (>= 1 GB per format), bench-small,
 # bench-kafka (needs Java: a local broker), nab (the NAB score), soak (MINUTES=30: memory, fds and
-# line accounting of a live run with churning sites; docs/reliability.md), clean.
+# line accounting of a live run with churning sites; docs/reliability.md), fuzz (FUZZ_SECONDS=300
+# per libFuzzer target under ASan+UBSan; fuzz/README.md), clean.
 
 JOBS ?= $(shell nproc)
 RELEASE := build/release
 
-.PHONY: demo test deps build unit sanitizers bench bench-small bench-kafka nab soak clean
+.PHONY: demo test deps build unit sanitizers bench bench-small bench-kafka nab soak fuzz clean
 
 MINUTES ?= 30
+FUZZ_SECONDS ?= 300
 
 deps:
 	@scripts/install-deps.sh
@@ -47,6 +49,9 @@ nab: build
 
 soak: build
 	@scripts/soak.sh $(MINUTES) $(RELEASE) build/soak
+
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
 clean:
 	rm -rf build

@@ -160,7 +160,7 @@ std::pair<int, std::string> HttpEndpoint::Answer(const std::string& url, const s
       std::smatch m;
       if (!std::regex_match(url, m, post_patterns_[i])) continue;
       std::vector<std::string> captures;
-      for (size_t i = 1; i < m.size(); ++i) captures.push_back(m[i].str());
+      for (size_t g = 1; g < m.size(); ++g) captures.push_back(m[g].str());
       return route.handle(route.takes_body ? body : "", captures);
     }
   }

@@ -125,6 +125,12 @@ size_t WindowEngine::WindowSlot(DurationNs window) const {
 
 WindowEngine::~WindowEngine() = default;
 
+WindowEngine::PendingName::PendingName(std::string n, uint64_t h, std::unique_ptr<OpenBucket> b)
+    : name(std::move(n)), hash(h), bucket(std::move(b)) {}
+WindowEngine::PendingName::PendingName(PendingName&&) noexcept = default;
+WindowEngine::PendingName& WindowEngine::PendingName::operator=(PendingName&&) noexcept = default;
+WindowEngine::PendingName::~PendingName() = default;
+
 int WindowEngine::AddPartition() {
   partitions_.push_back({});
   return static_cast<int>(partitions_.size()) - 1;
@@ -280,7 +286,7 @@ WindowEngine::OpenBucket* WindowEngine::AddUntracked(std::string_view name, Even
   } else if (p.names.size() < kPendingPerBucket) {
     std::unique_ptr<OpenBucket> b = FreeBucket(start);
     p.index.emplace(hash, static_cast<uint32_t>(p.names.size()));
-    p.names.push_back({std::string(name), hash, std::move(b)});
+    p.names.emplace_back(std::string(name), hash, std::move(b));
     return p.names.back().bucket.get();
   }
   // More distinct untracked names in this bucket than places to wait: straight to __other__.

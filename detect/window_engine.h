@@ -175,6 +175,11 @@ class WindowEngine {
   // The lines of untracked names in one open bucket: the first kPendingPerBucket names by
   // first appearance wait here; the rest go to __other__ at once.
   struct PendingName {
+    // Special members defined where OpenBucket is complete (clang instantiates them here).
+    PendingName(std::string n, uint64_t h, std::unique_ptr<OpenBucket> b);
+    PendingName(PendingName&&) noexcept;
+    PendingName& operator=(PendingName&&) noexcept;
+    ~PendingName();
     std::string name;
     uint64_t hash = 0;
     std::unique_ptr<OpenBucket> bucket;

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <climits>
-#include <immintrin.h>
-
 #include <cstring>
 
 #include "absl/strings/str_split.h"
@@ -26,11 +24,6 @@ JsonLineParser::JsonLineParser(const FormatSpec& format) : format_(format) {
   add_all(kBytes, format_.bytes_paths);
   add_all(kLevel, format_.level_paths);
   add_all(kMessage, format_.message_paths);
-  for (const auto* paths : {&format_.site_paths, &format_.time_paths, &format_.status_paths,
-                            &format_.latency_paths, &format_.bytes_paths, &format_.level_paths,
-                            &format_.message_paths}) {
-    configured_fields_ += paths->empty() ? 0 : 1;
-  }
   if (root_.nodes.size() > 255) root_.nodes.resize(255);  // indexes are uint8_t
   Index(&root_);
 }
@@ -112,64 +105,6 @@ bool JsonLineParser::RawString(od::value& value, std::string_view* out) const {
   return true;
 }
 
-namespace {
-
-// Counts, for each of `keys`, the members of the line (followed by 32 readable bytes) with that
-// key at any depth: one pass over the line's colons, each preceded (after blanks) by a closing
-// quote whose opening quote starts the key. A string value cannot hold an unescaped quote, so its colons never count as a key's
-// (an escaped quote may produce a false count; the caller then walks the line, which is exact).
-void CountKeys(std::string_view line, const std::vector<std::string_view>& keys, uint32_t* counts) {
-  const char* const begin = line.data();
-  const char* const end = begin + line.size();
-  // Only keys as long as a wanted one are looked at: the scan back to the opening quote stops
-  // after the longest, and a bit per length rules most keys out before any compare.
-  size_t longest = 0;
-  uint64_t lengths = 0;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    counts[i] = 0;
-    longest = std::max(longest, keys[i].size());
-    if (keys[i].size() < 64) lengths |= uint64_t{1} << keys[i].size();
-  }
-  auto at_colon = [&](const char* p) {
-    const char* close = p;
-    while (close > begin && (close[-1] == ' ' || close[-1] == '\t')) --close;
-    if (close == begin || close[-1] != '"') return;
-    --close;  // at the closing quote
-    const char* open = close;
-    const char* const stop = static_cast<size_t>(close - begin) > longest ? close - longest - 1 : begin;
-    while (open > stop && open[-1] != '"') --open;
-    if (open == begin || open[-1] != '"') return;
-    const size_t n = static_cast<size_t>(close - open);
-    if (n >= 64 || !(lengths >> n & 1)) return;
-    for (size_t i = 0; i < keys.size(); ++i) {
-      counts[i] += n == keys[i].size() && open[0] == keys[i][0] &&
-                   std::memcmp(open, keys[i].data(), n) == 0;
-    }
-  };
-  // The colons 32 bytes at a time (the line is padded: reading past its end is safe, and bits
-  // past it are dropped).
-  const __m256i colon = _mm256_set1_epi8(':');
-  for (const char* chunk = begin; chunk < end; chunk += 32) {
-    uint32_t mask = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(chunk)), colon)));
-    if (end - chunk < 32) mask &= (uint32_t{1} << (end - chunk)) - 1;
-    while (mask != 0) {
-      at_colon(chunk + __builtin_ctz(mask));
-      mask &= mask - 1;
-    }
-  }
-}
-
-}  // namespace
-
-bool JsonLineParser::LearnedKeysRepeat(const char* line, size_t len) {
-  CountKeys(std::string_view(line, len), learned_keys_, key_counts_.data());
-  for (size_t i = 0; i < learned_keys_.size(); ++i) {
-    if (key_counts_[i] > learned_key_counts_[i]) return true;
-  }
-  return false;
-}
-
 RejectReason JsonLineParser::Parse(const char* line, size_t len, size_t capacity,
                                    ParsedRecord* out) {
   // The flat fast path accepts only lines it is sure of; everything else, rejections included,
@@ -189,52 +124,18 @@ RejectReason JsonLineParser::Parse(const char* line, size_t len, size_t capacity
   od::object obj;
   if (doc.get_object().get(obj) != SUCCESS) return RejectReason::kMalformedJson;
   rec_ = out;
-  if (!learned_.empty() && !LearnedKeysRepeat(line, len)) {
-    for (int& f : found_) f = INT_MAX;
-    *out = ParsedRecord{};
-    out->kind = format_.kind;
-    const RejectReason r = FindLearned(obj);
-    if (r != kFallback) {
-      if (r != RejectReason::kCount) return r;
-      // The fast path reads only the wanted keys; check the framing of the rest: the object must
-      // close the line (catches a line cut after a complete value, and trailing garbage).
-      size_t last = len;
-      while (last > 0 && (line[last - 1] == ' ' || line[last - 1] == '\t' ||
-                          line[last - 1] == '\r')) {
-        --last;
-      }
-      if (last == 0 || line[last - 1] != '}') return RejectReason::kMalformedJson;
-      return Finish(out);
-    }
-    // Shaped differently from the learned line: walk it whole. Not doc.rewind(): after some
-    // errors simdjson abandons the document (its parser pointer is gone), so iterate anew.
-    if (parser_.iterate(line, len, capacity).get(doc) != SUCCESS ||
-        doc.get_object().get(obj) != SUCCESS) {
-      return RejectReason::kMalformedJson;
-    }
-  }
+  // No shortcut past the walk: a lookup of the wanted keys alone (find_field_unordered) would
+  // leave the framing after them unchecked, so a line's fate would depend on the line before
+  // it, and simdjson 3.0 reaches undefined behaviour on some malformed objects there (both
+  // found by fuzz/json_line_fuzz.cc).
   for (int& f : found_) f = INT_MAX;
   *out = ParsedRecord{};
   out->kind = format_.kind;
-  walk_found_.clear();
-  walking_ = true;
   const RejectReason walked = Walk(obj, root_);
-  walking_ = false;
   if (walked != RejectReason::kCount) return walked;
   // Trailing content after the object ("{...} garbage"): the iterator is not at the end.
   if (const char* loc; doc.current_location().get(loc) == SUCCESS) {
     return RejectReason::kMalformedJson;
-  }
-  // Learn this line's shape when it had every configured field.
-  if (static_cast<int>(walk_found_.size()) == configured_fields_) {
-    learned_ = walk_found_;
-    learned_keys_.clear();
-    for (const Node* leaf : learned_) learned_keys_.push_back(leaf->path.back());
-    learned_key_counts_.resize(learned_keys_.size());
-    key_counts_.resize(learned_keys_.size());
-    CountKeys(std::string_view(line, len), learned_keys_, learned_key_counts_.data());
-  } else {
-    learned_.clear();
   }
   return Finish(out);
 }
@@ -442,26 +343,6 @@ RejectReason JsonLineParser::Finish(ParsedRecord* out) {
   return RejectReason::kCount;
 }
 
-RejectReason JsonLineParser::FindLearned(od::object& root) {
-  for (const Node* leaf : learned_) {
-    od::object cur = root;
-    od::value value;
-    const std::vector<std::string>& path = leaf->path;
-    bool ok = true;
-    for (size_t i = 0; i + 1 < path.size() && ok; ++i) {
-      od::object next;
-      ok = cur.find_field_unordered(path[i]).get_object().get(next) == SUCCESS;
-      cur = next;
-    }
-    if (!ok || cur.find_field_unordered(path.back()).get(value) != SUCCESS) return kFallback;
-    od::json_type type;
-    if (value.type().get(type) != SUCCESS) return kFallback;
-    if (type == od::json_type::null || type == od::json_type::object) return kFallback;
-    if (const RejectReason r = TakeValue(*leaf, value, type); r != RejectReason::kCount) return r;
-  }
-  return RejectReason::kCount;
-}
-
 RejectReason JsonLineParser::Walk(od::object& obj, const Level& level) {
   for (auto field_result : obj) {
     od::field field;
@@ -634,16 +515,6 @@ RejectReason JsonLineParser::TakeValue(const Node& leaf, od::value& value, od::j
   }
   found_[leaf.field] = leaf.priority;
   leaf_seen_[leaf.field] = &leaf;
-  if (walking_) {
-    // A better alternative replaces the one found earlier in the line.
-    for (auto it = walk_found_.begin(); it != walk_found_.end(); ++it) {
-      if ((*it)->field == leaf.field) {
-        walk_found_.erase(it);
-        break;
-      }
-    }
-    walk_found_.push_back(&leaf);
-  }
   return RejectReason::kCount;
 }
 

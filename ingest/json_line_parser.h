@@ -42,9 +42,6 @@ class JsonLineParser {
   void AddPath(int field, int priority, const std::string& path);
   static void Index(Level* level);
   RejectReason Walk(simdjson::ondemand::object& obj, const Level& level);
-  // The fast path: look up, in document order, exactly the keys the last fully walked line had
-  // for each field. kCount on success; kFallback when this line is shaped differently.
-  RejectReason FindLearned(simdjson::ondemand::object& obj);
   RejectReason Finish(ParsedRecord* out);
   // The fast path for flat objects without escapes (FlatJsonScanner): true if the line was
   // parsed and accepted; false leaves the verdict to simdjson.
@@ -55,7 +52,6 @@ class JsonLineParser {
   bool TakeFlatField(const FlatValue& value, ParsedRecord* rec);
   // A line that matched the learned template: each field from its slot, in a fixed order.
   bool TakeLearnedFlat(const FlatValue* values, ParsedRecord* out);
-  static constexpr RejectReason kFallback = RejectReason::kEmptyLine;  // never a FindLearned result otherwise
   RejectReason TakeValue(const Node& leaf, simdjson::ondemand::value& value,
                          simdjson::ondemand::json_type type);
   // A string value's bytes without unescaping; false if it is not a string or holds escapes.
@@ -74,20 +70,10 @@ class JsonLineParser {
   int flat_misses_ = 0;  // consecutive lines the flat scanner could not take
   int flat_skip_ = 0;    // lines to go straight to simdjson
   DateCache date_cache_;
-  int configured_fields_ = 0;               // how many fields have paths
-  std::vector<const Node*> learned_;         // leaves of the last walked line, in document order
-  std::vector<const Node*> walk_found_;      // leaves taken during the current walk
-  bool walking_ = false;
   // Per-line state.
   int found_[kNumFields];
   const Node* leaf_seen_[kNumFields] = {};  // the leaf found_ was set from (valid with it)
   ParsedRecord* rec_ = nullptr;
-  // How often each learned leaf's key ("key" followed by a colon) occurs in the learned line:
-  // a line where one occurs more often may hold a duplicate key, which only the walk can judge.
-  std::vector<std::string_view> learned_keys_;  // into the leaves' paths
-  std::vector<uint32_t> learned_key_counts_;
-  std::vector<uint32_t> key_counts_;  // the current line's (no allocation per line)
-  bool LearnedKeysRepeat(const char* line, size_t len);
 };
 
 }  // namespace sitepulse

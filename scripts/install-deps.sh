@@ -10,6 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   prometheus-alertmanager prometheus kcat jq goaccess time chromium
   curl openssl python3
+  clang-14 libclang-rt-14-dev libfuzzer-14-dev
 )
 
 missing=()

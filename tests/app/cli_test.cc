@@ -245,7 +245,7 @@ TEST(CliTest, SeriesContextScoreFiresOnANewExtreme) {
 TEST(CliTest, AFailedStartNeverBindsThePort) {
   TempDir dir;
   std::ofstream(dir / "in.log") << R"({"time_iso8601":"2025-01-01T00:00:00Z","host":"a","status":"200","request_time":"0.1"})" "\n";
-  for (const std::string args : {std::string("--input kafka://127.0.0.1:9/"), "--input " + dir / "in.log" +
+  for (const std::string& args : {std::string("--input kafka://127.0.0.1:9/"), "--input " + dir / "in.log" +
                                                                      " --output file:/nonexistent/x.jsonl"}) {
     auto r = RunCommand(kBin + " run " + args + " --listen 127.0.0.1:0", dir);
     EXPECT_EQ(r.exit_code, 1) << r.err;

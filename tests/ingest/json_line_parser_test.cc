@@ -210,6 +210,11 @@ TEST(JsonParserTest, DuplicateKeyInANestedPresetIsAmbiguous) {
   ASSERT_TRUE(ParseLine(p, line("")).ok());
   EXPECT_EQ(RejectReasonName(ParseLine(p, line(R"(,"host":"victim.example.com")")).reason),
             "ambiguous_field");
+  // Broken framing inside the nested object after the wanted key (fuzz/json_line_fuzz.cc): refused
+  // after learning as by a fresh parser.
+  EXPECT_EQ(RejectReasonName(ParseLine(p, line(R"( "x")")).reason), "malformed_json");
+  LineParser fresh = ParserFor("caddy");
+  EXPECT_EQ(RejectReasonName(ParseLine(fresh, line(R"( "x")")).reason), "malformed_json");
   // The same key in an unrelated object is no duplicate.
   EXPECT_TRUE(ParseLine(p, line(R"(,"tls":{"host":"x"})")).ok());
   EXPECT_TRUE(ParseLine(p, line("")).ok());
@@ -257,6 +262,10 @@ INSTANTIATE_TEST_SUITE_P(
     Lines, JsonHostileTest,
     ::testing::Values(
         Hostile{"", RejectReason::kEmptyLine}, Hostile{"   \t", RejectReason::kEmptyLine},
+        // Broken framing after every wanted key (a key without a value): found by
+        // fuzz/json_line_fuzz.cc, counted after a well-formed line while a fresh parser refused it.
+        Hostile{R"x({"time_iso8601":"2025-01-01T00:00:01Z","host":"a","status":"200","request_time":"0.1","body_bytes_sent":"5","ht(KHTML, like Gecko)"})x",
+                RejectReason::kMalformedJson},
         Hostile{R"({"host":"a","status":200,"time_iso8601":"2025-01-01T00:00:01Z","request_ti)",
                 RejectReason::kMalformedJson},  // truncated
         Hostile{R"({"host":"a","status":200,"time_iso8601":"2025-01-01T00:00:01Z","request_time":0.1)",

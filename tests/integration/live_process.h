@@ -25,7 +25,7 @@ namespace sitepulse::testing {
 class LiveSitepulse {
  public:
   // Starts `sitepulse run ARGS... --input FIFO` with stderr to a file in `dir`.
-  LiveSitepulse(const TempDir& dir, std::vector<std::string> args) : dir_(dir) {
+  LiveSitepulse(const TempDir& dir, std::vector<std::string> args) {
     fifo_ = dir / "input.fifo";
     stderr_path_ = dir / "sitepulse.stderr";
     mkfifo(fifo_.c_str(), 0600);
@@ -101,7 +101,6 @@ class LiveSitepulse {
   std::string Stderr() const { return ReadFile(stderr_path_); }
 
  private:
-  const TempDir& dir_;
   std::string fifo_;
   std::string stderr_path_;
   pid_t pid_ = -1;
