@@ -14,9 +14,11 @@ const std::string* Uri::Param(std::string_view key) const {
 }
 
 std::string Uri::ToString() const {
-  if (scheme == "stdin") return "-";
-  if (scheme == "stdout") return "stdout";
-  if (scheme == "file") return StrCat("file:", target);
+  // Printed so that ParseUri reads it back as it is (fuzz/uri_fuzz.cc): "stdin://x" names a
+  // scheme "stdin" with a target, and a file target starting with "//" keeps its slashes.
+  if (scheme == "stdin" && target.empty()) return "-";
+  if (scheme == "stdout" && target.empty()) return "stdout";
+  if (scheme == "file") return StrCat(target.starts_with("//") ? "file://" : "file:", target);
   return StrCat(scheme, "://", target);
 }
 

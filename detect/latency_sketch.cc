@@ -344,6 +344,16 @@ bool CompactSketch::Load(StateReader& r) {
   }
   zero_ = static_cast<uint32_t>(zero);
   total_ = static_cast<uint32_t>(total);
+  // The words as Add and ForEachBin lay them out: bins strictly ascending, a wide count's
+  // second word present. A damaged snapshot breaks either, and a merge then writes outside
+  // its range (fuzz/state_fuzz.cc).
+  int last = INT32_MIN;
+  for (uint32_t i = 0; i < n; ++i) {
+    const int bin = static_cast<SketchBin>(static_cast<uint16_t>(ws[i] >> 16));
+    if (bin <= last) return false;
+    last = bin;
+    if ((ws[i] & 0xFFFF) == 0xFFFF && ++i >= n) return false;
+  }
   return true;
 }
 

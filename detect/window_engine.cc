@@ -641,6 +641,7 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
 
 namespace {
 constexpr int kStateVersion = 1;
+constexpr uint64_t kMaxSavedPartitions = 1 << 20;  // far above any topic's partition count
 
 }  // namespace
 
@@ -806,12 +807,20 @@ absl::Status WindowEngine::LoadHeader(StateReader& r) {
     return Damaged(r, "engine");
   }
   closing_started_ = closing != 0;
-  std::vector<Partition> saved(nparts);
-  for (Partition& p : saved) {
+  if (closing_started_ && next_close_ % options_.resolution != 0) {
+    return Damaged(r, "engine: close position off the bucket grid");
+  }
+  // The count is read from the file: partitions are added as they are read, never allocated
+  // ahead from it (a damaged count asked for an impossible vector: fuzz/state_fuzz.cc).
+  if (nparts > kMaxSavedPartitions) return Damaged(r, "partition count");
+  std::vector<Partition> saved;
+  for (uint64_t i = 0; i < nparts; ++i) {
+    Partition p;
     int64_t ended, idle;
     if (!r.Int(&p.max_time) || !r.Int(&ended) || !r.Int(&idle)) return Damaged(r, "partition");
     p.ended = ended != 0;
     p.idle = idle != 0;
+    saved.push_back(p);
   }
   // The same inputs: each continues where it was. Others: all start from the oldest position.
   if (saved.size() == partitions_.size()) {
@@ -853,12 +862,17 @@ bool WindowEngine::ReadBucket(StateReader& r, OpenBucket* b) {
   return b->latency.Load(r);
 }
 
+bool WindowEngine::OpenRangeHolds(EventTime start) const {
+  return start % options_.resolution == 0 && (!closing_started_ || start >= next_close_);
+}
+
 absl::Status WindowEngine::LoadPending(StateReader& r) {
   // An untracked name's lines in an open bucket (SiteAdmission): waiting again.
   std::string name;
   EventTime start;
   OpenBucket b;
   if (!r.Int(&start) || !r.Word(&name) || !ReadBucket(r, &b)) return Damaged(r, "pending bucket");
+  if (!OpenRangeHolds(start)) return Damaged(r, "pending bucket outside the open range");
   OpenBucket* into = AddUntracked(name, start);
   into->counters.Add(b.counters);
   into->latency.Merge(b.latency);
@@ -869,6 +883,12 @@ absl::Status WindowEngine::LoadBucket(const std::string& word, StateReader& r, S
   if (word == "open") {
     auto b = std::make_unique<OpenBucket>();
     if (!r.Int(&b->start) || !ReadBucket(r, b.get())) return Damaged(r, "open bucket");
+    // What SaveState writes: aligned, not yet closed, one per start and site. Anything else
+    // would break the close order later (fuzz/state_fuzz.cc).
+    if (!OpenRangeHolds(b->start)) return Damaged(r, "open bucket outside the open range");
+    for (const auto& o : site->open) {
+      if (o->start == b->start) return Damaged(r, "open bucket twice");
+    }
     ++open_starts_[b->start];
     site->open.push_back(std::move(b));
     return absl::OkStatus();

@@ -159,6 +159,8 @@ class WindowEngine {
   absl::Status LoadPending(StateReader& r);
   absl::Status LoadBucket(const std::string& word, StateReader& r, Site* site);
   bool ReadBucket(StateReader& r, OpenBucket* b);
+  // A restored open bucket's start is on the grid and not yet closed (as SaveState writes).
+  bool OpenRangeHolds(EventTime start) const;
 
   Site& NewSite(std::string_view name);
   std::unique_ptr<Site> MakeSite(std::string_view name);

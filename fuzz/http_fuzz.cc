@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -31,9 +32,11 @@ struct Server {
     health.last_progress_ns = std::chrono::steady_clock::now().time_since_epoch().count();
     HttpEndpoint::Options o;
     o.listen = "127.0.0.1:0";
-    o.header_timeout = kNanosPerSecond / 2;
-    o.idle_timeout = kNanosPerSecond;
-    o.request_timeout = 2 * kNanosPerSecond;
+    // Short deadlines (the reaper looks every 100 ms): an input that never completes a request
+    // costs a fifth of a second, not the production 2 to 10 s. The same code enforces both.
+    o.header_timeout = kNanosPerSecond / 5;
+    o.idle_timeout = kNanosPerSecond / 5;
+    o.request_timeout = kNanosPerSecond / 2;
     o.posts.push_back({"/-/reload", [](const std::string&, const std::vector<std::string>&) {
                          return std::pair<int, std::string>(200, "reloaded\n");
                        }, false});
@@ -53,8 +56,9 @@ Server& TheServer() {
   return *server;
 }
 
-// Sends `request`, stops writing, and reads until the server closes; false if it has not closed
-// within `limit_ms`.
+// Sends `request`, stops writing, and reads until the server closes, or, once it has answered,
+// until it stays silent for 20 ms (a keep-alive connection waits for a next request until the
+// idle timeout); false if it neither closed nor answered within `limit_ms`.
 bool Exchange(int port, std::string_view request, int limit_ms, std::string* answer) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   FUZZ_CHECK(fd >= 0, "socket");
@@ -79,7 +83,11 @@ bool Exchange(int port, std::string_view request, int limit_ms, std::string* ans
         until - std::chrono::steady_clock::now()).count();
     if (left <= 0) break;
     pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+    const int wait = answer->empty() ? static_cast<int>(left) : std::min<int>(20, static_cast<int>(left));
+    if (poll(&p, 1, wait) <= 0) {
+      if (!answer->empty()) break;  // answered, then silent: done
+      continue;
+    }
     const ssize_t n = recv(fd, buf, sizeof(buf), 0);
     if (n <= 0) {
       closed = true;
@@ -88,7 +96,7 @@ bool Exchange(int port, std::string_view request, int limit_ms, std::string* ans
     }
   }
   close(fd);
-  return closed;
+  return closed || !answer->empty();
 }
 
 }  // namespace
@@ -98,14 +106,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view request(reinterpret_cast<const char*>(data), size);
   std::string answer;
   const bool closed = Exchange(server.endpoint->port(), request, 4000, &answer);
-  FUZZ_CHECK(closed, "the connection was still open 4 s after the request ended: %s",
+  FUZZ_CHECK(closed, "no answer and no close 4 s after the request ended: %s",
              fuzz::Printable(request).c_str());
   FUZZ_CHECK(answer.empty() || answer.rfind("HTTP/1.", 0) == 0, "not an HTTP answer: %s",
              fuzz::Printable(answer).c_str());
   FUZZ_CHECK(answer.size() < (1 << 20), "an answer of %zu bytes", answer.size());
   std::string probe;
-  Exchange(server.endpoint->port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 4000, &probe);
-  FUZZ_CHECK(probe.rfind("HTTP/1.1 200", 0) == 0, "/healthz after the input: %s",
+  Exchange(server.endpoint->port(), "GET /healthz HTTP/1.0\r\n\r\n", 4000, &probe);
+  FUZZ_CHECK(probe.rfind("HTTP/1.1 200", 0) == 0 || probe.rfind("HTTP/1.0 200", 0) == 0, "/healthz after the input: %s",
              fuzz::Printable(probe).c_str());
   return 0;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every test: the Release build's unit and end-to-end tests, then the unit tests under the asan
-# (AddressSanitizer + UBSan) and tsan presets. Ends with one line summing every ctest run:
+# (AddressSanitizer + UBSan, clang, with the libFuzzer targets run briefly) and tsan presets. Ends with one line summing every ctest run:
 # "tests: N passed, N failed". Exits non-zero if anything failed or could not be built.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -46,9 +46,16 @@ if [ "${1:-}" != "--sanitizers-only" ]; then
   scripts/kafka.sh stop || true
 fi
 
+# The sanitizer presets run the unit tests (and asan the fuzz targets, for SITEPULSE_FUZZ_SECONDS
+# each): only what those need is built.
+unit_targets=(core_test detect_test ingest_test heal_test app_test sinks_test sitepulse loggen)
+fuzz_targets=(json_line_fuzz text_line_fuzz config_fuzz state_fuzz uri_fuzz anomaly_fuzz http_fuzz)
 for preset in asan tsan; do
-  echo "== $preset: unit tests"
-  if cmake --preset "$preset" >/dev/null && cmake --build --preset "$preset" -j "$jobs" >/dev/null; then
+  echo "== $preset: unit tests$([ "$preset" = asan ] && echo ' and fuzz targets')"
+  targets=("${unit_targets[@]}")
+  [ "$preset" = asan ] && targets+=("${fuzz_targets[@]}")
+  if cmake --preset "$preset" >/dev/null &&
+     cmake --build --preset "$preset" -j "$jobs" --target "${targets[@]}" >/dev/null; then
     run_ctest "$preset"
   else
     echo "the $preset build failed" >&2

@@ -184,5 +184,38 @@ TEST(WindowEngineTest, LongGapsAreCrossedWithoutWalkingEveryBucket) {
   ASSERT_EQ(rec.buckets.size(), 2u);
 }
 
+// A damaged snapshot is refused with a status, whatever number it claims: an engine line whose
+// partition count was damaged to 10^12 made the restore ask for a vector of that size and
+// abort (found by fuzz/state_fuzz.cc).
+TEST(WindowEngineTest, ADamagedPartitionCountIsRefusedNotACrash) {
+  Recorder rec;
+  std::string state;
+  {
+    WindowEngine engine(Options(), &rec);
+    engine.AddPartition();
+    Feeder f(&engine, {"a"});
+    for (int i = 0; i < 10; ++i) f.Add(0, kT0 + i * kS);
+    f.Flush();
+    state = engine.SaveState();
+  }
+  const size_t at = state.find("\nengine ");
+  ASSERT_NE(at, std::string::npos) << state;
+  const size_t end = state.find('\n', at + 1);
+  std::string line = state.substr(at + 1, end - at - 1);
+  // The partition count is the 8th token; the partitions' fields follow it.
+  size_t pos = 0;
+  for (int i = 0; i < 7; ++i) pos = line.find(' ', pos) + 1;
+  const size_t count_end = line.find(' ', pos);
+  for (const char* count : {"1000000000000", "18446744073709551615", "2"}) {
+    std::string damaged = state;
+    damaged.replace(at + 1 + pos, count_end - pos, count);
+    WindowEngine engine(Options(), &rec);
+    engine.AddPartition();
+    const absl::Status st = engine.LoadState(damaged);
+    EXPECT_FALSE(st.ok()) << count;
+    EXPECT_NE(st.message().find("damaged"), std::string::npos) << st.message();
+  }
+}
+
 }  // namespace
 }  // namespace sitepulse
