@@ -117,6 +117,13 @@ class StateReader {
     *out = std::strtoll(s.c_str(), &end, 10);
     return *end == '\0';
   }
+  // An event time (or a time sentinel): an integer that is INT64_MIN, INT64_MAX or within
+  // 1970..2200, so that differences between two never overflow. A damaged file with another
+  // number fails here, not in arithmetic later (fuzz/state_fuzz.cc).
+  bool Time(int64_t* out) {
+    constexpr int64_t kLatest = 7'300'000'000'000'000'000;  // 2201, past every plausible time
+    return Int(out) && (*out == INT64_MIN || *out == INT64_MAX || (*out >= 0 && *out <= kLatest));
+  }
   bool UInt(uint64_t* out) {
     std::string_view t;
     if (!Token(&t) || t.empty() || t[0] == '-') return false;

@@ -136,8 +136,8 @@ void BaselineModel::Save(StateWriter& w) const {
 
 bool BaselineModel::Load(StateReader& r) {
   int64_t started, warm;
-  if (!r.Int(&started) || !r.Int(&warm) || !r.Int(&first_t_) || !r.Int(&last_t_) ||
-      !r.UInt(&samples_) || !r.Int(&deviating_since_) || !r.Double(&level_) ||
+  if (!r.Int(&started) || !r.Int(&warm) || !r.Time(&first_t_) || !r.Time(&last_t_) ||
+      !r.UInt(&samples_) || !r.Time(&deviating_since_) || !r.Double(&level_) ||
       !r.Double(&spread_)) {
     return false;
   }

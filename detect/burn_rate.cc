@@ -55,7 +55,7 @@ bool SlotRing::Load(StateReader& r) {
   for (uint64_t i = 0; i < used; ++i) {
     int64_t start;
     uint64_t good, total;
-    if (!r.Int(&start) || !r.UInt(&good) || !r.UInt(&total)) return false;
+    if (!r.Time(&start) || !r.UInt(&good) || !r.UInt(&total)) return false;
     if (start % granularity_ != 0) return false;  // saved with another resolution
     Add(start + granularity_, good, total);
   }

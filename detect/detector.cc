@@ -17,7 +17,7 @@ void Detector::SaveAlert(StateWriter& w) const {
 namespace {
 bool ReadAlert(StateReader& r, AlertStateMachine* m, std::string* id) {
   int64_t phase, started, last_true;
-  if (!r.Int(&phase) || phase < 0 || phase > 2 || !r.Int(&started) || !r.Int(&last_true) ||
+  if (!r.Int(&phase) || phase < 0 || phase > 2 || !r.Time(&started) || !r.Time(&last_true) ||
       !r.Word(id)) {
     return false;
   }

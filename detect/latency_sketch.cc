@@ -314,7 +314,8 @@ void DenseSketch::Save(StateWriter& w) const {
 bool DenseSketch::Load(StateReader& r) {
   int64_t offset;
   uint64_t n;
-  if (!r.Int(&offset) || !r.UInt(&zero_) || !r.UInt(&total_) || !r.UInt(&n) || n > 100000) {
+  if (!r.Int(&offset) || offset < INT16_MIN || offset > INT16_MAX || !r.UInt(&zero_) ||
+      !r.UInt(&total_) || !r.UInt(&n) || n > 100000) {
     return false;
   }
   offset_ = static_cast<int>(offset);

@@ -802,7 +802,7 @@ absl::Status WindowEngine::LoadHeader(StateReader& r) {
   if (!r.NextLine() || !r.Word(&word) || word != "engine") return Damaged(r, "expected the engine line");
   int64_t closing = 0;
   uint64_t nparts = 0;
-  if (!r.Int(&closing) || !r.Int(&next_close_) || !r.Int(&last_data_end_) || !r.Int(&watermark_) ||
+  if (!r.Int(&closing) || !r.Time(&next_close_) || !r.Time(&last_data_end_) || !r.Time(&watermark_) ||
       !r.UInt(&late_events_) || !r.UInt(&sites_over_cap_) || !r.UInt(&nparts)) {
     return Damaged(r, "engine");
   }
@@ -817,7 +817,7 @@ absl::Status WindowEngine::LoadHeader(StateReader& r) {
   for (uint64_t i = 0; i < nparts; ++i) {
     Partition p;
     int64_t ended, idle;
-    if (!r.Int(&p.max_time) || !r.Int(&ended) || !r.Int(&idle)) return Damaged(r, "partition");
+    if (!r.Time(&p.max_time) || !r.Int(&ended) || !r.Int(&idle)) return Damaged(r, "partition");
     p.ended = ended != 0;
     p.idle = idle != 0;
     saved.push_back(p);
@@ -838,8 +838,8 @@ absl::Status WindowEngine::LoadSiteLine(StateReader& r, Site** site) {
   int64_t is_other;
   uint64_t pushed;
   EventTime first_start, last_data;
-  if (!r.Word(&name) || !r.Int(&is_other) || !r.UInt(&pushed) || !r.Int(&first_start) ||
-      !r.Int(&last_data)) {
+  if (!r.Word(&name) || !r.Int(&is_other) || !r.UInt(&pushed) || !r.Time(&first_start) ||
+      !r.Time(&last_data)) {
     return Damaged(r, "site");
   }
   Site* s = sites_[InternSite(name)].get();
@@ -871,7 +871,7 @@ absl::Status WindowEngine::LoadPending(StateReader& r) {
   std::string name;
   EventTime start;
   OpenBucket b;
-  if (!r.Int(&start) || !r.Word(&name) || !ReadBucket(r, &b)) return Damaged(r, "pending bucket");
+  if (!r.Time(&start) || !r.Word(&name) || !ReadBucket(r, &b)) return Damaged(r, "pending bucket");
   if (!OpenRangeHolds(start)) return Damaged(r, "pending bucket outside the open range");
   OpenBucket* into = AddUntracked(name, start);
   into->counters.Add(b.counters);
@@ -882,7 +882,7 @@ absl::Status WindowEngine::LoadPending(StateReader& r) {
 absl::Status WindowEngine::LoadBucket(const std::string& word, StateReader& r, Site* site) {
   if (word == "open") {
     auto b = std::make_unique<OpenBucket>();
-    if (!r.Int(&b->start) || !ReadBucket(r, b.get())) return Damaged(r, "open bucket");
+    if (!r.Time(&b->start) || !ReadBucket(r, b.get())) return Damaged(r, "open bucket");
     // What SaveState writes: aligned, not yet closed, one per start and site. Anything else
     // would break the close order later (fuzz/state_fuzz.cc).
     if (!OpenRangeHolds(b->start)) return Damaged(r, "open bucket outside the open range");

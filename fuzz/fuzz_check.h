@@ -7,7 +7,6 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #define FUZZ_CHECK(cond, ...)                                                   \
   do {                                                                         \
@@ -21,16 +20,20 @@
 
 namespace sitepulse::fuzz {
 
-// The input's lines, without their '\n' (a last line without one counts), at most `max` of them.
-inline std::vector<std::string_view> Lines(const uint8_t* data, size_t size, size_t max = 64) {
-  std::vector<std::string_view> lines;
-  std::string_view rest(reinterpret_cast<const char*>(data), size);
-  while (!rest.empty() && lines.size() < max) {
-    const size_t nl = rest.find('\n');
-    lines.push_back(rest.substr(0, nl));
-    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+// The input as a lane's batch: its lines one after another, `padding` zero bytes after the
+// last. Calls fn(line, bytes readable from the line's start) for each of the first 64 lines.
+template <typename Fn>
+void ForEachBatchLine(const uint8_t* data, size_t size, size_t padding, Fn&& fn) {
+  std::string batch(reinterpret_cast<const char*>(data), size);
+  batch.append(padding, '\0');
+  size_t at = 0;
+  int lines = 0;
+  while (at < size && lines++ < 64) {
+    size_t end = batch.find('\n', at);
+    if (end == std::string::npos || end > size) end = size;
+    fn(std::string_view(batch.data() + at, end - at), batch.size() - at);
+    at = end + 1;
   }
-  return lines;
 }
 
 // printf-able form of bytes (for messages).

@@ -227,18 +227,18 @@ ReferenceResult ReferenceParse(const FormatSpec& format, std::string_view line) 
   result.record.kind = format.kind;
   dom::element doc;
   const simdjson::error_code err = parser.parse(line.data(), line.size()).get(doc);
-  result.valid_json = err == simdjson::SUCCESS && doc.type() == dom::element_type::OBJECT;
+  const bool valid_json = err == simdjson::SUCCESS && doc.type() == dom::element_type::OBJECT;
   if (err == simdjson::UTF8_ERROR) {  // simdjson checks UTF-8 over the whole line: refused
     result.comparable = true;
     result.reason = RejectReason::kInvalidUtf8;
     return result;
   }
-  if (err == simdjson::SUCCESS && !result.valid_json) {  // valid JSON, not an object
+  if (err == simdjson::SUCCESS && !valid_json) {  // valid JSON, not an object
     result.comparable = true;
     result.reason = RejectReason::kMalformedJson;
     return result;
   }
-  if (!result.valid_json || line.find('\\') != std::string_view::npos) return result;
+  if (!valid_json || line.find('\\') != std::string_view::npos) return result;
   result.comparable = true;
   static const Tree* cached_tree = nullptr;
   static const FormatSpec* cached_for = nullptr;

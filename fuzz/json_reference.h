@@ -13,7 +13,6 @@
 namespace sitepulse::fuzz {
 
 struct ReferenceResult {
-  bool valid_json = false;  // the DOM parsed the line as one object
   // False when the reference cannot judge the line the way the parser must: the line is not
   // valid JSON but not for its UTF-8 (simdjson On-Demand validates only what it reads, and the
   // parser may count a line whose unread values are broken), or a key or value holds an escape

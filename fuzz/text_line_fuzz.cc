@@ -37,17 +37,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) return 0;
   const FormatSpec& format = Formats()[data[0] % Formats().size()];
   LineParser live(format);
-  std::string batch(reinterpret_cast<const char*>(data + 1), size - 1);
-  const size_t batch_len = batch.size();
-  batch.append(64, '\0');
-  size_t at = 0;
-  int lines = 0;
-  while (at < batch_len && lines++ < 64) {
-    size_t end = batch.find('\n', at);
-    if (end == std::string::npos || end > batch_len) end = batch_len;
-    const std::string_view line(batch.data() + at, end - at);
+  fuzz::ForEachBatchLine(data + 1, size - 1, 64, [&](std::string_view line, size_t capacity) {
     ParsedRecord got;
-    const RejectReason r = live.Parse(line.data(), line.size(), batch.size() - at, &got);
+    const RejectReason r = live.Parse(line.data(), line.size(), capacity, &got);
     if (r == RejectReason::kCount) fuzz::CheckRecord(format, got, line);
 
     // Exactly the line's bytes, in an allocation of that size.
@@ -65,7 +57,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       FUZZ_CHECK(diff.empty(), "%s: padded vs unpadded: %s, line: %s", format.preset.c_str(),
                  diff.c_str(), l.c_str());
     }
-    at = end + 1;
-  }
+  });
   return 0;
 }

@@ -74,8 +74,8 @@ class BurnRateDetector : public Detector {
     }
     if (word != "second") return Detector::LoadRecord(word, r, env);
     int64_t phase, started, last_true;
-    if (second_ == nullptr || !r.Int(&phase) || phase < 0 || phase > 2 || !r.Int(&started) ||
-        !r.Int(&last_true) || !r.Word(&second_->incident_id)) {
+    if (second_ == nullptr || !r.Int(&phase) || phase < 0 || phase > 2 || !r.Time(&started) ||
+        !r.Time(&last_true) || !r.Word(&second_->incident_id)) {
       return StateDamaged(r, "second alert");
     }
     second_->machine.Restore(static_cast<AlertPhase>(phase), started, last_true);

@@ -156,7 +156,7 @@ absl::Status NewErrorTemplateDetector::LoadRecord(const std::string& word, State
                                                   DetectorEnv& env) {
   if (word == "templates") {
     uint64_t n;
-    if (!r.Int(&learn_until_) || !r.UInt(&n)) return StateDamaged(r, "templates");
+    if (!r.Time(&learn_until_) || !r.UInt(&n)) return StateDamaged(r, "templates");
     for (uint64_t i = 0; i < n; ++i) {
       uint64_t h;
       if (!r.UInt(&h)) return StateDamaged(r, "templates");
@@ -164,13 +164,13 @@ absl::Status NewErrorTemplateDetector::LoadRecord(const std::string& word, State
     }
   } else if (word == "template_new") {
     New t;
-    if (!r.Int(&t.bucket_start) || !r.UInt(&t.hash) || !r.Hex(&t.text) || !r.Hex(&t.example)) {
+    if (!r.Time(&t.bucket_start) || !r.UInt(&t.hash) || !r.Hex(&t.text) || !r.Hex(&t.example)) {
       return StateDamaged(r, "template_new");
     }
     pending_.push_back(std::move(t));
   } else if (word == "template_active") {
     Active a;
-    if (!r.Int(&a.started_at) || !r.Int(&a.fired_at) || !r.Word(&a.id) || !r.Hex(&a.text)) {
+    if (!r.Time(&a.started_at) || !r.Time(&a.fired_at) || !r.Word(&a.id) || !r.Hex(&a.text)) {
       return StateDamaged(r, "template_active");
     }
     active_.push_back(std::move(a));

@@ -103,6 +103,20 @@ TEST(TimeTest, FormatRoundTrips) {
   }
 }
 
+// Every duration that parses prints to one that parses to the same value, up to the limit
+// (INT64_MAX / 2 in all); a sum of parts past it is refused (found by fuzz/uri_fuzz.cc).
+TEST(DurationTest, WhatParsesPrintsToWhatParsesBack) {
+  for (const char* s : {"53375d", "1h1m1s1ms1us1ns", "600000h600000h", "3w", "1m1131314h3m2m1m"}) {
+    const auto d = ParseDuration(s);
+    ASSERT_TRUE(d.ok()) << s;
+    const auto back = ParseDuration(FormatDuration(*d));
+    ASSERT_TRUE(back.ok()) << s << " -> " << FormatDuration(*d);
+    EXPECT_EQ(*back, *d) << s;
+  }
+  EXPECT_FALSE(ParseDuration("1m1131314h3m2m1m1131314h").ok());
+  EXPECT_FALSE(ParseDuration("53376d").ok());
+}
+
 TEST(DurationTest, ParsesAndFormats) {
   EXPECT_EQ(*ParseDuration("10s"), 10 * kS);
   EXPECT_EQ(*ParseDuration("1h30m"), 5400 * kS);
