@@ -30,7 +30,7 @@ JsonLineParser::JsonLineParser(const FormatSpec& format) : format_(format) {
 
 void JsonLineParser::AddPath(int field, int priority, const std::string& path) {
   // The flat key ("http.response.status_code" as one key) ...
-  root_.nodes.push_back(Node{path, field, priority, nullptr, {path}});
+  root_.nodes.push_back(Node{path, field, priority, nullptr});
   // ... and the nested path, when dotted.
   std::vector<std::string> parts = absl::StrSplit(path, '.');
   if (parts.size() < 2) return;
@@ -43,8 +43,7 @@ void JsonLineParser::AddPath(int field, int priority, const std::string& path) {
     }
     if (found == nullptr) {
       level->nodes.push_back(Node{parts[i], leaf ? field : -1, priority,
-                                  leaf ? nullptr : std::make_unique<Level>(),
-                                  leaf ? parts : std::vector<std::string>{}});
+                                  leaf ? nullptr : std::make_unique<Level>()});
       found = &level->nodes.back();
     }
     if (!leaf) level = found->children.get();

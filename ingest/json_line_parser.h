@@ -30,7 +30,6 @@ class JsonLineParser {
     int field = -1;     // leaf: which field; -1: a branch into a nested object
     int priority = 0;   // leaf: position among the field's alternatives (lower wins)
     std::unique_ptr<Level> children;
-    std::vector<std::string> path;  // leaf: keys from the root
   };
   // The keys wanted at one nesting level, indexed by their first byte, so that matching a key of
   // the line costs one table lookup and a short compare with the one to four candidates that
