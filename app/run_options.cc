@@ -25,6 +25,16 @@ bool NeedsLatency(const Config& c) {
   return needs;
 }
 
+WindowEngineOptions EngineOptionsFrom(const Config& c) {
+  WindowEngineOptions e;
+  e.resolution = c.resolution;
+  e.lateness = c.lateness;
+  e.max_sites = c.max_sites;
+  e.detectors = c.detectors;
+  e.site_detectors = c.site_detectors;
+  return e;
+}
+
 absl::StatusOr<PipelineOptions> BuildPipelineOptions(Config& c, const RunOverrides& o) {
   PipelineOptions opt;
   if (!o.inputs.empty()) {
@@ -80,13 +90,9 @@ absl::StatusOr<PipelineOptions> BuildPipelineOptions(Config& c, const RunOverrid
   opt.batch_bytes = c.batch_bytes;
   opt.reader = c.reader;
   opt.max_line_bytes = c.max_line_bytes;
-  opt.engine.resolution = c.resolution;
-  opt.engine.lateness = c.lateness;
+  opt.engine = EngineOptionsFrom(c);
   opt.max_jump = c.max_jump, opt.confirm_lines = c.confirm_lines, opt.max_clock_skew = c.max_clock_skew;
-  opt.engine.max_sites = c.max_sites;
-  opt.engine.detectors = c.detectors;
   opt.needs_latency = NeedsLatency(c);
-  opt.engine.site_detectors = c.site_detectors;
   opt.site_gauges = c.site_gauges;
   opt.kafka_properties = c.kafka_properties;
   opt.exit_at_end = o.exit_at_end;

@@ -21,6 +21,8 @@ struct RunOverrides {
 // InvalidArgument: a usage mistake (no input, bad --threads); other errors: a bad URI or format.
 // `c` gets the overrides applied. metrics, health and on_opened are left to the caller.
 absl::StatusOr<PipelineOptions> BuildPipelineOptions(Config& c, const RunOverrides& o);
+// The window engine's part of a configuration (windows, limits, detectors), as `run` builds it.
+WindowEngineOptions EngineOptionsFrom(const Config& c);
 
 // Whether a latency detector is configured (a run where no line has a latency is warned about).
 bool NeedsLatency(const Config& c);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "app/config.h"
+#include "app/run_options.h"
 #include "core/anomaly.h"
 #include "detect/window_engine.h"
 #include "fuzz/fuzz_check.h"
@@ -30,14 +31,9 @@ struct CheckingListener : WindowEngineListener {
   uint64_t events = 0;
 };
 
+// The engine `run` builds from `c` (app/run_options.h), with one input partition.
 inline std::unique_ptr<WindowEngine> EngineFor(const Config& c, WindowEngineListener* listener) {
-  WindowEngineOptions o;
-  o.resolution = c.resolution;
-  o.lateness = c.lateness;
-  o.max_sites = c.max_sites;
-  o.detectors = c.detectors;
-  o.site_detectors = c.site_detectors;
-  auto engine = std::make_unique<WindowEngine>(std::move(o), listener);
+  auto engine = std::make_unique<WindowEngine>(EngineOptionsFrom(c), listener);
   engine->AddPartition();
   return engine;
 }

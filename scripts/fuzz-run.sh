@@ -12,7 +12,20 @@ log="$work/log"
 # Inputs up to 8 KiB, or twice the largest seed (state snapshots are larger).
 largest=$(find "$seeds" -type f -printf '%s\n' | sort -n | tail -n 1)
 max_len=$(( ${largest:-0} * 2 > 8192 ? ${largest:-0} * 2 : 8192 ))
-"$target" "$work/corpus" "$seeds" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+# Real lines as well as ours: the text target also starts from the shared Apache log when it is
+# there (read at run time, never copied into the tree): 8 seeds of 8 lines from across the file.
+extra=()
+shared="$(cd "$(dirname "$0")/.." && pwd)/../shared/data/apache_combined_2015.log"
+if [ "$name" = text_line_fuzz ] && [ -r "$shared" ]; then
+  mkdir -p "$work/shared-seeds"
+  total=$(wc -l <"$shared")
+  for i in 0 1 2 3 4 5 6 7; do
+    { printf '\000'; sed -n "$((i * total / 8 + 1)),$((i * total / 8 + 8))p" "$shared"; } \
+      >"$work/shared-seeds/apache-$i"
+  done
+  extra=("$work/shared-seeds")
+fi
+"$target" "$work/corpus" "$seeds" "${extra[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
   -max_len="$max_len" -print_final_stats=1 -artifact_prefix="$work/" >"$log" 2>&1
 rc=$?
 runs=$(grep -E '^stat::number_of_executed_units:' "$log" | awk '{print $2}')
