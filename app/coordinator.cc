@@ -75,6 +75,7 @@ void Coordinator::ApplyControl(Batch* b) {
       p_.checkpointer->OnEof(pid);
       break;
     case Batch::Control::kAssign:
+      p_.snapshots->OnAssigned(p_.inputs->kafka()->owns_every_partition());
       p_.checkpointer->OnAssigned(*b);
       break;
     case Batch::Control::kEnd:

@@ -63,8 +63,10 @@ class EngineSet {
                    const absl::flat_hash_map<std::string, std::vector<DetectorSpec>>& site_detectors);
   const WindowEngineOptions& options() const { return options_; }
 
-  // Shared mode: the engine (file snapshots).
+  // Shared mode: the engine (file snapshots), and a fresh one in its place (a snapshot that
+  // failed to load half-way). Before any input opened.
   WindowEngine& shared() { return *shared_.engine; }
+  void ResetShared() { shared_ = NewSlot(); }
 
   uint64_t late_events() const;
   uint64_t baselines_warming() const;

@@ -196,7 +196,8 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
                                                        &engines, sinks.get(), coordinator.gates());
   }
   Snapshots snapshots(options, &engines, sinks.get(), checkpointer.get(),
-                      inputs->state_store() != nullptr);
+                      inputs->state_store() != nullptr, inputs->engine_state_store(),
+                      inputs->engine_state_key());
   SP_RETURN_IF_ERROR(snapshots.Restore());
   coordinator.Attach(checkpointer.get(), &snapshots);
 

@@ -84,6 +84,11 @@ struct PipelineOptions {
   // brokers), loaded when a partition is assigned and written when it is revoked, so a
   // rebalance hands a partition's sites to the next owner.
   std::string state_topic;
+  // Kafka inputs without a state file or topic keep the shared engine's snapshots in this
+  // compacted topic by default (docs/kafka.md "Crash-safe by default"), keyed
+  // GROUP/engine:TOPICS; `--state none` (state_none) opts out.
+  std::string default_state_topic = "sitepulse-state";
+  bool state_none = false;
   DurationNs state_interval = 60 * kNanosPerSecond;
   // Latency detectors are configured: a run where no line has a latency is warned about.
   bool needs_latency = false;

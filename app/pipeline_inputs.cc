@@ -1,6 +1,8 @@
 #include "app/pipeline_inputs.h"
 
+#include "absl/strings/str_join.h"
 #include "app/pipeline_stats.h"
+#include "core/log.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 
@@ -30,6 +32,7 @@ absl::StatusOr<std::unique_ptr<PipelineInputs>> PipelineInputs::Open(const Pipel
           return store->Get(key);
         };
       }
+      SP_RETURN_IF_ERROR(in->OpenEngineState(options, ko));
       SP_ASSIGN_OR_RETURN(in->kafka_, KafkaSource::Open(ko));
       in->formats_.push_back(input.format);
       continue;
@@ -52,6 +55,35 @@ absl::StatusOr<std::unique_ptr<PipelineInputs>> PipelineInputs::Open(const Pipel
   }
   for (size_t i = 0; i < in->files_.size(); ++i) in->active_.push_back(i);
   return in;
+}
+
+absl::Status PipelineInputs::OpenEngineState(const PipelineOptions& options,
+                                             const KafkaSourceOptions& ko) {
+  if (options.state_none) {
+    SP_LOG(kWarning, "state",
+           "--state none: no snapshots; after a crash or restart this instance starts with empty "
+           "windows and anomalies whose windows span it can be lost");
+    return absl::OkStatus();
+  }
+  // Crash-safe by default: without a state file or topic the shared engine's snapshots go to a
+  // compacted topic on the input's brokers. Not for a reader that never commits (a dry run).
+  if (!options.state_file.empty() || !options.state_topic.empty() || !ko.commit) {
+    return absl::OkStatus();
+  }
+  KafkaStateStoreOptions so;
+  so.brokers = ko.brokers;
+  so.topic = options.default_state_topic;
+  so.properties = options.kafka_properties;
+  auto store = KafkaStateStore::Open(so);
+  if (!store.ok()) {
+    return absl::FailedPreconditionError(StrCat(
+        "the default state topic ", so.topic, ": ", store.status().message(),
+        " (name another with --state kafka:TOPIC, or run without state: --state none)"));
+  }
+  engine_state_store_ = std::move(*store);
+  // ':' cannot appear in a topic name: no per-partition key (GROUP/TOPIC/N) looks like this.
+  engine_state_key_ = StrCat(ko.group, "/engine:", absl::StrJoin(ko.topics, ","));
+  return absl::OkStatus();
 }
 
 Batch* PipelineInputs::ReadNext(BatchQueue<Batch>& free, const std::atomic<bool>* stop) {

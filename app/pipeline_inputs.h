@@ -10,6 +10,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -31,7 +32,11 @@ class PipelineInputs {
   // One per input, in the order given (a Kafka input is input 0, its partitions its ids).
   const std::vector<FormatSpec>& formats() const { return formats_; }
   KafkaSource* kafka() const { return kafka_.get(); }
+  // The state topic of per-partition engines (--state kafka:TOPIC), else null.
   KafkaStateStore* state_store() const { return state_store_.get(); }
+  // Kafka by default (no --state): where the shared engine's snapshots live, and their key.
+  KafkaStateStore* engine_state_store() const { return engine_state_store_.get(); }
+  const std::string& engine_state_key() const { return engine_state_key_; }
   size_t file_count() const { return files_.size(); }
   FileSource& file(size_t i) const { return *files_[i]; }
 
@@ -41,10 +46,14 @@ class PipelineInputs {
   Batch* ReadNext(BatchQueue<Batch>& free, const std::atomic<bool>* stop);
 
  private:
+  absl::Status OpenEngineState(const PipelineOptions& options, const KafkaSourceOptions& ko);
+
   std::vector<std::unique_ptr<FileSource>> files_;
   std::vector<FormatSpec> formats_;
   std::unique_ptr<KafkaSource> kafka_;
   std::unique_ptr<KafkaStateStore> state_store_;
+  std::unique_ptr<KafkaStateStore> engine_state_store_;
+  std::string engine_state_key_;
 
   std::mutex read_mu_;
   uint64_t read_seq_ = 0;

@@ -105,6 +105,11 @@ absl::StatusOr<PipelineOptions> BuildPipelineOptions(Config& c, const RunOverrid
   } else if (!o.state_file.empty()) {
     opt.state_topic.clear();
   }
+  if (opt.state_file == "none") {  // --state none / state.file: none: no snapshots at all
+    opt.state_none = true;
+    opt.state_file.clear();
+    opt.state_topic.clear();
+  }
   opt.state_interval = c.state_interval;
   return opt;
 }

@@ -266,11 +266,41 @@ int64_t KafkaSource::StartOffset(const char* topic, int32_t partition) {
   return offset;
 }
 
+bool KafkaSource::CoversEveryPartition(const void* p) {
+  const auto* parts = static_cast<const rd_kafka_topic_partition_list_t*>(p);
+  rd_kafka_t* rk = Rk(rk_);
+  std::set<std::pair<std::string, int32_t>> held;
+  for (int i = 0; i < parts->cnt; ++i) held.emplace(parts->elems[i].topic, parts->elems[i].partition);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [id, o] : owned_) {
+      if (o.assigned) held.insert(names_[static_cast<size_t>(id)]);
+    }
+  }
+  for (const std::string& topic : options_.topics) {
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+    const rd_kafka_metadata_t* md = nullptr;
+    const rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
+    rd_kafka_topic_destroy(rkt);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR || md == nullptr || md->topic_cnt != 1) {
+      if (md != nullptr) rd_kafka_metadata_destroy(md);
+      return false;
+    }
+    const int count = md->topics[0].partition_cnt;
+    rd_kafka_metadata_destroy(md);
+    for (int32_t partition = 0; partition < count; ++partition) {
+      if (held.count({topic, partition}) == 0) return false;
+    }
+  }
+  return true;
+}
+
 void KafkaSource::OnRebalance(int err, void* p) {
   auto* parts = static_cast<rd_kafka_topic_partition_list_t*>(p);
   rd_kafka_t* rk = Rk(rk_);
   const bool assign = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
   const bool lost = !assign && rd_kafka_assignment_lost(rk);
+  if (assign) owns_every_partition_.store(CoversEveryPartition(parts));
   if (!assign && !lost && keeping_alive_) {
     // Input finished, last commit still to come: the partitions go only after it, while this
     // generation can still commit them (the group waits, as for any revoke).

@@ -112,6 +112,10 @@ class KafkaSource {
   uint64_t commit_errors() const { return commit_errors_.load(); }
   // True if the source gave up (exit-at-end without any assignment).
   bool failed() const { return failed_; }
+  // True when the last assignment gave this consumer every partition of every topic it reads
+  // (it is the group's only member); false when others share them or the broker could not say.
+  // Set before the assignment's kAssign batches are handed out.
+  bool owns_every_partition() const { return owns_every_partition_.load(); }
 
   // Consumer lag of each assigned partition, refreshed about once a second by Poll: messages
   // between the next offset to read and the partition's end (the broker's high watermark), and
@@ -142,6 +146,9 @@ class KafkaSource {
   static void CommitTrampoline(void* rk, int err, void* offsets, void* opaque);
   // Where options_.start says a partition begins (rebalance callback).
   int64_t StartOffset(const char* topic, int32_t partition);
+  // Whether `parts` (an assignment) with what is already assigned covers every partition of the
+  // topics read, by the broker's metadata (rebalance callback).
+  bool CoversEveryPartition(const void* parts);
 
   KafkaSourceOptions options_;
   void* rk_ = nullptr;     // rd_kafka_t
@@ -164,6 +171,7 @@ class KafkaSource {
   std::atomic<uint64_t> offset_gaps_{0};
   std::set<int> started_;  // partitions positioned by options_.start once (rebalance callback)
   std::atomic<uint64_t> pauses_{0};
+  std::atomic<bool> owns_every_partition_{false};
   std::atomic<bool> paused_{false};
   // Received, not yet in a batch (backpressure), in arrival order: (partition id, message), a
   // null message standing for an end-of-partition event.

@@ -595,12 +595,15 @@ std::set<std::string> EventsIn(const TempDir& dir, std::initializer_list<const c
   return events;
 }
 
+// "file": --state FILE; "topic": --state kafka:TOPIC on a keyed topic; "default": no --state at
+// all, on an unkeyed topic (the shared engine's snapshots go to the default state topic).
 TEST_P(KillNineTest, ThenRestartMissesNothing) {
   TempDir dir;
-  const bool in_topic = GetParam() == "topic";
+  const bool in_topic = GetParam() == "topic", by_default = GetParam() == "default";
   const std::string topic = UniqueName("kill"), group = UniqueName("killgroup");
   const std::string state =
       in_topic ? "kafka:" + UniqueName("killstate") : std::string(dir / "state.txt");
+  const std::string state_flag = by_default ? "" : " --state " + state;
   const uint64_t total = PrepareSlowBackfill(
       dir, topic,
       "--format nginx --sites 3 --rps 12 --duration 30m --seed 9"
@@ -608,10 +611,10 @@ TEST_P(KillNineTest, ThenRestartMissesNothing) {
       "state:\n  interval: 1s\n", /*keyed=*/in_topic);
   ASSERT_FALSE(::testing::Test::HasFailure());
   const std::string input = "kafka://" + Broker() + "/" + topic + "?group=" + group;
-  const Spawned first = SpawnSitepulse({"run", "--config", dir / "slow.yaml", "--input", input,
-                                        "--state", state, "--output",
-                                        "file:" + dir / "first.jsonl"},
-                                       dir);
+  std::vector<std::string> args = {"run", "--config", dir / "slow.yaml", "--input", input,
+                                   "--output", "file:" + dir / "first.jsonl"};
+  if (!by_default) args.insert(args.end(), {"--state", state});
+  const Spawned first = SpawnSitepulse(args, dir);
   ASSERT_GT(first.port, 0);
   const uint64_t seen = WaitForLines(first, dir, total / 2, 60);
   ASSERT_GE(seen, total / 2) << ReadFile(dir / "stderr");
@@ -619,16 +622,19 @@ TEST_P(KillNineTest, ThenRestartMissesNothing) {
   kill(first.pid, SIGKILL);
   int status = 0;
   waitpid(first.pid, &status, 0);
-  if (!in_topic) {
+  if (GetParam() == "file") {
     ASSERT_TRUE(std::ifstream(dir / "state.txt").good()) << "no snapshot was written";
   }
 
   auto second = RunCommand(std::string(SITEPULSE_BINARY) + " run --config " + dir / "slow.yaml" +
-                               " --input '" + input + "' --state " + state +
+                               " --input '" + input + "'" + state_flag +
                                " --exit-at-end --listen off --output file:" + dir / "second.jsonl",
                            dir);
   ASSERT_EQ(second.exit_code, 0) << second.err;
-  EXPECT_NE(second.err.find(in_topic ? "from state topic" : "restored 3 sites"), std::string::npos)
+  EXPECT_NE(second.err.find(in_topic    ? "from state topic"
+                            : by_default ? "restored 3 sites from " + group + "/engine:" + topic
+                                         : "restored 3 sites"),
+            std::string::npos)
       << second.err;
 
   const std::set<std::string> want = EventsIn(dir, {"file.jsonl"});
@@ -637,7 +643,7 @@ TEST_P(KillNineTest, ThenRestartMissesNothing) {
   EXPECT_EQ(got, want);
 }
 
-INSTANTIATE_TEST_SUITE_P(StateIn, KillNineTest, ::testing::Values("file", "topic"));
+INSTANTIATE_TEST_SUITE_P(StateIn, KillNineTest, ::testing::Values("file", "topic", "default"));
 
 // Error logs (json_error) with the new_error_template detector, keyed by site, snapshots in a
 // state topic, killed with -9 halfway: the templates learned before the kill stay known (nothing
