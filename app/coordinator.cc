@@ -90,11 +90,14 @@ void Coordinator::ApplyControl(Batch* b) {
       // Revoked (handed over) or lost: this consumer no longer owns the partition's sites.
       // Handed over, its held lines are decided first (the state carries no held lines); lost,
       // they are read again by the next owner (their offsets were not committed).
+      // With a snapshot to roll back to (shared engine), the partition is not ended: ending it
+      // would close buckets that its lines read again still belong to.
+      const bool rolls_back = p_.snapshots->OnPartitionGone();
       if (b->control == Batch::Control::kRevoke) {
         SettleGate(b);
-        p_.checkpointer->OnRevoked(pid);
+        p_.checkpointer->OnRevoked(pid, /*keep_engine=*/rolls_back);
       } else {
-        p_.checkpointer->OnLost(pid);
+        p_.checkpointer->OnLost(pid, /*keep_engine=*/rolls_back);
       }
       gates_.erase(pid);
       break;

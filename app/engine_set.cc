@@ -158,6 +158,12 @@ absl::Status EngineSet::Load(int id, std::string_view state) {
   return absl::OkStatus();
 }
 
+void EngineSet::ResetShared() {
+  shared_ = NewSlot();
+  partition_of_.clear();
+  idle_.clear();
+}
+
 void EngineSet::Drop(int id) {
   if (mode_ == Mode::kShared) {
     End(id);

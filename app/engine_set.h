@@ -66,7 +66,7 @@ class EngineSet {
   // Shared mode: the engine (file snapshots), and a fresh one in its place (a snapshot that
   // failed to load half-way). Before any input opened.
   WindowEngine& shared() { return *shared_.engine; }
-  void ResetShared() { shared_ = NewSlot(); }
+  void ResetShared();
 
   uint64_t late_events() const;
   uint64_t baselines_warming() const;

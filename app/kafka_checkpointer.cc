@@ -134,16 +134,16 @@ void KafkaCheckpointer::HandOver(int pid) {
          engines_->site_count(pid), static_cast<long long>(next));
 }
 
-void KafkaCheckpointer::OnRevoked(int pid) {
+void KafkaCheckpointer::OnRevoked(int pid, bool keep_engine) {
   HandOver(pid);
-  Forget(pid);
+  Forget(pid, keep_engine);
 }
 
-void KafkaCheckpointer::OnLost(int pid) { Forget(pid); }
+void KafkaCheckpointer::OnLost(int pid, bool keep_engine) { Forget(pid, keep_engine); }
 
 // This consumer no longer owns the partition's sites.
-void KafkaCheckpointer::Forget(int pid) {
-  engines_->Drop(pid);
+void KafkaCheckpointer::Forget(int pid, bool keep_engine) {
+  if (!keep_engine) engines_->Drop(pid);
   uncommitted_.erase(pid);
   owned_.erase(pid);
   applied_offset_.erase(pid);

@@ -56,8 +56,10 @@ class KafkaCheckpointer {
   void OnEof(int pid) { at_end_[pid] = true; }
   // A partition revoked (with a state topic: its state handed over) or lost; its engine and
   // everything known of its offsets are dropped.
-  void OnRevoked(int pid);
-  void OnLost(int pid);
+  // `keep_engine`: the partition stays open in the shared engine (it is about to be rolled
+  // back to a snapshot, see Snapshots::OnPartitionGone).
+  void OnRevoked(int pid, bool keep_engine = false);
+  void OnLost(int pid, bool keep_engine = false);
   // After any batch: idle partitions, and a commit about once a second.
   void Tick();
   // A data batch of `b->partition` was applied: its commit points wait for their buckets.
@@ -71,6 +73,7 @@ class KafkaCheckpointer {
   bool SavePartitionStates();
   // State file (shared engine): what the last snapshot covers bounds the commits.
   void SetSharedSnapshotBound(EventTime closed_before) { snapshot_closed_before_ = closed_before; }
+  bool cooperative() const { return kafka_->cooperative(); }
 
  private:
   struct PendingOffset {
@@ -80,7 +83,7 @@ class KafkaCheckpointer {
   int64_t CommitLimit(int pid) const;
   void TakeOver(const Batch& b);
   void HandOver(int pid);
-  void Forget(int pid);
+  void Forget(int pid, bool keep_engine);
   void CheckIdle();
   void MaybeCommit();
 

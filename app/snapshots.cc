@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "core/status_macros.h"
 #include "core/strings.h"
 
 namespace sitepulse {
@@ -19,13 +20,26 @@ Snapshots::Snapshots(const PipelineOptions& options, EngineSet* engines, Pipelin
       state_topic_(state_topic),
       engine_store_(engine_store),
       engine_key_(std::move(engine_key)) {
-  if (engine_store_ != nullptr) {
+  if (checkpointer_ != nullptr) {
     state_errors_ = options.metrics->GetCounter(
         "sitepulse_state_errors_total", "State snapshots that could not be written or read");
   }
 }
 
 absl::Status Snapshots::Restore() {
+  SP_RETURN_IF_ERROR(LoadFile());
+  if (checkpointer_ != nullptr && !options_.state_file.empty()) {
+    checkpointer_->SetSharedSnapshotBound(engines_->shared().closed_before());
+  }
+  // Until the first assignment says whether the state is kept, nothing may be committed.
+  if (checkpointer_ != nullptr && engine_store_ != nullptr) {
+    checkpointer_->SetSharedSnapshotBound(INT64_MIN);
+  }
+  last_save_ = std::chrono::steady_clock::now();
+  return absl::OkStatus();
+}
+
+absl::Status Snapshots::LoadFile() {
   if (!options_.state_file.empty()) {
     if (FILE* f = std::fopen(options_.state_file.c_str(), "rb")) {
       // Line by line: a large state is never held whole in memory next to the restored one.
@@ -44,18 +58,41 @@ absl::Status Snapshots::Restore() {
              options_.state_file);
     }
   }
-  if (checkpointer_ != nullptr && !options_.state_file.empty()) {
-    checkpointer_->SetSharedSnapshotBound(engines_->shared().closed_before());
-  }
-  // Until the first assignment says whether the state is kept, nothing may be committed.
-  if (checkpointer_ != nullptr && engine_store_ != nullptr) {
-    checkpointer_->SetSharedSnapshotBound(INT64_MIN);
-  }
-  last_save_ = std::chrono::steady_clock::now();
   return absl::OkStatus();
 }
 
+bool Snapshots::OnPartitionGone() {
+  const bool shared_snapshots = engine_state_on_ || !options_.state_file.empty();
+  if (checkpointer_ != nullptr && shared_snapshots && engines_->mode() == EngineSet::Mode::kShared &&
+      !checkpointer_->cooperative()) {
+    rollback_pending_ = true;
+  }
+  return rollback_pending_;
+}
+
+// The partitions went (revoked or lost) and come back: they are read again from the committed
+// offsets, which the last snapshot bounds. The engine goes back to that snapshot, exactly as a
+// restarted process would, so that nothing read again is counted twice; anomalies emitted since
+// are emitted again, with the same ids. (An eager assignment: every partition went.)
+void Snapshots::RollBack() {
+  engines_->ResetShared();
+  if (engine_state_on_) {
+    RestoreFromKafka();
+  } else if (absl::Status st = LoadFile(); !st.ok()) {
+    state_errors_->Add();
+    engines_->ResetShared();
+    SP_LOG(kError, "snapshots", "%s; starting empty", st.message());
+  }
+  checkpointer_->SetSharedSnapshotBound(engines_->shared().closed_before());
+  SP_LOG(kInfo, "snapshots", "the partitions came back: windows rolled back to the last snapshot "
+         "(%zu sites); reading again from the committed offsets", engines_->site_count());
+}
+
 void Snapshots::OnAssigned(bool owns_every_partition) {
+  if (rollback_pending_) {
+    rollback_pending_ = false;
+    RollBack();
+  }
   if (engine_store_ == nullptr) return;
   if (engine_state_decided_) {
     if (engine_state_on_ && !owns_every_partition) {

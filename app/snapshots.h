@@ -42,6 +42,11 @@ class Snapshots {
   // it does (a snapshot of one member's sites is no use to another), else it is warned about
   // and the run goes on without (commits as without state).
   void OnAssigned(bool owns_every_partition);
+  // A Kafka partition was revoked or lost. With the shared engine and snapshots (state file or
+  // the default state), the next assignment rolls the engine back to the last snapshot: the
+  // partitions are read again from their commits, which that snapshot bounds. True then (the
+  // partition must not be ended in the engine meanwhile).
+  bool OnPartitionGone();
   // Writes a snapshot now; false when it could not be written. With Kafka it waits (returns
   // true, writing nothing) until the sinks delivered what the snapshot would call evaluated.
   bool Save();
@@ -50,6 +55,8 @@ class Snapshots {
 
  private:
   bool SaveFile();
+  absl::Status LoadFile();
+  void RollBack();
   bool SaveToKafka();
   void RestoreFromKafka();
   void StopKeepingKafkaState(const char* why);
@@ -66,6 +73,7 @@ class Snapshots {
   std::string engine_key_;
   bool engine_state_decided_ = false;  // the first assignment came
   bool engine_state_on_ = false;       // snapshots are being kept in engine_store_
+  bool rollback_pending_ = false;      // partitions went: roll back at the next assignment
   Counter* state_errors_ = nullptr;
   std::chrono::steady_clock::time_point last_save_ = std::chrono::steady_clock::now();
 };

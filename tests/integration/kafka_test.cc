@@ -581,8 +581,6 @@ TEST(KafkaSourceTest, ReplayReadsFromTheGivenStartAndNeverCommits) {
   EXPECT_NE(bad.err.find("start=yesterday: expected committed, earliest"), std::string::npos) << bad.err;
 }
 
-class KillNineTest : public ::testing::TestWithParam<std::string> {};
-
 // The anomaly events in the files, as a set (an event written by both runs of a killed and
 // restarted instance counts once); a last line cut by a kill is left out.
 std::set<std::string> EventsIn(const TempDir& dir, std::initializer_list<const char*> files) {
@@ -595,8 +593,8 @@ std::set<std::string> EventsIn(const TempDir& dir, std::initializer_list<const c
   return events;
 }
 
-// "file": --state FILE; "topic": --state kafka:TOPIC on a keyed topic; "default": no --state at
-// all, on an unkeyed topic (the shared engine's snapshots go to the default state topic).
+class KillNineTest : public ::testing::TestWithParam<std::string> {};
+
 TEST_P(KillNineTest, ThenRestartMissesNothing) {
   TempDir dir;
   const bool in_topic = GetParam() == "topic", by_default = GetParam() == "default";
@@ -739,6 +737,9 @@ TEST(KafkaSourceTest, NewErrorMessagesSurviveAKillNineWithAStateTopic) {
   EXPECT_EQ(got, want);
 }
 
+
+// "file": --state FILE; "topic": --state kafka:TOPIC on a keyed topic; "default": no --state at
+// all, on an unkeyed topic (the shared engine's snapshots go to the default state topic).
 // A consumer that stops polling and heartbeating for longer than the group allows (here: the
 // whole process stopped for 12 s with session.timeout.ms 6 s and max.poll.interval.ms 7 s) loses
 // its partitions. That is reported, in /metrics and on stderr, and it recovers: it rejoins the
@@ -747,8 +748,10 @@ TEST(KafkaSourceTest, LostPartitionsAreReportedAndTheConsumerRecovers) {
   TempDir dir;
   const std::string topic = UniqueName("maxpoll"), group = UniqueName("maxpollgroup");
   const uint64_t total = PrepareSlowBackfill(
-      dir, topic, "--format nginx --sites 3 --rps 10 --duration 20m --seed 10",
-      "");
+      dir, topic,
+      "--format nginx --sites 3 --rps 10 --duration 20m --seed 10 --incident errors,1,4m,6m"
+      " --incident latency,2,12m,6m",
+      "state:\n  interval: 1s\n");
   ASSERT_FALSE(::testing::Test::HasFailure());
   TightenGroupTimeouts(dir);
   const Spawned sp = SpawnSitepulse({"run", "--config", dir / "slow.yaml", "--input",
@@ -778,6 +781,14 @@ TEST(KafkaSourceTest, LostPartitionsAreReportedAndTheConsumerRecovers) {
   const size_t at = summary.find("\"lines\":");
   ASSERT_NE(at, std::string::npos) << summary;
   EXPECT_GE(std::strtoull(summary.c_str() + at + 8, nullptr, 10), total) << summary;
+  // What was read twice was counted once: the windows went back to the last snapshot (the
+  // default state) when the partitions came back, so the anomalies are the file run's. Before
+  // the roll-back, the lost partitions were ended (closing every bucket up to the newest
+  // partition's time) and the lines read again were counted twice: wrong events.
+  EXPECT_NE(err.find("windows rolled back to the last snapshot"), std::string::npos) << err;
+  const std::set<std::string> want = EventsIn(dir, {"file.jsonl"});
+  ASSERT_GE(want.size(), 3u);
+  EXPECT_EQ(EventsIn(dir, {"out.jsonl"}), want) << err;
 }
 
 // A pipeline that cannot keep up (here: the stats sink writes into a FIFO nobody reads, so the
