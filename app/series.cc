@@ -44,7 +44,28 @@ constexpr const char* kSeriesHelp =
     "                   kinds of evidence (how unexpected each value's coarse level is after\n"
     "                   the three before it; how far the mean of the last 48 values sits\n"
     "                   from the long-run mean), each with its own firing level; a value\n"
-    "                   beyond the range seen so far by more than 5% of it scores 1\n";
+    "                   beyond the range seen so far by more than 5% of it scores 1\n"
+    "  --tune NAME=V    context: override one of the scorer's constants (for cross-validation,\n"
+    "                   scripts/nab-cv.sh): sequence_fires (0.995), shift_fires (0.995),\n"
+    "                   extreme_tolerance (0.05), shift_window (48 rows), order (3)\n";
+
+// --tune NAME=VALUE into `t`; an error message or "".
+std::string ApplyTune(const std::string& arg, SeriesTuning* t) {
+  const size_t eq = arg.find('=');
+  const std::string name = arg.substr(0, eq);
+  double v = 0;
+  if (eq == std::string::npos || !absl::SimpleAtod(arg.substr(eq + 1), &v) || !std::isfinite(v)) {
+    return StrCat("--tune ", arg, ": expected NAME=NUMBER");
+  }
+  auto in = [&](double lo, double hi) { return v >= lo && v <= hi; };
+  if (name == "sequence_fires" && in(0.5, 0.99999)) t->sequence_fires = v;
+  else if (name == "shift_fires" && in(0.5, 0.99999)) t->shift_fires = v;
+  else if (name == "extreme_tolerance" && in(0, 10)) t->extreme_tolerance = v;
+  else if (name == "shift_window" && in(2, 1000) && v == std::floor(v)) t->shift_window = static_cast<int>(v);
+  else if (name == "order" && in(0, 10) && v == std::floor(v)) t->order = static_cast<int>(v);
+  else return StrCat("--tune ", arg, ": unknown name or value out of range (see --help)");
+  return "";
+}
 
 int Fail(const std::string& msg) {
   std::fprintf(stderr, "sitepulse series: %s\n", msg.c_str());
@@ -71,7 +92,8 @@ struct SeriesQuirks {
 }  // namespace
 
 int SeriesMain(const std::vector<std::string>& args) {
-  std::string detector, config, input, output, score_mode = "deviation";
+  std::string detector, config, input, output, score_mode = "deviation", tune;
+  SeriesTuning tuning;
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto next = [&](std::string* out) {
@@ -89,7 +111,10 @@ int SeriesMain(const std::vector<std::string>& args) {
     else if (a == "--input") ok = next(&input);
     else if (a == "--output") ok = next(&output);
     else if (a == "--score") ok = next(&score_mode);
-    else return Fail(StrCat("unknown option '", a, "'\n\n", kSeriesHelp));
+    else if (a == "--tune") {
+      ok = next(&tune);
+      if (std::string e = ok ? ApplyTune(tune, &tuning) : ""; !e.empty()) return Fail(e);
+    } else return Fail(StrCat("unknown option '", a, "'\n\n", kSeriesHelp));
     if (!ok) return Fail(StrCat(a, " needs a value"));
   }
   if (detector.empty() || input.empty() || output.empty()) {
@@ -152,7 +177,8 @@ int SeriesMain(const std::vector<std::string>& args) {
   }
   SeriesScorer scorer(spec, score_mode == "deviation"    ? SeriesScorer::Mode::kDeviation
                             : score_mode == "likelihood" ? SeriesScorer::Mode::kLikelihood
-                                                         : SeriesScorer::Mode::kContext);
+                                                         : SeriesScorer::Mode::kContext,
+                      tuning);
   std::string line;
   size_t row = 0;
   EventTime last = INT64_MIN;

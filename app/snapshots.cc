@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
+#include "core/time.h"
 
 namespace sitepulse {
 
@@ -84,8 +85,10 @@ void Snapshots::RollBack() {
     SP_LOG(kError, "snapshots", "%s; starting empty", st.message());
   }
   checkpointer_->SetSharedSnapshotBound(engines_->shared().closed_before());
+  const EventTime closed = engines_->shared().closed_before();
   SP_LOG(kInfo, "snapshots", "the partitions came back: windows rolled back to the last snapshot "
-         "(%zu sites); reading again from the committed offsets", engines_->site_count());
+         "(%zu sites, closed before %s); reading again from the committed offsets",
+         engines_->site_count(), closed == INT64_MIN ? std::string("the start") : FormatRfc3339(closed));
 }
 
 void Snapshots::OnAssigned(bool owns_every_partition) {

@@ -45,12 +45,15 @@ struct Row {
   int window;      // index of the window the row is in (corpus-wide), -1 outside, -2 probation
   double tp;       // sigmoid weight if a true positive (unnormalised)
   double fp;       // sigmoid weight if a false positive (negative, before A_fp)
+  int category = 0;  // index into Corpus::categories (the file's directory)
 };
 
 struct Corpus {
   std::vector<Row> rows;
   int windows = 0;
   int files = 0;
+  std::vector<std::string> categories;
+  std::vector<int> window_category;  // per window
 };
 
 std::vector<std::string> ReadLines(const std::string& path) {
@@ -77,33 +80,19 @@ int Fail(const std::string& m) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  std::string data, windows_path, results, json_out;
-  double min_standard = -1e9;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&] { return std::string(i + 1 < argc ? argv[++i] : ""); };
-    if (a == "--data") data = next();
-    else if (a == "--windows") windows_path = next();
-    else if (a == "--results") results = next();
-    else if (a == "--json") json_out = next();
-    else if (a == "--min-standard") min_standard = std::stod(next());
-    else return Fail("unknown argument " + a);
-  }
-  if (data.empty() || windows_path.empty() || results.empty()) {
-    return Fail("usage: nab_score --data DIR --windows FILE --results DIR [--json OUT] [--min-standard X]");
-  }
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  if (parser.load(windows_path).get(root) != simdjson::SUCCESS) return Fail("cannot read " + windows_path);
-  simdjson::dom::object files;
-  if (root.get_object().get(files) != simdjson::SUCCESS) return Fail("windows: expected an object");
-
-  Corpus corpus;
+// Reads every file of the windows list: its data, its results in `results`, its windows.
+// An error message, or "" when the corpus was read.
+std::string LoadCorpus(const simdjson::dom::object& files, const std::string& data,
+                       const std::string& results, Corpus& corpus) {
+  auto Fail = [](const std::string& m) { return m; };
   const double max_tp = ScaledSigmoid(-1.0);
   std::vector<std::string> per_file;
   for (auto [key, value] : files) {
     const std::string file(key);
+    const std::string category = file.substr(0, file.find('/'));
+    auto cat_it = std::find(corpus.categories.begin(), corpus.categories.end(), category);
+    const int cat = static_cast<int>(cat_it - corpus.categories.begin());
+    if (cat_it == corpus.categories.end()) corpus.categories.push_back(category);
     std::vector<std::pair<std::string, std::string>> wins;
     simdjson::dom::array arr;
     if (value.get_array().get(arr) != simdjson::SUCCESS) return Fail("windows of " + file);
@@ -151,7 +140,7 @@ int main(int argc, char** argv) {
     long prev_right = -1;
     double prev_width = 0;
     for (size_t i = 0; i < n; ++i) {
-      Row r{scores[i], -1, 0, 0};
+      Row r{scores[i], -1, 0, 0, cat};
       const bool in_window = w < ranges.size() && i >= ranges[w].first && i <= ranges[w].second;
       if (in_window) {
         const double width = static_cast<double>(ranges[w].second - ranges[w].first + 1);
@@ -174,9 +163,188 @@ int main(int argc, char** argv) {
       }
     }
     corpus.windows += static_cast<int>(ranges.size());
+    corpus.window_category.insert(corpus.window_category.end(), ranges.size(), cat);
     ++corpus.files;
   }
 
+  return "";
+}
+
+// --- Leave-one-category-out cross-validation -------------------------------------------------
+//
+// Every --results directory is one candidate configuration (a variant). For each category in
+// turn, the variant and the threshold are chosen on the other categories alone (the best
+// standard-profile score there) and applied to the held-out category. Reported: each fold's
+// normalised score (a category without windows has none: its false-positive rows instead), their
+// mean over the folds with windows (the headline), and the pooled score of all held-out rows.
+
+std::string cv_json;
+double cv_min = -1e9;
+
+struct Outcome {
+  double s = 0;        // raw score
+  double threshold = 0;
+  int tp = 0, fp = 0;
+};
+
+// The best threshold over the rows of `keep` categories (every distinct score, from the top).
+Outcome Sweep(const Corpus& c, const std::vector<bool>& keep, const Profile& p) {
+  std::vector<const Row*> rows;
+  int windows = 0;
+  for (size_t w = 0; w < c.window_category.size(); ++w) windows += keep[c.window_category[w]] ? 1 : 0;
+  for (const Row& r : c.rows) {
+    if (keep[r.category] && r.window != -2) rows.push_back(&r);
+  }
+  std::sort(rows.begin(), rows.end(), [](const Row* a, const Row* b) { return a->score > b->score; });
+  std::vector<double> best(c.window_category.size(), -1.0);
+  Outcome cur{-p.a_fn * windows, 1.0 + 1e-9, 0, 0};
+  Outcome top = cur;
+  for (size_t i = 0; i < rows.size();) {
+    const double t = rows[i]->score;
+    for (; i < rows.size() && rows[i]->score == t; ++i) {
+      const Row& r = *rows[i];
+      if (r.window >= 0) {
+        double& b = best[static_cast<size_t>(r.window)];
+        if (b < 0) {
+          cur.s += p.a_fn + r.tp * p.a_tp;
+          ++cur.tp;
+          b = r.tp;
+        } else if (r.tp > b) {
+          cur.s += (r.tp - b) * p.a_tp;
+          b = r.tp;
+        }
+      } else {
+        cur.s += r.fp * p.a_fp;
+        ++cur.fp;
+      }
+    }
+    cur.threshold = t;
+    if (cur.s > top.s) top = cur;
+  }
+  return top;
+}
+
+// The rows of `keep` categories at a fixed threshold.
+Outcome Apply(const Corpus& c, const std::vector<bool>& keep, const Profile& p, double t) {
+  std::vector<double> best(c.window_category.size(), -1.0);
+  Outcome o{0, t, 0, 0};
+  for (const Row& r : c.rows) {
+    if (!keep[r.category] || r.window == -2 || r.score < t) continue;
+    if (r.window >= 0) {
+      double& b = best[static_cast<size_t>(r.window)];
+      b = std::max(b, r.tp);
+    } else {
+      o.s += r.fp * p.a_fp;
+      ++o.fp;
+    }
+  }
+  for (size_t w = 0; w < best.size(); ++w) {
+    if (!keep[c.window_category[w]]) continue;
+    if (best[w] >= 0) {
+      o.s += best[w] * p.a_tp;
+      ++o.tp;
+    } else {
+      o.s -= p.a_fn;
+    }
+  }
+  return o;
+}
+
+int CrossValidate(const simdjson::dom::object& files, const std::string& data,
+                  const std::vector<std::string>& results, const Corpus& first) {
+  std::vector<Corpus> variants{first};
+  for (size_t v = 1; v < results.size(); ++v) {
+    variants.emplace_back();
+    if (std::string e = LoadCorpus(files, data, results[v], variants.back()); !e.empty()) return Fail(e);
+  }
+  const size_t cats = first.categories.size();
+  std::string json = "{\"variants\":" + std::to_string(variants.size()) + ",\"profiles\":{";
+  double headline = 0;
+  std::printf("NAB leave-one-category-out (%d files, %d windows, %zu variants): variant and threshold\n"
+              "chosen on the other categories, scored on the held-out one\n",
+              first.files, first.windows, variants.size());
+  for (const Profile& p : kProfiles) {
+    std::printf("%s\n  %-24s %8s %8s %10s %5s %5s %5s\n", p.name, "held out", "score", "variant",
+                "threshold", "TP", "FN", "FP");
+    double pooled = 0, sum = 0;
+    int folds = 0, windows_all = 0;
+    json += std::string(p.name == kProfiles[0].name ? "" : ",") + "\"" + p.name + "\":{\"folds\":[";
+    for (size_t c = 0; c < cats; ++c) {
+      std::vector<bool> train(cats, true), test(cats, false);
+      train[c] = false;
+      test[c] = true;
+      size_t best_v = 0;
+      Outcome best_train;
+      best_train.s = -1e18;
+      for (size_t v = 0; v < variants.size(); ++v) {
+        const Outcome o = Sweep(variants[v], train, p);
+        if (o.s > best_train.s) best_train = o, best_v = v;
+      }
+      const Outcome held = Apply(variants[best_v], test, p, best_train.threshold);
+      int w = 0;
+      for (int wc : first.window_category) w += wc == static_cast<int>(c) ? 1 : 0;
+      windows_all += w;
+      pooled += held.s;
+      const double norm = w > 0 ? 100 * (held.s + p.a_fn * w) / ((p.a_tp + p.a_fn) * w) : 0;
+      if (w > 0) sum += norm, ++folds;
+      char score[32];
+      std::snprintf(score, sizeof(score), w > 0 ? "%.1f" : "n/a", norm);
+      std::printf("  %-24s %8s %8zu %10.4f %5d %5d %5d\n", first.categories[c].c_str(), score, best_v,
+                  best_train.threshold, held.tp, w - held.tp, held.fp);
+      json += std::string(c == 0 ? "" : ",") + "{\"category\":\"" + first.categories[c] +
+              "\",\"windows\":" + std::to_string(w) + ",\"score\":" + (w > 0 ? std::to_string(norm) : "null") +
+              ",\"variant\":" + std::to_string(best_v) + ",\"threshold\":" +
+              std::to_string(best_train.threshold) + ",\"tp\":" + std::to_string(held.tp) +
+              ",\"fp\":" + std::to_string(held.fp) + "}";
+    }
+    const double mean = folds > 0 ? sum / folds : 0;
+    const double pooled_norm = 100 * (pooled + p.a_fn * windows_all) / ((p.a_tp + p.a_fn) * windows_all);
+    std::printf("  %-24s %8.1f   (mean of the %d folds with windows; pooled held-out rows %.1f)\n",
+                "cross-validated", mean, folds, pooled_norm);
+    json += "],\"mean\":" + std::to_string(mean) + ",\"pooled\":" + std::to_string(pooled_norm) + "}";
+    if (p.name == kProfiles[0].name) headline = mean;
+  }
+  json += "}}";
+  if (!cv_json.empty()) std::ofstream(cv_json) << json << "\n";
+  if (headline < cv_min) {
+    std::fprintf(stderr, "nab_score: cross-validated standard score %.1f is below %.1f\n", headline, cv_min);
+    return 1;
+  }
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  std::string data, windows_path, json_out;
+  std::vector<std::string> results;
+  bool cv = false;
+  double min_standard = -1e9;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&] { return std::string(i + 1 < argc ? argv[++i] : ""); };
+    if (a == "--data") data = next();
+    else if (a == "--windows") windows_path = next();
+    else if (a == "--results") results.push_back(next());
+    else if (a == "--cv") cv = true;
+    else if (a == "--json") json_out = next();
+    else if (a == "--min-standard") min_standard = std::stod(next());
+    else return Fail("unknown argument " + a);
+  }
+  if (data.empty() || windows_path.empty() || results.empty()) {
+    return Fail("usage: nab_score --data DIR --windows FILE --results DIR [--json OUT] [--min-standard X]\n"
+                "       nab_score --cv --data DIR --windows FILE --results DIR [--results DIR]... [--json OUT] [--min-standard X]");
+  }
+  if (!cv && results.size() != 1) return Fail("one --results without --cv");
+  cv_json = json_out;
+  cv_min = min_standard;
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.load(windows_path).get(root) != simdjson::SUCCESS) return Fail("cannot read " + windows_path);
+  simdjson::dom::object files;
+  if (root.get_object().get(files) != simdjson::SUCCESS) return Fail("windows: expected an object");
+
+  Corpus corpus;
+  if (std::string e = LoadCorpus(files, data, results.front(), corpus); !e.empty()) return Fail(e);
+  if (cv) return CrossValidate(files, data, results, corpus);
   // Candidate thresholds: every distinct score (capped to a few thousand quantiles).
   std::vector<double> cands;
   for (const Row& r : corpus.rows) cands.push_back(r.score);

@@ -38,8 +38,8 @@ double SeriesScorer::Score(EventTime t, double v) {
         // the last two fire at higher likelihoods (swept on NAB: they are noisier). A new
         // extreme fires outright.
         if (mode_ == Mode::kContext) {
-          score = std::max({score, OnCommonScale(sequence_score, kSequenceFires),
-                            OnCommonScale(shift_score, kShiftFires)});
+          score = std::max({score, OnCommonScale(sequence_score, tuning_.sequence_fires),
+                            OnCommonScale(shift_score, tuning_.shift_fires)});
           if (new_extreme) score = 1;
         }
         const bool was_active = machine_.phase() == AlertPhase::kFiring;

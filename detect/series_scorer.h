@@ -18,6 +18,17 @@
 #include "detect/threshold_detector.h"
 
 namespace sitepulse {
+// The context scorer's own constants. The defaults were chosen on the shared NAB subset;
+// `sitepulse series --tune NAME=VALUE` overrides them so that scripts/nab-cv.sh can choose them
+// on some categories and score the others (docs/detection.md).
+struct SeriesTuning {
+  double sequence_fires = 0.995;    // sequence surprise fires at this likelihood
+  double shift_fires = 0.995;       // mean shift fires at this likelihood
+  double extreme_tolerance = 0.05;  // a new extreme: beyond the range by this share of it
+  int shift_window = 48;            // rows in the mean shift's recent window (2..1000)
+  int order = 3;                    // levels of context before the one predicted (1..10)
+};
+
 namespace series_internal {
 // 1 - 2^-(d/s)^2: 0 at no deviation, 0.5 at `sensitivity` deviations, towards 1 beyond.
 inline double ScoreOf(double directed_z, double sensitivity) {
@@ -56,8 +67,6 @@ class Likelihood {
   double var_ = 1;
 };
 constexpr double kLikelihoodFires = 0.99;
-constexpr double kSequenceFires = 0.995;
-constexpr double kShiftFires = 0.995;
 
 // Maps a likelihood that fires at `fires` onto the common scale, where kLikelihoodFires fires:
 // [0, fires] -> [0, kLikelihoodFires] and [fires, 1] -> [kLikelihoodFires, 1], so that evidence
@@ -72,6 +81,7 @@ inline double OnCommonScale(double likelihood, double fires) {
 // whatever the recent history says. Needs two distinct values first.
 class NewExtreme {
  public:
+  explicit NewExtreme(double tolerance = 0.05) : kTolerance(tolerance) {}
   bool Observe(double v) {
     bool beyond = false;
     if (n_ > 0 && hi_ > lo_) {
@@ -85,7 +95,7 @@ class NewExtreme {
   }
 
  private:
-  static constexpr double kTolerance = 0.05;
+  double kTolerance;
   uint64_t n_ = 0;
   double lo_ = 0, hi_ = 0;
 };
@@ -95,6 +105,7 @@ class NewExtreme {
 // Negative until the long run has enough values.
 class MeanShift {
  public:
+  explicit MeanShift(int window = 48) : kWindow(static_cast<size_t>(window)) {}
   double Score(double v) {
     window_.push_back(v);
     sum_ += v;
@@ -110,12 +121,13 @@ class MeanShift {
       var_ = (1 - a) * (var_ + a * d * d);
     }
     if (n_ <= kMinLongRun) return -1;
-    const double standard_error = std::sqrt(std::max(var_, 1e-12) / kWindow);
-    return std::fabs(sum_ / kWindow - mean_) / standard_error;
+    const double w = static_cast<double>(kWindow);
+    const double standard_error = std::sqrt(std::max(var_, 1e-12) / w);
+    return std::fabs(sum_ / w - mean_) / standard_error;
   }
 
  private:
-  static constexpr size_t kWindow = 48;
+  size_t kWindow;
   static constexpr double kLongRun = 2000;
   static constexpr uint64_t kMinLongRun = 50;
   std::deque<double> window_;
@@ -132,6 +144,7 @@ class MeanShift {
 // the value itself is unremarkable.
 class SequenceSurprise {
  public:
+  explicit SequenceSurprise(int order = 3) : kOrder(order) {}
   double Score(double v) {
     if (n_++ == 0) lo_ = hi_ = v;
     lo_ = std::min(lo_, v);
@@ -150,7 +163,7 @@ class SequenceSurprise {
 
  private:
   static constexpr int kLevels = 8;  // 3 bits each in history_
-  static constexpr int kOrder = 3;
+  int kOrder;
   static constexpr double kPrior = 0.1;
   uint64_t n_ = 0;
   double lo_ = 0, hi_ = 0;
@@ -164,14 +177,22 @@ class SeriesScorer {
   // deviation: the baseline's deviation score; likelihood: how unusual recent deviations are;
   // context: that, sequence surprise, mean shift and new extremes together.
   enum class Mode { kDeviation, kLikelihood, kContext };
-  SeriesScorer(const DetectorSpec& spec, Mode mode)
-      : spec_(spec), mode_(mode), model_(spec.baseline), alert_options_{0, spec.keep_firing_for} {}
+  SeriesScorer(const DetectorSpec& spec, Mode mode, const SeriesTuning& tuning = {})
+      : spec_(spec),
+        mode_(mode),
+        tuning_(tuning),
+        sequence_(tuning.order),
+        shift_(tuning.shift_window),
+        extreme_(tuning.extreme_tolerance),
+        model_(spec.baseline),
+        alert_options_{0, spec.keep_firing_for} {}
   // The score in [0, 1] of the next row (rows in the order given).
   double Score(EventTime t, double v);
 
  private:
   DetectorSpec spec_;
   Mode mode_;
+  SeriesTuning tuning_;
   series_internal::Likelihood likelihood_, sequence_likelihood_, shift_likelihood_;
   series_internal::SequenceSurprise sequence_;
   series_internal::MeanShift shift_;

@@ -597,6 +597,10 @@ bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<B
                      static_cast<long long>(o.next_offset), static_cast<long long>(m->offset - 1));
       }
     }
+    if (!owned_[id].positioned) {
+      SP_LOG(kInfo, "kafka", "%s/%d: reading from offset %lld", rd_kafka_topic_name(m->rkt),
+             m->partition, static_cast<long long>(m->offset));
+    }
     owned_[id].positioned = true;
     owned_[id].next_offset = m->offset + 1;
     owned_[id].last_timestamp_ms = rd_kafka_message_timestamp(m, nullptr);

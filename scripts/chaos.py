@@ -10,7 +10,9 @@ strikes at a random point of the stream:
   kill          the instance is killed with -9, then started again with the same command;
   broker        the broker stops for a random pause, then starts;
   join          a second instance joins the group (keyed topic, --state kafka:TOPIC);
-  leave         one of two instances leaves the group (SIGTERM; keyed topic, state topic).
+  leave         one of two live instances leaves the group (SIGTERM; keyed topic, state
+                topic); the other takes over, catches up and stops, and a third with
+                --exit-at-end closes the last buckets.
 
 Every event the Kafka run(s) wrote is then classified against the reference: lost (a reference
 event nobody wrote), duplicated (the same event written again: allowed by at-least-once,
@@ -84,6 +86,16 @@ class Instance:
                 return int(float(m.group(1))) if m else 0
         except OSError:
             return 0
+
+    def lag(self):
+        """(partitions reported, messages behind in all) from /metrics; (0, 0) if unreadable."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=2) as r:
+                rows = re.findall(r'^sitepulse_kafka_consumer_lag_messages\{[^}]*\} (\S+)$',
+                                  r.read().decode(), re.M)
+                return len(rows), sum(int(float(v)) for v in rows)
+        except OSError:
+            return 0, 0
 
     def wait(self, seconds):
         try:
@@ -207,14 +219,27 @@ def run_one(args, seed):
         for i in instances:
             i.wait(300)
     else:  # leave
-        a, b = spawn("a", ["--exit-at-end"]), spawn("b", ["--exit-at-end"])
+        # Both live (an --exit-at-end member exits once its own partitions are read, and one
+        # that left late would leave its partitions to nobody). After b leaves, a owns every
+        # partition; once it has caught up it stops (SIGTERM), and c --exit-at-end closes the
+        # last buckets from the state, as a restart would.
+        a, b = spawn("a"), spawn("b")
         instances += [a, b]
-        struck = wait_for_lines([a, b], int(total * at))
-        if struck:
-            b.proc.send_signal(signal.SIGTERM)
-        detail = f"leave at {int(at * 100)}%" if struck else "finished first"
-        for i in instances:
-            i.wait(300)
+        if not wait_for_lines([a, b], int(total * at)):
+            raise RuntimeError("the instances did not read far enough: " + a.stderr()[-2000:])
+        b.proc.send_signal(signal.SIGTERM)
+        b.wait(120)
+        deadline = time.time() + 300
+        while time.time() < deadline and a.lag() != (3, 0):
+            time.sleep(0.2)
+        if a.lag() != (3, 0):
+            raise RuntimeError(f"a did not take over and catch up: lag {a.lag()}")
+        a.proc.send_signal(signal.SIGTERM)
+        a.wait(120)
+        c = spawn("c", ["--exit-at-end"])
+        instances.append(c)
+        c.wait(300)
+        detail = f"leave at {int(at * 100)}%"
     for i in instances:
         if i.proc.returncode not in (0, -signal.SIGKILL):
             raise RuntimeError(f"{i.name} exited {i.proc.returncode}: " + i.stderr()[-2000:])

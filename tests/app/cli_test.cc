@@ -152,8 +152,9 @@ TEST(CliTest, SeriesTakesRealExports) {
 }
 
 // The scores `sitepulse series --score MODE` gives the rows of dir/in.csv, in order.
-std::vector<double> SeriesScores(const TempDir& dir, const std::string& mode) {
-  auto r = RunCommand(kBin + " series --detector baseline --score " + mode + " --input " +
+std::vector<double> SeriesScores(const TempDir& dir, const std::string& mode,
+                                 const std::string& extra = "") {
+  auto r = RunCommand(kBin + " series --detector baseline --score " + mode + extra + " --input " +
                           dir / "in.csv" + " --output " + dir / (mode + ".csv"),
                       dir);
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -238,6 +239,32 @@ TEST(CliTest, SeriesContextScoreFiresOnANewExtreme) {
   EXPECT_EQ(context[1700], 1.0);  // 60 past the old maximum
   EXPECT_LT(context[1701], 0.99);  // the same excursion, already reported
   EXPECT_LT(MaxIn(context, 1000, 1200), 0.99);
+}
+
+// --tune overrides one of the context scorer's constants (scripts/nab-cv.sh chooses them per
+// fold): with a tolerance of the whole range the excursion to 260 is no new extreme; a bad name or value is
+// refused with what is wrong.
+TEST(CliTest, SeriesTuneOverridesAScorerConstant) {
+  TempDir dir;
+  {
+    std::ofstream csv(dir / "in.csv");
+    uint64_t x = 777;
+    for (int i = 0; i < 2000; ++i) {
+      x = x * 6364136223846793005ull + 1442695040888963407ull;
+      double v = 100 + static_cast<double>(x >> 11) / static_cast<double>(1ull << 53) * 100;
+      if (i == 1700) v = 260;
+      csv << 1709251200 + int64_t{300} * i << "," << v << "\n";
+    }
+  }
+  EXPECT_EQ(SeriesScores(dir, "context")[1700], 1.0);
+  EXPECT_LT(SeriesScores(dir, "context", " --tune extreme_tolerance=1")[1700], 1.0);
+  for (const char* bad : {"extreme_tolerance", "order=2.5", "levels=4", "sequence_fires=1"}) {
+    auto r = RunCommand(kBin + " series --detector baseline --score context --tune " + bad +
+                            " --input " + dir / "in.csv" + " --output " + dir / "x.csv",
+                        dir);
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_NE(r.err.find(std::string("--tune ") + bad), std::string::npos) << r.err;
+  }
 }
 
 // --listen binds only once every input and sink opened: a run that cannot start (a Kafka URI
