@@ -149,6 +149,13 @@ void KafkaCheckpointer::Forget(int pid, bool keep_engine) {
   applied_offset_.erase(pid);
   closed_offset_.erase(pid);
   snapshot_bound_.erase(pid);
+  // Whether it was read to its end and quiet belongs to this assignment: kept, a partition
+  // assigned again would count as idle before it delivered what it is read again from (a chaos
+  // run: a partition of 125 lines, idle before a lost assignment, was judged idle again at once,
+  // the others closed their buckets, and its lines read again came late).
+  at_end_.erase(pid);
+  idle_.erase(pid);
+  last_input_ns_.erase(pid);
 }
 
 void KafkaCheckpointer::CheckIdle() {

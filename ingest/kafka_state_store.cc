@@ -107,6 +107,13 @@ absl::Status KafkaStateStore::CreateTopicIfMissing() {
   rd_kafka_NewTopic_t* t = rd_kafka_NewTopic_new(options_.topic.c_str(), 1, -1, err, sizeof(err));
   if (t == nullptr) return absl::InvalidArgumentError(StrCat("state topic: ", err));
   rd_kafka_NewTopic_set_config(t, "cleanup.policy", "compact");
+  // A reader reads the whole partition to find a key's newest value, and only closed segments
+  // are compacted: with the broker's defaults (1 GiB or 7 days per segment) a restart could
+  // read days of snapshots. Segments of 10 minutes, cleaned early, keep it to about that much
+  // beyond the newest value of each key; tombstones of old pieces go after an hour.
+  rd_kafka_NewTopic_set_config(t, "segment.ms", "600000");
+  rd_kafka_NewTopic_set_config(t, "min.cleanable.dirty.ratio", "0.1");
+  rd_kafka_NewTopic_set_config(t, "delete.retention.ms", "3600000");
   rd_kafka_queue_t* q = rd_kafka_queue_new(Rk(producer_));
   rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(Rk(producer_), RD_KAFKA_ADMIN_OP_CREATETOPICS);
   rd_kafka_AdminOptions_set_request_timeout(opts, static_cast<int>(options_.timeout / 1'000'000), err,

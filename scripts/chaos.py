@@ -146,20 +146,41 @@ def prepare(args, run_dir, seed, rng, keyed):
         "20m", "--seed", str(seed), "--out", log, *incidents])
     topic = f"chaos-{seed}-{int(time.time() * 1000) % 10**9}"
     sh(["scripts/kafka.sh", "create", topic, "3"])
-    to_send = log
     if keyed:
         to_send = os.path.join(run_dir, "keyed.log")
         with open(log) as src, open(to_send, "w") as dst:
             for line in src:
                 host = re.search(r'"host":"([^"]*)"', line).group(1)
                 dst.write(host + "\t" + line)
-    sh(["kcat", "-P", "-X", "batch.num.messages=1000", "-b", BROKER, "-t", topic,
-        *(["-K", "\t"] if keyed else []), "-l", to_send])
+        sh(["kcat", "-P", "-X", "batch.num.messages=1000", "-b", BROKER, "-t", topic, "-K", "\t",
+            "-l", to_send])
+    else:
+        # Unkeyed, as a shipper's sticky partitioner writes, but drawn from the seed: the first
+        # 50 to 300 lines to one partition, which gets nothing else (a tiny partition, read to
+        # its end and idle early), then blocks of 1,000 lines each to one of the other two at
+        # random (partitions far apart in event time).
+        with open(log) as f:
+            lines = f.readlines()
+        parts = [[] for _ in range(3)]
+        head, tiny = rng.randint(50, 300), rng.randrange(3)
+        parts[tiny] += lines[:head]
+        others = [p for p in range(3) if p != tiny]
+        for i in range(head, len(lines), 1000):
+            parts[rng.choice(others)] += lines[i:i + 1000]
+        for p, part in enumerate(parts):
+            path = os.path.join(run_dir, f"p{p}.log")
+            with open(path, "w") as out:
+                out.writelines(part)
+            if part:
+                sh(["kcat", "-P", "-X", "batch.num.messages=1000", "-b", BROKER, "-t", topic,
+                    "-p", str(p), "-l", path])
     cfg = os.path.join(ROOT, "configs", "nginx.yaml")
     sh([args.binary, "run", "--config", cfg, "--input", log, "--output",
         "file:" + os.path.join(run_dir, "file.jsonl")])
     with open(cfg) as f, open(os.path.join(run_dir, "chaos.yaml"), "w") as out:
-        out.write(f.read() + "\nstate:\n  interval: 1s\n" + SLOW_KAFKA)
+        # A tiny partition goes idle 5 s after its end (30 s by default), well within a run.
+        text = f.read().replace("windows:\n", "windows:\n  idle_timeout: 5s\n", 1)
+        out.write(text + "\nstate:\n  interval: 1s\n" + SLOW_KAFKA)
     with open(log) as f:
         total = sum(1 for _ in f)
     return topic, total
