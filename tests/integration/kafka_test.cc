@@ -593,6 +593,57 @@ std::set<std::string> EventsIn(const TempDir& dir, std::initializer_list<const c
   return events;
 }
 
+// The default state is announced and found again by the next run of the group; --state none
+// keeps none and says what that costs; a run that never commits (commit=false) keeps none either.
+TEST(KafkaSourceTest, StateByDefaultAndStateNone) {
+  TempDir dir;
+  const std::string topic = UniqueName("defaultstate");
+  auto gen = RunCommand(std::string(SITEPULSE_LOGGEN) +
+                            " --format nginx --sites 2 --rps 2 --duration 10m --seed 6 --out " +
+                            dir / "access.log",
+                        dir);
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  ASSERT_NO_FATAL_FAILURE(CreateTopic(topic, dir));
+  ASSERT_EQ(RunCommand("kcat -P -b " + Broker() + " -t " + topic + " -l " + dir / "access.log", dir)
+                .exit_code,
+            0);
+  const std::string config = std::string(SITEPULSE_SOURCE_DIR) + "/configs/nginx.yaml";
+  auto run = [&](const std::string& group, const std::string& extra) {
+    return RunCommand(std::string(SITEPULSE_BINARY) + " run --config " + config + " --input 'kafka://" +
+                          Broker() + "/" + topic + "?group=" + group + "' --exit-at-end --listen off" +
+                          extra + " --output file:" + dir / (group + ".jsonl"),
+                      dir);
+  };
+  const std::string group = UniqueName("defaultgroup");
+  const std::string key = group + "/engine:" + topic;
+  auto first = run(group, "");
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_NE(first.err.find("no state under " + key + " in sitepulse-state: a first start"),
+            std::string::npos)
+      << first.err;
+  auto second = run(group, "");  // nothing left to read: the state is found and restored
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_NE(second.err.find("restored 2 sites from " + key), std::string::npos) << second.err;
+
+  const std::string none_group = UniqueName("nonegroup");
+  auto none = run(none_group, " --state none");
+  ASSERT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_NE(none.err.find("--state none: no snapshots; after a crash or restart this instance "
+                          "starts with empty windows"),
+            std::string::npos)
+      << none.err;
+  auto none_again = run(none_group, "");  // the group kept no state: a first start
+  EXPECT_NE(none_again.err.find("no state under " + none_group + "/engine:" + topic),
+            std::string::npos)
+      << none_again.err;
+  auto dry = RunCommand(std::string(SITEPULSE_BINARY) + " run --config " + config + " --input 'kafka://" +
+                            Broker() + "/" + topic + "?group=" + UniqueName("drygroup") +
+                            "&commit=false' --exit-at-end --listen off --output file:" + dir / "dry.jsonl",
+                        dir);
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_EQ(dry.err.find("sitepulse-state"), std::string::npos) << dry.err;
+}
+
 class KillNineTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(KillNineTest, ThenRestartMissesNothing) {
