@@ -2,7 +2,7 @@
 // file. Used by `make demo`, the golden and detection tests, and the end-to-end benchmark.
 //
 //   loggen --format nginx|caddy|envoy|ecs|combined --out FILE [--error-out FILE]
-//          [--error-format error_text|json_error] [--sites N] [--rps R] [--duration D]
+//          [--error-format error_text|json_error|caddy_error] [--sites N] [--rps R] [--duration D]
 //          [--start RFC3339] [--seed S] [--bad-lines FRACTION] [--truth FILE]
 //          [--incident KIND,SITE,AT,DURATION]...
 //   KIND: latency (x8 latency), errors (25% 5xx), burn (4% 5xx: a slow error-budget burn, under
@@ -166,8 +166,35 @@ void WriteAccess(FILE* f, const std::string& format, const Request& r, const std
   }
 }
 
+// Caddy's own error log (logger http.log.error): the failed request nested, ts in epoch seconds.
+void WriteCaddyError(FILE* f, EventTime t, const std::string& site, const char* level,
+                     const std::string& msg, std::mt19937_64& rng) {
+  std::fprintf(f,
+               "{\"level\":\"%s\",\"ts\":%lld.%09lld,\"logger\":\"http.log.error\",\"msg\":\"%s\","
+               "\"request\":{\"remote_ip\":\"10.1.2.3\",\"remote_port\":\"%llu\",\"proto\":\"HTTP/2.0\","
+               "\"method\":\"GET\",\"host\":\"%s\",\"uri\":\"/api\",\"headers\":{\"User-Agent\":"
+               "[\"Mozilla/5.0\"]}},\"duration\":0.%03llu,\"status\":502,\"err_id\":\"%08llx\"}\n",
+               level, static_cast<long long>(t / kNanosPerSecond),
+               static_cast<long long>(t % kNanosPerSecond), msg.c_str(),
+               static_cast<unsigned long long>(1024 + rng() % 60000), site.c_str(),
+               static_cast<unsigned long long>(rng() % 1000),
+               static_cast<unsigned long long>(rng() & 0xffffffffu));
+}
+
 void WriteError(FILE* f, const std::string& format, EventTime t, const std::string& site,
                 const char* level, bool novel, std::mt19937_64& rng) {
+  if (format == "caddy_error") {
+    char msg[128];
+    if (novel) {
+      std::snprintf(msg, sizeof(msg), "dial tcp 10.0.%u.%u:8080: connect: connection refused",
+                    static_cast<unsigned>(rng() % 250), static_cast<unsigned>(rng() % 250));
+    } else {
+      std::snprintf(msg, sizeof(msg), "reverseproxy: upstream timed out after %llu ms",
+                    static_cast<unsigned long long>(rng() % 5000));
+    }
+    WriteCaddyError(f, t, site, level, msg, rng);
+    return;
+  }
   if (novel) {  // a failure the site never logged before: its upstream refuses connections
     const unsigned a = static_cast<unsigned>(rng() % 250), b = static_cast<unsigned>(rng() % 250);
     if (format == "json_error") {

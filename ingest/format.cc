@@ -26,7 +26,8 @@ bool ParseEpochUnit(std::string_view s, EpochUnit* out) {
 }
 
 std::vector<std::string_view> PresetNames() {
-  return {"nginx", "caddy", "envoy", "ecs", "json", "combined", "json_error", "error_text"};
+  return {"nginx",      "caddy",      "envoy",      "ecs",        "json",
+          "combined",   "json_error", "caddy_error", "error_text"};
 }
 
 absl::StatusOr<FormatSpec> FormatFromPreset(std::string_view preset) {
@@ -76,6 +77,14 @@ absl::StatusOr<FormatSpec> FormatFromPreset(std::string_view preset) {
     f.time_paths = {"time", "ts", "@timestamp", "timestamp"};
     f.level_paths = {"level", "log.level", "severity"};
     f.message_paths = {"message", "msg", "error.message"};
+  } else if (preset == "caddy_error") {
+    // Caddy's own error log (logger http.log.error): the request that failed is nested, as in
+    // the access log; ts in epoch seconds; msg the error.
+    f.kind = RecordKind::kError;
+    f.site_paths = {"request.host"};
+    f.time_paths = {"ts"};
+    f.level_paths = {"level"};
+    f.message_paths = {"msg"};
   } else if (preset == "error_text") {
     f.kind = RecordKind::kError;
     f.syntax = Syntax::kErrorText;

@@ -152,6 +152,35 @@ TEST(JsonPresetTest, JsonErrorMessage) {
   EXPECT_EQ(r.message, "");
 }
 
+// Caddy's own error log (logger http.log.error), as Caddy 2 writes it: the site is the failed
+// request's Host, nested as in the access log. json_error refuses it (no top-level site: the
+// missing_site of issue #19); caddy_error reads it, and the access lines' level too.
+TEST(JsonPresetTest, CaddyErrorLog) {
+  const std::string line =
+      R"({"level":"error","ts":1735689601.5241024,"logger":"http.log.error","msg":"dial tcp )"
+      R"(10.0.0.7:8080: connect: connection refused","request":{"remote_ip":"203.0.113.9",)"
+      R"("remote_port":"51234","proto":"HTTP/2.0","method":"GET","host":"shop.example.com",)"
+      R"("uri":"/cart","headers":{"User-Agent":["curl/8.5.0"],"Accept":["*/*"]},"tls":)"
+      R"({"resumed":false,"version":772,"server_name":"shop.example.com"}},"duration":0.0012,)"
+      R"x("status":502,"err_id":"gk7bq4yz1","err_trace":"reverseproxy.statusError (reverseproxy.go:1299)"})x";
+  LineParser generic = ParserFor("json_error");
+  EXPECT_EQ(ParseLine(generic, line).reason, RejectReason::kMissingSite);
+  LineParser p = ParserFor("caddy_error");
+  for (int i = 0; i < 2; ++i) {
+    auto r = ParseLine(p, line);
+    ASSERT_TRUE(r.ok()) << RejectReasonName(r.reason);
+    EXPECT_EQ(r.rec.kind, RecordKind::kError);
+    EXPECT_EQ(r.site, "shop.example.com");
+    EXPECT_EQ(r.rec.level, LogLevel::kError);
+    EXPECT_EQ(r.rec.time, 1735689601 * kS + 524102400);
+    EXPECT_EQ(r.message, "dial tcp 10.0.0.7:8080: connect: connection refused");
+  }
+  auto info = ParseLine(p, R"({"level":"info","ts":1735689601.5,"logger":"http.log.access",)"
+                           R"("msg":"handled request","request":{"host":"a.example.com"},"status":200})");
+  ASSERT_TRUE(info.ok()) << RejectReasonName(info.reason);
+  EXPECT_EQ(info.rec.level, LogLevel::kInfo);
+}
+
 struct Hostile {
   const char* line;
   RejectReason reason;
