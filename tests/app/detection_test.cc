@@ -171,7 +171,13 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         Shipped{"nginx", "nginx", "error_text",
                 "connect() failed (<*>: Connection refused) while connecting to upstream"},
-        Shipped{"caddy", "caddy", "caddy_error", "connect: connection refused"}),
+        Shipped{"caddy", "caddy", "caddy_error", "connect: connection refused"},
+        // Envoy and ECS have no per-site error log of their own: a JSON error log of the
+        // services behind them (json_error) is their companion.
+        Shipped{"envoy", "envoy", "json_error", "failed (<*>: Connection refused)"},
+        Shipped{"ecs", "ecs", "json_error", "failed (<*>: Connection refused)"},
+        Shipped{"combined", "combined", "error_text",
+                "connect() failed (<*>: Connection refused) while connecting to upstream"}),
     [](const ::testing::TestParamInfo<Shipped>& info) { return std::string(info.param.config); });
 
 }  // namespace
