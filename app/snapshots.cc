@@ -84,8 +84,8 @@ void Snapshots::RollBack() {
     engines_->ResetShared();
     SP_LOG(kError, "snapshots", "%s; starting empty", st.message());
   }
-  checkpointer_->SetSharedSnapshotBound(engines_->shared().closed_before());
   const EventTime closed = engines_->shared().closed_before();
+  checkpointer_->SetSharedSnapshotBound(closed);
   SP_LOG(kInfo, "snapshots", "the partitions came back: windows rolled back to the last snapshot "
          "(%zu sites, closed before %s); reading again from the committed offsets",
          engines_->site_count(), closed == INT64_MIN ? std::string("the start") : FormatRfc3339(closed));

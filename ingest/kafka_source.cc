@@ -582,13 +582,17 @@ bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<B
       continue;
     }
     const int id = PartitionId(rd_kafka_topic_name(m->rkt), m->partition);
-    if (!owned_[id].assigned || finishing_) {
+    Owned& o = owned_[id];
+    if (!o.assigned || finishing_) {
       // Fetched before a revoke that happened within this poll (its new owner reads it), or past
       // the end of a backfill (fetched before the pause took effect).
       rd_kafka_message_destroy(m);
       continue;
     }
-    if (Owned& o = owned_[id]; o.positioned && m->offset > o.next_offset) {
+    if (!o.positioned) {
+      SP_LOG(kInfo, "kafka", "%s/%d: reading from offset %lld", rd_kafka_topic_name(m->rkt),
+             m->partition, static_cast<long long>(m->offset));
+    } else if (m->offset > o.next_offset) {
       // Offsets the client never delivered: compaction and transaction markers make such gaps;
       // anything else is a client bug (observed with cooperative rebalancing in librdkafka 2.0).
       if (offset_gaps_.fetch_add(1) < 10) {
@@ -597,13 +601,9 @@ bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<B
                      static_cast<long long>(o.next_offset), static_cast<long long>(m->offset - 1));
       }
     }
-    if (!owned_[id].positioned) {
-      SP_LOG(kInfo, "kafka", "%s/%d: reading from offset %lld", rd_kafka_topic_name(m->rkt),
-             m->partition, static_cast<long long>(m->offset));
-    }
-    owned_[id].positioned = true;
-    owned_[id].next_offset = m->offset + 1;
-    owned_[id].last_timestamp_ms = rd_kafka_message_timestamp(m, nullptr);
+    o.positioned = true;
+    o.next_offset = m->offset + 1;
+    o.last_timestamp_ms = rd_kafka_message_timestamp(m, nullptr);
     waiting_.emplace_back(id, m);
   }
   if (!HandOver(/*block=*/false)) SetPaused(true);
