@@ -161,10 +161,8 @@ bool Snapshots::Save() {
 
 bool Snapshots::SaveToKafka() {
   const EventTime closed_before = engines_->shared().closed_before();
-  std::string value;
-  engines_->shared().SaveState(/*include_open=*/false,
-                               [&](const std::string& piece) { value.append(piece); });
-  const absl::Status st = engine_store_->Put(engine_key_, value);
+  const absl::Status st =
+      engine_store_->Put(engine_key_, engines_->shared().SaveState(/*include_open=*/false));
   if (!st.ok()) {
     state_errors_->Add();
     SP_LOG(kWarning, "snapshots", "cannot write state %s to %s: %s", engine_key_,

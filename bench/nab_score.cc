@@ -368,36 +368,14 @@ int main(int argc, char** argv) {
   for (const Profile& p : kProfiles) {
     double best = -1e18, best_t = 0;
     int best_tp = 0, best_fp = 0;
-    std::vector<double> window_best(static_cast<size_t>(corpus.windows));
+    const std::vector<bool> every(corpus.categories.size(), true);
     for (double t : cands) {
-      std::fill(window_best.begin(), window_best.end(), -1.0);
-      double fp_sum = 0;
-      int fps = 0;
-      for (const Row& r : corpus.rows) {
-        if (r.score < t || r.window == -2) continue;
-        if (r.window >= 0) {
-          double& b = window_best[static_cast<size_t>(r.window)];
-          b = std::max(b, r.tp);
-        } else {
-          fp_sum += r.fp * p.a_fp;
-          ++fps;
-        }
-      }
-      double s = fp_sum;
-      int tps = 0;
-      for (double b : window_best) {
-        if (b >= 0) {
-          s += b * p.a_tp;
-          ++tps;
-        } else {
-          s -= p.a_fn;
-        }
-      }
-      if (s > best) {
-        best = s;
+      const Outcome o = Apply(corpus, every, p, t);
+      if (o.s > best) {
+        best = o.s;
         best_t = t;
-        best_tp = tps;
-        best_fp = fps;
+        best_tp = o.tp;
+        best_fp = o.fp;
       }
     }
     const double null_score = -p.a_fn * corpus.windows;
