@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <limits>
 
 #if defined(__AVX2__)
 #include <immintrin.h>
@@ -20,6 +21,29 @@ bool StatusFromString(std::string_view s, uint16_t* out) {
 bool DecimalFromString(std::string_view s, double* out) {
   bool point;
   return DecimalFromString(s, out, &point);
+}
+
+bool DecimalFromWideMantissa(uint64_t mantissa, int frac_digits, double* out) {
+#if defined(__x86_64__)
+  static_assert(std::numeric_limits<long double>::digits == 64, "x87 extended precision");
+  long double p = 1;
+  for (int i = 0; i < frac_digits; ++i) p *= 10;  // exact up to 10^27
+  const long double q = static_cast<long double>(mantissa) / p;
+  const double d = static_cast<double>(q);
+  if (static_cast<long double>(d) != q) {
+    const double other = q > d ? std::nextafter(d, HUGE_VAL) : std::nextafter(d, -HUGE_VAL);
+    const long double halfway = (static_cast<long double>(d) + static_cast<long double>(other)) / 2;
+    if (q == halfway) return false;  // the first rounding may have made the tie
+  }
+  if (!std::isfinite(d)) return false;
+  *out = d;
+  return true;
+#else
+  (void)mantissa;
+  (void)frac_digits;
+  (void)out;
+  return false;
+#endif
 }
 
 bool DecimalFromStringSlow(std::string_view s, double* out, bool* had_point) {

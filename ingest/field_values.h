@@ -21,13 +21,20 @@ inline bool StatusFromNumber(uint64_t v, uint16_t* out) {
 // Accepts decimal numbers; returns false for anything else (including negatives).
 bool DecimalFromString(std::string_view s, double* out);
 bool DecimalFromStringSlow(std::string_view s, double* out, bool* had_point);
+// mantissa / 10^frac_digits correctly rounded, for a mantissa above 2^53 (a double cannot hold
+// it): one division in x87 extended precision (64-bit significand, both operands exact), then
+// rounded to double; false in the rare case that double rounding could be wrong (the extended
+// result is exactly halfway between two doubles) or off x86-64.
+bool DecimalFromWideMantissa(uint64_t mantissa, int frac_digits, double* out);
 // The same; *had_point tells whether it was written with a decimal point.
 inline bool DecimalFromString(std::string_view s, double* out, bool* had_point) {
-  // Fast path for the usual "123" / "0.123": an integer mantissa of at most 15 digits divided by
-  // an exact power of ten is correctly rounded, so it equals what from_chars gives.
-  static constexpr double kPow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
-                                      1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-  if (s.empty() || s.size() > 16) return DecimalFromStringSlow(s, out, had_point);
+  // Fast path for the usual "123" / "0.123" / "1735689600.000074" (Caddy's ts): an integer
+  // mantissa of at most 2^53 (exact in a double) divided by an exact power of ten is correctly
+  // rounded (one IEEE division), so it equals what from_chars gives. Up to 19 digits
+  // ("1735689600.0000737", Go's shortest float for epoch seconds) the wide path.
+  static constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8, 1e9,
+                                      1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18};
+  if (s.empty() || s.size() > 20) return DecimalFromStringSlow(s, out, had_point);
   uint64_t mantissa = 0;
   int digits = 0, frac_digits = -1;
   for (char c : s) {
@@ -41,10 +48,15 @@ inline bool DecimalFromString(std::string_view s, double* out, bool* had_point) 
       return DecimalFromStringSlow(s, out, had_point);
     }
   }
-  if (digits == 0 || digits > 15 || frac_digits == 0) return DecimalFromStringSlow(s, out, had_point);
-  *out = static_cast<double>(mantissa) / kPow10[frac_digits < 0 ? 0 : frac_digits];
+  if (digits == 0 || digits > 19 || frac_digits == 0) return DecimalFromStringSlow(s, out, had_point);
+  const int frac = frac_digits < 0 ? 0 : frac_digits;
   *had_point = frac_digits > 0;
-  return true;
+  if (mantissa <= (uint64_t{1} << 53)) {
+    *out = static_cast<double>(mantissa) / kPow10[frac];
+    return true;
+  }
+  if (DecimalFromWideMantissa(mantissa, frac, out)) return true;
+  return DecimalFromStringSlow(s, out, had_point);
 }
 inline bool UnsignedFromString(std::string_view s, uint64_t* out) {
   if (s.empty() || s.size() > 19) return false;
@@ -145,8 +157,9 @@ inline bool LatencyToSeconds(double v, LatencyUnit unit, bool had_decimal_point,
 bool IsValidSite(std::string_view s, size_t max_bytes);
 // The same, for a name followed by at least 32 readable bytes (a line in a padded buffer).
 bool IsValidSitePadded(std::string_view s, size_t max_bytes);
-// The same, for a name inside a line FlatJsonScanner indexed (no control characters, quotes or
-// backslashes anywhere in it): only spaces and DEL are left to rule out.
+// The same, for a string value of a line JsonShapeScanner indexed (no control characters
+// anywhere in it, no unescaped quote inside a string): only spaces and DEL are left to rule out,
+// and backslashes where the line had any (the caller checks).
 bool IsValidFlatSite(std::string_view s, size_t max_bytes);
 
 }  // namespace sitepulse

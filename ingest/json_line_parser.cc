@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_split.h"
 #include "ingest/field_values.h"
-#include "ingest/flat_json_scanner.h"
+#include "ingest/json_shape_scanner.h"
 
 namespace sitepulse {
 
@@ -63,8 +63,8 @@ void JsonLineParser::Index(Level* level) {
 namespace {
 
 // nginx writes "-" for a time it has no value for (no upstream); "" likewise.
-bool IsNoLatency(const FlatValue& v) {
-  return v.type == FlatValue::kString && (v.text.empty() || v.text == "-");
+bool IsNoLatency(const ScalarValue& v) {
+  return v.type == ScalarValue::kString && (v.text.empty() || v.text == "-");
 }
 
 // True if the raw (still escaped) key at `raw` is exactly `key`. Reading key.size() + 1 bytes is
@@ -106,13 +106,14 @@ bool JsonLineParser::RawString(od::value& value, std::string_view* out) const {
 
 RejectReason JsonLineParser::Parse(const char* line, size_t len, size_t capacity,
                                    ParsedRecord* out) {
-  // The flat fast path accepts only lines it is sure of; everything else, rejections included,
-  // is decided by simdjson below. After a nested line it waits a while before trying again.
+  // The fast path accepts only lines it is sure of; everything else, rejections included, is
+  // decided by simdjson below. After lines it could not take it waits a while before trying
+  // again.
   if (!format_.json_fast_path) {
     // simdjson alone
-  } else if (flat_skip_ > 0) {
-    --flat_skip_;
-  } else if (capacity >= len + 32 && ParseFlat(line, len, out)) {
+  } else if (fast_skip_ > 0) {
+    --fast_skip_;
+  } else if (capacity >= len + 32 && ParseFast(line, len, out)) {
     return RejectReason::kCount;
   }
   od::document doc;
@@ -139,112 +140,146 @@ RejectReason JsonLineParser::Parse(const char* line, size_t len, size_t capacity
   return Finish(out);
 }
 
-bool JsonLineParser::ParseFlat(const char* line, size_t len, ParsedRecord* out) {
-  // A line shaped like the last one: only its values are looked at.
-  if (flat_.MatchValues(line, len, flat_values_)) {
+// Feeds the scanner's values to the key tree: a stack of the levels the open objects are at
+// (null where no configured path leads).
+struct JsonLineParser::ScanVisitor {
+  JsonLineParser* parser;
+  ParsedRecord* out;
+  const Level* stack[JsonShapeScanner::kMaxDepth];
+  size_t depth = 1;
+  // A configured branch met a scalar, or a field an array: the walk decides (as it has rules
+  // for both), so the fast path leaves the line to it.
+  bool gave_up = false;
+
+  // The leaf and the branch named `key` at the innermost level, if any.
+  void Find(std::string_view key, const Node** leaf, const Node** branch) const {
+    *leaf = *branch = nullptr;
+    const Level* level = stack[depth - 1];
+    if (level == nullptr || key.empty()) return;
+    for (uint8_t i : level->by_first[static_cast<unsigned char>(key[0])]) {
+      const Node& n = level->nodes[i];
+      if (SameKey(n.key, key)) (n.field >= 0 ? *leaf : *branch) = &n;
+    }
+  }
+  bool Open(std::string_view key, bool array) {
+    const Node *leaf, *branch;
+    Find(key, &leaf, &branch);
+    if (array && leaf != nullptr) gave_up = true;
+    stack[depth++] = (!array && branch != nullptr) ? branch->children.get() : nullptr;
+    return true;
+  }
+  void Close() { --depth; }
+  bool Scalar(std::string_view key, const ScalarValue& value, size_t index) {
+    const Node *leaf, *branch;
+    Find(key, &leaf, &branch);
+    if (branch != nullptr && (value.type == ScalarValue::kString || value.type == ScalarValue::kNumber)) {
+      gave_up = true;
+    }
+    if (index < JsonShapeScanner::kMaxMembers) parser->scan_leaves_[index] = leaf;
+    if (leaf == nullptr) return true;
+    int* found = parser->found_;
+    // A configured key twice: the walk decides (ambiguous_field).
+    if (leaf->priority == found[leaf->field] && parser->leaf_seen_[leaf->field] == leaf) return false;
+    if (leaf->priority >= found[leaf->field]) return true;
+    if (value.type == ScalarValue::kNull) return true;  // null is absent
+    return parser->TakeScalar(*leaf, value, out);
+  }
+};
+
+bool JsonLineParser::ParseFast(const char* line, size_t len, ParsedRecord* out) {
+  // A line shaped like one learned: only its values are looked at.
+  int shape = -1;
+  if (shapes_.MatchValues(line, len, shape_values_, &shape)) {
+    unmatched_ = 0;
     out->Reset(format_.kind);
-    if (TakeLearnedFlat(flat_values_, out)) return true;
-    // A value the fast conversions do not take: the walk below finds it again and gives up.
+    if (TakeLearned(shape, shape_values_, out)) return true;
+    // A value the learned conversions do not take: the walk below finds it again.
   }
 
   out->Reset(format_.kind);
   for (int& f : found_) f = INT_MAX;
-  bool nested = false;
-  size_t member = 0;
-  const bool scanned = flat_.Scan(line, len, [&](std::string_view key, const FlatValue& value) {
-    const Node* leaf = nullptr;
-    if (!key.empty()) {
-      for (uint8_t i : root_.by_first[static_cast<unsigned char>(key[0])]) {
-        const Node& n = root_.nodes[i];
-        if (SameKey(n.key, key)) {
-          if (n.field >= 0) {
-            leaf = &n;
-          } else if (value.type == FlatValue::kString || value.type == FlatValue::kNumber) {
-            nested = true;  // a configured nested path meets a scalar: let the full walk decide
-          }
-        }
-      }
-    }
-    if (member < FlatJsonScanner::kMaxMembers) scan_leaves_[member] = leaf;
-    ++member;
-    if (leaf == nullptr) return true;
-    // A configured key twice: the walk decides (ambiguous_field).
-    if (leaf->priority == found_[leaf->field] && leaf_seen_[leaf->field] == leaf) return false;
-    if (leaf->priority >= found_[leaf->field]) return true;
-    if (value.type == FlatValue::kNull) return true;  // null is absent
-    return TakeFlat(*leaf, value, out);
-  });
-  if (!scanned || nested) {
-    // Remember lines that are not flat (nested formats), so they do not pay for two parsers.
-    if (!scanned && ++flat_misses_ >= 8) {
-      flat_skip_ = 256;
-      flat_misses_ = 0;
+  ScanVisitor visitor{this, out, {&root_}};
+  const bool scanned = shapes_.Scan(line, len, visitor);
+  if (!scanned || visitor.gave_up) {
+    // Remember lines the scanner cannot take, so they do not pay for two parsers.
+    if (!scanned && ++fast_misses_ >= 8) {
+      fast_skip_ = 256;
+      fast_misses_ = 0;
     }
     return false;
   }
-  flat_misses_ = 0;
+  fast_misses_ = 0;
   if (Finish(out) != RejectReason::kCount) return false;
-  // The template and its slots change together, and only for a line that was accepted.
-  if (flat_.Learn(line)) {
+  if (shape >= 0) return true;  // its shape is learned already
+  // Lines that each bring a new shape (a header name per request, a hostile client) pay for
+  // trying every shape, walking and learning one more: more than simdjson costs. After 32 in a
+  // row, the next 256 lines go straight to simdjson, as lines the scanner cannot take do.
+  if (++unmatched_ >= 32) {
+    unmatched_ = 0;
+    fast_skip_ = 256;
+  }
+  // A shape and its slots change together, and only for a line that was accepted.
+  const int learned = shapes_.Learn(line);
+  if (learned >= 0) {
+    int* slot = shape_slot_[learned];
     int best[kNumFields];
     for (int f = 0; f < kNumFields; ++f) {
-      flat_slot_[f] = -1;
+      slot[f] = -1;
       best[f] = INT_MAX;
     }
     // The first value with the best priority wins, as in the walk (a later duplicate of the
     // same key is ignored there too).
-    for (size_t i = 0; i < flat_.num_slots(); ++i) {
-      const size_t m = flat_.slot_member(i);
-      const Node* leaf = m < member ? scan_leaves_[m] : nullptr;
+    for (size_t i = 0; i < shapes_.num_slots(learned); ++i) {
+      const Node* leaf = scan_leaves_[shapes_.slot_index(learned, i)];
       if (leaf == nullptr || leaf->priority >= best[leaf->field]) continue;
       best[leaf->field] = leaf->priority;
-      flat_slot_[leaf->field] = static_cast<int>(i);
+      slot[leaf->field] = static_cast<int>(i);
     }
   }
   return true;
 }
 
-bool JsonLineParser::TakeLearnedFlat(const FlatValue* values, ParsedRecord* out) {
+bool JsonLineParser::TakeLearned(int shape, const ScalarValue* values, ParsedRecord* out) {
   // The learned line passed Finish with these keys, so every required field has a slot (or the
   // site a default); only the conversions can fail.
-  if (flat_slot_[kSite] >= 0) {
-    if (!TakeFlatField<kSite>(values[flat_slot_[kSite]], out)) return false;
+  const int* slot = shape_slot_[shape];
+  if (slot[kSite] >= 0) {
+    if (!TakeScalarField<kSite>(values[slot[kSite]], out)) return false;
   } else {
     out->site = format_.default_site;
   }
-  if (flat_slot_[kTime] >= 0 && !TakeFlatField<kTime>(values[flat_slot_[kTime]], out)) return false;
-  if (flat_slot_[kStatus] >= 0 && !TakeFlatField<kStatus>(values[flat_slot_[kStatus]], out)) {
-    return false;
-  }
-  if (flat_slot_[kLatency] >= 0) {
+  if (slot[kTime] >= 0 && !TakeScalarField<kTime>(values[slot[kTime]], out)) return false;
+  if (slot[kStatus] >= 0 && !TakeScalarField<kStatus>(values[slot[kStatus]], out)) return false;
+  if (slot[kLatency] >= 0) {
     // "-" is no latency: another alternative may have one, or it is missing; the walk decides.
-    const FlatValue& v = values[flat_slot_[kLatency]];
-    if (IsNoLatency(v) || !TakeFlatField<kLatency>(v, out)) return false;
+    const ScalarValue& v = values[slot[kLatency]];
+    if (IsNoLatency(v) || !TakeScalarField<kLatency>(v, out)) return false;
   }
-  if (flat_slot_[kBytes] >= 0 && !TakeFlatField<kBytes>(values[flat_slot_[kBytes]], out)) {
-    return false;
-  }
-  if (flat_slot_[kLevel] >= 0 && !TakeFlatField<kLevel>(values[flat_slot_[kLevel]], out)) {
-    return false;
-  }
-  if (flat_slot_[kMessage] >= 0 && !TakeFlatField<kMessage>(values[flat_slot_[kMessage]], out)) {
+  if (slot[kBytes] >= 0 && !TakeScalarField<kBytes>(values[slot[kBytes]], out)) return false;
+  if (slot[kLevel] >= 0 && !TakeScalarField<kLevel>(values[slot[kLevel]], out)) return false;
+  if (slot[kMessage] >= 0 && !TakeScalarField<kMessage>(values[slot[kMessage]], out)) {
     return false;
   }
   return true;
 }
 
 template <int F>
-bool JsonLineParser::TakeFlatField(const FlatValue& value, ParsedRecord* rec) {
+bool JsonLineParser::TakeScalarField(const ScalarValue& value, ParsedRecord* rec) {
   // Only the forms that are certain; anything else returns false and simdjson decides.
-  const bool is_string = value.type == FlatValue::kString;
-  const bool is_number = value.type == FlatValue::kNumber;
+  const bool is_string = value.type == ScalarValue::kString;
+  const bool is_number = value.type == ScalarValue::kNumber;
   const std::string_view s = value.text;
   // simdjson reads "1e3" as a floating-point number; leave exponents to it.
-  if (is_number && s.find_first_of("eE") != std::string_view::npos) return false;
+  if (is_number) {
+    for (char c : s) {
+      if ((c | 0x20) == 'e') return false;
+    }
+  }
   if constexpr (F == kSite) {
-    // Index() already ruled out control characters, quotes and backslashes in the line: what
-    // IsValidSite adds is spaces and DEL.
+    // Index() already ruled out control characters in the line, and quotes are escaped:
+    // what IsValidSite adds is spaces, DEL and escapes.
     if (!is_string || !IsValidFlatSite(s, format_.max_site_bytes)) return false;
+    if (shapes_.had_escapes() && s.find('\\') != std::string_view::npos) return false;
     rec->site = s;
   } else if constexpr (F == kTime) {
     EventTime t;
@@ -282,7 +317,7 @@ bool JsonLineParser::TakeFlatField(const FlatValue& value, ParsedRecord* rec) {
     if (!is_string && !is_number) return false;
     double v;
     bool decimal_point;
-    // The line is padded (ParseFlat runs only then): the value's bytes can be read 8 at a time.
+    // The line is padded (ParseFast runs only then): the value's bytes can be read 8 at a time.
     if (!DecimalFromPadded(s, &v, &decimal_point)) return false;
     if (!LatencyToSeconds(v, format_.latency_unit, decimal_point, &rec->latency_s)) return false;
     rec->has_latency = true;
@@ -299,22 +334,22 @@ bool JsonLineParser::TakeFlatField(const FlatValue& value, ParsedRecord* rec) {
   return true;
 }
 
-bool JsonLineParser::TakeFlat(const Node& leaf, const FlatValue& value, ParsedRecord* rec) {
+bool JsonLineParser::TakeScalar(const Node& leaf, const ScalarValue& value, ParsedRecord* rec) {
   bool ok = false;
   switch (leaf.field) {
-    case kSite: ok = TakeFlatField<kSite>(value, rec); break;
-    case kTime: ok = TakeFlatField<kTime>(value, rec); break;
-    case kStatus: ok = TakeFlatField<kStatus>(value, rec); break;
+    case kSite: ok = TakeScalarField<kSite>(value, rec); break;
+    case kTime: ok = TakeScalarField<kTime>(value, rec); break;
+    case kStatus: ok = TakeScalarField<kStatus>(value, rec); break;
     case kLatency:
       if (IsNoLatency(value)) return true;  // absent: the field stays unfound
-      ok = TakeFlatField<kLatency>(value, rec);
+      ok = TakeScalarField<kLatency>(value, rec);
       break;
-    case kBytes: ok = TakeFlatField<kBytes>(value, rec); break;
-    case kLevel: ok = TakeFlatField<kLevel>(value, rec); break;
+    case kBytes: ok = TakeScalarField<kBytes>(value, rec); break;
+    case kLevel: ok = TakeScalarField<kLevel>(value, rec); break;
     case kMessage:
       // A message that is not a string is no message: the field stays unfound.
-      if (value.type != FlatValue::kString) return true;
-      ok = TakeFlatField<kMessage>(value, rec);
+      if (value.type != ScalarValue::kString) return true;
+      ok = TakeScalarField<kMessage>(value, rec);
       break;
     default: return true;
   }

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/record.h"
-#include "ingest/flat_json_scanner.h"
+#include "ingest/json_shape_scanner.h"
 #include "ingest/format.h"
 #include "simdjson.h"
 
@@ -42,15 +42,16 @@ class JsonLineParser {
   static void Index(Level* level);
   RejectReason Walk(simdjson::ondemand::object& obj, const Level& level);
   RejectReason Finish(ParsedRecord* out);
-  // The fast path for flat objects without escapes (FlatJsonScanner): true if the line was
-  // parsed and accepted; false leaves the verdict to simdjson.
-  bool ParseFlat(const char* line, size_t len, ParsedRecord* out);
-  bool TakeFlat(const Node& leaf, const FlatValue& value, ParsedRecord* rec);
+  // The fast path (JsonShapeScanner): true if the line was parsed and accepted; false leaves the
+  // verdict to simdjson.
+  bool ParseFast(const char* line, size_t len, ParsedRecord* out);
+  struct ScanVisitor;
+  bool TakeScalar(const Node& leaf, const ScalarValue& value, ParsedRecord* rec);
   // One field's conversion, for a value known to feed field F.
   template <int F>
-  bool TakeFlatField(const FlatValue& value, ParsedRecord* rec);
-  // A line that matched the learned template: each field from its slot, in a fixed order.
-  bool TakeLearnedFlat(const FlatValue* values, ParsedRecord* out);
+  bool TakeScalarField(const ScalarValue& value, ParsedRecord* rec);
+  // A line that matched learned shape `shape`: each field from its slot, in a fixed order.
+  bool TakeLearned(int shape, const ScalarValue* values, ParsedRecord* out);
   RejectReason TakeValue(const Node& leaf, simdjson::ondemand::value& value,
                          simdjson::ondemand::json_type type);
   // A string value's bytes without unescaping; false if it is not a string or holds escapes.
@@ -59,15 +60,16 @@ class JsonLineParser {
   FormatSpec format_;
   Level root_;
   simdjson::ondemand::parser parser_;
-  FlatJsonScanner flat_;
-  // Per field: the learned template's value (slot) it is read from, the best alternative the
-  // template has (-1: none). A line that matches the template has the same keys in the same
-  // places, so which value feeds which field is decided once, not per line.
-  int flat_slot_[kNumFields] = {-1, -1, -1, -1, -1, -1, -1};
-  FlatValue flat_values_[FlatJsonScanner::kMaxMembers];  // the values of the line matched
-  const Node* scan_leaves_[FlatJsonScanner::kMaxMembers] = {};  // per member of the line scanned
-  int flat_misses_ = 0;  // consecutive lines the flat scanner could not take
-  int flat_skip_ = 0;    // lines to go straight to simdjson
+  JsonShapeScanner shapes_;
+  // Per learned shape and field: the shape's value (slot) it is read from, the best alternative
+  // the shape has (-1: none). A line that matches a shape has the same keys in the same places,
+  // so which value feeds which field is decided once per shape, not per line.
+  int shape_slot_[JsonShapeScanner::kMaxShapes][kNumFields];
+  ScalarValue shape_values_[JsonShapeScanner::kMaxMembers];  // the values of the line matched
+  const Node* scan_leaves_[JsonShapeScanner::kMaxMembers] = {};  // per scalar of the line scanned
+  int fast_misses_ = 0;  // consecutive lines the fast scanner could not take
+  int fast_skip_ = 0;    // lines to go straight to simdjson
+  int unmatched_ = 0;    // consecutive lines the fast path took that matched no learned shape
   DateCache date_cache_;
   // Per-line state.
   int found_[kNumFields];
