@@ -12,10 +12,26 @@ SlotRing::SlotRing(DurationNs window, DurationNs resolution) : window_(window) {
   slots_.resize(static_cast<size_t>((window + granularity_ - 1) / granularity_) + 1);
 }
 
+size_t SlotRing::SlotOf(EventTime start) const {
+  // start is a multiple of the granularity; the ring's place of a time before 1970 wraps too.
+  const auto n = static_cast<EventTime>(slots_.size());
+  return static_cast<size_t>(((start / granularity_) % n + n) % n);
+}
+
 void SlotRing::Add(EventTime end, uint64_t good, uint64_t total) {
   const EventTime t = end - 1;
+  // Most calls fall in the slot of the call before (a slot spans several buckets): no division.
+  if (last_ < slots_.size() && t >= slots_[last_].start &&
+      t - slots_[last_].start < granularity_) {
+    slots_[last_].good += good;
+    slots_[last_].total += total;
+    good_ += good;
+    total_ += total;
+    return;
+  }
   const EventTime start = (t >= 0 ? t : t - granularity_ + 1) / granularity_ * granularity_;
-  Slot& s = slots_[static_cast<size_t>((start / granularity_) % static_cast<EventTime>(slots_.size()))];
+  last_ = SlotOf(start);
+  Slot& s = slots_[last_];
   if (s.start != start) {
     good_ -= s.good;
     total_ -= s.total;
@@ -28,14 +44,29 @@ void SlotRing::Add(EventTime end, uint64_t good, uint64_t total) {
 }
 
 void SlotRing::Expire(EventTime now) {
-  for (Slot& s : slots_) {
-    // A slot counts while it ends after now - window.
-    if (s.start != INT64_MIN && s.start + granularity_ <= now - window_) {
-      good_ -= s.good;
-      total_ -= s.total;
-      s = Slot{};
+  // A slot counts while it ends after now - window: those starting at or before `last` are out.
+  const EventTime cut = now - window_ - granularity_;
+  const EventTime last = (cut >= 0 ? cut : cut - granularity_ + 1) / granularity_ * granularity_;
+  if (expired_through_ != INT64_MIN && last <= expired_through_) return;
+  auto expire = [this](Slot& s) {
+    good_ -= s.good;
+    total_ -= s.total;
+    s = Slot{};
+    if (last_ < slots_.size() && &slots_[last_] == &s) last_ = SIZE_MAX;
+  };
+  if (expired_through_ == INT64_MIN ||
+      (last - expired_through_) / granularity_ >= static_cast<EventTime>(slots_.size())) {
+    for (Slot& s : slots_) {
+      if (s.start != INT64_MIN && s.start <= last) expire(s);
+    }
+  } else {
+    // Slot starts are multiples of the granularity, each at its own place in the ring.
+    for (EventTime start = expired_through_ + granularity_; start <= last; start += granularity_) {
+      Slot& s = slots_[SlotOf(start)];
+      if (s.start == start) expire(s);
     }
   }
+  expired_through_ = last;
 }
 
 void SlotRing::Save(StateWriter& w) const {
@@ -50,6 +81,8 @@ void SlotRing::Save(StateWriter& w) const {
 bool SlotRing::Load(StateReader& r) {
   for (Slot& s : slots_) s = Slot{};
   good_ = total_ = 0;
+  expired_through_ = INT64_MIN;
+  last_ = SIZE_MAX;
   uint64_t used;
   if (!r.UInt(&used) || used > slots_.size()) return false;
   for (uint64_t i = 0; i < used; ++i) {

@@ -41,9 +41,14 @@ class SlotRing {
   };
   DurationNs window_ = 0;
   DurationNs granularity_ = 1;
+  size_t SlotOf(EventTime start) const;  // the place of the slot starting at `start`
   std::vector<Slot> slots_;
   uint64_t good_ = 0;
   uint64_t total_ = 0;
+  // Every slot starting at or before this has been expired (INT64_MIN: none known): Expire
+  // visits only the slots that left since, not the whole ring at every bucket.
+  EventTime expired_through_ = INT64_MIN;
+  size_t last_ = SIZE_MAX;  // the slot the last Add went to (SIZE_MAX: none, or it expired)
 };
 
 // The rings of one burn_rate detector for one site: one per distinct window of its pairs.

@@ -126,6 +126,7 @@ void DenseSketch::AddSlow(SketchBin bin, uint32_t n) {
     EnsureRange(b, b);
   }
   counts_[static_cast<size_t>(b - offset_)] += n;
+  Widen(b, b);
 }
 
 void DenseSketch::Merge(const DenseSketch& other) {
@@ -134,7 +135,7 @@ void DenseSketch::Merge(const DenseSketch& other) {
   total_ += other.total_;
   if (other.counts_.empty()) return;
   // Find the used range of other to avoid growing to its margins.
-  size_t first = 0, last = other.counts_.size();
+  size_t first = other.first(), last = other.end();
   while (first < last && other.counts_[first] == 0) ++first;
   while (last > first && other.counts_[last - 1] == 0) --last;
   if (first == last) return;
@@ -146,6 +147,7 @@ void DenseSketch::Merge(const DenseSketch& other) {
   uint32_t* dst = counts_.data() + (lo - offset_);
   const uint32_t* src = other.counts_.data() + first;
   for (size_t i = 0; i < last - first; ++i) dst[i] += src[i];
+  Widen(lo, hi);
 }
 
 void DenseSketch::Merge(const CompactSketch& other) {
@@ -164,6 +166,7 @@ void DenseSketch::Merge(const CompactSketch& other) {
     EnsureRange(lo, hi);
   }
   other.ForEachBin([&](SketchBin bin, uint32_t n) { counts_[static_cast<size_t>(bin - offset_)] += n; });
+  Widen(lo, hi);
 }
 
 void DenseSketch::Subtract(const CompactSketch& other) {
@@ -178,7 +181,10 @@ void DenseSketch::Subtract(const CompactSketch& other) {
 }
 
 void DenseSketch::Clear() {
-  std::fill(counts_.begin(), counts_.end(), 0u);
+  std::fill(counts_.begin() + static_cast<ptrdiff_t>(first()),
+            counts_.begin() + static_cast<ptrdiff_t>(end()), 0u);
+  lo_ = INT_MAX;
+  hi_ = INT_MIN;
   zero_ = 0;
   total_ = 0;
 }
@@ -195,7 +201,7 @@ double DenseSketch::Quantile(const SketchMapping& mapping, double q) const {
   const uint64_t rank = QuantileRank(q, total_);
   if (rank < zero_) return 0;
   uint64_t cum = zero_;
-  for (size_t i = 0; i < counts_.size(); ++i) {
+  for (size_t i = first(); i < end(); ++i) {
     cum += counts_[i];
     if (cum > rank) return mapping.Value(static_cast<SketchBin>(offset_ + static_cast<int>(i)));
   }
@@ -213,7 +219,8 @@ void DenseSketch::Quantiles(const SketchMapping& mapping, const double* qs, size
   size_t k = 0;
   if (total_ > 0) {
     uint64_t cum = zero_;
-    size_t i = 0;
+    size_t i = first();
+    const size_t stop = end();
     for (; k < n; ++k) {
       SP_DCHECK(k == 0 || qs[k - 1] <= qs[k], "quantiles are asked in ascending order");
       const uint64_t rank = QuantileRank(qs[k], total_);
@@ -221,8 +228,8 @@ void DenseSketch::Quantiles(const SketchMapping& mapping, const double* qs, size
         out[k] = 0;
         continue;
       }
-      while (i < counts_.size() && cum + counts_[i] <= rank) cum += counts_[i++];
-      if (i == counts_.size()) break;  // counts drifted below total: Quantile's fallback
+      while (i < stop && cum + counts_[i] <= rank) cum += counts_[i++];
+      if (i == stop) break;  // counts drifted below total: Quantile's fallback
       out[k] = mapping.Value(static_cast<SketchBin>(offset_ + static_cast<int>(i)));
     }
   }
@@ -232,7 +239,7 @@ void DenseSketch::Quantiles(const SketchMapping& mapping, const double* qs, size
 uint64_t DenseSketch::CountAtMost(SketchBin bin) const {
   uint64_t n = zero_;
   if (bin == kZeroBin) return n;
-  for (size_t i = 0; i < counts_.size(); ++i) {
+  for (size_t i = first(); i < end(); ++i) {
     if (offset_ + static_cast<int>(i) > bin) break;
     n += counts_[i];
   }
@@ -240,14 +247,15 @@ uint64_t DenseSketch::CountAtMost(SketchBin bin) const {
 }
 
 void DenseSketch::ToCompact(CompactSketch* out) const {
+  const size_t from = first(), to = end();
   size_t words = 0;
-  for (uint32_t c : counts_) words += c == 0 ? 0 : c >= 0xFFFF ? 2 : 1;
+  for (size_t i = from; i < to; ++i) words += counts_[i] == 0 ? 0 : counts_[i] >= 0xFFFF ? 2 : 1;
   uint32_t* w = out->Reset(static_cast<uint32_t>(words));
   // Per-bucket counts fit 32 bits (a closed bucket's counters are 32-bit too); saturate anyway.
   out->zero_ = static_cast<uint32_t>(std::min<uint64_t>(zero_, UINT32_MAX));
   out->total_ = static_cast<uint32_t>(std::min<uint64_t>(total_, UINT32_MAX));
   size_t k = 0;
-  for (size_t i = 0; i < counts_.size(); ++i) {
+  for (size_t i = from; i < to; ++i) {
     const uint32_t c = counts_[i];
     if (c == 0) continue;
     const uint32_t bin = static_cast<uint16_t>(static_cast<SketchBin>(offset_ + static_cast<int>(i)));
@@ -264,30 +272,32 @@ CompactSketch& CompactSketch::operator=(CompactSketch&& o) noexcept {
   if (this == &o) return *this;
   Free();
   size_ = o.size_;
+  cap_ = o.cap_;
   zero_ = o.zero_;
   total_ = o.total_;
-  if (size_ > kInline) {
+  if (cap_ > 0) {
     heap_ = o.heap_;
   } else {
     for (uint32_t i = 0; i < kInline; ++i) inline_[i] = o.inline_[i];
   }
-  o.size_ = 0;
+  o.size_ = o.cap_ = 0;
   o.zero_ = o.total_ = 0;
   return *this;
 }
 
 uint32_t* CompactSketch::Reset(uint32_t n) {
-  if (n > kInline) {
-    if (size_ != n || size_ <= kInline) {  // exact size: slack here is memory per site
-      Free();
-      heap_ = new uint32_t[n];
-    }
+  if (n <= kInline) {
+    Free();
     size_ = n;
-    return heap_;
+    return inline_;
   }
-  Free();
+  if (cap_ < n || cap_ > n + n / 2 + 2) {
+    Free();
+    cap_ = n + n / 8 + 1;  // a little room: the next bucket may have a bin more
+    heap_ = new uint32_t[cap_];
+  }
   size_ = n;
-  return inline_;
+  return heap_;
 }
 
 double CompactSketch::Quantile(const SketchMapping& mapping, double q) const {
@@ -320,10 +330,13 @@ bool DenseSketch::Load(StateReader& r) {
   }
   offset_ = static_cast<int>(offset);
   counts_.assign(n, 0);
-  for (uint32_t& c : counts_) {
+  lo_ = INT_MAX;
+  hi_ = INT_MIN;
+  for (size_t i = 0; i < counts_.size(); ++i) {
     uint64_t v;
     if (!r.UInt(&v)) return false;
-    c = static_cast<uint32_t>(v);
+    counts_[i] = static_cast<uint32_t>(v);
+    if (v != 0) Widen(offset_ + static_cast<int>(i), offset_ + static_cast<int>(i));
   }
   return true;
 }

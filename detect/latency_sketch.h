@@ -8,6 +8,8 @@
 #pragma once
 
 #include <cmath>
+#include <algorithm>
+#include <climits>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -78,9 +80,16 @@ class DenseSketch {
     if (bin != kZeroBin && i < counts_.size()) {
       total_ += n;
       counts_[i] += n;
+      lo_ = std::min<int>(lo_, bin);
+      hi_ = std::max<int>(hi_, bin);
     } else {
       AddSlow(bin, n);
     }
+  }
+  // Asks the CPU for the count Add(bin) will touch (the coordinator, a few samples ahead).
+  void Prefetch(SketchBin bin) const {
+    const size_t i = static_cast<size_t>(static_cast<int>(bin) - offset_);
+    if (i < counts_.size()) __builtin_prefetch(counts_.data() + i, 1);
   }
   void Merge(const DenseSketch& other);
   void Merge(const CompactSketch& other);
@@ -106,8 +115,22 @@ class DenseSketch {
  private:
   void EnsureRange(int lo, int hi);
   void AddSlow(SketchBin bin, uint32_t n);
+  // [first(), end()): the indexes into counts_ of bins lo_ .. hi_, clipped. Every count that is
+  // not zero lies there, so clearing, compacting and walking a bucket of a quiet site (ten
+  // samples in an array grown to hundreds of bins by the buckets it was recycled from) touch
+  // only those.
+  size_t first() const { return lo_ > hi_ ? 0 : static_cast<size_t>(std::max(lo_ - offset_, 0)); }
+  size_t end() const {
+    if (lo_ > hi_) return 0;
+    return std::min(counts_.size(), static_cast<size_t>(std::max(hi_ - offset_ + 1, 0)));
+  }
+  void Widen(int lo, int hi) {
+    lo_ = std::min(lo_, lo);
+    hi_ = std::max(hi_, hi);
+  }
   int offset_ = 0;                // bin of counts_[0]
   std::vector<uint32_t> counts_;  // counts_[i] is bin offset_ + i
+  int lo_ = INT_MAX, hi_ = INT_MIN;  // the bins that may hold counts (none when lo_ > hi_)
   uint64_t zero_ = 0;
   uint64_t total_ = 0;
 };
@@ -128,7 +151,7 @@ class CompactSketch {
   uint64_t count() const { return total_; }
   uint64_t zero_count() const { return zero_; }
   double Quantile(const SketchMapping& mapping, double q) const;
-  size_t MemoryBytes() const { return size_ > kInline ? size_ * sizeof(uint32_t) : 0; }
+  size_t MemoryBytes() const { return cap_ * sizeof(uint32_t); }
   void Save(StateWriter& w) const;
   bool Load(StateReader& r);
   // Calls f(bin, count) for each bin with a count, in ascending bin order.
@@ -146,11 +169,14 @@ class CompactSketch {
  private:
   friend class DenseSketch;
   static constexpr uint32_t kInline = 2;
-  const uint32_t* words() const { return size_ > kInline ? heap_ : inline_; }
-  // Makes room for exactly n words (contents undefined).
+  const uint32_t* words() const { return cap_ > 0 ? heap_ : inline_; }
+  // Makes room for n words (contents undefined): inline when they fit, else the allocation it
+  // has when that fits with little slack (a ring slot is rewritten every few minutes with a
+  // bucket of about the same size), else a new one of n words and an eighth more.
   uint32_t* Reset(uint32_t n);
   void Free() {
-    if (size_ > kInline) delete[] heap_;
+    if (cap_ > 0) delete[] heap_;
+    cap_ = 0;
     size_ = 0;
   }
   union {
@@ -158,6 +184,7 @@ class CompactSketch {
     uint32_t inline_[kInline];
   };
   uint32_t size_ = 0;  // words
+  uint32_t cap_ = 0;   // words allocated at heap_ (0: the words are inline)
   uint32_t zero_ = 0;
   uint32_t total_ = 0;
 };

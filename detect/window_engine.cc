@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "core/state_codec.h"
 #include "core/strings.h"
 #include "core/time.h"
@@ -22,11 +23,11 @@ struct WindowEngine::Site {
   std::string name;
   bool is_other = false;
   bool pinned = false;       // listed under `sites:`: never gives its place away
-  uint32_t generation = 0;   // bumped when the place goes to another name
   // Events in the current and the previous hour of event time (SiteAdmission's activity).
   int64_t act_epoch = INT64_MIN;
   uint64_t act_cur = 0, act_prev = 0;
-  std::vector<std::unique_ptr<OpenBucket>> open;  // few: bounded by lateness / resolution + 2
+  // Few (bounded by lateness / resolution + 2): kept inline, no allocation of their own.
+  absl::InlinedVector<std::unique_ptr<OpenBucket>, 4> open;
 
   // What a window needs of a closed bucket, kept small: a quiet site holds a ring of these
   // for its longest window (90 for 15 minutes at 10 s), so bytes per site matter at 100k sites.
@@ -147,6 +148,8 @@ int64_t EpochOf(EventTime t) { return t / kActivityEpoch - (t % kActivityEpoch <
 
 WindowEngine::Site& WindowEngine::NewSite(std::string_view name) {
   sites_.push_back(MakeSite(name));
+  generations_.push_back(0);
+  open_hint_.emplace_back();
   return *sites_.back();
 }
 
@@ -246,7 +249,7 @@ void WindowEngine::Relayout(Site& site, size_t old_capacity) {
   }
 }
 
-uint32_t WindowEngine::generation(uint32_t id) const { return sites_[id]->generation; }
+uint32_t WindowEngine::generation(uint32_t id) const { return generations_[id]; }
 
 uint32_t WindowEngine::OtherSite() {
   if (other_site_ == UINT32_MAX) {
@@ -291,7 +294,7 @@ WindowEngine::OpenBucket* WindowEngine::AddUntracked(std::string_view name, Even
   }
   // More distinct untracked names in this bucket than places to wait: straight to __other__.
   folded_.Add(hash);
-  return FindOrOpen(*sites_[OtherSite()], start);
+  return FindOrOpen(OtherSite(), start);
 }
 
 uint64_t WindowEngine::Activity(const Site& site, int64_t epoch) const {
@@ -333,9 +336,9 @@ uint32_t WindowEngine::Promote(std::string_view name, uint64_t guaranteed, Event
     std::unique_ptr<Site>& old = sites_[id];
     for (const auto& d : old->detectors) d->Release(EnvOf(*d));
     site_ids_.erase(old->name);
-    auto fresh = MakeSite(name);
-    fresh->generation = old->generation + 1;
-    old = std::move(fresh);
+    old = MakeSite(name);
+    ++generations_[id];
+    open_hint_[id] = OpenHint{};  // (an evictable site has no open bucket)
     site_ids_.emplace(std::string(name), id);
     return id;
   }
@@ -368,7 +371,7 @@ void WindowEngine::ResolvePending(EventTime start) {
           auto f2 = q.index.find(n.hash);
           if (f2 == q.index.end() || q.names[f2->second].bucket == nullptr) continue;
           std::unique_ptr<OpenBucket>& b = q.names[f2->second].bucket;
-          OpenBucket* into = FindOrOpen(*sites_[id], later);
+          OpenBucket* into = FindOrOpen(id, later);
           into->counters.Add(b->counters);
           into->latency.Merge(b->latency);
           b->counters = BucketCounters{};
@@ -381,7 +384,7 @@ void WindowEngine::ResolvePending(EventTime start) {
       folded_.Add(n.hash);
       id = OtherSite();
     }
-    OpenBucket* into = FindOrOpen(*sites_[id], start);
+    OpenBucket* into = FindOrOpen(id, start);
     into->counters.Add(n.bucket->counters);
     into->latency.Merge(n.bucket->latency);
     n.bucket->counters = BucketCounters{};
@@ -402,13 +405,21 @@ std::unique_ptr<WindowEngine::OpenBucket> WindowEngine::FreeBucket(EventTime sta
   return b;
 }
 
-WindowEngine::OpenBucket* WindowEngine::FindOrOpen(Site& site, EventTime start) {
+WindowEngine::OpenBucket* WindowEngine::FindOrOpen(uint32_t id, EventTime start) {
+  OpenHint& hint = open_hint_[id];
+  if (hint.start == start) return hint.bucket;
+  Site& site = *sites_[id];
+  OpenBucket* found = nullptr;
   for (const auto& b : site.open) {
-    if (b->start == start) return b.get();
+    if (b->start == start) found = b.get();
   }
-  site.open.push_back(FreeBucket(start));
-  ++open_starts_[start];
-  return site.open.back().get();
+  if (found == nullptr) {
+    site.open.push_back(FreeBucket(start));
+    ++open_starts_[start];
+    found = site.open.back().get();
+  }
+  hint = OpenHint{start, found};
+  return found;
 }
 
 void WindowEngine::Apply(const BucketDelta& delta, const std::vector<uint32_t>& site_of_lane,
@@ -433,20 +444,29 @@ void WindowEngine::Apply(const BucketDelta& delta, const std::vector<uint32_t>& 
     uint32_t id = e.lane_site < site_of_lane.size() ? site_of_lane[e.lane_site] : kUntracked;
     OpenBucket* b;
     if (id != kUntracked) {
-      b = FindOrOpen(*sites_[id], e.bucket_start);
+      b = FindOrOpen(id, e.bucket_start);
     } else if (!name_of) {
-      b = FindOrOpen(*sites_[OtherSite()], e.bucket_start);  // no name to judge it by
+      b = FindOrOpen(OtherSite(), e.bucket_start);  // no name to judge it by
     } else {
       const std::string_view name = name_of(e.lane_site);
       id = Lookup(name);
-      b = id != kUntracked ? FindOrOpen(*sites_[id], e.bucket_start)
-                           : AddUntracked(name, e.bucket_start);
+      b = id != kUntracked ? FindOrOpen(id, e.bucket_start) : AddUntracked(name, e.bucket_start);
     }
-    b->counters.Add(e.counters);
+    // Quiet sites spread over thousands of places: fetch the bucket now, add to it below.
+    __builtin_prefetch(b, 1);
     scratch_[i] = b;
   }
-  for (const DeltaSample& s : delta.samples) {
+  for (size_t i = 0; i < delta.entries.size(); ++i) {
+    if (OpenBucket* b = scratch_[i]) b->counters.Add(delta.entries[i].counters);
+  }
+  const size_t n = delta.samples.size();
+  for (size_t k = 0; k < n; ++k) {
+    const DeltaSample& s = delta.samples[k];
     SP_DCHECK(s.entry < scratch_.size(), "a latency sample belongs to an entry of its delta");
+    if (k + 8 < n) {
+      const DeltaSample& ahead = delta.samples[k + 8];
+      if (const OpenBucket* a = scratch_[ahead.entry]) a->latency.Prefetch(ahead.bin);
+    }
     if (OpenBucket* b = scratch_[s.entry]) b->latency.Add(s.bin);
   }
   for (const DeltaTemplate& t : delta.templates) {
@@ -546,11 +566,13 @@ void WindowEngine::CloseBucketsAt(EventTime start) {
             "buckets close in event-time order, none left behind");
   const EventTime end = start + options_.resolution;
   ResolvePending(start);
-  for (auto& site : sites_) CloseSite(*site, start, end);
+  for (uint32_t id = 0; id < sites_.size(); ++id) CloseSite(id, start, end);
   open_starts_.erase(start);
 }
 
-void WindowEngine::CloseSite(Site& site, EventTime start, EventTime end) {
+void WindowEngine::CloseSite(uint32_t id, EventTime start, EventTime end) {
+  Site& site = *sites_[id];
+  if (open_hint_[id].start == start) open_hint_[id] = OpenHint{};
   std::unique_ptr<OpenBucket> bucket;
   for (size_t i = 0; i < site.open.size(); ++i) {
     if (site.open[i]->start == start) {

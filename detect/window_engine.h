@@ -201,11 +201,15 @@ class WindowEngine {
   uint32_t Promote(std::string_view name, uint64_t guaranteed, EventTime now);
   uint64_t Activity(const Site& site, int64_t epoch) const;
   bool Evictable(const Site& site) const;
-  OpenBucket* FindOrOpen(Site& site, EventTime start);
+  // The site's open bucket starting at `start`, opened if there is none. The most recently
+  // used one per site is kept in a dense array (open_hint_), so the common case touches neither
+  // the Site nor its list of open buckets: with thousands of quiet sites each of those is a
+  // cache miss, one per line applied.
+  OpenBucket* FindOrOpen(uint32_t id, EventTime start);
   std::unique_ptr<OpenBucket> FreeBucket(EventTime start);  // recycled when one is free
   void Advance();
   void CloseBucketsAt(EventTime start);
-  void CloseSite(Site& site, EventTime start, EventTime end);
+  void CloseSite(uint32_t id, EventTime start, EventTime end);
   // Every detector of the site, at the close of a bucket ending at `now`.
   void Evaluate(Site& site, EventTime now);
   EventTime ComputeWatermark() const;
@@ -221,6 +225,14 @@ class WindowEngine {
   DurationNs max_hold_ = 0;                 // longest window + keep_firing_for
 
   std::vector<std::unique_ptr<Site>> sites_;
+  // Per site id, beside sites_ (dense: a lookup is no pointer chase): the generation (bumped
+  // when the place goes to another name) and the open bucket used last.
+  struct OpenHint {
+    EventTime start = INT64_MIN;
+    OpenBucket* bucket = nullptr;
+  };
+  std::vector<uint32_t> generations_;
+  std::vector<OpenHint> open_hint_;
   absl::flat_hash_map<std::string, uint32_t> site_ids_;
   uint32_t other_site_ = UINT32_MAX;
   size_t tracked_ = 0;  // sites other than __other__ and those listed under `sites:`
