@@ -8,7 +8,9 @@
 //              with every lane, reading the file from the page cache
 // Each is run --repeat times; medians are reported, with ratios to the floor.
 //
-//   e2e_bench --input FILE --format nginx|combined [--repeat 5] [--threads N] [--json OUT]
+//   e2e_bench --input FILE --format PRESET [--config FILE] [--repeat 5] [--threads N] [--json OUT]
+//             PRESET: nginx, caddy, envoy, ecs, combined, json_error, caddy_error, error_text;
+//             FILE: the config (default configs/PRESET.yaml)
 //             [--min-ratio R]   exit 1 if one lane < R x floor (the CI guard)
 //             [--reader auto|thread|lanes]   who reads the file (pipeline.reader)
 #include <fcntl.h>
@@ -25,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_split.h"
 #include "app/config.h"
 #include "app/pipeline.h"
 #include "core/json_writer.h"
@@ -44,8 +47,25 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-// The floor for JSON: the minimum any JSON-based tool must do per line.
-uint64_t FloorJson(const simdjson::padded_string& buf, uint64_t* checksum) {
+// The floor for JSON: the minimum any JSON-based tool must do per line. The four fields are the
+// preset's first path for site, time, status and latency (level and message for error logs),
+// nested paths followed object by object; a string is unescaped, a number converted.
+struct FloorPaths {
+  std::vector<std::vector<std::string>> fields;  // per field, the keys from the top
+};
+
+FloorPaths FloorPathsFor(const FormatSpec& f) {
+  FloorPaths out;
+  const bool error = f.kind == RecordKind::kError;
+  for (const auto* paths : {&f.site_paths, &f.time_paths, error ? &f.level_paths : &f.status_paths,
+                            error ? &f.message_paths : &f.latency_paths}) {
+    if (paths->empty()) continue;
+    out.fields.push_back(absl::StrSplit(paths->front(), '.'));
+  }
+  return out;
+}
+
+uint64_t FloorJson(const simdjson::padded_string& buf, const FloorPaths& paths, uint64_t* checksum) {
   simdjson::ondemand::parser parser;
   const char* p = buf.data();
   const char* end = p + buf.size();
@@ -58,11 +78,23 @@ uint64_t FloorJson(const simdjson::padded_string& buf, uint64_t* checksum) {
     if (parser.iterate(p, len, static_cast<size_t>(buf.data() + buf.size() + simdjson::SIMDJSON_PADDING - p)).get(doc) == simdjson::SUCCESS) {
       simdjson::ondemand::object obj;
       if (doc.get_object().get(obj) == simdjson::SUCCESS) {
-        std::string_view site, time, status, latency;
-        if (obj.find_field_unordered("time_iso8601").get_string().get(time) == simdjson::SUCCESS) sum += time.size();
-        if (obj.find_field_unordered("host").get_string().get(site) == simdjson::SUCCESS) sum += site.size();
-        if (obj.find_field_unordered("status").get_string().get(status) == simdjson::SUCCESS) sum += status.size();
-        if (obj.find_field_unordered("request_time").get_string().get(latency) == simdjson::SUCCESS) sum += latency.size();
+        for (const auto& keys : paths.fields) {
+          simdjson::ondemand::value v;
+          if (obj.find_field_unordered(keys[0]).get(v) != simdjson::SUCCESS) continue;
+          bool found = true;
+          for (size_t k = 1; k < keys.size() && found; ++k) {
+            found = v.find_field_unordered(keys[k]).get(v) == simdjson::SUCCESS;
+          }
+          simdjson::ondemand::json_type type;
+          if (!found || v.type().get(type) != simdjson::SUCCESS) continue;
+          if (type == simdjson::ondemand::json_type::string) {
+            std::string_view sv;
+            if (v.get_string().get(sv) == simdjson::SUCCESS) sum += sv.size();
+          } else if (type == simdjson::ondemand::json_type::number) {
+            double d;
+            if (v.get_double().get(d) == simdjson::SUCCESS) sum += static_cast<uint64_t>(d) & 1;
+          }
+        }
       }
     }
     p += len + 1;
@@ -126,7 +158,7 @@ struct Result {
 };
 
 int Main(int argc, char** argv) {
-  std::string input, format = "nginx", json_out;
+  std::string input, format = "nginx", json_out, config;
   int repeat = 5, threads = static_cast<int>(std::thread::hardware_concurrency());
   double min_ratio = 0;
   std::string reader = "auto";
@@ -135,6 +167,7 @@ int Main(int argc, char** argv) {
     auto next = [&] { return std::string(i + 1 < argc ? argv[++i] : ""); };
     if (a == "--input") input = next();
     else if (a == "--format") format = next();
+    else if (a == "--config") config = next();
     else if (a == "--repeat") repeat = std::stoi(next());
     else if (a == "--threads") threads = std::stoi(next());
     else if (a == "--json") json_out = next();
@@ -153,15 +186,25 @@ int Main(int argc, char** argv) {
   const simdjson::padded_string buf = std::move(loaded).value_unsafe();
   const uint64_t bytes = buf.size();
 
-  // The pipeline as configured by the shipped config for the format, with a null sink.
-  ConfigResult cfg = LoadConfig(std::string(SITEPULSE_SOURCE_DIR "/configs/") + format + ".yaml");
+  // The pipeline as configured by the shipped config for the format (or --config, for an error
+  // log's preset: its access log's config), with a null sink; the input read with the preset.
+  if (config.empty()) config = std::string(SITEPULSE_SOURCE_DIR "/configs/") + format + ".yaml";
+  ConfigResult cfg = LoadConfig(config);
   if (!cfg.ok()) {
     std::fprintf(stderr, "%s", cfg.FormatErrors().c_str());
     return 2;
   }
   PipelineOptions opt;
-  FormatOverrides f = cfg.config.format;
+  FormatOverrides f;  // the config's format for its own preset; another preset as it comes
+  f.preset = format;
+  if (cfg.config.format.preset == format) f = cfg.config.format;
   auto spec = ResolveFormat(f);
+  if (!spec.ok()) {
+    std::fprintf(stderr, "e2e_bench: %s\n", std::string(spec.status().message()).c_str());
+    return 2;
+  }
+  const bool is_json = spec->syntax == Syntax::kJson;
+  const FloorPaths floor_paths = FloorPathsFor(*spec);
   opt.inputs.push_back({*ParseUri("file:" + input), *spec});
   opt.engine.resolution = cfg.config.resolution;
   opt.engine.lateness = cfg.config.lateness;
@@ -179,15 +222,16 @@ int Main(int argc, char** argv) {
   // Per round, from the 1-lane run: N x its wall time / the CPU time of all its threads.
   std::vector<double> ceilings;
   std::vector<double> one_cpu[3];  // per round: CPU seconds of the lanes, reader, coordinator
+  uint64_t buckets = 0;            // closed site-buckets of the 1-lane run
   uint64_t floor_lines = 0, scan_lines = 0, parse_lines = 0, one_lines = 0, all_lines = 0,
            checksum = 0, parse_ok = 0;
   for (int r = 0; r < repeat; ++r) {
     double t = Now();
     scan_lines = ScanLines(buf);
     scan_s.push_back(Now() - t);
-    if (format != "combined") {
+    if (is_json) {
       t = Now();
-      floor_lines = FloorJson(buf, &checksum);
+      floor_lines = FloorJson(buf, floor_paths, &checksum);
       floor_s.push_back(Now() - t);
     }
     t = Now();
@@ -219,12 +263,13 @@ int Main(int argc, char** argv) {
         one_cpu[0].push_back(s->cpu_seconds_lanes);
         one_cpu[1].push_back(s->cpu_seconds_reader);
         one_cpu[2].push_back(s->cpu_seconds_coordinator);
+        buckets = s->buckets;
       }
       (lanes == 1 ? one_lines : all_lines) = s->lines;
     }
   }
   // Check before reporting: everyone saw the same lines.
-  if (scan_lines != one_lines || one_lines != all_lines || (format != "combined" && floor_lines != scan_lines)) {
+  if (scan_lines != one_lines || one_lines != all_lines || (is_json && floor_lines != scan_lines)) {
     std::fprintf(stderr, "e2e_bench: line counts differ: scan %llu floor %llu one %llu all %llu\n",
                  (unsigned long long)scan_lines, (unsigned long long)floor_lines,
                  (unsigned long long)one_lines, (unsigned long long)all_lines);
@@ -269,6 +314,14 @@ int Main(int argc, char** argv) {
   for (int k = 0; k < 3; ++k) cpu_ns[k] = Median(one_cpu[k]) * 1e9 / static_cast<double>(one_lines);
   std::printf("1-lane run, CPU per line: lane %.1f ns, reader %.1f ns, coordinator %.1f ns\n",
               cpu_ns[0], cpu_ns[1], cpu_ns[2]);
+  // The coordinator's work grows with closed site-buckets as much as with lines: quiet sites
+  // close many buckets of few lines each.
+  const double ns_per_bucket =
+      buckets > 0 ? Median(one_cpu[2]) * 1e9 / static_cast<double>(buckets) : 0;
+  std::printf("1-lane run: %llu closed site-buckets (%.1f lines each), coordinator %.0f ns per bucket\n",
+              static_cast<unsigned long long>(buckets),
+              buckets > 0 ? static_cast<double>(one_lines) / static_cast<double>(buckets) : 0.0,
+              ns_per_bucket);
   if (ceiling > 0) {
     std::printf("ceiling on this machine: %d lanes / one lane <= %.2f (%d x wall / CPU of the 1-lane run)\n",
                 threads, ceiling, threads);
@@ -278,7 +331,8 @@ int Main(int argc, char** argv) {
           ",\"all_lanes_ceiling\":" + std::to_string(ceiling) +
           ",\"one_lane_cpu_ns_per_line\":{\"lane\":" + std::to_string(cpu_ns[0]) +
           ",\"reader\":" + std::to_string(cpu_ns[1]) + ",\"coordinator\":" + std::to_string(cpu_ns[2]) +
-          "}}";
+          "},\"buckets\":" + std::to_string(buckets) +
+          ",\"coordinator_ns_per_bucket\":" + std::to_string(ns_per_bucket) + "}";
   if (!json_out.empty()) std::ofstream(json_out) << json << "\n";
   if (min_ratio > 0 && floor_rate > 0 && one_ratio < min_ratio) {
     std::fprintf(stderr, "e2e_bench: one lane is %.2f x the floor, below the %.2f guard\n", one_ratio, min_ratio);

@@ -10,6 +10,7 @@
 //   new_error (error-log lines, 1/s, with a message never written before: a new failure), blip
 //   (a decoy: x10 latency for the given duration, meant to be < 1 minute).
 //   --base-5xx P: the 5xx share outside incidents (default 0.002).
+//   --error-rps R: error-log lines per second and site outside incidents (default 0.05).
 //   --live: write each second of traffic when the wall clock has passed it (timestamps are now;
 //   --start is ignored), flushing per second: a live stream for `sitepulse run --input -`.
 //   --slow-if PATH: while PATH's first word is "slow", site 0 answers 8x slower (a bad deploy in
@@ -18,6 +19,7 @@
 //   leave and arrive all the time): a population that churns, for soak tests.
 //   SITE is a site index (0-based), AT an offset from --start (e.g. 20m), DURATION e.g. 10m.
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -48,6 +50,7 @@ struct Options {
   uint64_t seed = 42;
   double bad_lines = 0;
   double base_5xx = 0.002;
+  double error_rps = 0.05;  // error-log lines per second and site outside incidents
   bool live = false;
   DurationNs rotate = 0;  // --rotate-sites
   std::string slow_if;
@@ -118,6 +121,49 @@ const char* kAgents[] = {
     "curl/8.5.0", "Googlebot/2.1 (+http://www.google.com/bot.html)",
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"};
 
+// Epoch seconds as Go's zap writes Caddy's ts: the shortest float that reads back the same
+// ("1735689600.0000737", 16 to 19 digits).
+std::string GoEpochSeconds(EventTime t) {
+  char buf[32];
+  const auto res = std::to_chars(buf, buf + sizeof(buf), static_cast<double>(t) / 1e9);
+  return std::string(buf, res.ptr);
+}
+
+// Caddy's access log (http.log.access) as Caddy 2.7 writes it: ts as Go's shortest float, the
+// request nested with its headers as arrays (which headers depends on the client, so lines
+// come in a few shapes), TLS details, and response headers with Alt-Svc's escaped quotes.
+void WriteCaddyAccess(FILE* f, const Request& r, const std::string& site, const char* agent,
+                      unsigned ip) {
+  const std::string ts = GoEpochSeconds(r.t);
+  std::string headers = std::string("\"User-Agent\":[\"") + agent + "\"]";
+  if (std::strncmp(agent, "curl", 4) == 0) {
+    headers += ",\"Accept\":[\"*/*\"]";
+  } else if (std::strncmp(agent, "Googlebot", 9) == 0) {
+    headers += ",\"Accept\":[\"*/*\"],\"Accept-Encoding\":[\"gzip, deflate, br\"],"
+               "\"From\":[\"googlebot(at)googlebot.com\"]";
+  } else {
+    headers += ",\"Accept\":[\"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\"],"
+               "\"Accept-Encoding\":[\"gzip, deflate, br\"],\"Accept-Language\":[\"en-US,en;q=0.9\"]";
+  }
+  static const char* kTypes[] = {"text/html; charset=utf-8", "text/html; charset=utf-8",
+                                 "application/json", "text/html; charset=utf-8",
+                                 "text/javascript; charset=utf-8", "text/html; charset=utf-8",
+                                 "text/html; charset=utf-8", "image/png"};
+  std::fprintf(f,
+               "{\"level\":\"%s\",\"ts\":%s,\"logger\":\"http.log.access.log0\",\"msg\":\"handled "
+               "request\",\"request\":{\"remote_ip\":\"10.0.%u.%u\",\"remote_port\":\"%u\","
+               "\"client_ip\":\"10.0.%u.%u\",\"proto\":\"HTTP/2.0\",\"method\":\"GET\","
+               "\"host\":\"%s\",\"uri\":\"%s\",\"headers\":{%s},\"tls\":{\"resumed\":false,"
+               "\"version\":772,\"cipher_suite\":4865,\"proto\":\"h2\",\"server_name\":\"%s\"}},"
+               "\"bytes_read\":0,\"user_id\":\"\",\"duration\":%.9g,\"size\":%llu,\"status\":%d,"
+               "\"resp_headers\":{\"Server\":[\"Caddy\"],\"Alt-Svc\":[\"h3=\\\":443\\\"; "
+               "ma=2592000\"],\"Content-Type\":[\"%s\"]}}\n",
+               r.status >= 500 ? "error" : "info", ts.c_str(), (ip >> 8) & 255, ip & 255,
+               1024 + (ip >> 16) % 60000, (ip >> 8) & 255, ip & 255, site.c_str(), kPaths[r.path],
+               headers.c_str(), site.c_str(), r.latency, static_cast<unsigned long long>(r.bytes),
+               r.status, kTypes[r.path]);
+}
+
 void WriteAccess(FILE* f, const std::string& format, const Request& r, const std::string& site,
                  std::mt19937_64& rng) {
   char tbuf[64];
@@ -133,13 +179,7 @@ void WriteAccess(FILE* f, const std::string& format, const Request& r, const std
                  iso.c_str(), ip >> 24, (ip >> 16) & 255, ip & 255, site.c_str(), path, r.status,
                  static_cast<unsigned long long>(r.bytes), r.latency, agent);
   } else if (format == "caddy") {
-    std::fprintf(f,
-                 "{\"level\":\"info\",\"ts\":%.6f,\"logger\":\"http.log.access\",\"msg\":\"handled "
-                 "request\",\"request\":{\"remote_ip\":\"10.0.%u.%u\",\"proto\":\"HTTP/2.0\","
-                 "\"method\":\"GET\",\"host\":\"%s\",\"uri\":\"%s\",\"headers\":{\"User-Agent\":[\"%s\"]}},"
-                 "\"bytes_read\":0,\"duration\":%.6f,\"size\":%llu,\"status\":%d}\n",
-                 static_cast<double>(r.t) / 1e9, (ip >> 8) & 255, ip & 255, site.c_str(), path,
-                 agent, r.latency, static_cast<unsigned long long>(r.bytes), r.status);
+    WriteCaddyAccess(f, r, site, agent, ip);
   } else if (format == "envoy") {
     std::fprintf(f,
                  "{\"start_time\":\"%s\",\"method\":\"GET\",\"path\":\"%s\",\"protocol\":\"HTTP/1.1\","
@@ -152,12 +192,16 @@ void WriteAccess(FILE* f, const std::string& format, const Request& r, const std
                  static_cast<unsigned long long>(rng()), site.c_str());
   } else if (format == "ecs") {
     std::fprintf(f,
-                 "{\"@timestamp\":\"%s\",\"ecs\":{\"version\":\"8.11.0\"},\"event\":{\"dataset\":"
-                 "\"nginx.access\",\"duration\":%lld},\"url\":{\"domain\":\"%s\",\"path\":\"%s\"},"
-                 "\"http\":{\"request\":{\"method\":\"GET\"},\"response\":{\"status_code\":%d,"
-                 "\"body\":{\"bytes\":%llu}}},\"user_agent\":{\"original\":\"%s\"}}\n",
-                 iso.c_str(), static_cast<long long>(std::llround(r.latency * 1e9)), site.c_str(),
-                 path, r.status, static_cast<unsigned long long>(r.bytes), agent);
+                 "{\"@timestamp\":\"%s\",\"ecs\":{\"version\":\"8.11.0\"},\"log\":{\"file\":"
+                 "{\"path\":\"/var/log/nginx/access.log\"}},\"agent\":{\"type\":\"filebeat\","
+                 "\"version\":\"8.11.0\"},\"event\":{\"dataset\":\"nginx.access\",\"category\":"
+                 "[\"web\"],\"duration\":%lld},\"source\":{\"ip\":\"10.%u.%u.%u\"},\"url\":"
+                 "{\"domain\":\"%s\",\"path\":\"%s\"},\"http\":{\"version\":\"1.1\",\"request\":"
+                 "{\"method\":\"GET\"},\"response\":{\"status_code\":%d,\"body\":{\"bytes\":%llu}}},"
+                 "\"user_agent\":{\"original\":\"%s\"}}\n",
+                 iso.c_str(), static_cast<long long>(std::llround(r.latency * 1e9)), ip >> 24,
+                 (ip >> 16) & 255, ip & 255, site.c_str(), path, r.status,
+                 static_cast<unsigned long long>(r.bytes), agent);
   } else {  // combined, with a leading vhost and a trailing request time
     TimeLocal(r.t, tbuf, sizeof(tbuf));
     std::fprintf(f, "%s:443 10.%u.%u.%u - - [%s] \"GET %s HTTP/1.1\" %d %llu \"-\" \"%s\" %.3f\n",
@@ -169,13 +213,13 @@ void WriteAccess(FILE* f, const std::string& format, const Request& r, const std
 // Caddy's own error log (logger http.log.error): the failed request nested, ts in epoch seconds.
 void WriteCaddyError(FILE* f, EventTime t, const std::string& site, const char* level,
                      const std::string& msg, std::mt19937_64& rng) {
+  const std::string ts = GoEpochSeconds(t);
   std::fprintf(f,
-               "{\"level\":\"%s\",\"ts\":%lld.%09lld,\"logger\":\"http.log.error\",\"msg\":\"%s\","
+               "{\"level\":\"%s\",\"ts\":%s,\"logger\":\"http.log.error\",\"msg\":\"%s\","
                "\"request\":{\"remote_ip\":\"10.1.2.3\",\"remote_port\":\"%llu\",\"proto\":\"HTTP/2.0\","
                "\"method\":\"GET\",\"host\":\"%s\",\"uri\":\"/api\",\"headers\":{\"User-Agent\":"
                "[\"Mozilla/5.0\"]}},\"duration\":0.%03llu,\"status\":502,\"err_id\":\"%08llx\"}\n",
-               level, static_cast<long long>(t / kNanosPerSecond),
-               static_cast<long long>(t % kNanosPerSecond), msg.c_str(),
+               level, ts.c_str(), msg.c_str(),
                static_cast<unsigned long long>(1024 + rng() % 60000), site.c_str(),
                static_cast<unsigned long long>(rng() % 1000),
                static_cast<unsigned long long>(rng() & 0xffffffffu));
@@ -250,6 +294,7 @@ int Main(int argc, char** argv) {
     if (a == "--format") o.format = next();
     else if (a == "--out") o.out = next();
     else if (a == "--error-out") o.error_out = next();
+    else if (a == "--error-rps") o.error_rps = std::atof(next().c_str());
     else if (a == "--error-format") o.error_format = next();
     else if (a == "--truth") o.truth = next();
     else if (a == "--sites") o.sites = std::atoi(next().c_str());
@@ -355,7 +400,7 @@ int Main(int argc, char** argv) {
         second.push_back(r);
       }
       if (err != nullptr) {
-        const double erate = active("error_spike", s, t0) ? 40 : 0.05;
+        const double erate = active("error_spike", s, t0) ? 40 : o.error_rps;
         std::poisson_distribution<int> epois(erate);
         const int ne = epois(rng);
         for (int k = 0; k < ne; ++k) {
