@@ -10,7 +10,7 @@ out=build/demo
 mkdir -p "$out"
 
 "$build/bench/loggen" --format nginx --out "$out/access.log" --error-out "$out/error.log" \
-  --sites 3 --rps 20 --duration 1h --bad-lines 0.0005 --seed 42 --truth "$out/truth.jsonl" \
+  --sites 3 --rps 20 --duration 1h --bad-lines 0.0005 --base-5xx 0.0005 --seed 42 --truth "$out/truth.jsonl" \
   --incident latency,0,20m,10m --incident errors,1,35m,6m --incident blip,2,15m,30s \
   --incident error_spike,1,50m,5m --incident new_error,0,42m,2m
 

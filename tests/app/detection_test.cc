@@ -7,6 +7,9 @@
 // are printed (docs/detection.md quotes them).
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -26,7 +29,9 @@ using testing::TempDir;
 const std::string kBin = SITEPULSE_BINARY;
 const std::string kLoggen = SITEPULSE_LOGGEN;
 // The scenario, also in docs/detection.md; the formats come from the test's parameter.
-const std::string kScenario =
+// SITEPULSE_DETECTION_SCENARIO replaces it (loggen arguments: a held-out scenario, five real
+// incidents, run by hand as docs/detection.md says).
+const std::string kDefaultScenario =
     "--sites 4 --rps 5 --duration 4h --seed 21 --base-5xx 0.0002 "
     "--incident blip,3,40m,40s --incident blip,1,70m,20s --incident latency,0,90m,12m "
     "--incident drop,3,110m,20m --incident errors,1,120m,8m --incident burn,2,140m,45m "
@@ -69,13 +74,18 @@ class DetectionTest : public ::testing::TestWithParam<Shipped> {};
 TEST_P(DetectionTest, ShippedConfigPagesOnEveryIncidentAndNoDecoy) {
   const Shipped& shipped = GetParam();
   TempDir dir;
-  auto gen = RunCommand(kLoggen + " " + kScenario + " --format " + shipped.format +
+  const char* custom = std::getenv("SITEPULSE_DETECTION_SCENARIO");
+  const std::string scenario = custom != nullptr ? custom : kDefaultScenario;
+  auto gen = RunCommand(kLoggen + " " + scenario + " --format " + shipped.format +
                             " --error-format " + shipped.error_preset + " --out " +
                             dir / "access.log" + " --error-out " + dir / "error.log" +
                             " --truth " + dir / "truth.jsonl",
                         dir);
   ASSERT_EQ(gen.exit_code, 0) << gen.err;
-  auto run = RunCommand(kBin + " run --config " + SITEPULSE_SOURCE_DIR + "/configs/" +
+  // The demo's config writes its stats and dead letters under build/demo, relative to where
+  // it runs: here.
+  std::filesystem::create_directories(dir / "build/demo");
+  auto run = RunCommand("cd " + std::string(dir / "") + " && " + kBin + " run --config " + SITEPULSE_SOURCE_DIR + "/configs/" +
                             shipped.config + ".yaml --input file:" + dir / "access.log" +
                             " --input 'file:" + dir / "error.log" + "?kind=error&preset=" +
                             shipped.error_preset + "' --output file:" + dir / "anomalies.jsonl",
@@ -97,7 +107,7 @@ TEST_P(DetectionTest, ShippedConfigPagesOnEveryIncidentAndNoDecoy) {
     EXPECT_EQ(e["decoy"].get(in.decoy), simdjson::SUCCESS);
     incidents.push_back(in);
   }
-  ASSERT_EQ(incidents.size(), 9u);
+  if (custom == nullptr) ASSERT_EQ(incidents.size(), 9u);
   std::vector<Event> pages, new_messages;
   for (const std::string& line : Lines(ReadFile(dir / "anomalies.jsonl"))) {
     simdjson::dom::element e;
@@ -129,6 +139,13 @@ TEST_P(DetectionTest, ShippedConfigPagesOnEveryIncidentAndNoDecoy) {
     std::printf("%-12s %-20s %-22s %llds\n", in.kind.c_str(), in.site.c_str(),
                 first->detector.c_str(),
                 static_cast<long long>((first->at - in.start) / kNanosPerSecond));
+    // Issue #19: a slow burn (4% errors against a 0.1% budget) is paged, not only ticketed,
+    // within 15 minutes of its start (the burn-rate detector's 15m/2m pair at 30x).
+    if (in.kind == "burn") {
+      EXPECT_LE(first->at - in.start, 15 * 60 * kNanosPerSecond)
+          << "slow burn on " << in.site << " paged by " << first->detector << " only after "
+          << (first->at - in.start) / kNanosPerSecond << " s";
+    }
   }
   // False pages: any page not explained by a real incident on its site (from its start to ten
   // minutes after its end), decoys included.
@@ -177,6 +194,9 @@ INSTANTIATE_TEST_SUITE_P(
         Shipped{"envoy", "envoy", "json_error", "failed (<*>: Connection refused)"},
         Shipped{"ecs", "ecs", "json_error", "failed (<*>: Connection refused)"},
         Shipped{"combined", "combined", "error_text",
+                "connect() failed (<*>: Connection refused) while connecting to upstream"},
+        // The demo's config (`make demo`), over the same scenario in nginx's formats.
+        Shipped{"demo", "nginx", "error_text",
                 "connect() failed (<*>: Connection refused) while connecting to upstream"}),
     [](const ::testing::TestParamInfo<Shipped>& info) { return std::string(info.param.config); });
 
