@@ -47,7 +47,7 @@ constexpr const char* kSeriesHelp =
     "                   beyond the range seen so far by more than 5% of it scores 1\n"
     "  --tune NAME=V    context: override one of the scorer's constants (for cross-validation,\n"
     "                   scripts/nab-cv.sh): sequence_fires (0.995), shift_fires (0.995),\n"
-    "                   extreme_tolerance (0.05), shift_window (48 rows), order (3)\n";
+    "                   extreme_tolerance (0.05), shift_window (48 rows), order (3; 0..5)\n";
 
 // --tune NAME=VALUE into `t`; an error message or "".
 std::string ApplyTune(const std::string& arg, SeriesTuning* t) {
@@ -62,7 +62,7 @@ std::string ApplyTune(const std::string& arg, SeriesTuning* t) {
   else if (name == "shift_fires" && in(0.5, 0.99999)) t->shift_fires = v;
   else if (name == "extreme_tolerance" && in(0, 10)) t->extreme_tolerance = v;
   else if (name == "shift_window" && in(2, 1000) && v == std::floor(v)) t->shift_window = static_cast<int>(v);
-  else if (name == "order" && in(0, 10) && v == std::floor(v)) t->order = static_cast<int>(v);
+  else if (name == "order" && in(0, 5) && v == std::floor(v)) t->order = static_cast<int>(v);
   else return StrCat("--tune ", arg, ": unknown name or value out of range (see --help)");
   return "";
 }
@@ -175,9 +175,9 @@ int SeriesMain(const std::vector<std::string>& args) {
   if (score_mode != "deviation" && score_mode != "likelihood" && score_mode != "context") {
     return Fail("--score must be deviation, likelihood or context");
   }
-  SeriesScorer scorer(spec, score_mode == "deviation"    ? SeriesScorer::Mode::kDeviation
-                            : score_mode == "likelihood" ? SeriesScorer::Mode::kLikelihood
-                                                         : SeriesScorer::Mode::kContext,
+  SeriesScorer scorer(spec, score_mode == "deviation"    ? ScoreMode::kDeviation
+                            : score_mode == "likelihood" ? ScoreMode::kLikelihood
+                                                         : ScoreMode::kContext,
                       tuning);
   std::string line;
   size_t row = 0;

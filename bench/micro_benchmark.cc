@@ -14,6 +14,8 @@
 #include "app/parse_lane.h"
 #include "core/batch_queue.h"
 #include "core/strings.h"
+#include "detect/baseline_model.h"
+#include "detect/evidence_scorer.h"
 #include "detect/latency_sketch.h"
 #include "detect/threshold_detector.h"
 #include "detect/window_engine.h"
@@ -209,6 +211,51 @@ void BM_BatchHandoff(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_BatchHandoff)->UseRealTime();
+
+// What a learned detector computes at one site's bucket close, over 10,000 sites visited in
+// turn (each model cold in cache, as on the coordinator): the baseline's verdict alone
+// (score: deviation, arg 0) or with the evidence `series` weighs (1: likelihood, 2: context).
+void BM_LearnedBucketClose(benchmark::State& state) {
+  const ScoreMode mode = static_cast<ScoreMode>(state.range(0));
+  constexpr size_t kSites = 10000;
+  BaselineOptions options;
+  options.learn_for = 600 * kNanosPerSecond;
+  options.min_samples = 10;
+  DetectorSpec spec;
+  std::vector<BaselineModel> models(kSites, BaselineModel(options));
+  std::vector<std::unique_ptr<EvidenceScorer>> evidence(kSites);
+  if (mode != ScoreMode::kDeviation) {
+    for (auto& e : evidence) e = std::make_unique<EvidenceScorer>(mode, spec.evidence);
+  }
+  std::mt19937 rng(1);
+  auto value = [&rng] { return 0.1 + 0.01 * static_cast<double>(rng() % 1000) / 1000; };
+  EventTime t = 0;
+  size_t warm = 0;
+  // An hour of buckets first: every model warm, every evidence with its long run.
+  for (int b = 0; b < 360; ++b, t += 10 * kNanosPerSecond) {
+    for (size_t s = 0; s < kSites; ++s) {
+      const BaselineVerdict v = models[s].Observe(t, value());
+      if (evidence[s]) evidence[s]->Score(value(), v.warm, v.z);
+      warm += b == 359 && v.warm;
+    }
+  }
+  if (warm != kSites) Fail("learned bucket close: not warm after an hour");
+  size_t s = 0;
+  double sink = 0;
+  for (auto _ : state) {
+    const BaselineVerdict v = models[s].Observe(t, value());
+    sink += evidence[s] ? evidence[s]->Score(value(), v.warm, v.z) : v.z;
+    if (++s == kSites) {
+      s = 0;
+      t += 10 * kNanosPerSecond;
+    }
+  }
+  benchmark::DoNotOptimize(sink);
+  state.SetItemsProcessed(state.iterations());
+  state.counters["bytes_per_site"] = static_cast<double>(
+      sizeof(BaselineModel) + (evidence[0] ? evidence[0]->MemoryBytes() : 0));
+}
+BENCHMARK(BM_LearnedBucketClose)->Arg(0)->Arg(1)->Arg(2);
 
 // Site interning as a lane does it: heterogeneous lookup of a string_view in a string map.
 void BM_SiteIntern(benchmark::State& state) {

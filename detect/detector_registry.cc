@@ -151,6 +151,14 @@ std::vector<DetectorOption> LearnedBaselineOptions() {
          s->baseline.seasonality = v.flag;
          return std::string();
        }},
+      {"score", T::kText, 0, 0, false,
+       [](DetectorSpec* s, const OptionValue& v) {
+         if (v.text == "deviation") s->score = ScoreMode::kDeviation;
+         else if (v.text == "likelihood") s->score = ScoreMode::kLikelihood;
+         else if (v.text == "context") s->score = ScoreMode::kContext;
+         else return std::string("must be deviation, likelihood or context");
+         return std::string();
+       }},
   };
 }
 

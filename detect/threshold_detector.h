@@ -12,6 +12,7 @@
 #include "core/record.h"
 #include "core/time.h"
 #include "detect/baseline_model.h"
+#include "detect/evidence_scorer.h"
 #include "detect/latency_sketch.h"
 
 namespace sitepulse {
@@ -72,6 +73,12 @@ struct DetectorSpec {
   double sensitivity = 4;  // deviations (sigma-like) beyond the baseline that count
   double min_change = 0;   // and the value must differ from the baseline by this share of it
   double min_value = 0;    // and reach at least this (error_spike: a floor on the rate)
+  // `score`: the deviation alone, or with the evidence `series` weighs (evidence_scorer.h), with
+  // the constants the NAB cross-validation chose most often (docs/detection.md) and a sequence
+  // context of two levels (a 2 KiB table per site).
+  ScoreMode score = ScoreMode::kDeviation;
+  SeriesTuning evidence = {.sequence_fires = 0.999, .shift_fires = 0.995,
+                           .extreme_tolerance = 0.05, .shift_window = 48, .order = 2};
 
   // burn_rate: an SLO on availability (non-5xx share) or latency (share faster than the
   // threshold), alerting on multi-window burn rates (Google SRE Workbook).

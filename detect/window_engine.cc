@@ -673,6 +673,8 @@ std::string WindowEngine::ConfigFingerprint() const {
   auto add = [&f](const DetectorSpec& d) {
     StrAppend(&f, " ", d.name, ":", DetectorTypeName(d.type), ":", d.window);
     for (const BurnPair& p : d.pairs) StrAppend(&f, ":", p.long_window, "/", p.short_window);
+    // The evidence a learned detector keeps (absent in deviation mode, the default).
+    if (d.score != ScoreMode::kDeviation) StrAppend(&f, ":score", static_cast<int>(d.score));
   };
   for (const DetectorSpec& d : options_.detectors) add(d);
   std::vector<std::string> sites;

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "app/config.h"
+#include "detect/evidence_scorer.h"
 #include "fuzz/engine_drive.h"
 #include "fuzz/fuzz_check.h"
 
@@ -57,8 +58,39 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   std::exit(0);
 }
 
+// An `evidence` record (score: context, detect/evidence_scorer.h) on the input's first line:
+// loaded or refused, and one that loads saves to text that loads and saves to the same bytes,
+// then scores values. (The engine's configuration stays deviation-only so that the seeds' config
+// fingerprint stays valid.)
+void CheckEvidenceRecord(std::string_view text) {
+  StateReader r(text);
+  std::string word;
+  if (!r.NextLine() || !r.Word(&word) || word != "evidence") return;
+  const SeriesTuning tuning = DetectorSpec{}.evidence;
+  EvidenceScorer e(ScoreMode::kContext, tuning);
+  if (!e.Load(r)) return;
+  StateWriter w;
+  w.Word("evidence");
+  e.Save(w);
+  w.EndLine();
+  const std::string saved = w.str();
+  EvidenceScorer again(ScoreMode::kContext, tuning);
+  StateReader r2(saved);
+  FUZZ_CHECK(r2.NextLine() && r2.Word(&word) && again.Load(r2), "a saved evidence record does not load");
+  StateWriter w2;
+  w2.Word("evidence");
+  again.Save(w2);
+  w2.EndLine();
+  FUZZ_CHECK(w2.str() == saved, "restoring the evidence changed it");
+  for (int i = 0; i < 64; ++i) {
+    const double s = e.Score(0.1 * (i % 7), true, i % 5 - 2.0);
+    FUZZ_CHECK(s >= 0 && s <= 1, "an evidence score outside [0, 1]: %g", s);
+  }
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
+  CheckEvidenceRecord(text);
   fuzz::CheckingListener listener;
   auto engine = fuzz::EngineFor(EngineConfig(), &listener);
   if (!engine->LoadState(text).ok()) return 0;

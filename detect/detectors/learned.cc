@@ -7,6 +7,9 @@ namespace sitepulse {
 
 LearnedDetector::LearnedDetector(const DetectorSpec& spec, Metric metric, DetectorEnv& env)
     : Detector(spec), metric_(metric), baseline_(spec.baseline) {
+  if (spec.score != ScoreMode::kDeviation) {
+    evidence_ = std::make_unique<EvidenceScorer>(spec.score, spec.evidence);
+  }
   ++env.baselines_warming;
 }
 
@@ -31,6 +34,11 @@ DetectorOutcome LearnedDetector::Judge(const WindowView& view, EventTime now, De
   }
   const bool was_warm = baseline_.warm();
   const BaselineVerdict v = baseline_.Observe(now, value);
+  const double directed_z = spec.direction == Direction::kRise   ? v.z
+                            : spec.direction == Direction::kDrop ? -v.z
+                                                                 : std::fabs(v.z);
+  // The evidence learns from every evaluable window, warm or not (as `series` from every row).
+  const double evidence = evidence_ ? evidence_->Score(value, v.warm, directed_z) : 0;
 
   if (v.warm && !was_warm) --env.baselines_warming;
   o.value = value;
@@ -38,22 +46,30 @@ DetectorOutcome LearnedDetector::Judge(const WindowView& view, EventTime now, De
   o.warm = v.warm;
   if (!v.warm) return o;
   const double change = spec.min_change * std::fabs(v.expected);
-  const bool rise = v.z >= spec.sensitivity && value - v.expected >= change && value >= spec.min_value;
-  const bool drop = v.z <= -spec.sensitivity && v.expected - value >= change;
+  // deviation: `sensitivity` deviations; likelihood, context: the combined evidence at its
+  // firing level, on the watched side of the baseline. Either way the relative change too.
+  const bool strong_up = evidence_ ? evidence >= series_internal::kLikelihoodFires && value > v.expected
+                                   : v.z >= spec.sensitivity;
+  const bool strong_down = evidence_ ? evidence >= series_internal::kLikelihoodFires && value < v.expected
+                                     : v.z <= -spec.sensitivity;
+  const bool rise = strong_up && value - v.expected >= change && value >= spec.min_value;
+  const bool drop = strong_down && v.expected - value >= change;
+  // With evidence the spread does not decide: the line on the value axis is the relative change.
+  const double band = evidence_ ? 0 : spec.sensitivity * v.spread;
   switch (spec.direction) {
     case Direction::kRise:
       o.condition = rise;
-      o.threshold = std::max(v.expected + spec.sensitivity * v.spread, v.expected + change);
+      o.threshold = std::max(v.expected + band, v.expected + change);
       break;
     case Direction::kDrop:
       o.condition = drop;
-      o.threshold = std::min(v.expected - spec.sensitivity * v.spread, v.expected - change);
+      o.threshold = std::min(v.expected - band, v.expected - change);
       break;
     case Direction::kBoth:
       o.condition = rise || drop;
       o.threshold = value >= v.expected
-                        ? std::max(v.expected + spec.sensitivity * v.spread, v.expected + change)
-                        : std::min(v.expected - spec.sensitivity * v.spread, v.expected - change);
+                        ? std::max(v.expected + band, v.expected + change)
+                        : std::min(v.expected - band, v.expected - change);
       break;
   }
   if (spec.type == DetectorType::kTrafficDrop) {
@@ -74,10 +90,19 @@ void LearnedDetector::SaveRecords(StateWriter& w, bool /*include_open*/) const {
   w.Word("baseline");
   baseline_.Save(w);
   w.EndLine();
+  if (evidence_) {
+    w.Word("evidence");
+    evidence_->Save(w);
+    w.EndLine();
+  }
 }
 
 absl::Status LearnedDetector::LoadRecord(const std::string& word, StateReader& r,
                                          DetectorEnv& env) {
+  if (word == "evidence" && evidence_) {
+    if (!evidence_->Load(r)) return StateDamaged(r, "evidence");
+    return absl::OkStatus();
+  }
   if (word != "baseline") return Detector::LoadRecord(word, r, env);
   if (!baseline_.Load(r)) return StateDamaged(r, "baseline");
   if (baseline_.warm()) --env.baselines_warming;

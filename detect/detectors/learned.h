@@ -8,6 +8,7 @@
 
 #include "detect/baseline_model.h"
 #include "detect/detector_kind.h"
+#include "detect/evidence_scorer.h"
 
 namespace sitepulse {
 
@@ -33,6 +34,8 @@ class LearnedDetector : public Detector {
 
   Metric metric_;
   BaselineModel baseline_;
+  // score: likelihood or context (the evidence `series` weighs); null for deviation.
+  std::unique_ptr<EvidenceScorer> evidence_;
 };
 
 }  // namespace sitepulse

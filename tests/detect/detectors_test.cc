@@ -278,6 +278,94 @@ TEST(LearnedDetectorTest, ErrorSpikeFlagsErrorLinesAboveTheirBaseline) {
   EXPECT_EQ(events[1].state, AlertState::kResolved);
 }
 
+// `score: context` (the evidence `series` weighs on NAB) on a live p99: a steady, noisy site
+// whose p99 rises by a fifth (under the 6-spread line) pages, where the deviation alone (6 spreads) does not; the three
+// steady hours before page nothing in either mode.
+void NoisyLatency(Feeder& f, int p, EventTime from, EventTime to, double top, std::mt19937& rng) {
+  for (EventTime t = from; t < to; t += 10 * kS) {
+    for (int i = 0; i < 100; ++i) {
+      const double u = static_cast<double>(rng()) / 4294967296.0;  // portable, unlike <random>'s
+      f.Add(0, t + i * (10 * kS) / 100, 200, 0.05 + (top - 0.05) * u);
+    }
+    f.Flush(p);
+  }
+}
+
+std::vector<Anomaly> RunShift(ScoreMode mode, std::string* state_at_3h = nullptr,
+                              const std::string* resume_from = nullptr) {
+  WindowEngineOptions o = Options();
+  DetectorSpec s = Learned("p99_baseline", DetectorType::kBaseline, Metric::kP99);
+  s.window = kMin;
+  s.sensitivity = 6;
+  s.min_change = 0.1;
+  s.min_requests = 100;
+  s.score = mode;
+  o.detectors.push_back(s);
+  Recorder rec;
+  WindowEngine engine(o, &rec);
+  const int p = engine.AddPartition();
+  if (resume_from != nullptr) {
+    const absl::Status st = engine.LoadState(*resume_from);
+    EXPECT_TRUE(st.ok()) << st.message();
+  }
+  Feeder f(&engine, {"api"});
+  std::mt19937 rng(7);
+  if (resume_from != nullptr) {
+    // The generator where the first run left it: 3 hours of 100 values per 10 s.
+    rng.discard(3 * 360 * 100);
+  } else {
+    NoisyLatency(f, p, kT0, kT0 + 3 * kHour, 0.15, rng);
+    EXPECT_TRUE(Of(rec, "p99_baseline").empty()) << static_cast<int>(mode);
+    if (state_at_3h != nullptr) *state_at_3h = engine.SaveState(true);
+  }
+  NoisyLatency(f, p, kT0 + 3 * kHour, kT0 + 3 * kHour + 20 * kMin, 0.18, rng);
+  engine.EndPartition(p);
+  return Of(rec, "p99_baseline");
+}
+
+TEST(LearnedDetectorTest, ContextScorePagesAQuietSeriesThatStartsToMove) {
+  EXPECT_TRUE(RunShift(ScoreMode::kDeviation).empty());
+  const std::vector<Anomaly> events = RunShift(ScoreMode::kContext);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events[0].state, AlertState::kFiring);
+  EXPECT_GE(events[0].at, kT0 + 3 * kHour);
+  EXPECT_LE(events[0].at, kT0 + 3 * kHour + 5 * kMin);
+  EXPECT_GT(events[0].value, 0.17);
+  // The line the event shows is the relative change (min_change), which it crossed; the
+  // 6-spread line of deviation mode, which it did not, is not shown.
+  EXPECT_GT(events[0].value, events[0].threshold) << events[0].summary;
+  EXPECT_NEAR(events[0].threshold, *events[0].baseline * 1.1, 1e-9) << events[0].summary;
+}
+
+// The evidence is part of the state snapshot: stopped after three hours and restored, the
+// detector pages exactly as the uninterrupted one.
+TEST(LearnedDetectorTest, ContextEvidenceSurvivesARestart) {
+  std::string state;
+  const std::vector<Anomaly> whole = RunShift(ScoreMode::kContext, &state);
+  ASSERT_NE(state.find("\nevidence "), std::string::npos) << state.substr(0, 2000);
+  ASSERT_FALSE(whole.empty());
+  const std::vector<Anomaly> split = RunShift(ScoreMode::kContext, nullptr, &state);
+  ASSERT_EQ(split.size(), whole.size());
+  for (size_t i = 0; i < whole.size(); ++i) {
+    EXPECT_EQ(split[i].id, whole[i].id);
+    EXPECT_EQ(split[i].at, whole[i].at);
+    EXPECT_EQ(split[i].state, whole[i].state);
+  }
+  // A damaged evidence record is refused, not loaded.
+  std::string damaged = state;
+  const size_t at = damaged.find("\nevidence ");
+  damaged.replace(at + 10, 1, "nan ");
+  WindowEngineOptions o = Options();
+  DetectorSpec s = Learned("p99_baseline", DetectorType::kBaseline, Metric::kP99);
+  s.window = kMin;
+  s.score = ScoreMode::kContext;
+  o.detectors.push_back(s);
+  Recorder rec;
+  WindowEngine engine(o, &rec);
+  engine.AddPartition();
+  EXPECT_FALSE(engine.LoadState(damaged).ok());
+}
+
 TEST(NoDataDetectorTest, ASilentSiteIsNoDataNeverResolvedUntilItSpeaksAgain) {
   WindowEngineOptions o = Options();
   DetectorSpec nd;
