@@ -7,6 +7,9 @@ namespace {
 // What a restored snapshot may hold: far beyond any metric, far below where sums of ten of them
 // or their squares overflow.
 bool Sane(double v) { return std::fabs(v) <= 1e150; }
+// Counts of values seen: far above any stream's (2^53 values at a million a second take 285
+// years), far below where incrementing wraps them to 0 (a division by zero in Likelihood).
+bool SaneCount(uint64_t n) { return n <= (uint64_t{1} << 53); }
 
 }  // namespace
 
@@ -36,7 +39,10 @@ bool Likelihood::Load(StateReader& r) {
     if (!r.Double(&d) || !Sane(d)) return false;
   }
   uint64_t next;
-  if (!r.UInt(&next) || !r.UInt(&n_) || !r.Double(&mean_) || !r.Double(&var_)) return false;
+  if (!r.UInt(&next) || !r.UInt(&n_) || !r.Double(&mean_) || !r.Double(&var_) ||
+      !SaneCount(next) || !SaneCount(n_)) {
+    return false;
+  }
   next_ = static_cast<size_t>(next);
   return Sane(mean_) && Sane(var_) && var_ >= 0;
 }
@@ -56,7 +62,8 @@ bool NewExtreme::Observe(double v) {
 void NewExtreme::Save(StateWriter& w) const { w.UInt(n_).Double(lo_).Double(hi_); }
 
 bool NewExtreme::Load(StateReader& r) {
-  return r.UInt(&n_) && r.Double(&lo_) && r.Double(&hi_) && Sane(lo_) && Sane(hi_) && lo_ <= hi_;
+  return r.UInt(&n_) && r.Double(&lo_) && r.Double(&hi_) && SaneCount(n_) && Sane(lo_) &&
+         Sane(hi_) && lo_ <= hi_;
 }
 
 double MeanShift::Score(double v) {
@@ -95,8 +102,8 @@ bool MeanShift::Load(StateReader& r) {
   for (size_t i = 0; i < size_; ++i) {
     if (!r.Double(&window_[i]) || !Sane(window_[i])) return false;
   }
-  return r.Double(&sum_) && r.UInt(&n_) && r.Double(&mean_) && r.Double(&var_) && Sane(sum_) &&
-         Sane(mean_) && Sane(var_) && var_ >= 0;
+  return r.Double(&sum_) && r.UInt(&n_) && r.Double(&mean_) && r.Double(&var_) &&
+         SaneCount(n_) && Sane(sum_) && Sane(mean_) && Sane(var_) && var_ >= 0;
 }
 
 SequenceSurprise::SequenceSurprise(int order)
@@ -133,7 +140,7 @@ void SequenceSurprise::Save(StateWriter& w) const {
 
 bool SequenceSurprise::Load(StateReader& r) {
   uint64_t history, used;
-  if (!r.UInt(&n_) || !r.Double(&lo_) || !r.Double(&hi_) || !r.UInt(&history) ||
+  if (!r.UInt(&n_) || !SaneCount(n_) || !r.Double(&lo_) || !r.Double(&hi_) || !r.UInt(&history) ||
       history >= counts_.size() || !r.UInt(&used) || used > counts_.size() || !Sane(lo_) ||
       !Sane(hi_) || lo_ > hi_) {
     return false;
