@@ -14,8 +14,10 @@ Coordinator::Coordinator(const Parts& parts, const ParseLane::Options& lane_opti
       gate_lane_(gate_lane_id, parts.inputs->formats(), lane_options),
       lines_before_(parts.inputs->formats().size(), 0) {
   warning_context_.needs_latency = options_.needs_latency;
+  warning_context_.error_log_detectors = options_.error_log_detectors;
   warning_context_.max_sites = options_.engine.max_sites;
   for (size_t i = 0; i < options_.inputs.size(); ++i) {
+    if (p_.inputs->formats()[i].kind == RecordKind::kError) warning_context_.has_error_input = true;
     // An input whose site comes from the config, not the URI: a placeholder.
     if (!p_.inputs->formats()[i].default_site.empty() &&
         options_.inputs[i].uri.Param("site") == nullptr) {

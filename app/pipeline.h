@@ -92,6 +92,9 @@ struct PipelineOptions {
   DurationNs state_interval = 60 * kNanosPerSecond;
   // Latency detectors are configured: a run where no line has a latency is warned about.
   bool needs_latency = false;
+  // The error-log detectors (names, "" when none): a run without an error-log input is warned
+  // about.
+  std::string error_log_detectors;
   // Called once every input and sink is open, before any work: the CLI binds --listen here, so
   // a run that cannot start never holds the port.
   std::function<absl::Status()> on_opened;

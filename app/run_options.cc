@@ -25,6 +25,25 @@ bool NeedsLatency(const Config& c) {
   return needs;
 }
 
+// The names of the enabled detectors that read error-log lines, joined with ", ".
+std::string ErrorLogDetectors(const Config& c) {
+  std::vector<std::string> names;
+  auto add = [&names](const std::vector<DetectorSpec>& specs) {
+    for (const DetectorSpec& d : specs) {
+      const bool reads = d.type == DetectorType::kErrorSpike ||
+                         d.type == DetectorType::kNewErrorTemplate ||
+                         ((d.type == DetectorType::kThreshold || d.type == DetectorType::kBaseline) &&
+                          d.metric == Metric::kErrorLogRate);
+      if (d.enabled && reads && std::find(names.begin(), names.end(), d.name) == names.end()) {
+        names.push_back(d.name);
+      }
+    }
+  };
+  add(c.detectors);
+  for (const auto& [site, specs] : c.site_detectors) add(specs);
+  return StrJoin(names, ", ");
+}
+
 WindowEngineOptions EngineOptionsFrom(const Config& c) {
   WindowEngineOptions e;
   e.resolution = c.resolution;
@@ -93,6 +112,7 @@ absl::StatusOr<PipelineOptions> BuildPipelineOptions(Config& c, const RunOverrid
   opt.engine = EngineOptionsFrom(c);
   opt.max_jump = c.max_jump, opt.confirm_lines = c.confirm_lines, opt.max_clock_skew = c.max_clock_skew;
   opt.needs_latency = NeedsLatency(c);
+  opt.error_log_detectors = ErrorLogDetectors(c);
   opt.site_gauges = c.site_gauges;
   opt.kafka_properties = c.kafka_properties;
   opt.exit_at_end = o.exit_at_end;

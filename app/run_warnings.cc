@@ -24,6 +24,20 @@ void CheckRunWarnings(const RunCounts& c, const RunWarningContext& ctx, bool at_
                     StrCat("none of ", c.access, " requests has a latency, so every latency "
                            "detector is blind: log a request time or remove those detectors"));
   }
+  // Error-log detectors with no error log to read never fire, and say nothing: the shipped
+  // configs carry them, and an access log alone is the usual first run.
+  if (!ctx.error_log_detectors.empty() && !ctx.has_error_input) {
+    warnings->Raise("no_error_log",
+                    StrCat("no input is an error log, so ", ctx.error_log_detectors,
+                           " can never fire: add the server's error log as an input "
+                           "(file:error.log?kind=error&preset=...) or remove them"));
+  } else if (!ctx.error_log_detectors.empty() && at_end && c.access > 0 &&
+             c.parsed == c.access) {
+    warnings->Raise("no_error_log",
+                    StrCat("the error-log input(s) gave no error-log line (", c.access,
+                           " access lines), so ", ctx.error_log_detectors,
+                           " never fired: check the error log's path, preset and site"));
+  }
   if (!ctx.placeholder.empty() && c.parsed >= min_lines && c.default_site == c.parsed &&
       c.sites <= 1) {
     warnings->Raise("placeholder_site",

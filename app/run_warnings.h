@@ -1,6 +1,6 @@
 // Warnings of one run: conditions under which the run goes on but its results may be blind or
-// wrong (most lines rejected, no latency for a latency detector, every line on a placeholder
-// site, a file truncated under its reader, names folded past the site cap, lines from the
+// wrong (most lines rejected, no latency for a latency detector, error-log detectors without
+// error-log lines, every line on a placeholder site, a file truncated under its reader, names folded past the site cap, lines from the
 // future, many late lines). Each code is raised once, printed on stderr as it arises, and listed
 // in the exit summary; `run --strict` turns any of them into exit code 3.
 //
@@ -50,6 +50,10 @@ struct RunCounts {
 // What the checks know of the configuration.
 struct RunWarningContext {
   bool needs_latency = false;  // a latency detector is configured
+  // The enabled detectors that read error-log lines ("error_log_spike, new_error_message"; ""
+  // when none), and whether any input is an error log (kind=error).
+  std::string error_log_detectors;
+  bool has_error_input = false;
   std::string placeholder;     // the config's default site for an input that names none ("": none)
   size_t max_sites = 0;
 };

@@ -273,7 +273,7 @@ TEST(WarningsTest, EachCodeIsRaisedAndStrictExitsThree) {
   Write(dir / "good.log", Join(lines));
   Write(dir / "c.yaml", kConfig);
   struct Case {
-    std::string code, input, extra_args;
+    std::string code, input, extra_args, message = "";
   };
   // An Apache error log read as nginx JSON error lines: everything rejected.
   std::string junk;
@@ -302,12 +302,23 @@ TEST(WarningsTest, EachCodeIsRaisedAndStrictExitsThree) {
       {"sites_over_cap", "file:" + dir / "sites.log", "--config " + dir / "cap.yaml"},
       {"many_late", "file:" + kShared + "/apache_combined_2015.log",
        "--config " + std::string(SITEPULSE_SOURCE_DIR) + "/configs/combined.yaml --output file:/dev/null"},
+      // A shipped config (error-log detectors included) over an access log alone; then with an
+      // error-log input that holds no line.
+      {"no_error_log", "file:" + dir / "good.log",
+       "--config " + std::string(SITEPULSE_SOURCE_DIR) + "/configs/nginx.yaml --output file:/dev/null",
+       "no input is an error log, so error_log_spike, new_error_message can never fire"},
+      {"no_error_log", "file:" + dir / "good.log",
+       "--config " + std::string(SITEPULSE_SOURCE_DIR) + "/configs/nginx.yaml --output file:/dev/null "
+       "--input 'file:" + dir / "empty.log" + "?kind=error&preset=error_text'",
+       "the error-log input(s) gave no error-log line"},
   };
+  Write(dir / "empty.log", "");
   for (const Case& c : cases) {
     SCOPED_TRACE(c.code);
     auto plain = RunCommand(kBin + " run " + c.extra_args + " --input " + c.input, dir);
     EXPECT_EQ(plain.exit_code, 0) << plain.err;
-    EXPECT_NE(plain.err.find("warning [" + c.code + "]"), std::string::npos) << plain.err;
+    EXPECT_NE(plain.err.find("warning [" + c.code + "]" + (c.message.empty() ? "" : ": " + c.message)),
+              std::string::npos) << plain.err;
     EXPECT_NE(LastLine(plain.err).find("\"code\":\"" + c.code + "\""), std::string::npos)
         << LastLine(plain.err);
     auto strict = RunCommand(kBin + " run --strict " + c.extra_args + " --input " + c.input, dir);
