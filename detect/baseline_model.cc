@@ -58,8 +58,8 @@ void BaselineModel::LearnSeason(EventTime t, double value) {
   if (!options_.seasonality) return;
   // Samples per slot visit vary with the sampling rate; a cap of 2,000 per slot turns the running
   // mean into slow exponential forgetting (about a week at one sample a minute per daily slot).
-  auto learn = [value](double& mean, uint32_t& n) {
-    if (n < 2000) ++n;
+  auto learn = [value](double& mean, uint16_t& n) {
+    if (n < kMaxSlotVisits) ++n;
     mean += (value - mean) / n;
   };
   learn(daily_[static_cast<size_t>(HourOfDay(t))], daily_n_[static_cast<size_t>(HourOfDay(t))]);
@@ -130,8 +130,8 @@ void BaselineModel::Save(StateWriter& w) const {
   w.Double(level_).Double(spread_);
   for (double d : daily_) w.Double(d);
   for (double d : weekly_) w.Double(d);
-  for (uint32_t n : daily_n_) w.UInt(n);
-  for (uint32_t n : weekly_n_) w.UInt(n);
+  for (uint16_t n : daily_n_) w.UInt(n);
+  for (uint16_t n : weekly_n_) w.UInt(n);
 }
 
 bool BaselineModel::Load(StateReader& r) {
@@ -144,19 +144,19 @@ bool BaselineModel::Load(StateReader& r) {
   started_ = started != 0;
   warm_ = warm != 0;
   for (double& d : daily_) {
-    if (!r.Double(&d)) return false;
+    if (!r.Double(&d) || !std::isfinite(d)) return false;
   }
   for (double& d : weekly_) {
-    if (!r.Double(&d)) return false;
+    if (!r.Double(&d) || !std::isfinite(d)) return false;
   }
   uint64_t v;
-  for (uint32_t& n : daily_n_) {
-    if (!r.UInt(&v)) return false;
-    n = static_cast<uint32_t>(v);
+  for (uint16_t& n : daily_n_) {
+    if (!r.UInt(&v) || v > kMaxSlotVisits) return false;
+    n = static_cast<uint16_t>(v);
   }
-  for (uint32_t& n : weekly_n_) {
-    if (!r.UInt(&v)) return false;
-    n = static_cast<uint32_t>(v);
+  for (uint16_t& n : weekly_n_) {
+    if (!r.UInt(&v) || v > kMaxSlotVisits) return false;
+    n = static_cast<uint16_t>(v);
   }
   return std::isfinite(level_) && std::isfinite(spread_);
 }

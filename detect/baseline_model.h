@@ -78,8 +78,10 @@ class BaselineModel {
   // visits. The offset of a slot is its mean minus the mean of all slots.
   std::array<double, kDaySlots> daily_{};
   std::array<double, kWeekSlots> weekly_{};
-  std::array<uint32_t, kDaySlots> daily_n_{};
-  std::array<uint32_t, kWeekSlots> weekly_n_{};
+  // Visits per slot, capped at kMaxSlotVisits (so 16 bits: 384 bytes less per model).
+  static constexpr uint16_t kMaxSlotVisits = 2000;
+  std::array<uint16_t, kDaySlots> daily_n_{};
+  std::array<uint16_t, kWeekSlots> weekly_n_{};
   EventTime deviating_since_ = INT64_MIN;  // start of the current run of |z| > adapt_z
 };
 

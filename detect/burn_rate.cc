@@ -18,15 +18,21 @@ size_t SlotRing::SlotOf(EventTime start) const {
   return static_cast<size_t>(((start / granularity_) % n + n) % n);
 }
 
+void SlotRing::AddTo(Slot& s, uint64_t good, uint64_t total) {
+  good = std::min(good, total);
+  if (total > UINT32_MAX - s.total) return;  // the slot is full (see Slot)
+  s.good += static_cast<uint32_t>(good);
+  s.total += static_cast<uint32_t>(total);
+  good_ += good;
+  total_ += total;
+}
+
 void SlotRing::Add(EventTime end, uint64_t good, uint64_t total) {
   const EventTime t = end - 1;
   // Most calls fall in the slot of the call before (a slot spans several buckets): no division.
   if (last_ < slots_.size() && t >= slots_[last_].start &&
       t - slots_[last_].start < granularity_) {
-    slots_[last_].good += good;
-    slots_[last_].total += total;
-    good_ += good;
-    total_ += total;
+    AddTo(slots_[last_], good, total);
     return;
   }
   const EventTime start = (t >= 0 ? t : t - granularity_ + 1) / granularity_ * granularity_;
@@ -37,10 +43,7 @@ void SlotRing::Add(EventTime end, uint64_t good, uint64_t total) {
     total_ -= s.total;
     s = Slot{start, 0, 0};
   }
-  s.good += good;
-  s.total += total;
-  good_ += good;
-  total_ += total;
+  AddTo(s, good, total);
 }
 
 void SlotRing::Expire(EventTime now) {

@@ -94,6 +94,24 @@ TEST(SlotRingTest, IncrementalExpiryEqualsAPlainSum) {
   }
 }
 
+// A slot counts at most 2^32 - 1 requests (16-byte slots): a bucket that would pass that is
+// not counted, so the slot keeps the share of good requests it had, never a wrapped count (a
+// 32-bit wrap would turn three billion requests into a handful and the burn rate into noise).
+TEST(SlotRingTest, AFullSlotKeepsItsShareInsteadOfWrapping) {
+  SlotRing r(3 * 24 * kHour, 10 * kS);  // 72-minute slots
+  const uint64_t big = 3'000'000'000;
+  r.Add(kT0 + 10 * kS, big - big / 10, big);     // 10% bad
+  r.Add(kT0 + 20 * kS, big - big / 10, big);     // the same slot: past 2^32, not counted
+  r.Add(kT0 + 30 * kS, 1000 - 100, 1000);        // still fits: counted
+  r.Expire(kT0 + 30 * kS);
+  EXPECT_EQ(r.total(), big + 1000);
+  EXPECT_EQ(r.good(), big - big / 10 + 900);
+  // The next slot starts empty again.
+  r.Add(kT0 + 73 * kMin, big - big / 10, big);
+  r.Expire(kT0 + 73 * kMin);
+  EXPECT_EQ(r.total(), 2 * big + 1000);
+}
+
 DetectorSpec BurnSpec() {
   DetectorSpec s;
   s.name = "availability_slo";
