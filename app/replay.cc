@@ -380,12 +380,16 @@ absl::Status ShadowHeal(const std::string& path, const std::vector<Anomaly>& eve
 absl::Status ReadDeploys(const std::string& path, ReplayReportInput* in) {
   std::ifstream file(path);
   if (!file) return absl::NotFoundError(StrCat("cannot read ", path));
-  size_t n = 0;
+  if (absl::Status st = CheckSideFile(path, "deploys"); !st.ok()) return st;
+  size_t n = 0, kept = 0;
   for (std::string line; std::getline(file, line);) {
     ++n;
     if (line.empty()) continue;
     absl::StatusOr<LedgerDeploy> d = DeployFromJson(line);
     if (!d.ok()) return absl::InvalidArgumentError(StrCat(path, ":", n, ": ", d.status().message()));
+    if (++kept > kMaxSideFileEntries) {
+      return absl::InvalidArgumentError(StrCat(path, ":", n, ": more than ", kMaxSideFileEntries, " deploys"));
+    }
     in->deploys[d->site].push_back(*d);
   }
   return absl::OkStatus();

@@ -346,6 +346,15 @@ void Chart(const ReplayReportInput& in, const std::string& site, size_t max_poin
     StrAppend(o, "<p class=\"muted\">Shown as ", series.size(), " points, each the maximum of up to ",
               per_point, " buckets.</p>");
   }
+  if (auto traces = in.traces.find(site); traces != in.traces.end()) {
+    for (const auto& [detector, t] : traces->second) {
+      if (t.pending_not_kept == 0) continue;
+      StrAppend(o, "<p class=\"muted not-drawn\">", Esc(detector), " went pending ",
+                t.pending.size() + t.pending_not_kept, " times; the first ", t.pending.size(),
+                " are drawn, ", t.pending_not_kept, " more are not (a detector that flaps this "
+                "much needs a longer <code>for</code> or window).</p>");
+    }
+  }
   StrAppend(o, "<ul class=\"events\">");
   for (const ReplayRun& r : in.runs) {
     for (const Anomaly& a : r.events) {

@@ -1,6 +1,7 @@
 #include "app/replay_score.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <map>
 
@@ -9,9 +10,20 @@
 
 namespace sitepulse {
 
+absl::Status CheckSideFile(const std::string& path, const char* what) {
+  std::error_code ec;
+  const uintmax_t bytes = std::filesystem::file_size(path, ec);
+  if (!ec && bytes > kMaxSideFileBytes) {
+    return absl::InvalidArgumentError(StrCat(path, ": ", bytes, " bytes of ", what, "; at most ",
+                                             kMaxSideFileBytes >> 20, " MiB are read"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<Label>> ReadLabels(const std::string& path) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(StrCat("cannot read labels ", path));
+  if (absl::Status st = CheckSideFile(path, "labels"); !st.ok()) return st;
   std::vector<Label> out;
   simdjson::dom::parser parser;
   size_t n = 0;
@@ -29,6 +41,10 @@ absl::StatusOr<std::vector<Label>> ReadLabels(const std::string& path) {
     Label l{std::string(site), std::string(kind)};
     if (!ParseRfc3339(start, &l.start) || !ParseRfc3339(end, &l.end) || l.end < l.start) {
       return absl::InvalidArgumentError(StrCat(path, ":", n, ": start and end must be RFC 3339, start <= end"));
+    }
+    if (out.size() == kMaxSideFileEntries) {
+      return absl::InvalidArgumentError(
+          StrCat(path, ":", n, ": more than ", kMaxSideFileEntries, " labels"));
     }
     out.push_back(std::move(l));
   }

@@ -20,6 +20,13 @@ struct Label {
   EventTime start = 0, end = 0;
 };
 
+// The side files of a replay (labels, deploys) are read whole: at most this many bytes and
+// entries, else a clear error (a wrong path given to --labels must not eat the machine).
+inline constexpr uintmax_t kMaxSideFileBytes = uintmax_t{256} << 20;
+inline constexpr size_t kMaxSideFileEntries = 1'000'000;
+// An error naming `path` when it is larger than kMaxSideFileBytes.
+absl::Status CheckSideFile(const std::string& path, const char* what);
+
 // JSON lines {"site","start","end","kind"} (start/end RFC 3339); errors name the line.
 absl::StatusOr<std::vector<Label>> ReadLabels(const std::string& path);
 

@@ -97,5 +97,50 @@ TEST(ReplayReportTest, AThousandSitesOverADayStayUnderTenMegabytes) {
   std::printf("report of 1000 sites over a day: %zu bytes\n", html.size());
 }
 
+// A detector that flaps past the pending-span cap says so under its chart: how many spans there
+// were and how many are not drawn (a silently partial chart reads as "it went pending 500 times").
+TEST(ReplayReportTest, PendingSpansPastTheCapAreCountedUnderTheChart) {
+  ReplayReportInput in;
+  in.inputs = {"file:flap.log"};
+  in.from = kT0;
+  in.to = kT0 + 3600 * kS;
+  in.resolution = 10 * kS;
+  ReplayRun run;
+  run.name = "A";
+  DetectorSpec threshold;
+  threshold.name = "p99_high";
+  threshold.threshold = 0.5;
+  run.detectors = {threshold};
+  const std::string site = "flappy.example.com";
+  for (int b = 0; b < 360; ++b) {
+    StatsPoint p;
+    p.start = kT0 + b * 10 * kS;
+    p.p99 = b % 2 ? 0.9f : 0.1f;
+    in.stats[site].Add(p, in.max_points);
+  }
+  DetectorTrace& trace = in.traces[site]["p99_high"];
+  for (size_t k = 0; k < DetectorTrace::kMaxPendingSpans; ++k) {
+    trace.pending.emplace_back(kT0 + static_cast<EventTime>(k) * 7 * kS, kT0 + static_cast<EventTime>(k) * 7 * kS + 5 * kS);
+  }
+  trace.pending_not_kept = 123;
+  Anomaly fire;  // a site with an alert is charted
+  fire.site = site;
+  fire.detector = "p99_high";
+  fire.id = "f1";
+  fire.state = AlertState::kFiring;
+  fire.severity = "page";
+  fire.at = fire.started_at = kT0 + 600 * kS;
+  fire.summary = "p99 latency of " + site + " is 900.0 ms over 1m, above the 500.0 ms threshold";
+  run.events.push_back(fire);
+  run.incidents = IncidentsOf(run.events, in.to);
+  in.runs.push_back(run);
+  const std::string html = RenderReplayReport(in);
+  EXPECT_NE(html.find("p99_high went pending 623 times; the first 500 are drawn, 123 more are not"),
+            std::string::npos);
+  // A detector within the cap gets no such line.
+  trace.pending_not_kept = 0;
+  EXPECT_EQ(RenderReplayReport(in).find("not-drawn"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sitepulse

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 
 #include "app/replay_score.h"
@@ -142,6 +143,24 @@ TEST(ReplayTest, TheGatesExitFourWhenNotMet) {
   EXPECT_EQ(missed.exit_code, 4) << missed.err;
   EXPECT_NE(missed.err.find("recall"), std::string::npos);
   EXPECT_EQ(RunCommand(base + " --fail-under recall=0.5", dir).exit_code, 0);
+}
+
+// Side files are read whole, so they are capped: a --labels or --deploys path that names a huge
+// file (a log given by mistake) is a clear error naming it, before anything is read.
+TEST(ReplayTest, HugeLabelsOrDeploysFilesAreRefusedByName) {
+  TempDir dir;
+  ASSERT_NO_FATAL_FAILURE(Generate(dir));
+  const std::string cfg = kGolden + "/nginx_multi/config.yaml";
+  std::ofstream(dir / "huge.jsonl").close();
+  std::filesystem::resize_file(dir / "huge.jsonl", uintmax_t{300} << 20);  // sparse: no disk used
+  for (const char* flag : {"--labels", "--deploys"}) {
+    auto r = RunCommand(kBin + " replay --config " + cfg + Inputs(dir) + " --report " + dir / "r.html " +
+                            flag + " " + dir / "huge.jsonl",
+                        dir);
+    EXPECT_EQ(r.exit_code, 2) << flag << r.err;
+    EXPECT_NE(r.err.find(dir / "huge.jsonl: 314572800 bytes of"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("at most 256 MiB are read"), std::string::npos) << r.err;
+  }
 }
 
 TEST(ReplayTest, TheReportIsSelfContainedWithAChartPerAlertingSite) {
