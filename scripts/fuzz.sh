@@ -7,7 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-300}
-targets=${FUZZ_TARGETS:-"json_line text_line config state uri anomaly http"}
+targets=${FUZZ_TARGETS:-"json_line text_line config state uri anomaly http partial_record"}
 cmake --preset asan >/dev/null || exit 1
 build_targets=()
 for t in $targets; do build_targets+=("${t}_fuzz"); done

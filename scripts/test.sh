@@ -49,7 +49,7 @@ fi
 # The sanitizer presets run the unit tests (and asan the fuzz targets, for SITEPULSE_FUZZ_SECONDS
 # each): only what those need is built.
 unit_targets=(core_test detect_test ingest_test heal_test app_test sinks_test sitepulse loggen)
-fuzz_targets=(json_line_fuzz text_line_fuzz config_fuzz state_fuzz uri_fuzz anomaly_fuzz http_fuzz)
+fuzz_targets=(json_line_fuzz text_line_fuzz config_fuzz state_fuzz uri_fuzz anomaly_fuzz http_fuzz partial_record_fuzz)
 for preset in asan tsan; do
   echo "== $preset: unit tests$([ "$preset" = asan ] && echo ' and fuzz targets')"
   targets=("${unit_targets[@]}")
