@@ -10,6 +10,8 @@
 //   new_error (error-log lines, 1/s, with a message never written before: a new failure), blip
 //   (a decoy: x10 latency for the given duration, meant to be < 1 minute).
 //   --base-5xx P: the 5xx share outside incidents (default 0.002).
+//   --latency-sigma S: request latencies are lognormal, median 40 ms, with this sigma (default
+//     0.5; 1.0 is a heavy tail: one request in seven above three times the median).
 //   --error-rps R: error-log lines per second and site outside incidents (default 0.05).
 //   --live: write each second of traffic when the wall clock has passed it (timestamps are now;
 //   --start is ignored), flushing per second: a live stream for `sitepulse run --input -`.
@@ -50,6 +52,7 @@ struct Options {
   uint64_t seed = 42;
   double bad_lines = 0;
   double base_5xx = 0.002;
+  double latency_sigma = 0.5;
   double error_rps = 0.05;  // error-log lines per second and site outside incidents
   bool live = false;
   DurationNs rotate = 0;  // --rotate-sites
@@ -312,6 +315,8 @@ int Main(int argc, char** argv) {
       o.slow_if = next();
     } else if (a == "--base-5xx") {
       o.base_5xx = std::atof(next().c_str());
+    } else if (a == "--latency-sigma") {
+      o.latency_sigma = std::atof(next().c_str());
     } else if (a == "--incident") {
       std::string spec = next();
       char kind[32], at[32], dur[32];
@@ -388,7 +393,7 @@ int Main(int argc, char** argv) {
         Request r;
         r.t = t0 + static_cast<EventTime>(uni(rng) * 1e9);
         r.site = s;
-        double lat = 0.04 * std::exp(0.5 * normal(rng));
+        double lat = 0.04 * std::exp(o.latency_sigma * normal(rng));
         if (active("latency", s, r.t) || (s == 0 && slow_now)) lat *= 8;
         if (active("blip", s, r.t)) lat *= 10;
         r.latency = std::min(lat, 60.0);
