@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <tuple>
 
+#include "core/bucket_template.h"
 #include "core/strings.h"
 
 #include "detect/error_template.h"
@@ -205,16 +207,9 @@ void ParseLane::Take(Batch* batch, uint32_t site, bool late) {
   batch->bad_bytes_fields += rec_.bad_bytes;
   batch->default_site_lines += !default_site_->empty() && rec_.site == *default_site_;
   if (late) {
+    // Counted and dropped, its template too (as the engine drops a template whose bucket has
+    // closed): a late line changes nothing but the late count.
     ++batch->delta.late_events;
-    // Templates are observed for every parsed line, late or not (as before lateness was
-    // judged per line), so a template's first sighting does not depend on batch boundaries.
-    if (options_.error_templates && rec_.kind == RecordKind::kError &&
-        rec_.level >= options_.template_min_level && !rec_.message.empty()) {
-      const DurationNs res = options_.resolution;
-      EventTime start = rec_.time / res * res;
-      if (rec_.time % res < 0) start -= res;
-      NoteTemplate(batch, site, start);
-    }
     return;
   }
   Fold(batch, site);
@@ -306,12 +301,27 @@ void ParseLane::DrainGate(Batch* batch, LineParser& parser) {
 void ParseLane::NoteTemplate(Batch* batch, uint32_t site, EventTime bucket_start) {
   const uint64_t hash = MaskErrorTemplate(rec_.message, &template_);
   if (hash == 0) return;
+  // One sighting per (site, level, template, bucket): the earliest (core/bucket_template.h). A
+  // later line is sent again only if it comes before the one sent (out-of-order input), so the
+  // bucket the engine closes keeps the same sighting however lines were split into batches and
+  // lanes.
   const uint64_t key = hash ^ ((uint64_t{site} + 1) * 0x9E3779B97F4A7C15ull) ^
-                       (static_cast<uint64_t>(rec_.level) << 56);
+                       (static_cast<uint64_t>(rec_.level) << 56) ^
+                       (static_cast<uint64_t>(bucket_start) * 0xC2B2AE3D27D4EB4Full);
   if (templates_sent_.size() >= kMaxTemplatesSent) templates_sent_.clear();
-  if (!templates_sent_.insert(key).second) return;
-  batch->delta.templates.push_back({site, bucket_start, hash, rec_.level,
-                                    ShortTemplateText(template_), ShortTemplateText(rec_.message)});
+  auto it = templates_sent_.find(key);
+  if (it != templates_sent_.end() && rec_.time > it->second.time) return;
+  std::string example = ShortTemplateText(rec_.message);
+  const uint64_t rank = ExampleRank(example);
+  if (it == templates_sent_.end()) {
+    templates_sent_.emplace(key, SentSighting{rec_.time, rank});
+  } else if (std::tie(rec_.time, rank) < std::tie(it->second.time, it->second.rank)) {
+    it->second = SentSighting{rec_.time, rank};
+  } else {
+    return;
+  }
+  batch->delta.templates.push_back({site, bucket_start, hash, rec_.level, rec_.time,
+                                    ShortTemplateText(template_), std::move(example)});
 }
 
 }  // namespace sitepulse

@@ -101,9 +101,14 @@ class ParseLane {
   uint64_t line_base_ = 0;
   EventTime batch_max_ = INT64_MIN;  // newest accepted time of the batch (no gate)
   std::string scratch_;  // a padded copy of a message that ends too close to a page boundary
-  // (site, level, template) keys already sent; cleared when it reaches kMaxTemplatesSent (the
-  // engine ignores what it knows, so a resend costs only the send).
-  absl::flat_hash_set<uint64_t> templates_sent_;
+  // (site, level, template, bucket) keys already sent, with the sighting sent; cleared when it
+  // reaches kMaxTemplatesSent (the engine keeps the earliest sighting and ignores templates
+  // it knows, so a resend costs only the send).
+  struct SentSighting {
+    EventTime time;
+    uint64_t rank;
+  };
+  absl::flat_hash_map<uint64_t, SentSighting> templates_sent_;
   static constexpr size_t kMaxTemplatesSent = 1 << 20;
   std::string template_;
 };

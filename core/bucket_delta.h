@@ -26,16 +26,18 @@ struct DeltaSample {
   SketchBin bin = 0;
 };
 
-// An error-message template a lane saw for the first time (for that site and level): the
-// new_error_template detector decides whether the site knew it. Rare: a lane sends each
-// (site, level, template) once.
+// An error-message template a lane saw in a bucket (for that site and level): the engine keeps
+// the bucket's earliest sighting and, when the bucket closes, the new_error_template detector
+// decides whether the site knew it. Rare: a lane sends each (site, level, template, bucket) once
+// (again only for an earlier line).
 struct DeltaTemplate {
   uint32_t lane_site = 0;
   EventTime bucket_start = 0;
   uint64_t hash = 0;
   LogLevel level = LogLevel::kError;
+  EventTime first_seen = 0;  // the event time of the sighting (core/bucket_template.h)
   std::string text;     // the template, cut to kMaxTemplateTextBytes
-  std::string example;  // the first message with it, cut the same way
+  std::string example;  // the message of the sighting, cut the same way
 };
 
 struct BucketDelta {

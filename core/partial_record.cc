@@ -167,7 +167,7 @@ bool PartialBucket::operator==(const PartialBucket& o) const {
   return site == o.site && bucket_start == o.bucket_start && resolution == o.resolution &&
          std::memcmp(&sketch_alpha, &o.sketch_alpha, sizeof(double)) == 0 &&
          same_counters(counters, o.counters) && bins == o.bins && zero_count == o.zero_count &&
-         late == o.late && templates == o.templates;
+         templates == o.templates;
 }
 
 std::string EncodePartial(const PartialBucket& b) {
@@ -191,7 +191,6 @@ std::string EncodePartial(const PartialBucket& b) {
     prev = bin;
   }
   w.U(b.zero_count);
-  w.U(b.late);
   w.U(b.templates.size());
   for (const PartialTemplate& t : b.templates) {
     w.U(t.hash);
@@ -209,6 +208,7 @@ std::string EncodePartial(const PartialWatermark& m) {
   w.I(m.partition);
   w.I(m.watermark);
   w.U(m.idle ? 1 : 0);
+  w.U(m.late);
   return w.Take();
 }
 
@@ -235,7 +235,7 @@ absl::StatusOr<PartialBucket> DecodePartialBucket(std::string_view record) {
   PartialBucket b;
   const bool ok = r.S(&b.site, kMaxPartialSiteBytes, "site") && r.I(&b.bucket_start, "bucket start") &&
                   r.I(&b.resolution, "resolution") && r.D(&b.sketch_alpha, "sketch alpha") &&
-                  ReadCounters(r, &b.counters) && ReadBins(r, &b) && r.U(&b.late, "late") &&
+                  ReadCounters(r, &b.counters) && ReadBins(r, &b) &&
                   ReadTemplates(r, &b);
   if (ok && b.site.empty()) r.Fail("site", "is empty");
   if (ok && b.resolution <= 0) r.Fail("resolution", "is not positive");
@@ -252,7 +252,7 @@ absl::StatusOr<PartialWatermark> DecodePartialWatermark(std::string_view record)
   int64_t partition;
   uint64_t idle;
   if (r.S(&m.topic, kMaxPartialTopicBytes, "topic") && r.I(&partition, "partition") &&
-      r.I(&m.watermark, "watermark") && r.U(&idle, "idle")) {
+      r.I(&m.watermark, "watermark") && r.U(&idle, "idle") && r.U(&m.late, "late")) {
     if (partition < 0 || partition > INT32_MAX) r.Fail("partition", "is out of range");
     if (idle > 1) r.Fail("idle", "is not 0 or 1");
     m.partition = static_cast<int32_t>(partition);

@@ -13,11 +13,12 @@
 //              accuracy, as the IEEE-754 bits of the double), the counters (requests, 4xx, 5xx,
 //              bytes, error-log lines by level), the latency sketch as (bin, count) pairs in
 //              increasing bin order (bins delta-encoded) plus the count below the smallest bin,
-//              late lines, and the error templates first seen in the bucket (hash, level, the
-//              first time seen, template, example).
+//              and the error templates seen in the bucket (hash, level, the time of the sighting
+//              kept, template, example: core/bucket_template.h).
 //   watermark: the stage-1 input partition (topic, partition), how far it has got (ns: every
-//              later record of that partition is at or after this event time), and whether it
-//              is idle (no data; stage 2 applies the same idle rule as a single instance).
+//              bucket of that partition starting before it has been published), whether it is
+//              idle (no data; stage 2 applies the same idle rule as a single instance), and the
+//              lines it judged late since its previous watermark record.
 //
 // Threading: plain values and pure functions.
 #pragma once
@@ -30,6 +31,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/bucket_counters.h"
+#include "core/bucket_template.h"
 #include "core/record.h"
 #include "core/sketch_bin.h"
 #include "core/time.h"
@@ -46,14 +48,7 @@ inline constexpr size_t kMaxPartialTopicBytes = 1024;
 
 enum class PartialKind : uint8_t { kBucket = 1, kWatermark = 2 };
 
-struct PartialTemplate {
-  uint64_t hash = 0;
-  LogLevel level = LogLevel::kError;
-  EventTime first_seen = 0;
-  std::string text;
-  std::string example;
-  bool operator==(const PartialTemplate&) const = default;
-};
+using PartialTemplate = BucketTemplate;
 
 struct PartialBucket {
   std::string site;
@@ -63,7 +58,6 @@ struct PartialBucket {
   BucketCounters counters;
   std::vector<std::pair<SketchBin, uint64_t>> bins;  // increasing bin, counts > 0
   uint64_t zero_count = 0;                           // samples in kZeroBin
-  uint64_t late = 0;
   std::vector<PartialTemplate> templates;
   bool operator==(const PartialBucket& o) const;
 };
@@ -73,6 +67,7 @@ struct PartialWatermark {
   int32_t partition = 0;
   EventTime watermark = 0;
   bool idle = false;
+  uint64_t late = 0;  // lines of the partition judged late since its previous watermark record
   bool operator==(const PartialWatermark&) const = default;
 };
 

@@ -17,6 +17,14 @@ struct WindowEngine::OpenBucket {
   EventTime start = 0;
   BucketCounters counters;
   DenseSketch latency;
+  // Error templates seen in the bucket (the earliest sighting of each), handed to the detectors
+  // when it closes. Few: at most kMaxBucketTemplates.
+  std::vector<BucketTemplate> templates;
+  void Reset() {
+    counters = BucketCounters{};
+    latency.Clear();
+    templates.clear();
+  }
 };
 
 struct WindowEngine::Site {
@@ -374,8 +382,7 @@ void WindowEngine::ResolvePending(EventTime start) {
           OpenBucket* into = FindOrOpen(id, later);
           into->counters.Add(b->counters);
           into->latency.Merge(b->latency);
-          b->counters = BucketCounters{};
-          b->latency.Clear();
+          b->Reset();
           free_buckets_.push_back(std::move(b));
         }
       }
@@ -387,8 +394,7 @@ void WindowEngine::ResolvePending(EventTime start) {
     OpenBucket* into = FindOrOpen(id, start);
     into->counters.Add(n.bucket->counters);
     into->latency.Merge(n.bucket->latency);
-    n.bucket->counters = BucketCounters{};
-    n.bucket->latency.Clear();
+    n.bucket->Reset();
     free_buckets_.push_back(std::move(n.bucket));
   }
 }
@@ -420,6 +426,10 @@ WindowEngine::OpenBucket* WindowEngine::FindOrOpen(uint32_t id, EventTime start)
   }
   hint = OpenHint{start, found};
   return found;
+}
+
+void WindowEngine::AddTemplate(OpenBucket* b, const BucketTemplate& t) {
+  if (!MergeTemplate(&b->templates, t, kMaxBucketTemplates)) ++env_.error_templates_over_cap;
 }
 
 void WindowEngine::Apply(const BucketDelta& delta, const std::vector<uint32_t>& site_of_lane,
@@ -470,12 +480,17 @@ void WindowEngine::Apply(const BucketDelta& delta, const std::vector<uint32_t>& 
     if (OpenBucket* b = scratch_[s.entry]) b->latency.Add(s.bin);
   }
   for (const DeltaTemplate& t : delta.templates) {
-    // An untracked name has no template detector yet: its templates are not observed.
+    // Judged late like its line; an untracked name has no template detector yet: its templates
+    // are not observed.
+    if ((closing_started_ && t.bucket_start < next_close_) ||
+        t.bucket_start + options_.resolution <= input_closed) {
+      continue;
+    }
     uint32_t id = t.lane_site < site_of_lane.size() ? site_of_lane[t.lane_site] : kUntracked;
     if (id == kUntracked && name_of) id = Lookup(name_of(t.lane_site));
     if (id == kUntracked) continue;
-    const TemplateSeen seen{t.bucket_start, t.hash, t.level, t.text, t.example};
-    for (const auto& d : sites_[id]->detectors) d->OnTemplate(seen, EnvOf(*d));
+    AddTemplate(FindOrOpen(id, t.bucket_start),
+                BucketTemplate{t.hash, t.level, t.first_seen, t.text, t.example});
   }
   p.max_time = std::max(p.max_time, delta.max_time);
   p.idle = false;
@@ -592,12 +607,19 @@ void WindowEngine::CloseSite(uint32_t id, EventTime start, EventTime end) {
       site.act_epoch = epoch;
     }
     site.act_cur += bucket->counters.events();
+    if (!bucket->templates.empty()) {
+      SortTemplates(&bucket->templates);
+      for (const BucketTemplate& t : bucket->templates) {
+        const TemplateSeen seen{start, t.hash, t.level, t.text, t.example};
+        for (const auto& d : site.detectors) d->OnTemplate(seen, EnvOf(*d));
+      }
+    }
     last_data_end_ = std::max(last_data_end_, end);
     if (bucket->counters.requests + bucket->counters.error_log_lines() > 0) site.last_data_end = end;
     if (site.first_start == INT64_MIN) site.first_start = start;
     for (const auto& d : site.detectors) d->OnBucket(end, bucket->counters, bucket->latency, mapping_);
-    listener_->OnBucketClosed(
-        {site.name, start, end, &bucket->counters, &bucket->latency, &mapping_});
+    listener_->OnBucketClosed({site.name, start, end, &bucket->counters, &bucket->latency,
+                               &mapping_, &bucket->templates});
   }
 
   // Slide every window by one bucket.
@@ -630,8 +652,7 @@ void WindowEngine::CloseSite(uint32_t id, EventTime start, EventTime end) {
     if (window_needs_latency_[w]) site.windows[w].latency.Merge(incoming.latency);
   }
   if (bucket != nullptr) {
-    bucket->counters = BucketCounters{};
-    bucket->latency.Clear();
+    bucket->Reset();
     free_buckets_.push_back(std::move(bucket));
   }
   Evaluate(site, end);
@@ -725,6 +746,11 @@ void WindowEngine::SaveState(bool include_open,
       for (uint64_t n : b->counters.log_lines) w.UInt(n);
       b->latency.Save(w);
       w.EndLine();
+      for (const BucketTemplate& t : b->templates) {
+        w.Word("open_template").Int(b->start).UInt(t.hash).UInt(static_cast<uint64_t>(t.level))
+            .Int(t.first_seen).Hex(t.text).Hex(t.example);
+        w.EndLine();
+      }
     }
     for (const auto& d : site.detectors) {
       if (d->set != 0) continue;
@@ -782,7 +808,7 @@ absl::Status WindowEngine::LoadState(StateReader& r) {
       st = LoadPending(r);
     } else if (site == nullptr) {
       return Damaged(r, "a site's data before its site line");
-    } else if (word == "ring" || word == "open") {
+    } else if (word == "ring" || word == "open" || word == "open_template") {
       st = LoadBucket(word, r, site);
     } else if (word == "detector") {
       std::string name;
@@ -904,6 +930,22 @@ absl::Status WindowEngine::LoadPending(StateReader& r) {
 }
 
 absl::Status WindowEngine::LoadBucket(const std::string& word, StateReader& r, Site* site) {
+  if (word == "open_template") {
+    EventTime start;
+    uint64_t level;
+    BucketTemplate t;
+    if (!r.Time(&start) || !r.UInt(&t.hash) || !r.UInt(&level) || !r.Time(&t.first_seen) ||
+        !r.Hex(&t.text) || !r.Hex(&t.example) || level >= static_cast<uint64_t>(kNumLogLevels)) {
+      return Damaged(r, "open_template");
+    }
+    t.level = static_cast<LogLevel>(level);
+    for (const auto& o : site->open) {
+      if (o->start != start) continue;
+      if (!MergeTemplate(&o->templates, t, kMaxBucketTemplates)) return Damaged(r, "open_template: too many");
+      return absl::OkStatus();
+    }
+    return Damaged(r, "open_template without its open bucket");
+  }
   if (word == "open") {
     auto b = std::make_unique<OpenBucket>();
     if (!r.Time(&b->start) || !ReadBucket(r, b.get())) return Damaged(r, "open bucket");

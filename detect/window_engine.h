@@ -20,6 +20,7 @@
 #include "core/anomaly.h"
 #include "core/bucket_counters.h"
 #include "core/bucket_delta.h"
+#include "core/bucket_template.h"
 #include "detect/detector.h"
 #include "detect/latency_sketch.h"
 #include "detect/site_admission.h"
@@ -55,6 +56,8 @@ struct ClosedBucketView {
   const BucketCounters* counters = nullptr;
   const DenseSketch* latency = nullptr;
   const SketchMapping* mapping = nullptr;
+  // The error templates seen in it (earliest sighting each, in the order the detectors got them).
+  const std::vector<BucketTemplate>* templates = nullptr;
 };
 
 class WindowEngineListener : public AnomalyListener {
@@ -206,6 +209,9 @@ class WindowEngine {
   // the Site nor its list of open buckets: with thousands of quiet sites each of those is a
   // cache miss, one per line applied.
   OpenBucket* FindOrOpen(uint32_t id, EventTime start);
+  // A template sighting into an open bucket (past kMaxBucketTemplates: counted, not kept).
+  void AddTemplate(OpenBucket* b, const BucketTemplate& t);
+  static constexpr size_t kMaxBucketTemplates = 1024;
   std::unique_ptr<OpenBucket> FreeBucket(EventTime start);  // recycled when one is free
   void Advance();
   void CloseBucketsAt(EventTime start);

@@ -30,7 +30,6 @@ PartialBucket Full() {
   b.counters.log_lines[static_cast<int>(LogLevel::kEmerg)] = 1;
   b.bins = {{-32767, 1}, {-5, 2}, {0, 900}, {31000, 17}, {32767, std::numeric_limits<uint64_t>::max()}};
   b.zero_count = 4;
-  b.late = 2;
   b.templates = {{0x1234567890abcdefull, LogLevel::kCrit, b.bucket_start + 3, "upstream <*> timed out",
                   "upstream 10.0.0.1 timed out"},
                  {1, LogLevel::kError, std::numeric_limits<EventTime>::min(), "", ""}};
@@ -45,7 +44,7 @@ TEST(PartialRecordTest, BucketsAndWatermarksRoundTripExactly) {
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(*back, b);
 
-  PartialWatermark w{"raw-logs", 5, std::numeric_limits<EventTime>::max(), true};
+  PartialWatermark w{"raw-logs", 5, std::numeric_limits<EventTime>::max(), true, 3};
   absl::StatusOr<PartialWatermark> wb = DecodePartialWatermark(EncodePartial(w));
   ASSERT_TRUE(wb.ok()) << wb.status();
   EXPECT_EQ(*wb, w);

@@ -63,7 +63,7 @@ class Feeder {
     Fold(site, t, r);
     std::string text;
     const uint64_t hash = MaskErrorTemplate(message, &text);
-    delta_.templates.push_back({static_cast<uint32_t>(site), (t / res_) * res_, hash, level,
+    delta_.templates.push_back({static_cast<uint32_t>(site), (t / res_) * res_, hash, level, t,
                                 ShortTemplateText(text), ShortTemplateText(message)});
   }
   void Flush(int partition = 0) {

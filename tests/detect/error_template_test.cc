@@ -219,5 +219,46 @@ TEST(NewErrorTemplateTest, SnapshotsKeepKnownActiveAndPendingTemplates) {
   }
 }
 
+// Which line of a bucket a template's event quotes does not depend on the order its lines came
+// in (nor on how lanes, batches or a two-stage run split them): the earliest sighting wins. And
+// a late line's template is dropped with its line.
+TEST(NewErrorTemplateTest, TheEarliestSightingIsQuotedWhateverTheOrderAndLateLinesAreDropped) {
+  auto run = [](bool reversed) {
+    WindowEngineOptions o = Options();
+    o.detectors.push_back(NewTemplates());
+    Recorder rec;
+    WindowEngine engine(o, &rec);
+    const int p = engine.AddPartition();
+    Feeder f(&engine, {"shop"});
+    Hour(f, p, kT0, [&](int m, EventTime t) {
+      if (m == 30) {
+        const char* early = "connect() to 10.0.0.1:5432 failed (111: refused)";
+        const char* later = "connect() to 10.0.0.2:5432 failed (111: refused)";
+        if (reversed) {
+          f.AddErrorMessage(0, t + 3 * kS, later);
+          f.Flush(p);  // another batch
+          f.AddErrorMessage(0, t + 2 * kS, early);
+        } else {
+          f.AddErrorMessage(0, t + 2 * kS, early);
+          f.AddErrorMessage(0, t + 3 * kS, later);
+        }
+      }
+      // Five minutes late (lateness is 30 s): counted late, its new template not reported.
+      if (m == 40) f.AddErrorMessage(0, t - 5 * kMin, "disk full on /data");
+    });
+    engine.EndPartition(p);
+    return rec.anomalies;
+  };
+  const std::vector<Anomaly> in_order = run(false), reversed = run(true);
+  ASSERT_EQ(in_order.size(), 2u);  // the connect failure fired and resolved; nothing else
+  ASSERT_EQ(reversed.size(), in_order.size());
+  for (size_t i = 0; i < in_order.size(); ++i) {
+    EXPECT_EQ(reversed[i].id, in_order[i].id);
+    EXPECT_EQ(reversed[i].summary, in_order[i].summary);
+  }
+  EXPECT_NE(reversed[0].summary.find("for example \"connect() to 10.0.0.1:5432"), std::string::npos)
+      << reversed[0].summary;
+}
+
 }  // namespace
 }  // namespace sitepulse
