@@ -1,5 +1,6 @@
 #include "core/partial_record.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -206,6 +207,7 @@ std::string EncodePartial(const PartialWatermark& m) {
   Writer w(PartialKind::kWatermark);
   w.S(m.topic);
   w.I(m.partition);
+  w.I(m.partitions);
   w.I(m.watermark);
   w.U(m.idle ? 1 : 0);
   w.U(m.late);
@@ -249,11 +251,14 @@ absl::StatusOr<PartialWatermark> DecodePartialWatermark(std::string_view record)
   Reader r(record);
   r.Skip(2);
   PartialWatermark m;
-  int64_t partition;
+  int64_t partition, partitions;
   uint64_t idle;
   if (r.S(&m.topic, kMaxPartialTopicBytes, "topic") && r.I(&partition, "partition") &&
-      r.I(&m.watermark, "watermark") && r.U(&idle, "idle") && r.U(&m.late, "late")) {
-    if (partition < 0 || partition > INT32_MAX) r.Fail("partition", "is out of range");
+      r.I(&partitions, "partitions") && r.I(&m.watermark, "watermark") && r.U(&idle, "idle") &&
+      r.U(&m.late, "late")) {
+    if (partitions < 1 || partitions > kMaxPartialPartitions) r.Fail("partitions", "is out of range");
+    if (partition < 0 || partition >= partitions) r.Fail("partition", "is out of range");
+    m.partitions = static_cast<int32_t>(std::clamp<int64_t>(partitions, 1, kMaxPartialPartitions));
     if (idle > 1) r.Fail("idle", "is not 0 or 1");
     m.partition = static_cast<int32_t>(partition);
     m.idle = idle == 1;

@@ -15,7 +15,8 @@
 //              increasing bin order (bins delta-encoded) plus the count below the smallest bin,
 //              and the error templates seen in the bucket (hash, level, the time of the sighting
 //              kept, template, example: core/bucket_template.h).
-//   watermark: the stage-1 input partition (topic, partition), how far it has got (ns: every
+//   watermark: the stage-1 input partition (topic, partition, and how many partitions the
+//              topic has), how far it has got (ns: every
 //              bucket of that partition starting before it has been published), whether it is
 //              idle (no data; stage 2 applies the same idle rule as a single instance), and the
 //              lines it judged late since its previous watermark record.
@@ -45,6 +46,7 @@ inline constexpr size_t kMaxPartialBins = 1 << 16;  // every int16 bin once
 inline constexpr size_t kMaxPartialTemplates = 1024;
 inline constexpr size_t kMaxPartialTextBytes = 4096;
 inline constexpr size_t kMaxPartialTopicBytes = 1024;
+inline constexpr int64_t kMaxPartialPartitions = 1 << 16;  // partitions of one stage-1 topic
 
 enum class PartialKind : uint8_t { kBucket = 1, kWatermark = 2 };
 
@@ -65,6 +67,7 @@ struct PartialBucket {
 struct PartialWatermark {
   std::string topic;
   int32_t partition = 0;
+  int32_t partitions = 1;  // how many the topic has (stage 2 waits for every one of them)
   EventTime watermark = 0;
   bool idle = false;
   uint64_t late = 0;  // lines of the partition judged late since its previous watermark record

@@ -99,6 +99,14 @@ class DenseSketch {
   void Clear();
   uint64_t count() const { return total_; }
   bool empty() const { return total_ == 0; }
+  uint64_t zero_count() const { return zero_; }  // samples in kZeroBin
+  // f(bin, count) for every other bin with a count, in increasing bin order.
+  template <typename F>
+  void ForEachBin(F&& f) const {
+    for (size_t i = first(); i < end(); ++i) {
+      if (counts_[i] != 0) f(static_cast<SketchBin>(offset_ + static_cast<int>(i)), counts_[i]);
+    }
+  }
   // q in [0, 1]; the value at rank floor(q * (count - 1)). NaN when empty.
   double Quantile(const SketchMapping& mapping, double q) const;
   // Quantile for each of `qs` (ascending) into `out`, in one walk over the bins (the stats sink

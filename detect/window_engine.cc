@@ -498,6 +498,45 @@ void WindowEngine::Apply(const BucketDelta& delta, const std::vector<uint32_t>& 
   Advance();
 }
 
+absl::Status WindowEngine::ApplyPartial(const PartialBucket& pb) {
+  const DurationNs res = options_.resolution;
+  if (pb.resolution != res || pb.sketch_alpha != options_.sketch_alpha) {
+    return absl::FailedPreconditionError(StrCat(
+        "a partial of ", pb.site, " was folded with resolution ", pb.resolution, " ns and sketch ",
+        "accuracy ", pb.sketch_alpha, "; this stage runs ", res, " ns and ", options_.sketch_alpha,
+        " (run both stages with the same windows: settings)"));
+  }
+  if (pb.bucket_start % res != 0) {
+    return absl::InvalidArgumentError(StrCat("a partial of ", pb.site, " starts off the bucket grid"));
+  }
+  if (closing_started_ && pb.bucket_start < next_close_) {
+    late_events_ += pb.counters.events();
+    return absl::OkStatus();
+  }
+  const uint32_t id = Lookup(pb.site);
+  OpenBucket* b = id != kUntracked ? FindOrOpen(id, pb.bucket_start) : AddUntracked(pb.site, pb.bucket_start);
+  b->counters.Add(pb.counters);
+  auto add = [b](SketchBin bin, uint64_t n) {
+    for (; n > UINT32_MAX; n -= UINT32_MAX) b->latency.Add(bin, UINT32_MAX);
+    if (n > 0) b->latency.Add(bin, static_cast<uint32_t>(n));
+  };
+  for (const auto& [bin, n] : pb.bins) add(bin, n);
+  add(kZeroBin, pb.zero_count);
+  // As in Apply: an untracked name's templates are not observed.
+  if (id != kUntracked) {
+    for (const BucketTemplate& t : pb.templates) AddTemplate(b, t);
+  }
+  return absl::OkStatus();
+}
+
+void WindowEngine::AdvancePartition(int partition, EventTime closed_before, bool idle) {
+  Partition& p = partitions_[static_cast<size_t>(partition)];
+  p.max_time = std::max(p.max_time, closed_before);
+  p.idle = idle;
+  watermark_ = ComputeWatermark();
+  Advance();
+}
+
 void WindowEngine::EndPartition(int partition) {
   partitions_[static_cast<size_t>(partition)].ended = true;
   watermark_ = ComputeWatermark();

@@ -21,6 +21,7 @@
 #include "core/bucket_counters.h"
 #include "core/bucket_delta.h"
 #include "core/bucket_template.h"
+#include "core/partial_record.h"
 #include "detect/detector.h"
 #include "detect/latency_sketch.h"
 #include "detect/site_admission.h"
@@ -91,6 +92,17 @@ class WindowEngine {
   // its end: name_of gives the name).
   void Apply(const BucketDelta& delta, const std::vector<uint32_t>& site_of_lane, int partition,
              const std::function<std::string_view(uint32_t)>& name_of = nullptr);
+  // Stage 2 of a two-stage run (docs/kafka.md, "Two stages"; the engine runs with lateness 0
+  // and one partition per stage-1 partition): a stage-1 partial of one (site, bucket) is folded
+  // into that open bucket as its lines would have been. One for a bucket already closed here is
+  // counted late. An error (nothing folded) when its resolution or sketch accuracy is not this
+  // engine's, or its start is off the grid.
+  absl::Status ApplyPartial(const PartialBucket& partial);
+  // A stage-1 partition's watermark record: every partial of it for a bucket starting before
+  // `closed_before` has been applied. Closes what that lets close.
+  void AdvancePartition(int partition, EventTime closed_before, bool idle);
+  // Lines stage 1 judged late (carried by watermark records).
+  void AddLate(uint64_t lines) { late_events_ += lines; }
   // A configuration reload (docs/configuration.md, "Reloading"): the run's detectors become
   // `detectors` and `site_detectors`. A detector whose settings are equal to one of the site's
   // current detectors keeps its alert state and learned baseline; a changed or new one starts

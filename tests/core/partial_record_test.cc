@@ -44,7 +44,7 @@ TEST(PartialRecordTest, BucketsAndWatermarksRoundTripExactly) {
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(*back, b);
 
-  PartialWatermark w{"raw-logs", 5, std::numeric_limits<EventTime>::max(), true, 3};
+  PartialWatermark w{"raw-logs", 5, 6, std::numeric_limits<EventTime>::max(), true, 3};
   absl::StatusOr<PartialWatermark> wb = DecodePartialWatermark(EncodePartial(w));
   ASSERT_TRUE(wb.ok()) << wb.status();
   EXPECT_EQ(*wb, w);
@@ -117,7 +117,7 @@ TEST(PartialRecordTest, CapsAndOrderAreChecked) {
   EXPECT_FALSE(DecodePartialBucket(EncodePartial(b)).ok());
   // One encoding per value (so equal partials are equal bytes): a varint with a trailing zero
   // group is refused.
-  std::string w = EncodePartial(PartialWatermark{"t", 5, 7, false});
+  std::string w = EncodePartial(PartialWatermark{"t", 5, 6, 7, false});
   ASSERT_EQ(w.substr(4, 1), std::string("\x0a"));  // partition 5, zigzag 10
   w.replace(4, 1, std::string("\x8a\x00", 2));
   EXPECT_NE(DecodePartialWatermark(w).status().message().find("partition is not minimally encoded"),
