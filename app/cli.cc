@@ -76,6 +76,12 @@ constexpr const char* kRunHelp =
     "                  partition, so a crash loses nothing on any topic; --state none opts out\n"
     "  --exit-at-end   Kafka: stop at the end offsets seen at start (a backfill), close the\n"
     "                  buckets, emit, commit, exit 0\n"
+    "  --partials kafka://HOST:PORT/TOPIC[?id=NAME]  stage 1 of a two-stage run (a topic not\n"
+    "                  keyed by site): no detectors; every closed bucket goes to TOPIC as a\n"
+    "                  partial record keyed by site, in Kafka transactions with the input\n"
+    "                  offsets (id: the transactional id's suffix, stable per instance).\n"
+    "                  Stage 2 reads them: --input 'kafka://HOST:PORT/TOPIC?kind=partials'\n"
+    "                  (docs/kafka.md, \"Two stages\")\n"
     "  --strict        exit 3 when a warning was raised (most lines rejected, no latency for a\n"
     "                  latency detector, every line on a placeholder site, a file truncated\n"
     "                  under the reader, sites folded past the cap, future lines, many late)\n"
@@ -226,7 +232,7 @@ int Run(const std::vector<std::string>& args) {
   std::vector<std::string> inputs, outputs;
   bool exit_at_end = false;
   bool strict = false;
-  std::string state_file;
+  std::string state_file, partials;
   for (size_t i = 1; i < args.size(); ++i) {
     std::string v;
     if (args[i] == "--help" || args[i] == "-h") {
@@ -243,6 +249,7 @@ int Run(const std::vector<std::string>& args) {
     else if (FlagValue(args, &i, "--listen", &v)) listen = v;
     else if (args[i] == "--exit-at-end") exit_at_end = true;
     else if (FlagValue(args, &i, "--state", &v)) state_file = v;
+    else if (FlagValue(args, &i, "--partials", &v)) partials = v;
     else if (FlagValue(args, &i, "--log-level", &v)) {
       LogSeverity level;
       if (!ParseLogSeverity(v, &level)) {
@@ -270,6 +277,7 @@ int Run(const std::vector<std::string>& args) {
   overrides.threads = threads_arg;
   overrides.state_file = state_file;
   overrides.exit_at_end = exit_at_end;
+  overrides.partials = partials;
   absl::StatusOr<PipelineOptions> built = BuildPipelineOptions(c, overrides);
   if (!built.ok()) {
     if (absl::IsInvalidArgument(built.status())) {

@@ -79,11 +79,18 @@ void Coordinator::ApplyControl(Batch* b) {
     case Batch::Control::kAssign:
       p_.snapshots->OnAssigned(p_.inputs->kafka()->owns_every_partition());
       p_.checkpointer->OnAssigned(*b);
+      if (p_.partials != nullptr) p_.partials->OnAssigned(p_.engines, *b);
+      if (p_.merger != nullptr) {
+        // Stage 2: the watermarks in the partition's records hold the close, not the partition.
+        p_.engines->End(pid);
+        p_.merger->AddSource(pid);
+      }
       break;
     case Batch::Control::kEnd:
       if (p_.engines->IsOpen(pid)) {
         SettleGate(b);
         p_.engines->End(pid);
+        if (p_.partials != nullptr) p_.partials->OnEnded(pid);
       }
       gates_.erase(pid);
       break;
@@ -98,14 +105,18 @@ void Coordinator::ApplyControl(Batch* b) {
       if (b->control == Batch::Control::kRevoke) {
         SettleGate(b);
         p_.checkpointer->OnRevoked(pid, /*keep_engine=*/rolls_back);
+        if (p_.partials != nullptr) p_.partials->OnGone(pid);
       } else {
+        if (p_.partials != nullptr) p_.partials->OnLost(pid);
         p_.checkpointer->OnLost(pid, /*keep_engine=*/rolls_back);
       }
+      if (p_.merger != nullptr) p_.merger->RemoveSource(pid);
       gates_.erase(pid);
       break;
   }
   if (b->control == Batch::Control::kRevoke) kafka_->RevokeHandled();
   if (kafka_ != nullptr) p_.checkpointer->Tick();
+  if (p_.partials != nullptr) p_.partials->Publish(*p_.engines);
 }
 
 void Coordinator::ApplyData(Batch* b, const ParseStage& stage, bool backlog) {
@@ -135,8 +146,13 @@ void Coordinator::ApplyData(Batch* b, const ParseStage& stage, bool backlog) {
   if (b->bad_bytes_fields > 0) stats.bad_bytes->Add(b->bad_bytes_fields);
 
   const uint64_t late_before = engines.late_events();
-  if (kafka_ != nullptr) {
+  if (p_.merger != nullptr) {
+    ApplyPartials(b);
+    p_.checkpointer->OnApplied(*b);
+  } else if (kafka_ != nullptr) {
+    if (p_.partials != nullptr) p_.partials->OnData(*b);
     engines.Apply(b->partition, b->lane, b->new_sites, b->delta, b->overflow_names);
+    if (p_.partials != nullptr) p_.partials->Publish(engines);
     p_.checkpointer->OnApplied(*b);
   } else {
     engines.Apply(b->input, b->lane, b->new_sites, b->delta, b->overflow_names);
@@ -156,6 +172,34 @@ void Coordinator::ApplyData(Batch* b, const ParseStage& stage, bool backlog) {
   stats.batches->Add();
   CheckWarnings(false);
   PublishProgress(stage, backlog);
+}
+
+void Coordinator::ApplyPartials(Batch* b) {
+  PipelineStats& stats = *p_.stats;
+  EventTime newest = INT64_MIN;
+  uint64_t bad = 0;
+  const std::string source = kafka_->PartitionName(b->partition);
+  for (const MessageView& m : b->messages) {
+    const std::string_view record(m.data, m.size);
+    EventTime start = INT64_MIN;
+    // Every partials partition carries every watermark: partition 0's copy counts the late lines.
+    const absl::Status st = p_.merger->Apply(b->partition, record, b->partition == 0, &start);
+    newest = std::max(newest, start);
+    if (st.ok()) continue;
+    ++bad;
+    if (bad == 1) SP_LOG(kError, "partials", "%s offset %lld: %s", source.c_str(),
+                         static_cast<long long>(m.offset), std::string(st.message()).c_str());
+    if (p_.sinks->dlq) {
+      p_.sinks->dlq->Write({RejectReason::kBadPartial, source, 0, static_cast<uint64_t>(m.offset),
+                            m.size, record});
+      stats.dead_letters->Add();
+    }
+  }
+  stats.lines->Add(b->messages.size());
+  stats.parsed->Add(b->messages.size() - bad);
+  if (bad > 0) stats.rejected[static_cast<int>(RejectReason::kBadPartial)]->Add(bad);
+  b->checkpoints.clear();
+  if (!b->messages.empty()) b->checkpoints.emplace_back(b->messages.back().offset + 1, newest);
 }
 
 void Coordinator::WriteDeadLetters(const Batch& b, const std::string& source, size_t in) {

@@ -19,6 +19,7 @@
 #include "app/kafka_checkpointer.h"
 #include "app/parse_lane.h"
 #include "app/parse_stage.h"
+#include "app/partials_stage.h"
 #include "app/pipeline.h"
 #include "app/pipeline_inputs.h"
 #include "app/pipeline_sinks.h"
@@ -26,6 +27,7 @@
 #include "app/run_warnings.h"
 #include "app/snapshots.h"
 #include "app/time_gate.h"
+#include "detect/partial_merger.h"
 
 namespace sitepulse {
 
@@ -40,6 +42,8 @@ class Coordinator {
     KafkaCheckpointer* checkpointer;  // null without Kafka
     Snapshots* snapshots;
     PipelineHealth* health;
+    PartialsStage* partials = nullptr;  // stage 1 of a two-stage run
+    PartialMerger* merger = nullptr;    // stage 2: reads the partials input into the engine
   };
   Coordinator(const Parts& parts, const ParseLane::Options& lane_options,
               const TimeGateOptions& gate_options, int gate_lane_id);
@@ -60,6 +64,9 @@ class Coordinator {
   void TakeReload();
   void ApplyControl(Batch* b);
   void ApplyData(Batch* b, const ParseStage& stage, bool backlog);
+  // Stage 2: a batch of partial records into the merger; its commit point; bad records to the
+  // dead-letter sink.
+  void ApplyPartials(Batch* b);
   void WriteDeadLetters(const Batch& b, const std::string& source, size_t in);
   void PublishProgress(const ParseStage& stage, bool backlog);
   TimeGate& GateOf(int id);

@@ -141,6 +141,17 @@ void EngineSet::SetIdle(int id, bool idle) {
 
 EventTime EngineSet::closed_before(int id) const { return SlotOf(id).engine->closed_before(); }
 
+bool EngineSet::idle(int id) const {
+  auto it = idle_.find(id);
+  return it != idle_.end() && it->second;
+}
+
+const WindowEngine& EngineSet::engine(int id) const { return *SlotOf(id).engine; }
+
+void EngineSet::SkipPublishedBefore(int id, EventTime before) {
+  SlotOf(id).engine->SkipPublishedBefore(before);
+}
+
 std::string EngineSet::Save(int id, bool include_open) const {
   return SlotOf(id).engine->SaveState(include_open);
 }

@@ -50,6 +50,10 @@ class EngineSet {
   void SetIdle(int id, bool idle);
   // Every bucket of `id`'s engine starting before this is closed (INT64_MIN: none yet).
   EventTime closed_before(int id) const;
+  bool idle(int id) const;  // judged idle (SetIdle)
+  const WindowEngine& engine(int id) const;
+  // Two-stage runs, stage 1: WindowEngine::SkipPublishedBefore for `id`'s engine.
+  void SkipPublishedBefore(int id, EventTime before);
 
   // Per-partition mode: the partition's engine as a snapshot (WindowEngine::SaveState), and its
   // replacement by one (a fresh engine that LoadState fills); Drop forgets the partition.

@@ -210,7 +210,7 @@ void KafkaCheckpointer::Commit(bool sync) {
     EventTime bound = engines_->closed_before(pid);
     if (engines_->mode() == EngineSet::Mode::kShared) {
       bound = std::min(bound, snapshot_closed_before_);
-    } else {
+    } else if (store_ != nullptr) {
       auto it = snapshot_bound_.find(pid);
       bound = it == snapshot_bound_.end() ? INT64_MIN : std::min(bound, it->second);
     }
@@ -227,7 +227,11 @@ void KafkaCheckpointer::Commit(bool sync) {
       closed_offset_[pid] = commit;
     }
   }
-  kafka_->Commit(offsets, sync);
+  if (committer_) {
+    committer_(offsets, sync);
+  } else {
+    kafka_->Commit(offsets, sync);
+  }
   commits_->Set(static_cast<double>(kafka_->commits()));
   commit_errors_->Set(static_cast<double>(kafka_->commit_errors()));
 }

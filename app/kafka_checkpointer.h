@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -74,6 +75,9 @@ class KafkaCheckpointer {
   // State file (shared engine): what the last snapshot covers bounds the commits.
   void SetSharedSnapshotBound(EventTime closed_before) { snapshot_closed_before_ = closed_before; }
   bool cooperative() const { return kafka_->cooperative(); }
+  // Commits go here instead of to the consumer (stage 1 of a two-stage run: in a transaction).
+  using Committer = std::function<void(const std::vector<std::pair<int, int64_t>>& offsets, bool sync)>;
+  void SetCommitter(Committer c) { committer_ = std::move(c); }
 
  private:
   struct PendingOffset {
@@ -112,6 +116,7 @@ class KafkaCheckpointer {
   std::map<int, bool> idle_;
   std::map<int, bool> at_end_;  // read to its end, nothing since: may become idle
   std::chrono::steady_clock::time_point last_commit_ = std::chrono::steady_clock::now();
+  Committer committer_;
 };
 
 }  // namespace sitepulse

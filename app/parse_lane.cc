@@ -66,6 +66,7 @@ uint32_t ParseLane::InternSiteSlow(std::string_view name, Batch* batch) {
 
 void ParseLane::Process(Batch* batch, TimeGate* gate, uint64_t line_base) {
   batch->lane = id_;
+  if (options_.partials) return;
   gate_ = gate;
   line_base_ = line_base;
   batch_max_ = INT64_MIN;

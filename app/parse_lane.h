@@ -37,6 +37,9 @@ class ParseLane {
     DurationNs max_jump = 3600 * kNanosPerSecond;
     // Live inputs: a line further ahead of the wall clock than this is future_time.
     DurationNs max_clock_skew = 300 * kNanosPerSecond;
+    // Stage 2 of a two-stage run: the messages are partial records, which the coordinator
+    // reads; the lane leaves them alone.
+    bool partials = false;
   };
   ParseLane(int id, const std::vector<FormatSpec>& input_formats, const Options& options);
 

@@ -1,5 +1,7 @@
 #include "app/pipeline.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <memory>
 #include <string>
@@ -9,6 +11,7 @@
 #include "app/engine_set.h"
 #include "app/kafka_checkpointer.h"
 #include "app/parse_stage.h"
+#include "app/partials_stage.h"
 #include "app/pipeline_inputs.h"
 #include "app/pipeline_sinks.h"
 #include "app/pipeline_stats.h"
@@ -16,6 +19,8 @@
 #include "core/json_writer.h"
 #include "core/log.h"
 #include "core/status_macros.h"
+#include "core/strings.h"
+#include "sinks/partials_producer.h"
 
 namespace sitepulse {
 
@@ -99,6 +104,7 @@ ParseLane::Options LaneOptions(const PipelineOptions& options) {
   lane.lateness = options.engine.lateness;
   lane.max_jump = options.max_jump;
   lane.max_clock_skew = options.max_clock_skew;
+  for (const PipelineInput& in : options.inputs) lane.partials = lane.partials || in.partials;
   return lane;
 }
 
@@ -143,6 +149,42 @@ void FillSummary(const PipelineOptions& options, const PipelineStats& stats,
   summary->bad_bytes_fields = stats.bad_bytes->value();
 }
 
+// Stage 1: the run's windows, without detectors (the partial records carry what stage 2's
+// windows need).
+WindowEngineOptions Stage1EngineOptions(WindowEngineOptions o) {
+  o.detectors.clear();
+  o.site_detectors.clear();
+  o.compare = false;
+  o.compare_detectors.clear();
+  o.compare_site_detectors.clear();
+  o.observer = nullptr;
+  return o;
+}
+
+// Stage 2: the run's engine with lateness 0 (a bucket closes once every stage-1 partition's
+// watermark, which already waited for stage 1's lateness, has passed it).
+WindowEngineOptions Stage2EngineOptions(WindowEngineOptions o) {
+  o.lateness = 0;
+  return o;
+}
+
+// The transactional id: `?id=` on the partials URI (stable across restarts: a restart aborts
+// what the previous process left open at once), else the host and process.
+absl::StatusOr<std::unique_ptr<PartialsProducer>> OpenPartialsProducer(const PipelineOptions& options) {
+  const Uri& u = *options.partials;
+  std::string id;
+  if (const std::string* p = u.Param("id")) {
+    id = *p;
+  } else {
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    id = StrCat(host, "-", static_cast<int>(getpid()));
+  }
+  const std::string* group = options.inputs.front().uri.Param("group");
+  return PartialsProducer::Open(u.target, options.kafka_properties,
+                                StrCat("sitepulse-partials-", group ? *group : "sitepulse", "-", id));
+}
+
 // After the last batch: the sinks deliver, the last snapshot is written (it bounds the last
 // commit), the last commit is made.
 void Drain(PipelineSinks& sinks, Snapshots& snapshots, KafkaCheckpointer* checkpointer,
@@ -179,21 +221,44 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
 
   KafkaSource* kafka = inputs->kafka();
   const int lanes = std::max(1, options.threads);
-  // With a state topic each Kafka partition has its own engine, handed over on rebalances.
-  // One lane more than the threads: the coordinator's own (TimeGate batches).
-  EngineSet engines(options.engine, &sinks->fanout,
-                    inputs->state_store() ? EngineSet::Mode::kPerPartition : EngineSet::Mode::kShared,
+  // Stage 1 of a two-stage run: engines without detectors whose closed buckets go to the
+  // partials topic.
+  std::unique_ptr<PartialsProducer> partials_producer;
+  std::unique_ptr<PartialsStage> partials;
+  if (options.partials) {
+    SP_ASSIGN_OR_RETURN(partials_producer, OpenPartialsProducer(options));
+    partials = std::make_unique<PartialsStage>(partials_producer.get(), kafka, options.engine.resolution,
+                                               options.engine.sketch_alpha);
+  }
+  // With a state topic (or in stage 1) each Kafka partition has its own engine, handed over on
+  // rebalances. One lane more than the threads: the coordinator's own (TimeGate batches).
+  const bool stage2 = LaneOptions(options).partials;
+  EngineSet engines(partials ? Stage1EngineOptions(options.engine)
+                    : stage2 ? Stage2EngineOptions(options.engine)
+                             : options.engine,
+                    partials ? partials->listener() : &sinks->fanout,
+                    inputs->state_store() || partials ? EngineSet::Mode::kPerPartition
+                                                      : EngineSet::Mode::kShared,
                     lanes + 1, options.compare_listener);
   for (size_t i = 0; i < inputs->file_count(); ++i) engines.Open(static_cast<int>(i));
 
   const ParseLane::Options lane_options = LaneOptions(options);
   std::unique_ptr<KafkaCheckpointer> checkpointer;
+  // Stage 2 of a two-stage run: partial records into the shared engine.
+  std::unique_ptr<PartialMerger> merger;
+  if (stage2) merger = std::make_unique<PartialMerger>(&engines.shared());
   Coordinator coordinator({&options, inputs.get(), &engines, sinks.get(), &stats, nullptr, nullptr,
-                           &health},
+                           &health, partials.get(), merger.get()},
                           lane_options, GateOptions(options), /*gate_lane_id=*/lanes);
   if (kafka != nullptr) {
     checkpointer = std::make_unique<KafkaCheckpointer>(options, kafka, inputs->state_store(),
                                                        &engines, sinks.get(), coordinator.gates());
+    if (partials) {
+      checkpointer->SetCommitter(
+          [&partials, &engines](const std::vector<std::pair<int, int64_t>>& offsets, bool) {
+            partials->Commit(engines, offsets);
+          });
+    }
   }
   Snapshots snapshots(options, &engines, sinks.get(), checkpointer.get(),
                       inputs->state_store() != nullptr, inputs->engine_state_store(),

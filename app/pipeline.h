@@ -36,6 +36,8 @@ class DetectorReloads {
 struct PipelineInput {
   Uri uri;
   FormatSpec format;
+  // Stage 2 of a two-stage run (?kind=partials): the records of stage 1, not log lines.
+  bool partials = false;
 };
 
 // What /readyz reads. Written by the pipeline, read by the HTTP endpoint's threads.
@@ -52,6 +54,9 @@ struct PipelineOptions {
   std::vector<OutputSpec> outputs;
   std::optional<Uri> stats;
   std::optional<Uri> dlq;
+  // Stage 1 of a two-stage run (docs/kafka.md, "Two stages"): no detectors; every closed
+  // bucket goes to this topic as a partial record, in Kafka transactions with the input offsets.
+  std::optional<Uri> partials;
   int threads = 1;  // parse lanes
   // Who reads file and stdin inputs: a reader thread hands batches to the lanes, or each lane
   // reads its next batch itself (in turn, under a lock). By default the lanes read when there

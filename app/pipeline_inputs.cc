@@ -22,6 +22,10 @@ absl::StatusOr<std::unique_ptr<PipelineInputs>> PipelineInputs::Open(const Pipel
                           KafkaOptionsFromUri(input.uri.target, input.uri.params));
       ko.properties = options.kafka_properties;
       ko.exit_at_end = options.exit_at_end;
+      // Two stages: stage 1 resumes where its commits say its buckets are published; stage 2
+      // sees only what stage 1 committed.
+      ko.commit_metadata = options.partials.has_value();
+      if (input.partials) ko.properties.emplace_back("isolation.level", "read_committed");
       if (!options.state_topic.empty()) {
         KafkaStateStoreOptions so;
         so.brokers = ko.brokers;
@@ -32,7 +36,7 @@ absl::StatusOr<std::unique_ptr<PipelineInputs>> PipelineInputs::Open(const Pipel
           return store->Get(key);
         };
       }
-      SP_RETURN_IF_ERROR(in->OpenEngineState(options, ko));
+      if (!options.partials) SP_RETURN_IF_ERROR(in->OpenEngineState(options, ko));
       SP_ASSIGN_OR_RETURN(in->kafka_, KafkaSource::Open(ko));
       in->formats_.push_back(input.format);
       continue;

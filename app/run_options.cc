@@ -68,10 +68,19 @@ absl::StatusOr<PipelineOptions> BuildPipelineOptions(Config& c, const RunOverrid
   for (const InputConfig& in : c.inputs) {
     FormatOverrides merged = c.format;
     merged.MergeFrom(in.format);
-    if (absl::Status st = ApplyUriParams(in.uri, &merged); !st.ok()) return absl::FailedPreconditionError(st.message());
+    // Stage 2 of a two-stage run reads partial records: the format is stage 1's business.
+    Uri uri = in.uri;
+    const bool partials = uri.Param("kind") != nullptr && *uri.Param("kind") == "partials";
+    if (partials) {
+      if (uri.scheme != "kafka") {
+        return absl::InvalidArgumentError(StrCat("input '", uri.ToString(), "': kind=partials needs a Kafka input"));
+      }
+      std::erase_if(uri.params, [](const auto& kv) { return kv.first == "kind"; });
+    }
+    if (absl::Status st = ApplyUriParams(uri, &merged); !st.ok()) return absl::FailedPreconditionError(st.message());
     auto f = ResolveFormat(merged);
     if (!f.ok()) return absl::FailedPreconditionError(StrCat("input '", in.uri.ToString(), "': ", f.status().message()));
-    opt.inputs.push_back({in.uri, *f});
+    opt.inputs.push_back({uri, *f, partials});
   }
   if (!o.outputs.empty()) {
     c.outputs.clear();
@@ -131,6 +140,28 @@ absl::StatusOr<PipelineOptions> BuildPipelineOptions(Config& c, const RunOverrid
     opt.state_topic.clear();
   }
   opt.state_interval = c.state_interval;
+  if (!o.partials.empty()) {
+    auto u = ParseUri(o.partials);
+    if (!u.ok()) return absl::FailedPreconditionError(u.status().message());
+    if (u->scheme != "kafka") return absl::InvalidArgumentError("--partials must be kafka://HOST:PORT/TOPIC");
+    if (opt.inputs.size() != 1 || opt.inputs[0].uri.scheme != "kafka" || opt.inputs[0].partials) {
+      return absl::InvalidArgumentError("--partials (stage 1) reads one Kafka input of log lines");
+    }
+    if (!opt.state_file.empty() || !opt.state_topic.empty()) {
+      return absl::InvalidArgumentError(
+          "--partials (stage 1) keeps no state: its commits say what it published (drop --state)");
+    }
+    opt.partials = *u;
+    opt.state_none = true;
+  }
+  if (!opt.inputs.empty() && opt.inputs[0].partials) {
+    if (opt.inputs.size() != 1) return absl::InvalidArgumentError("kind=partials (stage 2) reads one Kafka input");
+    if (!opt.state_none) {
+      return absl::FailedPreconditionError(
+          "kind=partials (stage 2) keeps no snapshots yet: run it with --state none (a restart "
+          "reads the partials again from the group's commits; docs/kafka.md, \"Two stages\")");
+    }
+  }
   return opt;
 }
 

@@ -15,6 +15,7 @@ namespace sitepulse {
 struct RunOverrides {
   std::vector<std::string> inputs, outputs;  // replace the config's when not empty
   std::string stats, dlq, threads, state_file;
+  std::string partials;  // stage 1 of a two-stage run: kafka://HOST:PORT/TOPIC
   bool exit_at_end = false;
 };
 

@@ -44,7 +44,7 @@ std::string_view RejectReasonName(RejectReason r) {
       "malformed_line", "missing_site",   "missing_time",    "missing_status",
       "missing_latency", "missing_level", "bad_site",        "bad_time",
       "bad_status",     "bad_latency",    "bad_bytes",       "bad_level",
-      "ambiguous_field", "future_time"};
+      "ambiguous_field", "future_time",   "bad_partial"};
   static_assert(sizeof(kNames) / sizeof(kNames[0]) == kNumRejectReasons);
   return kNames[static_cast<int>(r)];
 }

@@ -39,6 +39,7 @@ enum class RejectReason : uint8_t {
   kBadLevel,
   kAmbiguousField,  // a configured field's key appears twice in one JSON object
   kFutureTime,      // far ahead of its input's event time, and nothing confirmed the jump
+  kBadPartial,      // two-stage runs: a partial record stage 2 cannot read (core/partial_record.h)
   kCount  // not a reason
 };
 inline constexpr int kNumRejectReasons = static_cast<int>(RejectReason::kCount);

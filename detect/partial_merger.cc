@@ -9,13 +9,38 @@ void PartialMerger::AddSource(int source) {
   placeholders_.try_emplace(source, engine_->AddPartition());
 }
 
-absl::Status PartialMerger::Apply(int source, std::string_view record, bool count_late) {
+void PartialMerger::RemoveSource(int source) {
+  if (auto ph = placeholders_.find(source); ph != placeholders_.end()) {
+    if (ph->second >= 0) engine_->EndPartition(ph->second);
+    placeholders_.erase(ph);
+  }
+  for (auto it = partitions_.begin(); it != partitions_.end();) {
+    if (std::get<0>(it->first) != source) {
+      ++it;
+      continue;
+    }
+    engine_->EndPartition(it->second);
+    partitions_.erase(it++);
+  }
+  for (auto it = topics_.begin(); it != topics_.end();) {
+    if (it->first.first == source) {
+      topics_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+}
+
+absl::Status PartialMerger::Apply(int source, std::string_view record, bool count_late,
+                                  EventTime* bucket_start) {
+  if (bucket_start != nullptr) *bucket_start = INT64_MIN;
   absl::StatusOr<PartialKind> kind = PartialKindOf(record);
   if (!kind.ok()) return kind.status();
   if (*kind == PartialKind::kBucket) {
     absl::StatusOr<PartialBucket> b = DecodePartialBucket(record);
     if (!b.ok()) return b.status();
     if (absl::Status st = engine_->ApplyPartial(*b); !st.ok()) return st;
+    if (bucket_start != nullptr) *bucket_start = b->bucket_start;
     ++buckets_;
     return absl::OkStatus();
   }

@@ -35,7 +35,11 @@ class PartialMerger {
   // watermark record carries (every partials partition carries every watermark; exactly one
   // should count them: partition 0). An error names what is wrong with the record (nothing of
   // it was applied).
-  absl::Status Apply(int source, std::string_view record, bool count_late);
+  // `bucket_start` (optional): set to a bucket record's start (INT64_MIN for a watermark).
+  absl::Status Apply(int source, std::string_view record, bool count_late,
+                     EventTime* bucket_start = nullptr);
+  // A partials partition no longer read (revoked): it stops holding buckets open.
+  void RemoveSource(int source);
 
   // Stage-1 partitions known (registered through their topics' watermark records).
   size_t partitions() const { return partitions_.size(); }

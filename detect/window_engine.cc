@@ -446,6 +446,10 @@ void WindowEngine::Apply(const BucketDelta& delta, const std::vector<uint32_t>& 
     const DeltaEntry& e = delta.entries[i];
     SP_DCHECK(e.bucket_start % options_.resolution == 0,
               "a lane's bucket starts on a multiple of the resolution");
+    if (e.bucket_start < published_before_) {
+      skipped_published_ += e.counters.events();
+      continue;
+    }
     if ((closing_started_ && e.bucket_start < next_close_) ||
         e.bucket_start + options_.resolution <= input_closed) {
       late_events_ += e.counters.events();
@@ -483,7 +487,7 @@ void WindowEngine::Apply(const BucketDelta& delta, const std::vector<uint32_t>& 
     // Judged late like its line; an untracked name has no template detector yet: its templates
     // are not observed.
     if ((closing_started_ && t.bucket_start < next_close_) ||
-        t.bucket_start + options_.resolution <= input_closed) {
+        t.bucket_start + options_.resolution <= input_closed || t.bucket_start < published_before_) {
       continue;
     }
     uint32_t id = t.lane_site < site_of_lane.size() ? site_of_lane[t.lane_site] : kUntracked;

@@ -101,6 +101,11 @@ class WindowEngine {
   // A stage-1 partition's watermark record: every partial of it for a bucket starting before
   // `closed_before` has been applied. Closes what that lets close.
   void AdvancePartition(int partition, EventTime closed_before, bool idle);
+  // Stage 1, a partition taken over: its previous owner published every bucket starting before
+  // `before` (its commit says so). Lines for those buckets, read again from the commit, are
+  // skipped (counted in skipped_published(), not late).
+  void SkipPublishedBefore(EventTime before) { published_before_ = before; }
+  uint64_t skipped_published() const { return skipped_published_; }
   // Lines stage 1 judged late (carried by watermark records).
   void AddLate(uint64_t lines) { late_events_ += lines; }
   // A configuration reload (docs/configuration.md, "Reloading"): the run's detectors become
@@ -282,6 +287,8 @@ class WindowEngine {
 
   uint64_t late_events_ = 0;
   uint64_t sites_over_cap_ = 0;
+  EventTime published_before_ = INT64_MIN;
+  uint64_t skipped_published_ = 0;
 };
 
 }  // namespace sitepulse

@@ -77,6 +77,8 @@ struct Batch {
   std::string state;
   int64_t state_offset = -1;  // the offset that state covers up to (reading starts there)
   bool state_error = false;
+  // kAssign, stage 1 of a two-stage run: the metadata of the partition's committed offset.
+  std::string commit_metadata;
 
   // Filled by the parse lane.
   int lane = 0;
@@ -112,6 +114,7 @@ struct Batch {
     state.clear();
     state_offset = -1;
     state_error = false;
+    commit_metadata.clear();
     size = 0;
     end_of_input = false;
     oversized.clear();

@@ -182,6 +182,17 @@ std::string KafkaSource::PartitionName(int id) const {
   return StrCat("kafka:", names_[id].first, "/", names_[id].second);
 }
 
+std::pair<std::string, int32_t> KafkaSource::TopicPartition(int id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return names_[static_cast<size_t>(id)];
+}
+
+void* KafkaSource::NewGroupMetadata() const { return rd_kafka_consumer_group_metadata(Rk(rk_)); }
+
+void KafkaSource::FreeGroupMetadata(void* metadata) {
+  rd_kafka_consumer_group_metadata_destroy(static_cast<rd_kafka_consumer_group_metadata_t*>(metadata));
+}
+
 std::string KafkaSource::StateKey(int id) const {
   std::lock_guard<std::mutex> lock(mu_);
   return StrCat(options_.group, "/", names_[static_cast<size_t>(id)].first, "/",
@@ -343,6 +354,17 @@ void KafkaSource::OnRebalance(int err, void* p) {
         if (next >= 0) parts->elems[i].offset = next;
       }
     }
+    std::string commit_metadata;
+    if (assign && options_.commit_metadata) {
+      rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(1);
+      rd_kafka_topic_partition_list_add(l, tp.topic, tp.partition);
+      if (rd_kafka_committed(rk, l, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+          l->elems[0].metadata != nullptr) {
+        commit_metadata.assign(static_cast<const char*>(l->elems[0].metadata),
+                               std::min<size_t>(l->elems[0].metadata_size, 256));
+      }
+      rd_kafka_topic_partition_list_destroy(l);
+    }
     const char* from = "where its state ends";
     if (assign && parts->elems[i].offset < 0 && options_.start.kind != KafkaStart::Kind::kCommitted &&
         started_.insert(id).second) {
@@ -408,6 +430,7 @@ void KafkaSource::OnRebalance(int err, void* p) {
       b->state = std::move(state);
       b->state_offset = state_offset;
       b->state_error = state_error;
+      b->commit_metadata = std::move(commit_metadata);
       (*put_)(b);
       if (b->control == Batch::Control::kRevoke) ++revokes_put_;
     }
@@ -569,7 +592,13 @@ bool KafkaSource::Poll(const std::function<Batch*()>& get, const std::function<B
     rd_kafka_message_t* m = msgs[static_cast<size_t>(i)];
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && m->rkt != nullptr) {
-        waiting_.emplace_back(PartitionId(rd_kafka_topic_name(m->rkt), m->partition), nullptr);
+        const int id = PartitionId(rd_kafka_topic_name(m->rkt), m->partition);
+        waiting_.emplace_back(id, nullptr);
+        // The end is past the last message when a transaction's commit marker closes the
+        // partition (a topic written by stage 1 of a two-stage run): exit-at-end counts it.
+        if (auto o = owned_.find(id); o != owned_.end() && m->offset > o->second.next_offset) {
+          o->second.next_offset = m->offset;
+        }
       } else if (m->err == RD_KAFKA_RESP_ERR__MAX_POLL_EXCEEDED) {
         max_poll_exceeded_.fetch_add(1);
         SP_LOG(kWarning, "kafka",

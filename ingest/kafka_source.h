@@ -63,6 +63,9 @@ struct KafkaSourceOptions {
   // FramePartitionState), read when the partition is assigned. Reading then starts at its
   // offset and the state travels in the kAssign batch.
   std::function<absl::StatusOr<std::optional<std::string>>(const std::string& key)> load_state;
+  // Two-stage runs, stage 1 (docs/kafka.md): the metadata of each assigned partition's committed
+  // offset travels in the kAssign batch (where the previous owner's published buckets end).
+  bool commit_metadata = false;
   // How long a revoke waits for the pipeline to hand the partitions over (state written).
   DurationNs revoke_timeout = 60 * kNanosPerSecond;
 };
@@ -101,6 +104,12 @@ class KafkaSource {
   // Commits `next offset` per partition id (asynchronously unless sync).
   void Commit(const std::vector<std::pair<int, int64_t>>& offsets, bool sync);
   std::string PartitionName(int id) const;
+  // The (topic, partition) of a source-wide partition id.
+  std::pair<std::string, int32_t> TopicPartition(int id) const;
+  // The consumer's group metadata (rd_kafka_consumer_group_metadata_t, for a transactional
+  // producer's send_offsets_to_transaction); free it with FreeGroupMetadata.
+  void* NewGroupMetadata() const;
+  static void FreeGroupMetadata(void* metadata);
   // True with a cooperative assignment strategy (its revokes must not commit, see docs/kafka.md).
   bool cooperative() const;
   // "GROUP/TOPIC/PARTITION": where a partition's state is kept between owners.
