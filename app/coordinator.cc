@@ -80,10 +80,13 @@ void Coordinator::ApplyControl(Batch* b) {
       p_.snapshots->OnAssigned(p_.inputs->kafka()->owns_every_partition());
       p_.checkpointer->OnAssigned(*b);
       if (p_.partials != nullptr) p_.partials->OnAssigned(p_.engines, *b);
-      if (p_.merger != nullptr) {
-        // Stage 2: the watermarks in the partition's records hold the close, not the partition.
+      if (p_.stage2) {
+        // Stage 2: the watermarks in the partition's records hold its engine's closes, not the
+        // partition itself.
         p_.engines->End(pid);
-        p_.merger->AddSource(pid);
+        auto& m = mergers_[pid];
+        m = std::make_unique<PartialMerger>(&p_.engines->mutable_engine(pid));
+        m->AddSource(0);
       }
       break;
     case Batch::Control::kEnd:
@@ -110,7 +113,7 @@ void Coordinator::ApplyControl(Batch* b) {
         if (p_.partials != nullptr) p_.partials->OnLost(pid);
         p_.checkpointer->OnLost(pid, /*keep_engine=*/rolls_back);
       }
-      if (p_.merger != nullptr) p_.merger->RemoveSource(pid);
+      mergers_.erase(pid);
       gates_.erase(pid);
       break;
   }
@@ -146,7 +149,7 @@ void Coordinator::ApplyData(Batch* b, const ParseStage& stage, bool backlog) {
   if (b->bad_bytes_fields > 0) stats.bad_bytes->Add(b->bad_bytes_fields);
 
   const uint64_t late_before = engines.late_events();
-  if (p_.merger != nullptr) {
+  if (p_.stage2) {
     ApplyPartials(b);
     p_.checkpointer->OnApplied(*b);
   } else if (kafka_ != nullptr) {
@@ -183,7 +186,11 @@ void Coordinator::ApplyPartials(Batch* b) {
     const std::string_view record(m.data, m.size);
     EventTime start = INT64_MIN;
     // Every partials partition carries every watermark: partition 0's copy counts the late lines.
-    const absl::Status st = p_.merger->Apply(b->partition, record, b->partition == 0, &start);
+    auto merger = mergers_.find(b->partition);
+    const absl::Status st =
+        merger == mergers_.end()
+            ? absl::FailedPreconditionError("a record of a partition not assigned")
+            : merger->second->Apply(0, record, b->partition == 0, &start);
     newest = std::max(newest, start);
     if (st.ok()) continue;
     ++bad;

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <vector>
 
 #include "app/engine_set.h"
@@ -43,7 +44,9 @@ class Coordinator {
     Snapshots* snapshots;
     PipelineHealth* health;
     PartialsStage* partials = nullptr;  // stage 1 of a two-stage run
-    PartialMerger* merger = nullptr;    // stage 2: reads the partials input into the engine
+    // Stage 2 of a two-stage run: the input is partial records (one engine per partials
+    // partition: its sites are its own, as on a topic keyed by site).
+    bool stage2 = false;
   };
   Coordinator(const Parts& parts, const ParseLane::Options& lane_options,
               const TimeGateOptions& gate_options, int gate_lane_id);
@@ -88,6 +91,8 @@ class Coordinator {
   RunWarnings warnings_;
   RunCounts seen_;  // what only the batches tell (requests, latencies, default-site lines)
   RunWarningContext warning_context_;
+  // Stage 2: per partials partition, what reads its records into its engine.
+  std::map<int, std::unique_ptr<PartialMerger>> mergers_;
 };
 
 }  // namespace sitepulse

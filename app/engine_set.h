@@ -52,6 +52,7 @@ class EngineSet {
   EventTime closed_before(int id) const;
   bool idle(int id) const;  // judged idle (SetIdle)
   const WindowEngine& engine(int id) const;
+  WindowEngine& mutable_engine(int id) { return *SlotOf(id).engine; }
   // Two-stage runs, stage 1: WindowEngine::SkipPublishedBefore for `id`'s engine.
   void SkipPublishedBefore(int id, EventTime before);
 

@@ -237,18 +237,15 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
                     : stage2 ? Stage2EngineOptions(options.engine)
                              : options.engine,
                     partials ? partials->listener() : &sinks->fanout,
-                    inputs->state_store() || partials ? EngineSet::Mode::kPerPartition
-                                                      : EngineSet::Mode::kShared,
+                    inputs->state_store() || partials || stage2 ? EngineSet::Mode::kPerPartition
+                                                                : EngineSet::Mode::kShared,
                     lanes + 1, options.compare_listener);
   for (size_t i = 0; i < inputs->file_count(); ++i) engines.Open(static_cast<int>(i));
 
   const ParseLane::Options lane_options = LaneOptions(options);
   std::unique_ptr<KafkaCheckpointer> checkpointer;
-  // Stage 2 of a two-stage run: partial records into the shared engine.
-  std::unique_ptr<PartialMerger> merger;
-  if (stage2) merger = std::make_unique<PartialMerger>(&engines.shared());
   Coordinator coordinator({&options, inputs.get(), &engines, sinks.get(), &stats, nullptr, nullptr,
-                           &health, partials.get(), merger.get()},
+                           &health, partials.get(), stage2},
                           lane_options, GateOptions(options), /*gate_lane_id=*/lanes);
   if (kafka != nullptr) {
     checkpointer = std::make_unique<KafkaCheckpointer>(options, kafka, inputs->state_store(),

@@ -48,15 +48,15 @@ std::string UniqueName(const std::string& what) {
          std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000);
 }
 
-// Creates a 3-partition topic and waits until every partition has a leader: a producer that
-// starts earlier loses its first messages to "unknown topic or partition".
-void CreateTopic(const std::string& topic, const TempDir& dir) {
-  auto create = RunCommand(Script() + "create " + topic + " 3", dir);
+// Creates a topic (3 partitions unless told) and waits until every partition has a leader: a
+// producer that starts earlier loses its first messages to "unknown topic or partition".
+void CreateTopic(const std::string& topic, const TempDir& dir, int partitions = 3) {
+  auto create = RunCommand(Script() + "create " + topic + " " + std::to_string(partitions), dir);
   ASSERT_EQ(create.exit_code, 0) << create.out << create.err;
   bool ready = false;
   for (int i = 0; i < 100 && !ready; ++i) {
     auto md = RunCommand("kcat -L -b " + Broker() + " -t " + topic, dir);
-    ready = md.out.find("3 partitions") != std::string::npos &&
+    ready = md.out.find(std::to_string(partitions) + " partitions") != std::string::npos &&
             md.out.find("leader -1") == std::string::npos && md.out.find("Err") == std::string::npos;
     if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
@@ -975,6 +975,131 @@ TEST(KafkaSourceTest, ThreeInstancesSplitAKeyedTopicAndAJoinLosesNothing) {
     EXPECT_NE(line.find(" 0 "), std::string::npos) << "lag not zero: " << line << "\n" << errs;
   }
   EXPECT_EQ(rows, 3) << lag.out;
+}
+
+// Two stages (issue #20, docs/kafka.md "Two stages"): log lines produced without keys to a
+// 6-partition topic; stage 1 (three instances) folds them into partial records on a 4-partition
+// topic, stage 2 (two instances) merges them. `kill_one`: the first stage-1 instance is killed
+// with -9 mid-stream and started again with the same id. Either way the anomaly events (ids
+// included) and the per-bucket stats equal a single file run's over the same lines.
+struct TwoStageRun {
+  std::string raw, partials;
+  uint64_t lines = 0, raw_bytes = 0, partial_records = 0, partial_bytes = 0;
+};
+
+void RunTwoStages(const TempDir& dir, bool kill_one, TwoStageRun* run) {
+  run->raw = UniqueName("raw");
+  run->partials = UniqueName("partials");
+  auto gen = RunCommand(std::string(SITEPULSE_LOGGEN) +
+                            " --format nginx --sites 4 --rps 10 --duration 40m --seed 23"
+                            " --incident errors,1,10m,10m --incident latency,0,20m,8m --out " +
+                            dir / "access.log",
+                        dir);
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  ASSERT_NO_FATAL_FAILURE(CreateTopic(run->raw, dir, 6));
+  ASSERT_NO_FATAL_FAILURE(CreateTopic(run->partials, dir, 4));
+  auto produce = RunCommand("kcat -P -X sticky.partitioning.linger.ms=0 -b " + Broker() + " -t " +
+                                run->raw + " -l " + dir / "access.log",
+                            dir);
+  ASSERT_EQ(produce.exit_code, 0) << produce.err;
+  run->lines = Lines(ReadFile(dir / "access.log")).size();
+  run->raw_bytes = ReadFile(dir / "access.log").size();
+  const std::string bin = SITEPULSE_BINARY;
+  const std::string cfg = std::string(SITEPULSE_SOURCE_DIR) + "/configs/nginx.yaml";
+  auto file_run = RunCommand(bin + " run --config " + cfg + " --input " + dir / "access.log" +
+                                 " --output file:" + dir / "file.jsonl" + " --stats file:" +
+                                 dir / "file_stats.jsonl",
+                             dir);
+  ASSERT_EQ(file_run.exit_code, 0) << file_run.err;
+  // Small fetches, so that stage 1 takes long enough to be killed halfway; short group timeouts,
+  // so that the killed instance's partitions move on within seconds.
+  std::ofstream(dir / "stage1.yaml") << ReadFile(cfg)
+                                     << "kafka:\n  fetch.max.bytes: 1000\n"
+                                        "  max.partition.fetch.bytes: 1000\n  message.max.bytes: 1000\n"
+                                        "  queued.min.messages: 10\n  queued.max.messages.kbytes: 16\n"
+                                        "  session.timeout.ms: 6000\n";
+  const std::string input = "kafka://" + Broker() + "/" + run->raw + "?group=" + UniqueName("fold");
+  auto stage1 = [&](const std::string& id, const std::string& err) {
+    return SpawnSitepulse({"run", "--config", dir / "stage1.yaml", "--input", input, "--partials",
+                           "kafka://" + Broker() + "/" + run->partials + "?id=" + id,
+                           "--exit-at-end", "--threads", "1"},
+                          dir, err);
+  };
+  std::vector<Spawned> folds;
+  for (const char* id : {"a", "b", "c"}) folds.push_back(stage1(id, std::string("s1_") + id));
+  for (const Spawned& f : folds) ASSERT_GT(f.port, 0);
+  if (kill_one) {
+    const uint64_t seen = WaitForLines(folds[0], dir, run->lines / 12, 60);
+    ASSERT_GE(seen, run->lines / 12) << ReadFile(dir / "s1_a");
+    kill(folds[0].pid, SIGKILL);
+    int status = 0;
+    waitpid(folds[0].pid, &status, 0);
+    folds[0].pid = -1;
+    folds.push_back(stage1("a", "s1_a2"));  // the same id: what it left open is aborted at once
+  }
+  for (size_t i = kill_one ? 1 : 0; i < folds.size(); ++i) {
+    int status = 0;
+    ASSERT_TRUE(WaitForExit(folds[i].pid, 180, &status)) << "a stage-1 instance did not finish";
+    folds[i].pid = -1;
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+  const std::string merge_input = "kafka://" + Broker() + "/" + run->partials + "?group=" +
+                                  UniqueName("merge") + "&kind=partials";
+  std::vector<Spawned> merges;
+  for (const char* id : {"1", "2"}) {
+    merges.push_back(SpawnSitepulse({"run", "--config", cfg, "--input", merge_input, "--state", "none",
+                                     "--exit-at-end", "--output",
+                                     "file:" + dir / (std::string("s2_") + id + ".jsonl"), "--stats",
+                                     "file:" + dir / (std::string("s2_") + id + "_stats.jsonl")},
+                                    dir, std::string("s2_") + id));
+  }
+  for (Spawned& m : merges) {
+    int status = 0;
+    ASSERT_TRUE(WaitForExit(m.pid, 180, &status)) << "a stage-2 instance did not finish";
+    m.pid = -1;
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+  auto sorted = [&](std::initializer_list<const char*> files) {
+    std::vector<std::string> all;
+    for (const char* f : files) {
+      for (std::string& l : Lines(ReadFile(dir / f))) all.push_back(std::move(l));
+    }
+    std::sort(all.begin(), all.end());
+    return all;
+  };
+  const std::vector<std::string> want = sorted({"file.jsonl"});
+  ASSERT_GE(want.size(), 4u) << "the incidents should have produced anomalies";
+  EXPECT_EQ(sorted({"s2_1.jsonl", "s2_2.jsonl"}), want);
+  EXPECT_EQ(sorted({"s2_1_stats.jsonl", "s2_2_stats.jsonl"}), sorted({"file_stats.jsonl"}));
+  // What stage 2 read: committed records only.
+  auto records = RunCommand("kcat -C -b " + Broker() + " -t " + run->partials +
+                                " -X isolation.level=read_committed -e -q -f '%S\\n'",
+                            dir);
+  for (const std::string& size : Lines(records.out)) {
+    ++run->partial_records;
+    run->partial_bytes += std::stoull(size);
+  }
+}
+
+TEST(KafkaTwoStageTest, ThreeFoldersAndTwoMergersEqualOneFileRun) {
+  TempDir dir;
+  TwoStageRun run;
+  ASSERT_NO_FATAL_FAILURE(RunTwoStages(dir, /*kill_one=*/false, &run));
+  std::printf("two stages: %llu lines (%llu bytes) -> %llu partial records (%llu bytes)\n",
+              static_cast<unsigned long long>(run.lines), static_cast<unsigned long long>(run.raw_bytes),
+              static_cast<unsigned long long>(run.partial_records),
+              static_cast<unsigned long long>(run.partial_bytes));
+  // 4 sites at 10 lines/s: 100 lines of ~290 bytes per site and bucket, split over 6 partitions.
+  EXPECT_LT(run.partial_bytes * 10, run.raw_bytes) << "partials are not a small fraction of the logs";
+}
+
+TEST(KafkaTwoStageTest, AStageOneInstanceKilledMidStreamLosesAndDoublesNothing) {
+  TempDir dir;
+  TwoStageRun run;
+  ASSERT_NO_FATAL_FAILURE(RunTwoStages(dir, /*kill_one=*/true, &run));
+  // The killed instance's partitions were taken over from their commits (by whichever instance).
+  const std::string logs = ReadFile(dir / "s1_a2") + ReadFile(dir / "s1_b") + ReadFile(dir / "s1_c");
+  EXPECT_NE(logs.find("are published; their lines are skipped"), std::string::npos) << logs;
 }
 
 }  // namespace
