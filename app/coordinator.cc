@@ -83,10 +83,15 @@ void Coordinator::ApplyControl(Batch* b) {
       if (p_.stage2) {
         // Stage 2: the watermarks in the partition's records hold its engine's closes, not the
         // partition itself.
+        // With a state topic the engine is the previous owner's: its stage-1 watermarks go on
+        // from there, and records of buckets it closed, read again, are skipped.
         p_.engines->End(pid);
+        WindowEngine& engine = p_.engines->mutable_engine(pid);
         auto& m = mergers_[pid];
-        m = std::make_unique<PartialMerger>(&p_.engines->mutable_engine(pid));
+        m = std::make_unique<PartialMerger>(&engine);
+        m->Adopt();
         m->AddSource(0);
+        engine.SkipPublishedBefore(engine.closed_before());
       }
       break;
     case Batch::Control::kEnd:

@@ -248,8 +248,9 @@ bool KafkaCheckpointer::SavePartitionStates() {
         resume = e.next_offset;
       }
     }
+    if (snapshot_open_) resume = applied_offset_.count(pid) ? applied_offset_[pid] : resume;
     const absl::Status st = store_->Put(
-        kafka_->StateKey(pid), FramePartitionState(resume, engines_->Save(pid, /*include_open=*/false)));
+        kafka_->StateKey(pid), FramePartitionState(resume, engines_->Save(pid, snapshot_open_)));
     if (!st.ok()) {
       state_errors_->Add();
       SP_LOG(kWarning, "snapshots", "%s", st.message());

@@ -78,6 +78,10 @@ class KafkaCheckpointer {
   // Commits go here instead of to the consumer (stage 1 of a two-stage run: in a transaction).
   using Committer = std::function<void(const std::vector<std::pair<int, int64_t>>& offsets, bool sync)>;
   void SetCommitter(Committer c) { committer_ = std::move(c); }
+  // Partition snapshots with their open buckets, up to the last message applied (stage 2 of a
+  // two-stage run: the stage-1 watermarks it keeps are those of that offset, so a restore never
+  // closes a bucket whose records it has yet to read again).
+  void SnapshotOpenBuckets() { snapshot_open_ = true; }
 
  private:
   struct PendingOffset {
@@ -117,6 +121,7 @@ class KafkaCheckpointer {
   std::map<int, bool> at_end_;  // read to its end, nothing since: may become idle
   std::chrono::steady_clock::time_point last_commit_ = std::chrono::steady_clock::now();
   Committer committer_;
+  bool snapshot_open_ = false;
 };
 
 }  // namespace sitepulse

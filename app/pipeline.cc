@@ -250,6 +250,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   if (kafka != nullptr) {
     checkpointer = std::make_unique<KafkaCheckpointer>(options, kafka, inputs->state_store(),
                                                        &engines, sinks.get(), coordinator.gates());
+    if (stage2) checkpointer->SnapshotOpenBuckets();
     if (partials) {
       checkpointer->SetCommitter(
           [&partials, &engines](const std::vector<std::pair<int, int64_t>>& offsets, bool) {

@@ -156,10 +156,11 @@ absl::StatusOr<PipelineOptions> BuildPipelineOptions(Config& c, const RunOverrid
   }
   if (!opt.inputs.empty() && opt.inputs[0].partials) {
     if (opt.inputs.size() != 1) return absl::InvalidArgumentError("kind=partials (stage 2) reads one Kafka input");
-    if (!opt.state_none) {
+    if (!opt.state_none && opt.state_topic.empty()) {
       return absl::FailedPreconditionError(
-          "kind=partials (stage 2) keeps no snapshots yet: run it with --state none (a restart "
-          "reads the partials again from the group's commits; docs/kafka.md, \"Two stages\")");
+          "kind=partials (stage 2) keeps its windows per partials partition: give --state "
+          "kafka:TOPIC (handed over on rebalances, restored after a crash) or --state none "
+          "(docs/kafka.md, \"Two stages\")");
     }
   }
   return opt;

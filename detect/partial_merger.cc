@@ -1,12 +1,36 @@
 #include "detect/partial_merger.h"
 
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "core/partial_record.h"
 #include "core/strings.h"
 
 namespace sitepulse {
 
 void PartialMerger::AddSource(int source) {
-  placeholders_.try_emplace(source, engine_->AddPartition());
+  if (placeholders_.contains(source)) return;
+  placeholders_.emplace(source, engine_->AddPartition(StrCat("placeholder ", source)));
+}
+
+void PartialMerger::Adopt() {
+  for (size_t i = 0; i < engine_->partition_count(); ++i) {
+    const int id = static_cast<int>(i);
+    std::vector<std::string> f = absl::StrSplit(engine_->partition_key(id), ' ');
+    int source = 0, partitions = 0, partition = 0;
+    if (f.size() == 2 && f[0] == "placeholder" && absl::SimpleAtoi(f[1], &source)) {
+      // Ended once its source's first watermark came (registered topics hold from then on).
+      placeholders_[source] = engine_->partition_ended(id) ? -1 : id;
+    } else if (f.size() == 5 && f[0] == "partials" && absl::SimpleAtoi(f[1], &source) &&
+               absl::SimpleAtoi(f[3], &partitions) && absl::SimpleAtoi(f[4], &partition)) {
+      partitions_[std::make_tuple(source, f[2], partition)] = id;
+      int32_t& n = topics_[std::make_pair(source, f[2])];
+      n = std::max(n, partitions);
+    }
+  }
 }
 
 void PartialMerger::RemoveSource(int source) {
@@ -46,6 +70,13 @@ absl::Status PartialMerger::Apply(int source, std::string_view record, bool coun
   }
   absl::StatusOr<PartialWatermark> w = DecodePartialWatermark(record);
   if (!w.ok()) return w.status();
+  // A Kafka topic name (its watermarks are kept in snapshots under it).
+  if (w->topic.empty() || w->topic.size() > 249 ||
+      !std::all_of(w->topic.begin(), w->topic.end(), [](char c) {
+        return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+      })) {
+    return absl::InvalidArgumentError("partial watermark: the topic is not a Kafka topic name");
+  }
   auto [topic, inserted] = topics_.try_emplace(std::make_pair(source, w->topic), w->partitions);
   if (!inserted && topic->second != w->partitions) {
     // A topic that gained partitions: the new ones are registered (and hold buckets back until
@@ -56,7 +87,9 @@ absl::Status PartialMerger::Apply(int source, std::string_view record, bool coun
     }
   }
   for (int32_t p = inserted ? 0 : topic->second; p < w->partitions; ++p) {
-    partitions_.emplace(std::make_tuple(source, w->topic, p), engine_->AddPartition());
+    partitions_.emplace(std::make_tuple(source, w->topic, p),
+                        engine_->AddPartition(StrCat("partials ", source, " ", w->topic, " ",
+                                                     w->partitions, " ", p)));
   }
   topic->second = w->partitions;
   if (auto ph = placeholders_.find(source); ph != placeholders_.end() && ph->second >= 0) {

@@ -27,6 +27,12 @@ class PartialMerger {
  public:
   explicit PartialMerger(WindowEngine* engine) : engine_(engine) {}
 
+  // After the engine was loaded from a snapshot: takes back the engine partitions this merger's
+  // kind registered (keyed "partials SOURCE TOPIC PARTITIONS PARTITION" and "placeholder
+  // SOURCE"), so each stage-1 partition goes on from the watermark the snapshot kept (records
+  // before the snapshot's offset are not read again).
+  void Adopt();
+
   // A partials partition this instance reads: until its first watermark record it holds every
   // bucket open (the records it has not delivered yet may be for any of them).
   void AddSource(int source);

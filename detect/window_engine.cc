@@ -140,8 +140,9 @@ WindowEngine::PendingName::PendingName(PendingName&&) noexcept = default;
 WindowEngine::PendingName& WindowEngine::PendingName::operator=(PendingName&&) noexcept = default;
 WindowEngine::PendingName::~PendingName() = default;
 
-int WindowEngine::AddPartition() {
+int WindowEngine::AddPartition(std::string key) {
   partitions_.push_back({});
+  partitions_.back().key = std::move(key);
   return static_cast<int>(partitions_.size()) - 1;
 }
 
@@ -513,6 +514,10 @@ absl::Status WindowEngine::ApplyPartial(const PartialBucket& pb) {
   if (pb.bucket_start % res != 0) {
     return absl::InvalidArgumentError(StrCat("a partial of ", pb.site, " starts off the bucket grid"));
   }
+  if (pb.bucket_start < published_before_) {
+    skipped_published_ += pb.counters.events();
+    return absl::OkStatus();
+  }
   if (closing_started_ && pb.bucket_start < next_close_) {
     late_events_ += pb.counters.events();
     return absl::OkStatus();
@@ -770,6 +775,9 @@ void WindowEngine::SaveState(bool include_open,
       .UInt(late_events_).UInt(sites_over_cap()).UInt(partitions_.size());
   for (const Partition& p : partitions_) w.Int(p.max_time).Int(p.ended).Int(p.idle);
   w.EndLine();
+  for (size_t i = 0; i < partitions_.size(); ++i) {
+    if (!partitions_[i].key.empty()) w.Word("partition_key").UInt(i).Hex(partitions_[i].key).EndLine();
+  }
   for (const auto& site_ptr : sites_) {
     const Site& site = *site_ptr;
     w.Word("site").Word(site.name).Int(site.is_other).UInt(site.pushed).Int(site.first_start)
@@ -844,7 +852,9 @@ absl::Status WindowEngine::LoadState(StateReader& r) {
     if (!r.Word(&word)) continue;
     if (word == "end") return absl::OkStatus();
     absl::Status st;
-    if (word == "site") {
+    if (word == "partition_key" && site == nullptr) {
+      st = LoadPartitionKey(r);
+    } else if (word == "site") {
       st = LoadSiteLine(r, &site);
       det = nullptr;
     } else if (word == "pending") {
@@ -915,6 +925,7 @@ absl::Status WindowEngine::LoadHeader(StateReader& r) {
     p.idle = idle != 0;
     saved.push_back(p);
   }
+  loaded_partitions_ = saved;
   // The same inputs: each continues where it was. Others: all start from the oldest position.
   if (saved.size() == partitions_.size()) {
     for (size_t i = 0; i < saved.size(); ++i) partitions_[i].max_time = saved[i].max_time;
@@ -923,6 +934,27 @@ absl::Status WindowEngine::LoadHeader(StateReader& r) {
     for (const Partition& p : saved) oldest = std::min(oldest, p.max_time);
     for (Partition& p : partitions_) p.max_time = saved.empty() ? INT64_MIN : oldest;
   }
+  return absl::OkStatus();
+}
+
+absl::Status WindowEngine::LoadPartitionKey(StateReader& r) {
+  uint64_t i;
+  std::string key;
+  if (!r.UInt(&i) || !r.Hex(&key) || key.empty() || i >= loaded_partitions_.size()) {
+    return Damaged(r, "partition_key");
+  }
+  const Partition& saved = loaded_partitions_[i];
+  auto it = std::find_if(partitions_.begin(), partitions_.end(),
+                         [&key](const Partition& p) { return p.key == key; });
+  if (it == partitions_.end()) {
+    if (partitions_.size() >= kMaxSavedPartitions) return Damaged(r, "partition_key: too many");
+    partitions_.push_back({});
+    it = partitions_.end() - 1;
+    it->key = key;
+  }
+  it->max_time = saved.max_time;
+  it->ended = saved.ended;
+  it->idle = saved.idle;
   return absl::OkStatus();
 }
 

@@ -75,7 +75,15 @@ class WindowEngine {
   WindowEngine& operator=(const WindowEngine&) = delete;
 
   // Registers an input partition; the watermark is the minimum over partitions not yet ended.
-  int AddPartition();
+  // A partition with a `key` (stage 2's per stage-1 partition watermarks) keeps its place in
+  // snapshots: LoadState gives a keyed partition of the snapshot back its position, adding it
+  // when the engine has none with that key.
+  int AddPartition(std::string key = {});
+  size_t partition_count() const { return partitions_.size(); }
+  const std::string& partition_key(int partition) const {
+    return partitions_[static_cast<size_t>(partition)].key;
+  }
+  bool partition_ended(int partition) const { return partitions_[static_cast<size_t>(partition)].ended; }
   // Engine id of a site name. Past max_sites every new name maps to the counted "__other__".
   uint32_t InternSite(std::string_view name);
   // A site name that has no place (max_sites are tracked): its lines wait per bucket as a
@@ -278,8 +286,11 @@ class WindowEngine {
     EventTime max_time = INT64_MIN;
     bool ended = false;
     bool idle = false;
+    std::string key;
   };
   std::vector<Partition> partitions_;
+  std::vector<Partition> loaded_partitions_;  // LoadState: the snapshot's, for partition_key lines
+  absl::Status LoadPartitionKey(StateReader& r);
   EventTime watermark_ = INT64_MIN;
   bool closing_started_ = false;
   EventTime next_close_ = 0;  // start of the oldest bucket not yet closed

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <future>
+#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -980,8 +981,10 @@ TEST(KafkaSourceTest, ThreeInstancesSplitAKeyedTopicAndAJoinLosesNothing) {
 // Two stages (issue #20, docs/kafka.md "Two stages"): log lines produced without keys to a
 // 6-partition topic; stage 1 (three instances) folds them into partial records on a 4-partition
 // topic, stage 2 (two instances) merges them. `kill_one`: the first stage-1 instance is killed
-// with -9 mid-stream and started again with the same id. Either way the anomaly events (ids
-// included) and the per-bucket stats equal a single file run's over the same lines.
+// with -9 mid-stream and started again with the same id, and the first stage-2 instance (its
+// windows in a state topic) is killed with -9 mid-stream and started again. Either way the
+// anomaly events (ids included) and the per-bucket stats equal a single file run's over the
+// same lines (with kills as sets: what was emitted after the last snapshot is emitted again).
 struct TwoStageRun {
   std::string raw, partials;
   uint64_t lines = 0, raw_bytes = 0, partial_records = 0, partial_bytes = 0;
@@ -991,7 +994,7 @@ void RunTwoStages(const TempDir& dir, bool kill_one, TwoStageRun* run) {
   run->raw = UniqueName("raw");
   run->partials = UniqueName("partials");
   auto gen = RunCommand(std::string(SITEPULSE_LOGGEN) +
-                            " --format nginx --sites 4 --rps 10 --duration 40m --seed 23"
+                            " --format nginx --sites 12 --rps 3 --duration 40m --seed 23"
                             " --incident errors,1,10m,10m --incident latency,0,20m,8m --out " +
                             dir / "access.log",
                         dir);
@@ -1045,15 +1048,36 @@ void RunTwoStages(const TempDir& dir, bool kill_one, TwoStageRun* run) {
   }
   const std::string merge_input = "kafka://" + Broker() + "/" + run->partials + "?group=" +
                                   UniqueName("merge") + "&kind=partials";
+  // With a kill: small fetches (the merge takes long enough to be killed), snapshots every
+  // second in a state topic, and short group timeouts.
+  std::ofstream(dir / "stage2.yaml") << ReadFile(cfg)
+                                     << "state:\n  interval: 1s\n"
+                                        "kafka:\n  fetch.max.bytes: 1000\n"
+                                        "  max.partition.fetch.bytes: 1000\n  message.max.bytes: 1000\n"
+                                        "  queued.min.messages: 10\n  queued.max.messages.kbytes: 16\n"
+                                        "  session.timeout.ms: 6000\n";
+  const std::string state = kill_one ? "kafka:" + UniqueName("mergestate") : "none";
+  auto stage2 = [&](const std::string& id) {
+    return SpawnSitepulse({"run", "--config", kill_one ? dir / "stage2.yaml" : cfg, "--input",
+                           merge_input, "--state", state, "--exit-at-end", "--output",
+                           "file:" + dir / ("s2_" + id + ".jsonl"), "--stats",
+                           "file:" + dir / ("s2_" + id + "_stats.jsonl")},
+                          dir, "s2_" + id);
+  };
   std::vector<Spawned> merges;
-  for (const char* id : {"1", "2"}) {
-    merges.push_back(SpawnSitepulse({"run", "--config", cfg, "--input", merge_input, "--state", "none",
-                                     "--exit-at-end", "--output",
-                                     "file:" + dir / (std::string("s2_") + id + ".jsonl"), "--stats",
-                                     "file:" + dir / (std::string("s2_") + id + "_stats.jsonl")},
-                                    dir, std::string("s2_") + id));
+  for (const char* id : {"1", "2"}) merges.push_back(stage2(id));
+  if (kill_one) {
+    const uint64_t seen = WaitForLines(merges[0], dir, 200, 60);
+    ASSERT_GE(seen, 200u) << ReadFile(dir / "s2_1");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // a snapshot or more
+    kill(merges[0].pid, SIGKILL);
+    int status = 0;
+    waitpid(merges[0].pid, &status, 0);
+    merges[0].pid = -1;
+    merges.push_back(stage2("3"));
   }
   for (Spawned& m : merges) {
+    if (m.pid < 0) continue;
     int status = 0;
     ASSERT_TRUE(WaitForExit(m.pid, 180, &status)) << "a stage-2 instance did not finish";
     m.pid = -1;
@@ -1069,8 +1093,15 @@ void RunTwoStages(const TempDir& dir, bool kill_one, TwoStageRun* run) {
   };
   const std::vector<std::string> want = sorted({"file.jsonl"});
   ASSERT_GE(want.size(), 4u) << "the incidents should have produced anomalies";
-  EXPECT_EQ(sorted({"s2_1.jsonl", "s2_2.jsonl"}), want);
-  EXPECT_EQ(sorted({"s2_1_stats.jsonl", "s2_2_stats.jsonl"}), sorted({"file_stats.jsonl"}));
+  if (kill_one) {
+    auto as_set = [](const std::vector<std::string>& v) { return std::set<std::string>(v.begin(), v.end()); };
+    EXPECT_EQ(as_set(sorted({"s2_1.jsonl", "s2_2.jsonl", "s2_3.jsonl"})), as_set(want));
+    EXPECT_EQ(as_set(sorted({"s2_1_stats.jsonl", "s2_2_stats.jsonl", "s2_3_stats.jsonl"})),
+              as_set(sorted({"file_stats.jsonl"})));
+  } else {
+    EXPECT_EQ(sorted({"s2_1.jsonl", "s2_2.jsonl"}), want);
+    EXPECT_EQ(sorted({"s2_1_stats.jsonl", "s2_2_stats.jsonl"}), sorted({"file_stats.jsonl"}));
+  }
   // What stage 2 read: committed records only.
   auto records = RunCommand("kcat -C -b " + Broker() + " -t " + run->partials +
                                 " -X isolation.level=read_committed -e -q -f '%S\\n'",
@@ -1089,17 +1120,21 @@ TEST(KafkaTwoStageTest, ThreeFoldersAndTwoMergersEqualOneFileRun) {
               static_cast<unsigned long long>(run.lines), static_cast<unsigned long long>(run.raw_bytes),
               static_cast<unsigned long long>(run.partial_records),
               static_cast<unsigned long long>(run.partial_bytes));
-  // 4 sites at 10 lines/s: 100 lines of ~290 bytes per site and bucket, split over 6 partitions.
+  // 12 sites at about 3 lines/s: 30 lines of ~290 bytes per site and bucket, over 6 partitions.
   EXPECT_LT(run.partial_bytes * 10, run.raw_bytes) << "partials are not a small fraction of the logs";
 }
 
-TEST(KafkaTwoStageTest, AStageOneInstanceKilledMidStreamLosesAndDoublesNothing) {
+TEST(KafkaTwoStageTest, InstancesOfBothStagesKilledMidStreamLoseAndDoubleNothing) {
   TempDir dir;
   TwoStageRun run;
   ASSERT_NO_FATAL_FAILURE(RunTwoStages(dir, /*kill_one=*/true, &run));
   // The killed instance's partitions were taken over from their commits (by whichever instance).
   const std::string logs = ReadFile(dir / "s1_a2") + ReadFile(dir / "s1_b") + ReadFile(dir / "s1_c");
   EXPECT_NE(logs.find("are published; their lines are skipped"), std::string::npos) << logs;
+  // The killed merger's windows came back from the state topic (to whichever instance).
+  const std::string merges = ReadFile(dir / "s2_2") + ReadFile(dir / "s2_3");
+  EXPECT_TRUE(std::regex_search(merges, std::regex("restored [1-9][0-9]* sites of .* from state topic")))
+      << merges;
 }
 
 }  // namespace
