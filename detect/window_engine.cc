@@ -511,8 +511,9 @@ absl::Status WindowEngine::ApplyPartial(const PartialBucket& pb) {
         "accuracy ", pb.sketch_alpha, "; this stage runs ", res, " ns and ", options_.sketch_alpha,
         " (run both stages with the same windows: settings)"));
   }
-  if (pb.bucket_start % res != 0) {
-    return absl::InvalidArgumentError(StrCat("a partial of ", pb.site, " starts off the bucket grid"));
+  if (pb.bucket_start % res != 0 || !IsPlausibleEventTime(pb.bucket_start)) {
+    return absl::InvalidArgumentError(
+        StrCat("a partial of ", pb.site, " starts off the bucket grid or outside plausible time"));
   }
   if (pb.bucket_start < published_before_) {
     skipped_published_ += pb.counters.events();

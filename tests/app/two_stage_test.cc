@@ -2,7 +2,8 @@
 // stage-1 partitions folded by their own detector-less engines, published as partial records
 // keyed by site over four partials partitions and merged by two stage-2 engines (each owning
 // two of them) give the same anomaly events (ids, times, summaries) and the same per-bucket
-// stats as one engine reading every line, whatever order the stages interleave in.
+// stats as one engine reading every line, whatever order the stages interleave in, and with each
+// stage-2 engine restarted halfway from a snapshot.
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -179,20 +180,36 @@ TEST(TwoStageTest, PartialsMergedInTwoStagesEqualOneEngineReadingEveryLine) {
     for (int inst = 0; inst < 2; ++inst) {
       WindowEngineOptions o = Options(true);
       o.lateness = 0;
-      WindowEngine engine(o, &merged);
-      PartialMerger merger(&engine);
+      auto engine = std::make_unique<WindowEngine>(o, &merged);
+      auto merger = std::make_unique<PartialMerger>(engine.get());
       std::vector<int> mine = {2 * inst, 2 * inst + 1};
-      for (int part : mine) merger.AddSource(part);
+      for (int part : mine) merger->AddSource(part);
       std::map<int, size_t> pos;
+      size_t applied = 0;
+      bool restarted = false;
+      const size_t total = topic[mine[0]].size() + topic[mine[1]].size();
       while (pos[mine[0]] < topic[mine[0]].size() || pos[mine[1]] < topic[mine[1]].size()) {
         const int part = mine[rng() % 2];
         for (size_t k = 0, n = 1 + rng() % 50; k < n && pos[part] < topic[part].size(); ++k) {
-          const absl::Status st = merger.Apply(part, topic[part][pos[part]++], part == 0);
+          const absl::Status st = merger->Apply(part, topic[part][pos[part]++], part == 0);
           ASSERT_TRUE(st.ok()) << st;
+          ++applied;
+        }
+        if (!restarted && applied > total / 2) {
+          // A restart halfway, from a snapshot (open buckets included): the stage-1 watermarks
+          // come back with the engine's keyed partitions.
+          restarted = true;
+          const std::string state = engine->SaveState(/*include_open=*/true);
+          engine = std::make_unique<WindowEngine>(o, &merged);
+          ASSERT_TRUE(engine->LoadState(state).ok());
+          merger = std::make_unique<PartialMerger>(engine.get());
+          merger->Adopt();
+          for (int p : mine) merger->AddSource(p);
         }
       }
-      EXPECT_EQ(merger.partitions(), static_cast<size_t>(2 * kRaw));
-      merged_late += engine.late_events();
+      EXPECT_TRUE(restarted);
+      EXPECT_EQ(merger->partitions(), static_cast<size_t>(2 * kRaw));
+      merged_late += engine->late_events();
     }
     EXPECT_EQ(Rows(merged.anomalies), Rows(single.anomalies));
     EXPECT_EQ(Stats(merged.buckets), Stats(single.buckets));
