@@ -306,6 +306,40 @@ bool KafkaSource::CoversEveryPartition(const void* p) {
   return true;
 }
 
+namespace {
+// The metadata of a partition's committed offset (at most 256 bytes; empty when none).
+std::string CommittedMetadata(rd_kafka_t* rk, const char* topic, int32_t partition) {
+  std::string out;
+  rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(l, topic, partition);
+  if (rd_kafka_committed(rk, l, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR && l->elems[0].metadata != nullptr) {
+    out.assign(static_cast<const char*>(l->elems[0].metadata),
+               std::min<size_t>(l->elems[0].metadata_size, 256));
+  }
+  rd_kafka_topic_partition_list_destroy(l);
+  return out;
+}
+}  // namespace
+
+void KafkaSource::PositionForExitAtEnd(const char* topic, int32_t partition, int64_t start,
+                                       Owned* o) {
+  // Where this partition ends now, and where the group will start reading it.
+  rd_kafka_t* rk = Rk(rk_);
+  int64_t low = 0, high = 0;
+  if (rd_kafka_query_watermark_offsets(rk, topic, partition, &low, &high, 10000) ==
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    o->end_offset = high;
+  }
+  rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(l, topic, partition);
+  o->next_offset = low;
+  if (rd_kafka_committed(rk, l, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR && l->elems[0].offset >= 0) {
+    o->next_offset = l->elems[0].offset;
+  }
+  rd_kafka_topic_partition_list_destroy(l);
+  if (start >= 0) o->next_offset = start;  // where the state says to start
+}
+
 void KafkaSource::OnRebalance(int err, void* p) {
   auto* parts = static_cast<rd_kafka_topic_partition_list_t*>(p);
   rd_kafka_t* rk = Rk(rk_);
@@ -355,16 +389,7 @@ void KafkaSource::OnRebalance(int err, void* p) {
       }
     }
     std::string commit_metadata;
-    if (assign && options_.commit_metadata) {
-      rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(1);
-      rd_kafka_topic_partition_list_add(l, tp.topic, tp.partition);
-      if (rd_kafka_committed(rk, l, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-          l->elems[0].metadata != nullptr) {
-        commit_metadata.assign(static_cast<const char*>(l->elems[0].metadata),
-                               std::min<size_t>(l->elems[0].metadata_size, 256));
-      }
-      rd_kafka_topic_partition_list_destroy(l);
-    }
+    if (assign && options_.commit_metadata) commit_metadata = CommittedMetadata(rk, tp.topic, tp.partition);
     const char* from = "where its state ends";
     if (assign && parts->elems[i].offset < 0 && options_.start.kind != KafkaStart::Kind::kCommitted &&
         started_.insert(id).second) {
@@ -386,23 +411,7 @@ void KafkaSource::OnRebalance(int err, void* p) {
       // Where reading starts is the client's business (a state's offset, the commit, the
       // reset policy): gaps count only from the first message on.
       o.positioned = false;
-      if (options_.exit_at_end) {
-        // Where this partition ends now, and where the group will start reading it.
-        int64_t low = 0, high = 0;
-        if (rd_kafka_query_watermark_offsets(rk, tp.topic, tp.partition, &low, &high, 10000) ==
-            RD_KAFKA_RESP_ERR_NO_ERROR) {
-          o.end_offset = high;
-        }
-        rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(l, tp.topic, tp.partition);
-        o.next_offset = low;
-        if (rd_kafka_committed(rk, l, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-            l->elems[0].offset >= 0) {
-          o.next_offset = l->elems[0].offset;
-        }
-        rd_kafka_topic_partition_list_destroy(l);
-        if (tp.offset >= 0) o.next_offset = tp.offset;  // where the state says to start
-      }
+      if (options_.exit_at_end) PositionForExitAtEnd(tp.topic, tp.partition, tp.offset, &o);
     } else {
       o.assigned = false;
     }
