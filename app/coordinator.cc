@@ -124,7 +124,7 @@ void Coordinator::ApplyControl(Batch* b) {
   }
   if (b->control == Batch::Control::kRevoke) kafka_->RevokeHandled();
   if (kafka_ != nullptr) p_.checkpointer->Tick();
-  if (p_.partials != nullptr) p_.partials->Publish(*p_.engines);
+  if (p_.partials != nullptr) p_.partials->Publish(*p_.engines, SteadyNowNs());
 }
 
 void Coordinator::ApplyData(Batch* b, const ParseStage& stage, bool backlog) {
@@ -160,7 +160,7 @@ void Coordinator::ApplyData(Batch* b, const ParseStage& stage, bool backlog) {
   } else if (kafka_ != nullptr) {
     if (p_.partials != nullptr) p_.partials->OnData(*b);
     engines.Apply(b->partition, b->lane, b->new_sites, b->delta, b->overflow_names);
-    if (p_.partials != nullptr) p_.partials->Publish(engines);
+    if (p_.partials != nullptr) p_.partials->Publish(engines, SteadyNowNs());
     p_.checkpointer->OnApplied(*b);
   } else {
     engines.Apply(b->input, b->lane, b->new_sites, b->delta, b->overflow_names);
@@ -199,8 +199,11 @@ void Coordinator::ApplyPartials(Batch* b) {
     newest = std::max(newest, start);
     if (st.ok()) continue;
     ++bad;
-    if (bad == 1) SP_LOG(kError, "partials", "%s offset %lld: %s", source.c_str(),
-                         static_cast<long long>(m.offset), std::string(st.message()).c_str());
+    if (++bad_partials_logged_ <= 10) {
+      SP_LOG(kError, "partials", "%s offset %lld: %s%s", source.c_str(), static_cast<long long>(m.offset),
+             std::string(st.message()).c_str(),
+             bad_partials_logged_ == 10 ? " (further ones are only counted: bad_partial)" : "");
+    }
     if (p_.sinks->dlq) {
       p_.sinks->dlq->Write({RejectReason::kBadPartial, source, 0, static_cast<uint64_t>(m.offset),
                             m.size, record});
@@ -212,6 +215,15 @@ void Coordinator::ApplyPartials(Batch* b) {
   if (bad > 0) stats.rejected[static_cast<int>(RejectReason::kBadPartial)]->Add(bad);
   b->checkpoints.clear();
   if (!b->messages.empty()) b->checkpoints.emplace_back(b->messages.back().offset + 1, newest);
+  size_t waiting = 0;
+  for (const auto& [pid, m] : mergers_) waiting += m->waiting();
+  if (partials_waiting_ == nullptr) {
+    partials_waiting_ = options_.metrics->GetGauge(
+        "sitepulse_partials_waiting",
+        "Stage 2: stage-1 partitions (or partials partitions) not heard from yet; while above 0, "
+        "no bucket of the partitions they hold closes");
+  }
+  partials_waiting_->Set(static_cast<double>(waiting));
 }
 
 void Coordinator::WriteDeadLetters(const Batch& b, const std::string& source, size_t in) {

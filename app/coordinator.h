@@ -93,6 +93,8 @@ class Coordinator {
   RunWarningContext warning_context_;
   // Stage 2: per partials partition, what reads its records into its engine.
   std::map<int, std::unique_ptr<PartialMerger>> mergers_;
+  Gauge* partials_waiting_ = nullptr;
+  uint64_t bad_partials_logged_ = 0;
 };
 
 }  // namespace sitepulse

@@ -13,12 +13,18 @@ constexpr std::string_view kMetadataPrefix = "sitepulse-partials 1 ";
 }  // namespace
 
 PartialsStage::PartialsStage(PartialsProducer* producer, KafkaSource* kafka, DurationNs resolution,
-                             double sketch_alpha)
+                             double sketch_alpha, MetricsRegistry* metrics)
     : producer_(producer),
       kafka_(kafka),
       folder_(resolution, sketch_alpha, [producer](std::string_view site, std::string record) {
         producer->Produce(site, record);
-      }) {}
+      }) {
+  records_ = metrics->GetGauge("sitepulse_partials_records",
+                               "Stage 1: partial and watermark records produced (two-stage runs)");
+  bytes_ = metrics->GetGauge("sitepulse_partials_bytes", "Stage 1: bytes of the records produced");
+  transactions_ = metrics->GetGauge("sitepulse_partials_transactions",
+                                    "Stage 1: Kafka transactions committed (records and offsets)");
+}
 
 std::string PartialsStage::Metadata(EventTime published_before) {
   return StrCat(kMetadataPrefix, published_before);
@@ -73,13 +79,15 @@ EventTime PartialsStage::PublishedBefore(const EngineSet& engines, int pid, cons
   return std::max(p.published_before, engines.closed_before(pid));
 }
 
-void PartialsStage::Publish(const EngineSet& engines) {
+void PartialsStage::Publish(const EngineSet& engines, int64_t now_ns) {
+  last_now_ns_ = now_ns;
   for (auto& [pid, p] : parts_) {
     if (!engines.IsOpen(pid)) continue;
     const EventTime before = PublishedBefore(engines, pid, p);
     const bool idle = engines.idle(pid);
     const uint64_t late = engines.engine(pid).late_events();
-    if (before == p.sent && idle == p.sent_idle && late == p.late_sent) continue;
+    const bool due = p.sent_at_ns == INT64_MIN || now_ns - p.sent_at_ns >= kHeartbeatNs;
+    if (before == p.sent && idle == p.sent_idle && late == p.late_sent && !due) continue;
     const auto [topic, partition] = kafka_->TopicPartition(pid);
     PartialWatermark w;
     w.topic = topic;
@@ -92,6 +100,7 @@ void PartialsStage::Publish(const EngineSet& engines) {
     p.sent = before;
     p.sent_idle = idle;
     p.late_sent = late;
+    p.sent_at_ns = now_ns;
   }
 }
 
@@ -100,7 +109,7 @@ void PartialsStage::Commit(const EngineSet& engines,
   for (const auto& [pid, next] : offsets) {
     if (auto it = parts_.find(pid); it != parts_.end()) it->second.offset = next;
   }
-  Publish(engines);
+  Publish(engines, last_now_ns_);
   // Every owned partition, each time: the metadata must say how far its buckets are published
   // in every transaction that publishes any of them.
   std::vector<PartialsProducer::Offset> list;
@@ -119,6 +128,9 @@ void PartialsStage::Commit(const EngineSet& engines,
            std::string(st.message()).c_str());
     std::_Exit(2);
   }
+  records_->Set(static_cast<double>(producer_->records()));
+  bytes_->Set(static_cast<double>(producer_->bytes()));
+  transactions_->Set(static_cast<double>(producer_->transactions()));
 }
 
 }  // namespace sitepulse

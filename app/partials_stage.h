@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "app/engine_set.h"
+#include "core/metrics.h"
 #include "detect/partial_folder.h"
 #include "ingest/batch.h"
 #include "ingest/kafka_source.h"
@@ -34,7 +35,7 @@ namespace sitepulse {
 class PartialsStage {
  public:
   PartialsStage(PartialsProducer* producer, KafkaSource* kafka, DurationNs resolution,
-                double sketch_alpha);
+                double sketch_alpha, MetricsRegistry* metrics);
 
   WindowEngineListener* listener() { return &folder_; }
 
@@ -45,7 +46,11 @@ class PartialsStage {
   // Lost without a hand-over: ends the process (see above).
   [[noreturn]] void OnLost(int pid);
 
-  void Publish(const EngineSet& engines);
+  // `now_ns` (steady clock): every watermark is sent again at least every kHeartbeatNs, so a
+  // stage-2 engine that starts without state (or from an older offset) hears from idle stage-1
+  // partitions too.
+  void Publish(const EngineSet& engines, int64_t now_ns);
+  static constexpr int64_t kHeartbeatNs = 5'000'000'000;
   void Commit(const EngineSet& engines, const std::vector<std::pair<int, int64_t>>& offsets);
 
   static std::string Metadata(EventTime published_before);
@@ -60,6 +65,7 @@ class PartialsStage {
     bool sent_idle = false;
     uint64_t late_sent = 0;
     bool ended = false;
+    int64_t sent_at_ns = INT64_MIN;
   };
   EventTime PublishedBefore(const EngineSet& engines, int pid, const Part& p) const;
   int PartitionsOf(const std::string& topic);
@@ -69,6 +75,10 @@ class PartialsStage {
   PartialFolder folder_;
   std::map<int, Part> parts_;
   std::map<std::string, int> topic_partitions_;
+  int64_t last_now_ns_ = 0;
+  Gauge* records_;
+  Gauge* bytes_;
+  Gauge* transactions_;
 };
 
 }  // namespace sitepulse

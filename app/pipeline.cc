@@ -228,7 +228,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   if (options.partials) {
     SP_ASSIGN_OR_RETURN(partials_producer, OpenPartialsProducer(options));
     partials = std::make_unique<PartialsStage>(partials_producer.get(), kafka, options.engine.resolution,
-                                               options.engine.sketch_alpha);
+                                               options.engine.sketch_alpha, options.metrics);
   }
   // With a state topic (or in stage 1) each Kafka partition has its own engine, handed over on
   // rebalances. One lane more than the threads: the coordinator's own (TimeGate batches).

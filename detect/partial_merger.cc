@@ -16,6 +16,16 @@ void PartialMerger::AddSource(int source) {
   placeholders_.emplace(source, engine_->AddPartition(StrCat("placeholder ", source)));
 }
 
+size_t PartialMerger::waiting() const {
+  size_t n = 0;
+  for (const auto& [source, id] : placeholders_) n += id >= 0;
+  for (const auto& [key, id] : partitions_) {
+    n += engine_->partition_max_time(id) == INT64_MIN && !engine_->partition_idle(id) &&
+         !engine_->partition_ended(id);
+  }
+  return n;
+}
+
 void PartialMerger::Adopt() {
   for (size_t i = 0; i < engine_->partition_count(); ++i) {
     const int id = static_cast<int>(i);

@@ -49,6 +49,9 @@ class PartialMerger {
 
   // Stage-1 partitions known (registered through their topics' watermark records).
   size_t partitions() const { return partitions_.size(); }
+  // What holds every bucket open: sources without a watermark yet, and stage-1 partitions
+  // registered but not heard from (neither a watermark nor idle).
+  size_t waiting() const;
   uint64_t buckets() const { return buckets_; }
   uint64_t watermarks() const { return watermarks_; }
 

@@ -84,6 +84,7 @@ class WindowEngine {
     return partitions_[static_cast<size_t>(partition)].key;
   }
   bool partition_ended(int partition) const { return partitions_[static_cast<size_t>(partition)].ended; }
+  bool partition_idle(int partition) const { return partitions_[static_cast<size_t>(partition)].idle; }
   // Engine id of a site name. Past max_sites every new name maps to the counted "__other__".
   uint32_t InternSite(std::string_view name);
   // A site name that has no place (max_sites are tracked): its lines wait per bucket as a

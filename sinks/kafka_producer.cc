@@ -9,6 +9,12 @@
 
 namespace sitepulse {
 
+bool IsConsumerOnlyProperty(const std::string& k) {
+  return k == "group.id" || k.starts_with("auto.") || k.starts_with("fetch.") ||
+         k.starts_with("enable.auto") || k == "partition.assignment.strategy" ||
+         k == "max.poll.interval.ms" || k == "session.timeout.ms";
+}
+
 absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Open(
     const std::string& target, const std::vector<std::pair<std::string, std::string>>& properties,
     const std::string& sink_name, MetricsRegistry* metrics) {
@@ -31,13 +37,7 @@ absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Open(
       {"client.id", "sitepulse"},
   };
   for (const auto& kv : properties) {
-    // Consumer-only properties are the source's business.
-    if (kv.first == "group.id" || kv.first.starts_with("auto.") || kv.first.starts_with("fetch.") ||
-        kv.first.starts_with("enable.auto") || kv.first == "partition.assignment.strategy" ||
-        kv.first == "max.poll.interval.ms" || kv.first == "session.timeout.ms") {
-      continue;
-    }
-    props.push_back(kv);
+    if (!IsConsumerOnlyProperty(kv.first)) props.push_back(kv);  // the source's business
   }
   for (const auto& [k, v] : props) {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {

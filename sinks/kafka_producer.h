@@ -17,6 +17,9 @@
 
 namespace sitepulse {
 
+// A consumer's setting, which producers built from the same `kafka:` section leave out.
+bool IsConsumerOnlyProperty(const std::string& key);
+
 class KafkaProducer {
  public:
   // target: "HOST:PORT[,HOST:PORT]/TOPIC"; properties are passed to librdkafka as they are.

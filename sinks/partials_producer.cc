@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "core/log.h"
+#include "sinks/kafka_producer.h"
 #include "core/strings.h"
 
 namespace sitepulse {
@@ -46,13 +47,11 @@ absl::StatusOr<std::unique_ptr<PartialsProducer>> PartialsProducer::Open(
       {"client.id", "sitepulse-partials"},
   };
   for (const auto& kv : properties) {
-    if (kv.first == "group.id" || kv.first.starts_with("auto.") || kv.first.starts_with("fetch.") ||
-        kv.first.starts_with("enable.auto") || kv.first == "partition.assignment.strategy" ||
-        kv.first == "max.poll.interval.ms" || kv.first == "session.timeout.ms" ||
-        kv.first == "isolation.level" || kv.first == "message.max.bytes" ||
-        kv.first.starts_with("queued.") || kv.first == "max.partition.fetch.bytes") {
-      // Consumer settings, and the consumer's message size (a partial record of a busy bucket
-      // with many templates can be larger than the lines it stands for).
+    // Consumer settings, and the consumer's message size (a partial record of a busy bucket
+    // with many templates can be larger than the lines it stands for).
+    if (IsConsumerOnlyProperty(kv.first) || kv.first == "isolation.level" ||
+        kv.first == "message.max.bytes" || kv.first.starts_with("queued.") ||
+        kv.first == "max.partition.fetch.bytes") {
       continue;
     }
     props.push_back(kv);
