@@ -151,6 +151,14 @@ absl::StatusOr<PipelineOptions> BuildPipelineOptions(Config& c, const RunOverrid
       return absl::InvalidArgumentError(
           "--partials (stage 1) keeps no state: its commits say what it published (drop --state)");
     }
+    for (const auto& [k, v] : opt.kafka_properties) {
+      // A cooperative revoke commits nothing (librdkafka 2.0, see docs/kafka.md "Scaling out"):
+      // stage 1 must commit its offsets with every transaction that publishes their buckets.
+      if (k == "partition.assignment.strategy" && v.find("cooperative") != std::string::npos) {
+        return absl::InvalidArgumentError(
+            "--partials (stage 1) needs eager assignment: remove kafka: partition.assignment.strategy: " + v);
+      }
+    }
     opt.partials = *u;
     opt.state_none = true;
   }
