@@ -346,6 +346,14 @@ void KafkaSource::OnRebalance(int err, void* p) {
   const bool assign = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
   const bool lost = !assign && rd_kafka_assignment_lost(rk);
   if (assign) owns_every_partition_.store(CoversEveryPartition(parts));
+  if (assign && !keeping_alive_ && finishing_) {
+    // Exit-at-end: this instance had read everything it owned and was ending those partitions
+    // when the group gave it more (another instance left before this one could): read them.
+    // Staying in the end phase discarded their messages and ended them unread (a stage-1
+    // instance hung; a single-stage backfill would have lost their lines).
+    finishing_ = false;
+    SP_LOG(kInfo, "kafka", "new partitions after reading to the end: reading on");
+  }
   if (!assign && !lost && keeping_alive_) {
     // Input finished, last commit still to come: the partitions go only after it, while this
     // generation can still commit them (the group waits, as for any revoke).
