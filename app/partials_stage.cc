@@ -75,8 +75,7 @@ int PartialsStage::PartitionsOf(const std::string& topic) {
 }
 
 EventTime PartialsStage::PublishedBefore(const EngineSet& engines, int pid, const Part& p) const {
-  if (p.ended) return INT64_MAX;
-  return std::max(p.published_before, engines.closed_before(pid));
+  return PartialFolder::PublishedBefore(engines.engine(pid), p.published_before, p.ended);
 }
 
 void PartialsStage::Publish(const EngineSet& engines, int64_t now_ns) {
@@ -89,14 +88,8 @@ void PartialsStage::Publish(const EngineSet& engines, int64_t now_ns) {
     const bool due = p.sent_at_ns == INT64_MIN || now_ns - p.sent_at_ns >= kHeartbeatNs;
     if (before == p.sent && idle == p.sent_idle && late == p.late_sent && !due) continue;
     const auto [topic, partition] = kafka_->TopicPartition(pid);
-    PartialWatermark w;
-    w.topic = topic;
-    w.partition = partition;
-    w.partitions = PartitionsOf(topic);
-    w.watermark = before;
-    w.idle = idle;
-    w.late = late - p.late_sent;
-    producer_->ProduceToEveryPartition(EncodePartial(w));
+    producer_->ProduceToEveryPartition(EncodePartial(PartialFolder::Watermark(
+        topic, partition, PartitionsOf(topic), before, idle, late - p.late_sent)));
     p.sent = before;
     p.sent_idle = idle;
     p.late_sent = late;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -81,6 +82,11 @@ std::string RunSummary::ToJson() const {
   return out;
 }
 
+bool ReadsPartials(const PipelineOptions& options) {
+  return std::any_of(options.inputs.begin(), options.inputs.end(),
+                     [](const PipelineInput& in) { return in.partials; });
+}
+
 ParseLane::Options LaneOptions(const PipelineOptions& options) {
   ParseLane::Options lane;
   lane.resolution = options.engine.resolution;
@@ -104,7 +110,7 @@ ParseLane::Options LaneOptions(const PipelineOptions& options) {
   lane.lateness = options.engine.lateness;
   lane.max_jump = options.max_jump;
   lane.max_clock_skew = options.max_clock_skew;
-  for (const PipelineInput& in : options.inputs) lane.partials = lane.partials || in.partials;
+  lane.partials = ReadsPartials(options);
   return lane;
 }
 
@@ -232,7 +238,7 @@ absl::StatusOr<RunSummary> RunPipeline(const PipelineOptions& options, std::atom
   }
   // With a state topic (or in stage 1) each Kafka partition has its own engine, handed over on
   // rebalances. One lane more than the threads: the coordinator's own (TimeGate batches).
-  const bool stage2 = LaneOptions(options).partials;
+  const bool stage2 = ReadsPartials(options);
   EngineSet engines(partials ? Stage1EngineOptions(options.engine)
                     : stage2 ? Stage2EngineOptions(options.engine)
                              : options.engine,

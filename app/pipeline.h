@@ -158,6 +158,8 @@ struct RunSummary {
 // What the parse lanes need to know (resolution, limits, event time, whether and from which
 // level to extract error templates).
 ParseLane::Options LaneOptions(const PipelineOptions& options);
+// Stage 2 of a two-stage run: the input is partial records (?kind=partials).
+bool ReadsPartials(const PipelineOptions& options);
 
 // Runs to the end of every input (or until *stop becomes true), closes every bucket, flushes
 // the sinks. Errors: inputs or outputs that cannot be opened.

@@ -100,8 +100,7 @@ std::string FileHash(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
-  uint64_t h = 1469598103934665603ull;  // FNV-1a: identifies the file, not a security hash
-  for (unsigned char c : ss.str()) h = (h ^ c) * 1099511628211ull;
+  const uint64_t h = Fnv1a64(ss.str());  // identifies the file, not a security hash
   char buf[20];
   std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
   return buf;

@@ -2,19 +2,21 @@
 
 #include <algorithm>
 
+#include "core/strings.h"
+
 namespace sitepulse {
 
-uint64_t ExampleRank(std::string_view example) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : example) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
+uint64_t ExampleRank(std::string_view example) { return Fnv1a64(example); }
 
 bool MergeTemplate(std::vector<BucketTemplate>* into, const BucketTemplate& t, size_t cap) {
   for (BucketTemplate& k : *into) {
     if (k.hash != t.hash || k.level != t.level) continue;
-    if (SightingBefore(t.first_seen, ExampleRank(t.example), t.example, k.first_seen,
-                       ExampleRank(k.example), k.example)) {
+    // The ranks matter only between sightings of the same time (then they are hashed).
+    const bool before = t.first_seen != k.first_seen
+                            ? t.first_seen < k.first_seen
+                            : SightingBefore(t.first_seen, ExampleRank(t.example), t.example,
+                                             k.first_seen, ExampleRank(k.example), k.example);
+    if (before) {
       k.first_seen = t.first_seen;
       k.text = t.text;
       k.example = t.example;

@@ -1,6 +1,5 @@
 #include "core/partial_record.h"
 
-#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -144,7 +143,7 @@ bool ReadTemplates(Reader& r, PartialBucket* b) {
   uint64_t n;
   if (!r.Count(&n, kMaxPartialTemplates, "template count")) return false;
   b->templates.resize(n);
-  for (PartialTemplate& t : b->templates) {
+  for (BucketTemplate& t : b->templates) {
     uint64_t level;
     if (!r.U(&t.hash, "template hash") || !r.U(&level, "template level")) return false;
     if (level >= static_cast<uint64_t>(kNumLogLevels)) return r.Fail("template level", "is unknown");
@@ -193,7 +192,7 @@ std::string EncodePartial(const PartialBucket& b) {
   }
   w.U(b.zero_count);
   w.U(b.templates.size());
-  for (const PartialTemplate& t : b.templates) {
+  for (const BucketTemplate& t : b.templates) {
     w.U(t.hash);
     w.U(static_cast<uint64_t>(t.level));
     w.I(t.first_seen);
@@ -258,7 +257,7 @@ absl::StatusOr<PartialWatermark> DecodePartialWatermark(std::string_view record)
       r.U(&m.late, "late")) {
     if (partitions < 1 || partitions > kMaxPartialPartitions) r.Fail("partitions", "is out of range");
     if (partition < 0 || partition >= partitions) r.Fail("partition", "is out of range");
-    m.partitions = static_cast<int32_t>(std::clamp<int64_t>(partitions, 1, kMaxPartialPartitions));
+    m.partitions = static_cast<int32_t>(partitions);
     if (idle > 1) r.Fail("idle", "is not 0 or 1");
     m.partition = static_cast<int32_t>(partition);
     m.idle = idle == 1;

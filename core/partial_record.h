@@ -50,8 +50,6 @@ inline constexpr int64_t kMaxPartialPartitions = 1 << 16;  // partitions of one 
 
 enum class PartialKind : uint8_t { kBucket = 1, kWatermark = 2 };
 
-using PartialTemplate = BucketTemplate;
-
 struct PartialBucket {
   std::string site;
   EventTime bucket_start = 0;
@@ -60,7 +58,7 @@ struct PartialBucket {
   BucketCounters counters;
   std::vector<std::pair<SketchBin, uint64_t>> bins;  // increasing bin, counts > 0
   uint64_t zero_count = 0;                           // samples in kZeroBin
-  std::vector<PartialTemplate> templates;
+  std::vector<BucketTemplate> templates;
   bool operator==(const PartialBucket& o) const;
 };
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <charconv>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -54,6 +55,14 @@ std::string StrJoin(const Range& parts, std::string_view sep) {
 }
 
 inline absl::string_view ToAbsl(std::string_view s) { return {s.data(), s.size()}; }
+
+// 64-bit FNV-1a: a stable hash (the same in every process, build and release) for names,
+// fingerprints and file identities; not for security.
+inline uint64_t Fnv1a64(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
 
 inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

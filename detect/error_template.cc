@@ -1,5 +1,7 @@
 #include "detect/error_template.h"
 
+#include "core/strings.h"
+
 namespace sitepulse {
 namespace {
 
@@ -82,8 +84,7 @@ uint64_t MaskErrorTemplate(std::string_view message, std::string* out) {
     i = j;
   }
   if (out->empty()) return 0;
-  uint64_t h = 1469598103934665603ull;  // FNV-1a
-  for (unsigned char b : *out) h = (h ^ b) * 1099511628211ull;
+  const uint64_t h = Fnv1a64(*out);
   return h == 0 ? 1 : h;
 }
 

@@ -1,5 +1,6 @@
 #include "detect/partial_folder.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace sitepulse {
@@ -25,15 +26,19 @@ void PartialFolder::OnBucketClosed(const ClosedBucketView& b) {
   emit_(b.site, std::move(record));
 }
 
-PartialWatermark PartialFolder::Watermark(const WindowEngine& engine, std::string topic,
-                                          int partition, int partitions, bool idle, bool ended,
-                                          uint64_t late) {
+EventTime PartialFolder::PublishedBefore(const WindowEngine& engine, EventTime resumed_from,
+                                         bool ended) {
+  // Before the first close nothing is published yet: stage 2 must wait (INT64_MIN holds it).
+  return ended ? INT64_MAX : std::max(resumed_from, engine.closed_before());
+}
+
+PartialWatermark PartialFolder::Watermark(std::string topic, int partition, int partitions,
+                                          EventTime published_before, bool idle, uint64_t late) {
   PartialWatermark w;
   w.topic = std::move(topic);
   w.partition = partition;
   w.partitions = partitions;
-  // Before the first close nothing is published yet: stage 2 must wait (INT64_MIN holds it).
-  w.watermark = ended ? INT64_MAX : engine.closed_before();
+  w.watermark = published_before;
   w.idle = idle;
   w.late = late;
   return w;

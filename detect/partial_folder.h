@@ -25,12 +25,14 @@ class PartialFolder : public WindowEngineListener {
   void OnAnomaly(const Anomaly&) override {}  // stage 1 runs no detectors
   void OnBucketClosed(const ClosedBucketView& bucket) override;
 
-  // The watermark record of `engine`'s partition (topic, partition of `partitions`): every
-  // bucket it closed has been emitted; `ended`: the partition has no more input (every bucket
-  // was closed and emitted; stage 2 closes through its newest). `late` is how many lines it
-  // judged late since the last call for this engine (the caller keeps the previous total).
-  static PartialWatermark Watermark(const WindowEngine& engine, std::string topic, int partition,
-                                    int partitions, bool idle, bool ended, uint64_t late);
+  // How far `engine`'s partition is published: every bucket it closed has been emitted, and
+  // before `resumed_from` a previous owner published them (its commit said so); INT64_MAX once
+  // the partition `ended` (no more input: every bucket was closed and emitted).
+  static EventTime PublishedBefore(const WindowEngine& engine, EventTime resumed_from, bool ended);
+  // The watermark record of a partition (topic, partition of `partitions`) published up to
+  // `published_before`; `late` is how many lines it judged late since its previous record.
+  static PartialWatermark Watermark(std::string topic, int partition, int partitions,
+                                    EventTime published_before, bool idle, uint64_t late);
 
   uint64_t records() const { return records_; }
   uint64_t bytes() const { return bytes_; }

@@ -87,6 +87,11 @@ absl::Status PartialMerger::Apply(int source, std::string_view record, bool coun
       })) {
     return absl::InvalidArgumentError("partial watermark: the topic is not a Kafka topic name");
   }
+  // Nothing published yet, ended, or a plausible event time: one damaged record must not close
+  // every bucket of its partition.
+  if (w->watermark != INT64_MIN && w->watermark != INT64_MAX && !IsPlausibleEventTime(w->watermark)) {
+    return absl::InvalidArgumentError("partial watermark: its time is not plausible");
+  }
   auto [topic, inserted] = topics_.try_emplace(std::make_pair(source, w->topic), w->partitions);
   if (!inserted && topic->second != w->partitions) {
     // A topic that gained partitions: the new ones are registered (and hold buckets back until

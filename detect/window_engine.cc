@@ -429,6 +429,10 @@ WindowEngine::OpenBucket* WindowEngine::FindOrOpen(uint32_t id, EventTime start)
   return found;
 }
 
+bool WindowEngine::IsLate(EventTime start, EventTime input_closed) const {
+  return (closing_started_ && start < next_close_) || start + options_.resolution <= input_closed;
+}
+
 void WindowEngine::AddTemplate(OpenBucket* b, const BucketTemplate& t) {
   if (!MergeTemplate(&b->templates, t, kMaxBucketTemplates)) ++env_.error_templates_over_cap;
 }
@@ -451,8 +455,7 @@ void WindowEngine::Apply(const BucketDelta& delta, const std::vector<uint32_t>& 
       skipped_published_ += e.counters.events();
       continue;
     }
-    if ((closing_started_ && e.bucket_start < next_close_) ||
-        e.bucket_start + options_.resolution <= input_closed) {
+    if (IsLate(e.bucket_start, input_closed)) {
       late_events_ += e.counters.events();
       continue;
     }
@@ -487,10 +490,7 @@ void WindowEngine::Apply(const BucketDelta& delta, const std::vector<uint32_t>& 
   for (const DeltaTemplate& t : delta.templates) {
     // Judged late like its line; an untracked name has no template detector yet: its templates
     // are not observed.
-    if ((closing_started_ && t.bucket_start < next_close_) ||
-        t.bucket_start + options_.resolution <= input_closed || t.bucket_start < published_before_) {
-      continue;
-    }
+    if (t.bucket_start < published_before_ || IsLate(t.bucket_start, input_closed)) continue;
     uint32_t id = t.lane_site < site_of_lane.size() ? site_of_lane[t.lane_site] : kUntracked;
     if (id == kUntracked && name_of) id = Lookup(name_of(t.lane_site));
     if (id == kUntracked) continue;
@@ -519,7 +519,7 @@ absl::Status WindowEngine::ApplyPartial(const PartialBucket& pb) {
     skipped_published_ += pb.counters.events();
     return absl::OkStatus();
   }
-  if (closing_started_ && pb.bucket_start < next_close_) {
+  if (IsLate(pb.bucket_start, INT64_MIN)) {  // stage 2 judges by its close position alone
     late_events_ += pb.counters.events();
     return absl::OkStatus();
   }
@@ -754,8 +754,7 @@ std::string WindowEngine::ConfigFingerprint() const {
     StrAppend(&f, " site=", site);
     for (const DetectorSpec& d : options_.site_detectors.at(site)) add(d);
   }
-  uint64_t h = 1469598103934665603ull;  // FNV-1a
-  for (unsigned char c : f) h = (h ^ c) * 1099511628211ull;
+  const uint64_t h = Fnv1a64(f);
   char buf[20];
   std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
   return buf;

@@ -235,9 +235,13 @@ class WindowEngine {
   // the Site nor its list of open buckets: with thousands of quiet sites each of those is a
   // cache miss, one per line applied.
   OpenBucket* FindOrOpen(uint32_t id, EventTime start);
+  // Whether a bucket is closed here, or too old for its input (the input's newest time minus the
+  // lateness; INT64_MIN: no input bound): its lines, and their templates, are late.
+  bool IsLate(EventTime start, EventTime input_closed) const;
   // A template sighting into an open bucket (past kMaxBucketTemplates: counted, not kept).
   void AddTemplate(OpenBucket* b, const BucketTemplate& t);
-  static constexpr size_t kMaxBucketTemplates = 1024;
+  // A closing bucket's templates travel in one partial record (two-stage runs).
+  static constexpr size_t kMaxBucketTemplates = kMaxPartialTemplates;
   std::unique_ptr<OpenBucket> FreeBucket(EventTime start);  // recycled when one is free
   void Advance();
   void CloseBucketsAt(EventTime start);

@@ -3,7 +3,7 @@
 // encodes to exactly its own bytes (one encoding per value, so no two stage-1 outputs differ
 // for the same partial) and decodes again to the same value. Then stage 2 reads it
 // (PartialMerger into an engine with detectors, lateness 0): refused with a reason, or taken
-// without a crash, and the engine's close position never goes back.
+// without a crash, the engine's close position never goes back, and every event is well formed.
 // Seeds: SITEPULSE_FUZZ_WRITE_SEED=DIR ./partial_record_fuzz writes a bucket record (latency
 // bins, a template) and a watermark record into DIR and exits.
 #include <cstdlib>
@@ -13,6 +13,7 @@
 
 #include "core/partial_record.h"
 #include "detect/partial_merger.h"
+#include "fuzz/engine_drive.h"
 #include "fuzz/fuzz_check.h"
 
 using namespace sitepulse;
@@ -35,14 +36,9 @@ void RoundTrip(std::string_view record, const absl::StatusOr<T>& decoded,
              fuzz::Printable(written).c_str());
 }
 
-struct Quiet : WindowEngineListener {
-  void OnAnomaly(const Anomaly&) override {}
-  void OnBucketClosed(const ClosedBucketView&) override {}
-};
-
 // One stage-2 engine for a while (state builds up over inputs), replaced when it grows.
 struct Stage2 {
-  Quiet quiet;
+  fuzz::CheckingListener checking;  // every event it sends well formed
   std::unique_ptr<WindowEngine> engine;
   std::unique_ptr<PartialMerger> merger;
   int inputs = 0;
@@ -56,7 +52,7 @@ struct Stage2 {
     p99.threshold = 0.5;
     p99.window = 60 * kNanosPerSecond;
     o.detectors.push_back(p99);
-    engine = std::make_unique<WindowEngine>(o, &quiet);
+    engine = std::make_unique<WindowEngine>(o, &checking);
     merger = std::make_unique<PartialMerger>(engine.get());
     merger->AddSource(0);
     merger->AddSource(1);

@@ -307,36 +307,37 @@ bool KafkaSource::CoversEveryPartition(const void* p) {
 }
 
 namespace {
-// The metadata of a partition's committed offset (at most 256 bytes; empty when none).
-std::string CommittedMetadata(rd_kafka_t* rk, const char* topic, int32_t partition) {
-  std::string out;
+// A partition's committed offset (-1: none) and its metadata (at most 256 bytes), in one
+// request to the group coordinator.
+struct Committed {
+  int64_t offset = -1;
+  std::string metadata;
+};
+Committed QueryCommitted(rd_kafka_t* rk, const char* topic, int32_t partition) {
+  Committed c;
   rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(l, topic, partition);
-  if (rd_kafka_committed(rk, l, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR && l->elems[0].metadata != nullptr) {
-    out.assign(static_cast<const char*>(l->elems[0].metadata),
-               std::min<size_t>(l->elems[0].metadata_size, 256));
+  if (rd_kafka_committed(rk, l, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    c.offset = l->elems[0].offset;
+    if (l->elems[0].metadata != nullptr) {
+      c.metadata.assign(static_cast<const char*>(l->elems[0].metadata),
+                        std::min<size_t>(l->elems[0].metadata_size, 256));
+    }
   }
   rd_kafka_topic_partition_list_destroy(l);
-  return out;
+  return c;
 }
 }  // namespace
 
 void KafkaSource::PositionForExitAtEnd(const char* topic, int32_t partition, int64_t start,
-                                       Owned* o) {
+                                       int64_t committed, Owned* o) {
   // Where this partition ends now, and where the group will start reading it.
-  rd_kafka_t* rk = Rk(rk_);
   int64_t low = 0, high = 0;
-  if (rd_kafka_query_watermark_offsets(rk, topic, partition, &low, &high, 10000) ==
+  if (rd_kafka_query_watermark_offsets(Rk(rk_), topic, partition, &low, &high, 10000) ==
       RD_KAFKA_RESP_ERR_NO_ERROR) {
     o->end_offset = high;
   }
-  rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(l, topic, partition);
-  o->next_offset = low;
-  if (rd_kafka_committed(rk, l, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR && l->elems[0].offset >= 0) {
-    o->next_offset = l->elems[0].offset;
-  }
-  rd_kafka_topic_partition_list_destroy(l);
+  o->next_offset = committed >= 0 ? committed : low;
   if (start >= 0) o->next_offset = start;  // where the state says to start
 }
 
@@ -396,8 +397,11 @@ void KafkaSource::OnRebalance(int err, void* p) {
         if (next >= 0) parts->elems[i].offset = next;
       }
     }
-    std::string commit_metadata;
-    if (assign && options_.commit_metadata) commit_metadata = CommittedMetadata(rk, tp.topic, tp.partition);
+    Committed committed;
+    if (assign && (options_.commit_metadata || options_.exit_at_end)) {
+      committed = QueryCommitted(rk, tp.topic, tp.partition);
+    }
+    if (!options_.commit_metadata) committed.metadata.clear();
     const char* from = "where its state ends";
     if (assign && parts->elems[i].offset < 0 && options_.start.kind != KafkaStart::Kind::kCommitted &&
         started_.insert(id).second) {
@@ -419,7 +423,9 @@ void KafkaSource::OnRebalance(int err, void* p) {
       // Where reading starts is the client's business (a state's offset, the commit, the
       // reset policy): gaps count only from the first message on.
       o.positioned = false;
-      if (options_.exit_at_end) PositionForExitAtEnd(tp.topic, tp.partition, tp.offset, &o);
+      if (options_.exit_at_end) {
+        PositionForExitAtEnd(tp.topic, tp.partition, tp.offset, committed.offset, &o);
+      }
     } else {
       o.assigned = false;
     }
@@ -447,7 +453,7 @@ void KafkaSource::OnRebalance(int err, void* p) {
       b->state = std::move(state);
       b->state_offset = state_offset;
       b->state_error = state_error;
-      b->commit_metadata = std::move(commit_metadata);
+      b->commit_metadata = std::move(committed.metadata);
       (*put_)(b);
       if (b->control == Batch::Control::kRevoke) ++revokes_put_;
     }

@@ -172,8 +172,10 @@ class KafkaSource {
     int64_t last_timestamp_ms = -1;  // of the last message read (producer or broker time)
     bool positioned = false;         // a message was read since the assignment
   };
-  // exit-at-end: a newly assigned partition's end offset and where reading starts.
-  void PositionForExitAtEnd(const char* topic, int32_t partition, int64_t start, Owned* o);
+  // exit-at-end: a newly assigned partition's end offset and where reading starts (`start`
+  // from a state, else the group's `committed` offset, else the beginning).
+  void PositionForExitAtEnd(const char* topic, int32_t partition, int64_t start,
+                            int64_t committed, Owned* o);
   void RefreshLag();
   std::vector<PartitionLag> lag_;  // guarded by mu_
   int64_t last_lag_ns_ = 0;

@@ -18,11 +18,6 @@ rd_kafka_t* Rk(void* p) { return static_cast<rd_kafka_t*>(p); }
 
 constexpr std::string_view kManifest = "sitepulse-state-manifest";
 
-uint64_t Fnv1a(std::string_view s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
 
 std::string PieceKey(const std::string& key, uint64_t generation, uint64_t piece) {
   return StrCat(key, "#", generation, "#", piece);
@@ -182,7 +177,7 @@ absl::Status KafkaStateStore::Put(const std::string& key, std::string_view value
             std::min(options_.piece_bytes, value.size() - at), true);
   }
   const std::string manifest =
-      StrCat(kManifest, " ", generation, " ", pieces, " ", value.size(), " ", Fnv1a(value));
+      StrCat(kManifest, " ", generation, " ", pieces, " ", value.size(), " ", Fnv1a64(value));
   produce(key, manifest.data(), manifest.size(), true);
   // Wait for these reports only: failed counts through the messages' opaque.
   const rd_kafka_resp_err_t flushed =
@@ -274,7 +269,7 @@ absl::StatusOr<std::optional<std::string>> KafkaStateStore::GetLocked(const std:
     }
     value += it->second;
   }
-  if (value.size() != size || Fnv1a(value) != hash) {
+  if (value.size() != size || Fnv1a64(value) != hash) {
     return absl::DataLossError(
         StrCat("state topic ", options_.topic, ": ", key, ": checksum mismatch"));
   }

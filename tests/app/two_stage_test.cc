@@ -158,7 +158,8 @@ TEST(TwoStageTest, PartialsMergedInTwoStagesEqualOneEngineReadingEveryLine) {
     auto watermark = [&](int r, bool ended) {
       const uint64_t late = engines[r]->late_events();
       const std::string w = EncodePartial(PartialFolder::Watermark(
-          *engines[r], "raw", r, kRaw, false, ended, late - late_sent[r]));
+          "raw", r, kRaw, PartialFolder::PublishedBefore(*engines[r], INT64_MIN, ended), false,
+          late - late_sent[r]));
       late_sent[r] = late;
       for (auto& part : topic) part.push_back(w);
     };
@@ -215,6 +216,39 @@ TEST(TwoStageTest, PartialsMergedInTwoStagesEqualOneEngineReadingEveryLine) {
     EXPECT_EQ(Stats(merged.buckets), Stats(single.buckets));
     EXPECT_EQ(merged_late, single_late);
   }
+}
+
+// One damaged watermark record changes nothing but its own fate: a time past any plausible
+// event time (it would close every bucket of its partition at once) or a topic Kafka would not
+// name is refused with a reason, and the buckets stay open.
+TEST(TwoStageTest, ADamagedWatermarkIsRefusedAndClosesNothing) {
+  WindowEngineOptions o = Options(true);
+  o.lateness = 0;
+  Recorder rec;
+  WindowEngine engine(o, &rec);
+  PartialMerger merger(&engine);
+  merger.AddSource(0);
+  PartialBucket b;
+  b.site = "a.example";
+  b.bucket_start = kT0;
+  b.resolution = 10 * kS;
+  b.sketch_alpha = 0.01;
+  b.counters.requests = 5;
+  ASSERT_TRUE(merger.Apply(0, EncodePartial(b), true).ok());
+  const EventTime year_2500 = 16725225600 * kS;
+  absl::Status far = merger.Apply(
+      0, EncodePartial(PartialFolder::Watermark("raw", 0, 1, year_2500, false, 0)), true);
+  EXPECT_FALSE(far.ok());
+  EXPECT_NE(far.message().find("not plausible"), std::string::npos) << far;
+  absl::Status topic = merger.Apply(
+      0, EncodePartial(PartialFolder::Watermark("raw logs", 0, 1, kT0 + kHour, false, 0)), true);
+  EXPECT_FALSE(topic.ok());
+  EXPECT_EQ(engine.closed_before(), INT64_MIN);
+  EXPECT_TRUE(rec.buckets.empty());
+  // The same record with a sound time closes the bucket.
+  ASSERT_TRUE(merger.Apply(0, EncodePartial(PartialFolder::Watermark("raw", 0, 1, kT0 + kHour, false, 0)), true).ok());
+  ASSERT_EQ(rec.buckets.size(), 1u);
+  EXPECT_EQ(rec.buckets[0].count, 5u);
 }
 
 }  // namespace
