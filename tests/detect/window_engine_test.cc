@@ -217,5 +217,42 @@ TEST(WindowEngineTest, ADamagedPartitionCountIsRefusedNotACrash) {
   }
 }
 
+// A snapshot whose closed data ends after its close position is damaged (the engine writes the
+// end of the newest closed bucket, never later than the next to close). One that loaded kept the
+// engine from skipping empty stretches: the next line, years later, made it walk every bucket
+// between (a fuzz/state_fuzz.cc timeout in CI).
+TEST(WindowEngineTest, ClosedDataEndingAfterTheClosePositionIsRefused) {
+  Recorder rec;
+  std::string state;
+  {
+    WindowEngine engine(Options(), &rec);
+    engine.AddPartition();
+    Feeder f(&engine, {"a"});
+    for (int i = 0; i < 120; ++i) f.Add(0, kT0 + i * kS);
+    f.Flush();
+    state = engine.SaveState();
+  }
+  const size_t at = state.find("\nengine 1 ");
+  ASSERT_NE(at, std::string::npos) << state;
+  // engine <closing> <next_close> <last_data_end> ...: the third token.
+  size_t pos = at + 1;
+  for (int i = 0; i < 3; ++i) pos = state.find(' ', pos) + 1;
+  const size_t token_end = state.find(' ', pos);
+  const std::string later = std::to_string(kT0 + 3 * 365LL * 86400 * kS);
+  std::string damaged = state;
+  damaged.replace(pos, token_end - pos, later);
+  {
+    WindowEngine engine(Options(), &rec);
+    engine.AddPartition();
+    ASSERT_TRUE(engine.LoadState(state).ok());  // the undamaged one loads
+  }
+  WindowEngine engine(Options(), &rec);
+  engine.AddPartition();
+  const absl::Status st = engine.LoadState(damaged);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("closed data ends after the close position"), std::string::npos)
+      << st.message();
+}
+
 }  // namespace
 }  // namespace sitepulse
