@@ -293,6 +293,9 @@ class WindowEngine {
     bool idle = false;
     std::string key;
   };
+  // Event time before which the input closed buckets: its newest time less the lateness
+  // (INT64_MIN: nothing seen; INT64_MAX: the end of time, an ended stage-1 partition).
+  EventTime ClosedBefore(const Partition& p) const;
   std::vector<Partition> partitions_;
   std::vector<Partition> loaded_partitions_;  // LoadState: the snapshot's, for partition_key lines
   absl::Status LoadPartitionKey(StateReader& r);

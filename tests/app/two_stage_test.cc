@@ -202,7 +202,8 @@ TEST(TwoStageTest, PartialsMergedInTwoStagesEqualOneEngineReadingEveryLine) {
           restarted = true;
           const std::string state = engine->SaveState(/*include_open=*/true);
           engine = std::make_unique<WindowEngine>(o, &merged);
-          ASSERT_TRUE(engine->LoadState(state).ok());
+          const absl::Status loaded = engine->LoadState(state);
+          ASSERT_TRUE(loaded.ok()) << loaded.message();
           merger = std::make_unique<PartialMerger>(engine.get());
           merger->Adopt();
           for (int p : mine) merger->AddSource(p);

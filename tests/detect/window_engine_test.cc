@@ -217,41 +217,92 @@ TEST(WindowEngineTest, ADamagedPartitionCountIsRefusedNotACrash) {
   }
 }
 
+// The snapshot of an engine with one input, two minutes in, with one token of its engine line
+// (`engine <closing> <next_close> <last_data_end> <watermark> <late> <over_cap> <partitions>
+// <max_time> ...`, token 0 the word) replaced by `value`.
+std::string WithEngineToken(std::string state, int token, const std::string& value) {
+  const size_t at = state.find("\nengine 1 ");
+  if (at == std::string::npos) return "";
+  size_t pos = at + 1;
+  for (int i = 0; i < token; ++i) pos = state.find(' ', pos) + 1;
+  const size_t end = state.find_first_of(" \n", pos);
+  return state.replace(pos, end - pos, value);
+}
+
+std::string SnapshotWithEngineToken(int token, const std::string& value,
+                                    const WindowEngineOptions& o = Options()) {
+  Recorder rec;
+  WindowEngine engine(o, &rec);
+  engine.AddPartition();
+  Feeder f(&engine, {"a"});
+  for (int i = 0; i < 120; ++i) f.Add(0, kT0 + i * kS);
+  f.Flush();
+  return WithEngineToken(engine.SaveState(), token, value);
+}
+
+absl::Status LoadInto(const std::string& state) {
+  Recorder rec;
+  WindowEngine engine(Options(), &rec);
+  engine.AddPartition();
+  return engine.LoadState(state);
+}
+
 // A snapshot whose closed data ends after its close position is damaged (the engine writes the
 // end of the newest closed bucket, never later than the next to close). One that loaded kept the
 // engine from skipping empty stretches: the next line, years later, made it walk every bucket
 // between (a fuzz/state_fuzz.cc timeout in CI).
 TEST(WindowEngineTest, ClosedDataEndingAfterTheClosePositionIsRefused) {
-  Recorder rec;
+  // At the close position itself (the newest closed bucket ends there): loads.
+  const std::string state = SnapshotWithEngineToken(0, "engine");
+  const size_t at = state.find("\nengine 1 ") + 10;
+  const std::string next_close = state.substr(at, state.find(' ', at) - at);
+  ASSERT_TRUE(LoadInto(SnapshotWithEngineToken(3, next_close)).ok()) << next_close;
+  const absl::Status st = LoadInto(SnapshotWithEngineToken(3, std::to_string(kT0 + 3 * 365LL * 86400 * kS)));
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("closed data ends after the close position"), std::string::npos)
+      << st.message();
+}
+
+// A partition time past the range read as INT64_MAX and closed every bucket at once, at 2262
+// (fuzz/state_fuzz.cc: an event its readers refuse). Now the number is refused; the end of time
+// itself (what an ended stage-1 partition sends) holds nothing back, like an ended input, and
+// closes nothing past the data.
+TEST(WindowEngineTest, APartitionAtTheEndOfTimeClosesNothingPastTheData) {
+  ASSERT_TRUE(LoadInto(SnapshotWithEngineToken(8, std::to_string(kT0 + 200 * kS))).ok());
+  const absl::Status st = LoadInto(SnapshotWithEngineToken(8, "1735690190000000000000"));
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("damaged"), std::string::npos) << st.message();
+
+  WindowEngineOptions o = Options();
+  DetectorSpec silent;
+  silent.name = "silent";
+  silent.type = DetectorType::kNoData;
+  silent.no_data_after = 5 * 60 * kS;
+  o.detectors.push_back(silent);
   std::string state;
   {
-    WindowEngine engine(Options(), &rec);
+    Recorder rec;
+    WindowEngine engine(o, &rec);
     engine.AddPartition();
     Feeder f(&engine, {"a"});
     for (int i = 0; i < 120; ++i) f.Add(0, kT0 + i * kS);
     f.Flush();
+    engine.EndPartition(0);  // every bucket closed: none open in the snapshot
     state = engine.SaveState();
   }
-  const size_t at = state.find("\nengine 1 ");
-  ASSERT_NE(at, std::string::npos) << state;
-  // engine <closing> <next_close> <last_data_end> ...: the third token.
-  size_t pos = at + 1;
-  for (int i = 0; i < 3; ++i) pos = state.find(' ', pos) + 1;
-  const size_t token_end = state.find(' ', pos);
-  const std::string later = std::to_string(kT0 + 3 * 365LL * 86400 * kS);
-  std::string damaged = state;
-  damaged.replace(pos, token_end - pos, later);
-  {
-    WindowEngine engine(Options(), &rec);
-    engine.AddPartition();
-    ASSERT_TRUE(engine.LoadState(state).ok());  // the undamaged one loads
-  }
-  WindowEngine engine(Options(), &rec);
+  // The partition not ended, at the end of time; closed data ending in 1970 (as in the fuzz
+  // input) lets the engine skip ahead at once.
+  state = WithEngineToken(WithEngineToken(WithEngineToken(state, 8, "9223372036854775807"), 9, "0"),
+                          3, "1000");
+  Recorder rec;
+  WindowEngine engine(o, &rec);
   engine.AddPartition();
-  const absl::Status st = engine.LoadState(damaged);
-  EXPECT_FALSE(st.ok());
-  EXPECT_NE(st.message().find("closed data ends after the close position"), std::string::npos)
-      << st.message();
+  ASSERT_TRUE(engine.LoadState(state).ok()) << state;
+  Feeder f(&engine, {"a"});
+  f.Add(0, kT0 + 500 * kS, 500);
+  f.Flush();
+  engine.EndPartition(0);
+  for (const Anomaly& a : rec.anomalies) EXPECT_LT(a.at, kT0 + 600 * kS) << AnomalyToJson(a);
 }
 
 }  // namespace
