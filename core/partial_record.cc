@@ -134,9 +134,14 @@ bool ReadBins(Reader& r, PartialBucket* b) {
     bin = i == 0 ? step : bin + step;
     if (bin <= kZeroBin || bin > INT16_MAX) return r.Fail("bin", "is out of range");
     if (count == 0) return r.Fail("bin count", "is 0");
+    // A stage-1 bucket counts a bin in 32 bits; a larger count is damage (and asked the merge
+    // for billions of additions: fuzz/partial_record_fuzz.cc timed out).
+    if (count > UINT32_MAX) return r.Fail("bin count", "is over 2^32 - 1");
     b->bins.emplace_back(static_cast<SketchBin>(bin), count);
   }
-  return r.U(&b->zero_count, "zero count");
+  if (!r.U(&b->zero_count, "zero count")) return false;
+  if (b->zero_count > UINT32_MAX) return r.Fail("zero count", "is over 2^32 - 1");
+  return true;
 }
 
 bool ReadTemplates(Reader& r, PartialBucket* b) {

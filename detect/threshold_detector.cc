@@ -99,9 +99,13 @@ Evaluation EvaluateThreshold(const DetectorSpec& spec, const WindowView& w) {
       e.value = w.covered_s > 0 ? static_cast<double>(w.error_log_lines) / w.covered_s : 0;
       break;
     default: {
-      e.value = w.latency == nullptr ? std::nan("")
-                                     : w.latency->Quantile(*w.mapping, *LatencyQuantile(spec.metric));
-      if (std::isnan(e.value)) return e;  // requests without latency: nothing to judge
+      const DenseSketch* latency = w.Latency();
+      const double q = latency == nullptr ? std::nan("")
+                                          : latency->Quantile(*w.mapping, *LatencyQuantile(spec.metric));
+      // Requests without latency: nothing to judge, and no NaN for an event to carry (a p99
+      // alert resolved over such requests sent "value": null, which its readers refuse).
+      if (std::isnan(q)) return e;
+      e.value = q;
     }
   }
   e.evaluable = true;

@@ -110,6 +110,17 @@ struct DetectorSpec {
 // The Workbook's defaults: page on 1h/5m at 14.4x or 6h/30m at 6x, ticket on 3d/6h at 1x.
 std::vector<BurnPair> DefaultBurnPairs();
 
+// Where a window's latency comes from when a detector reads it: the engine keeps a window's
+// running sketch only while detectors read it (a quiet site's, below every min_requests, never
+// is), and builds it from its closed buckets when one does.
+class LatencyWindowSource {
+ public:
+  virtual const DenseSketch& WindowLatency(size_t slot) = 0;
+
+ protected:
+  ~LatencyWindowSource() = default;
+};
+
 // The numbers a threshold reads from one site's window.
 struct WindowView {
   uint64_t requests = 0;
@@ -117,7 +128,13 @@ struct WindowView {
   uint64_t error_log_lines = 0;
   double covered_s = 0;  // seconds of the window the site has existed for (rates divide by it)
   const DenseSketch* latency = nullptr;  // needed for latency metrics only
+  LatencyWindowSource* source = nullptr;  // else, when set, window `slot` of this
+  size_t slot = 0;
   const SketchMapping* mapping = nullptr;
+  // The window's latency (null: none); asked only by latency metrics, past min_requests.
+  const DenseSketch* Latency() const {
+    return source != nullptr ? &source->WindowLatency(slot) : latency;
+  }
 };
 
 struct Evaluation {

@@ -68,10 +68,16 @@ struct WindowEngine::Site {
   size_t pushed = 0;  // buckets pushed so far
   EventTime first_start = INT64_MIN;
 
-  // One running sum per distinct window length.
+  // One running sum per distinct window length. A lazy latency window (window_lazy_) is slid
+  // only while `live`: built from the ring when a detector first reads it, dropped after a
+  // window's length of closes nobody read it. A quiet site's, below every min_requests, is
+  // never built: its closes touch no window sketch.
   struct Running {
     WindowCounters counters;
     DenseSketch latency;
+    bool live = false;
+    bool read = false;    // read at this close
+    uint32_t unread = 0;  // closes since it was last read
   };
   std::vector<Running> windows;
   std::vector<std::unique_ptr<Detector>> detectors;
@@ -125,6 +131,17 @@ void WindowEngine::ComputeGeometry() {
         ring_capacity_,
         static_cast<size_t>((w + options_.resolution - 1) / options_.resolution));
   }
+  window_buckets_.clear();
+  window_lazy_.clear();
+  for (size_t w = 0; w < window_lengths_.size(); ++w) {
+    window_buckets_.push_back(static_cast<size_t>(window_lengths_[w] / options_.resolution));
+    window_lazy_.push_back(window_needs_latency_[w] && window_buckets_[w] > 0 &&
+                           !options_.eager_latency_windows);
+  }
+}
+
+bool WindowEngine::SlidesLatency(const Site& site, size_t w) const {
+  return window_needs_latency_[w] && (!window_lazy_[w] || site.windows[w].live);
 }
 
 size_t WindowEngine::WindowSlot(DurationNs window) const {
@@ -253,7 +270,7 @@ void WindowEngine::Relayout(Site& site, size_t old_capacity) {
     for (size_t k = site.pushed - std::min(kept, len); k < site.pushed; ++k) {
       const Site::Closed& c = site.ring[k % ring_capacity_];
       site.windows[w].counters.Add(c.counters);
-      if (window_needs_latency_[w]) site.windows[w].latency.Merge(c.latency);
+      if (SlidesLatency(site, w)) site.windows[w].latency.Merge(c.latency);  // lazy: not live
     }
   }
 }
@@ -525,9 +542,8 @@ absl::Status WindowEngine::ApplyPartial(const PartialBucket& pb) {
   const uint32_t id = Lookup(pb.site);
   OpenBucket* b = id != kUntracked ? FindOrOpen(id, pb.bucket_start) : AddUntracked(pb.site, pb.bucket_start);
   b->counters.Add(pb.counters);
-  auto add = [b](SketchBin bin, uint64_t n) {
-    for (; n > UINT32_MAX; n -= UINT32_MAX) b->latency.Add(bin, UINT32_MAX);
-    if (n > 0) b->latency.Add(bin, static_cast<uint32_t>(n));
+  auto add = [b](SketchBin bin, uint64_t n) {  // decoded counts fit 32 bits (core/partial_record.cc)
+    if (n > 0) b->latency.Add(bin, static_cast<uint32_t>(std::min<uint64_t>(n, UINT32_MAX)));
   };
   for (const auto& [bin, n] : pb.bins) add(bin, n);
   add(kZeroBin, pb.zero_count);
@@ -688,7 +704,7 @@ void WindowEngine::CloseSite(uint32_t id, EventTime start, EventTime end) {
     if (site.pushed >= len && len > 0) {
       const Site::Closed& leaving = site.ring[(site.pushed - len) % ring_capacity_];
       site.windows[w].counters.Subtract(leaving.counters);
-      if (window_needs_latency_[w]) site.windows[w].latency.Subtract(leaving.latency);
+      if (SlidesLatency(site, w)) site.windows[w].latency.Subtract(leaving.latency);
     }
   }
   if (bucket != nullptr) {
@@ -705,7 +721,7 @@ void WindowEngine::CloseSite(uint32_t id, EventTime start, EventTime end) {
   ++site.pushed;
   for (size_t w = 0; w < window_lengths_.size(); ++w) {
     site.windows[w].counters.Add(incoming.counters);
-    if (window_needs_latency_[w]) site.windows[w].latency.Merge(incoming.latency);
+    if (SlidesLatency(site, w)) site.windows[w].latency.Merge(incoming.latency);
   }
   if (bucket != nullptr) {
     bucket->Reset();
@@ -715,6 +731,15 @@ void WindowEngine::CloseSite(uint32_t id, EventTime start, EventTime end) {
 }
 
 void WindowEngine::Evaluate(Site& site, EventTime now) {
+  struct Source final : LatencyWindowSource {
+    WindowEngine* engine;
+    Site* site;
+    const DenseSketch& WindowLatency(size_t slot) override {
+      return engine->WindowLatency(*site, slot);
+    }
+  } source;
+  source.engine = this;
+  source.site = &site;
   DetectorInput in;
   in.site = site.name;
   in.now = now;
@@ -728,7 +753,12 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
       view.error_log_lines = win.counters.error_log_lines;
       const EventTime covered_from = std::max(site.first_start, now - d->spec().window);
       view.covered_s = static_cast<double>(now - covered_from) / 1e9;
-      view.latency = &win.latency;
+      if (window_lazy_[d->window_slot]) {
+        view.source = &source;
+        view.slot = d->window_slot;
+      } else {
+        view.latency = &win.latency;
+      }
       view.mapping = &mapping_;
       in.window = &view;
     } else {
@@ -736,6 +766,36 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
     }
     d->Evaluate(in, EnvOf(*d));
   }
+  // A kept window nobody read for its whole length is dropped (building it again costs at most
+  // one merge per bucket of that stretch).
+  for (size_t w = 0; w < site.windows.size(); ++w) {
+    Site::Running& win = site.windows[w];
+    if (!win.live) continue;
+    if (win.read) {
+      win.read = false;
+      win.unread = 0;
+    } else if (++win.unread >= window_buckets_[w]) {
+      win.live = false;
+      win.unread = 0;
+      win.latency = DenseSketch{};
+    }
+  }
+}
+
+const DenseSketch& WindowEngine::WindowLatency(Site& site, size_t slot) {
+  Site::Running& win = site.windows[slot];
+  if (!win.live) {
+    // The window's last `len` closed buckets, as the slide would have summed them.
+    const size_t kept = std::min({site.pushed, window_buckets_[slot], ring_capacity_});
+    win.latency.Clear();
+    for (size_t k = site.pushed - kept; k < site.pushed; ++k) {
+      win.latency.Merge(site.ring[k % ring_capacity_].latency);
+    }
+    win.live = true;
+    win.unread = 0;
+  }
+  win.read = true;
+  return win.latency;
 }
 
 namespace {
@@ -1058,7 +1118,7 @@ absl::Status WindowEngine::LoadBucket(const std::string& word, StateReader& r, S
     const size_t len = static_cast<size_t>(window_lengths_[w] / options_.resolution);
     if (k + len < site->pushed) continue;
     site->windows[w].counters.Add(c.counters);
-    if (window_needs_latency_[w]) site->windows[w].latency.Merge(c.latency);
+    if (SlidesLatency(*site, w)) site->windows[w].latency.Merge(c.latency);  // lazy: not live
   }
   return absl::OkStatus();
 }

@@ -47,6 +47,9 @@ struct WindowEngineOptions {
   absl::flat_hash_map<std::string, std::vector<DetectorSpec>> compare_site_detectors;
   // Every judgement of the run's detectors (not the compare set's) goes here too (replay).
   EvaluationObserver* observer = nullptr;
+  // Tests: every latency window kept running at every close, as before windows were kept only
+  // while read (the events must be the same).
+  bool eager_latency_windows = false;
 };
 
 // A closed bucket of one site, as handed to the stats sink.
@@ -248,6 +251,11 @@ class WindowEngine {
   void CloseSite(uint32_t id, EventTime start, EventTime end);
   // Every detector of the site, at the close of a bucket ending at `now`.
   void Evaluate(Site& site, EventTime now);
+  // A lazy latency window's running sketch, built from the ring when it is not kept (Evaluate's
+  // LatencyWindowSource).
+  const DenseSketch& WindowLatency(Site& site, size_t slot);
+  // Whether window w's running latency is slid at this close (needed, and kept or eager).
+  bool SlidesLatency(const Site& site, size_t w) const;
   EventTime ComputeWatermark() const;
 
   WindowEngineOptions options_;
@@ -257,6 +265,9 @@ class WindowEngine {
   DetectorEnv compare_env_;  // the same for the compare set's detectors
   std::vector<DurationNs> window_lengths_;  // distinct detector windows
   std::vector<bool> window_needs_latency_;
+  // Latency windows kept running only while detectors read them (Site::Running::live).
+  std::vector<bool> window_lazy_;
+  std::vector<size_t> window_buckets_;  // each window's length in buckets
   size_t ring_capacity_ = 1;                // buckets kept per site
   DurationNs max_hold_ = 0;                 // longest window + keep_firing_for
 

@@ -28,7 +28,7 @@ PartialBucket Full() {
   b.counters.bytes = std::numeric_limits<uint64_t>::max();
   b.counters.log_lines[static_cast<int>(LogLevel::kError)] = 7;
   b.counters.log_lines[static_cast<int>(LogLevel::kEmerg)] = 1;
-  b.bins = {{-32767, 1}, {-5, 2}, {0, 900}, {31000, 17}, {32767, std::numeric_limits<uint64_t>::max()}};
+  b.bins = {{-32767, 1}, {-5, 2}, {0, 900}, {31000, 17}, {32767, std::numeric_limits<uint32_t>::max()}};
   b.zero_count = 4;
   b.templates = {{0x1234567890abcdefull, LogLevel::kCrit, b.bucket_start + 3, "upstream <*> timed out",
                   "upstream 10.0.0.1 timed out"},
@@ -105,6 +105,15 @@ TEST(PartialRecordTest, CapsAndOrderAreChecked) {
   EXPECT_NE(DecodePartialBucket(EncodePartial(b)).status().message().find("bin count is 0"), std::string::npos);
   b.bins = {{kZeroBin, 1}};  // the zero bin travels as zero_count
   EXPECT_FALSE(DecodePartialBucket(EncodePartial(b)).ok());
+  // A stage-1 bucket counts a bin in 32 bits: more is damage (a count of 2^63 asked the merge
+  // for billions of additions).
+  b.bins = {{5, uint64_t{1} << 32}};
+  EXPECT_NE(DecodePartialBucket(EncodePartial(b)).status().message().find("bin count is over 2^32 - 1"),
+            std::string::npos);
+  b.bins = {{5, 1}};
+  b.zero_count = uint64_t{1} << 63;
+  EXPECT_NE(DecodePartialBucket(EncodePartial(b)).status().message().find("zero count is over 2^32 - 1"),
+            std::string::npos);
   b = Full();
   b.templates.resize(kMaxPartialTemplates + 1);
   EXPECT_NE(DecodePartialBucket(EncodePartial(b)).status().message().find("template count is 1025"),

@@ -384,6 +384,89 @@ TEST(LearnedDetectorTest, ContextEvidenceSurvivesARestart) {
   EXPECT_FALSE(engine.LoadState(damaged).ok());
 }
 
+// A p99 alert that ends over requests without a latency (the log format lost its field) carries
+// a number: it sent "value": null, which its readers refuse (found by fuzz/state_fuzz.cc).
+TEST(ThresholdDetectorTest, AnAlertEndingOverRequestsWithoutLatencyCarriesANumber) {
+  WindowEngineOptions o = Options();
+  DetectorSpec p99 = testing::Spec("p99_high", Metric::kP99, 1.0, kMin);
+  p99.keep_firing_for = kMin;
+  o.detectors.push_back(p99);
+  Recorder rec;
+  WindowEngine engine(o, &rec);
+  const int p = engine.AddPartition();
+  Feeder f(&engine, {"api"});
+  for (int b = 0; b < 60; ++b) {
+    const EventTime t = kT0 + b * 10 * kS;
+    for (int k = 0; k < 5; ++k) {
+      if (b < 20) f.Add(0, t + k, 200, 2.0);
+      else f.AddWithoutLatency(0, t + k);
+    }
+    f.Flush(p);
+  }
+  engine.EndPartition(p);
+  ASSERT_GE(rec.anomalies.size(), 2u);
+  EXPECT_EQ(rec.anomalies.back().state, AlertState::kResolved);
+  for (const Anomaly& a : rec.anomalies) {
+    const auto back = AnomalyFromJson(AnomalyToJson(a));
+    EXPECT_TRUE(back.ok()) << AnomalyToJson(a) << ": " << back.status();
+  }
+}
+
+// Latency windows are kept running only while a detector reads them (a quiet site's, below every
+// min_requests, never is) and built from the closed buckets when one starts to: the events, with
+// their values, are those of windows slid at every close. Sites here cross min_requests on and
+// off, get slow while busy and while quiet, and one never has enough requests.
+TEST(LatencyWindowTest, WindowsKeptOnlyWhileReadGiveTheEventsOfWindowsAlwaysKept) {
+  auto run = [](bool eager) {
+    WindowEngineOptions o = Options();
+    o.eager_latency_windows = eager;
+    DetectorSpec p99 = testing::Spec("p99_high", Metric::kP99, 1.0, kMin);
+    p99.min_requests = 100;
+    o.detectors.push_back(p99);
+    DetectorSpec p50 = testing::Spec("p50_slow", Metric::kP50, 0.2, 5 * kMin);
+    p50.min_requests = 300;
+    p50.for_duration = kMin;
+    o.detectors.push_back(p50);
+    DetectorSpec learned = Learned("p99_baseline", DetectorType::kBaseline, Metric::kP99);
+    learned.window = kMin;
+    learned.min_requests = 100;
+    o.detectors.push_back(learned);
+    Recorder rec;
+    WindowEngine engine(o, &rec);
+    const int p = engine.AddPartition();
+    Feeder f(&engine, {"busy", "flaky", "quiet"});
+    for (int b = 0; b < 4 * 360; ++b) {
+      const EventTime t = kT0 + b * 10 * kS;
+      const bool busy_slow = b >= 700 && b < 760;
+      for (int k = 0; k < 30; ++k) f.Add(0, t + k * kS / 10, 200, busy_slow ? 2.0 : 0.05 + 0.001 * (k % 7));
+      // 15 minutes at 3 lines a bucket, 15 at 25; slow in stretches that straddle both.
+      const int flaky_lines = (b / 90) % 2 == 0 ? 3 : 25;
+      const bool flaky_slow = (b % 240) >= 60 && (b % 240) < 150;
+      for (int k = 0; k < flaky_lines; ++k) {
+        f.Add(1, t + k * kS / 5, 200, flaky_slow ? 1.5 + 0.01 * k : 0.1 + 0.002 * k);
+      }
+      f.Add(2, t, 200, 3.0);
+      f.Flush(p);
+    }
+    engine.EndPartition(p);
+    std::vector<std::string> events;
+    for (const Anomaly& a : rec.anomalies) events.push_back(AnomalyToJson(a));
+    return events;
+  };
+  const std::vector<std::string> lazy = run(false);
+  const std::vector<std::string> eager = run(true);
+  ASSERT_GE(eager.size(), 6u);
+  int flaky = 0, quiet = 0;
+  for (const std::string& e : eager) {
+    flaky += e.find("\"site\":\"flaky\"") != std::string::npos;
+    quiet += e.find("\"site\":\"quiet\"") != std::string::npos;
+  }
+  EXPECT_GE(flaky, 2);
+  EXPECT_EQ(quiet, 0);
+  ASSERT_EQ(lazy.size(), eager.size());
+  for (size_t i = 0; i < lazy.size(); ++i) EXPECT_EQ(lazy[i], eager[i]);
+}
+
 TEST(NoDataDetectorTest, ASilentSiteIsNoDataNeverResolvedUntilItSpeaksAgain) {
   WindowEngineOptions o = Options();
   DetectorSpec nd;

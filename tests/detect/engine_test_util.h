@@ -46,6 +46,12 @@ class Feeder {
     const size_t i = Fold(site, t, r);
     delta_.samples.push_back({static_cast<uint32_t>(i), mapping_.Bin(latency)});
   }
+  // An access line without a latency (a log format that has none).
+  void AddWithoutLatency(int site, EventTime t, int status = 200) {
+    ParsedRecord r;
+    r.status = static_cast<uint16_t>(status);
+    Fold(site, t, r);
+  }
   // An error-log line of level error.
   void AddErrorLine(int site, EventTime t) {
     ParsedRecord r;
