@@ -229,15 +229,20 @@ std::string WithEngineToken(std::string state, int token, const std::string& val
   return state.replace(pos, end - pos, value);
 }
 
-std::string SnapshotWithEngineToken(int token, const std::string& value,
-                                    const WindowEngineOptions& o = Options()) {
+// Two minutes of one site, then (with `end`) the end of input: every bucket closed.
+std::string TwoMinuteSnapshot(const WindowEngineOptions& o, bool end) {
   Recorder rec;
   WindowEngine engine(o, &rec);
   engine.AddPartition();
   Feeder f(&engine, {"a"});
   for (int i = 0; i < 120; ++i) f.Add(0, kT0 + i * kS);
   f.Flush();
-  return WithEngineToken(engine.SaveState(), token, value);
+  if (end) engine.EndPartition(0);
+  return engine.SaveState();
+}
+
+std::string SnapshotWithEngineToken(int token, const std::string& value) {
+  return WithEngineToken(TwoMinuteSnapshot(Options(), /*end=*/false), token, value);
 }
 
 absl::Status LoadInto(const std::string& state) {
@@ -279,21 +284,12 @@ TEST(WindowEngineTest, APartitionAtTheEndOfTimeClosesNothingPastTheData) {
   silent.type = DetectorType::kNoData;
   silent.no_data_after = 5 * 60 * kS;
   o.detectors.push_back(silent);
-  std::string state;
-  {
-    Recorder rec;
-    WindowEngine engine(o, &rec);
-    engine.AddPartition();
-    Feeder f(&engine, {"a"});
-    for (int i = 0; i < 120; ++i) f.Add(0, kT0 + i * kS);
-    f.Flush();
-    engine.EndPartition(0);  // every bucket closed: none open in the snapshot
-    state = engine.SaveState();
-  }
-  // The partition not ended, at the end of time; closed data ending in 1970 (as in the fuzz
-  // input) lets the engine skip ahead at once.
-  state = WithEngineToken(WithEngineToken(WithEngineToken(state, 8, "9223372036854775807"), 9, "0"),
-                          3, "1000");
+  // Every bucket closed: none open in the snapshot. The partition not ended, at the end of
+  // time; closed data ending in 1970 (as in the fuzz input) lets the engine skip ahead at once.
+  const std::string state = WithEngineToken(
+      WithEngineToken(WithEngineToken(TwoMinuteSnapshot(o, /*end=*/true), 8, "9223372036854775807"),
+                      9, "0"),
+      3, "1000");
   Recorder rec;
   WindowEngine engine(o, &rec);
   engine.AddPartition();
