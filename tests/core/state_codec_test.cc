@@ -33,7 +33,8 @@ TEST(StateReaderTest, NumbersOutOfRangeOrWithStrayBytesAreRefused) {
   EXPECT_FALSE(ReadsUInt("18446744073709551616", &u));
   EXPECT_FALSE(ReadsUInt("-1", &u));
   EXPECT_FALSE(ReadsUInt(std::string("7\0", 2), &u));
-  StateReader d(std::string("1.5\0" "9", 5));
+  const std::string stray("1.5\0" "9", 5);  // the reader keeps a view: the text must outlive it
+  StateReader d(stray);
   double x = 0;
   EXPECT_FALSE(d.NextLine() && d.Double(&x));
 
