@@ -486,8 +486,15 @@ void KafkaSource::OnRebalance(int err, void* p) {
   }
   if (assign) {
     assigned_once_ = true;
-    // New partitions wait too while the pipeline is full.
-    if (paused_.load()) rd_kafka_pause_partitions(rk, parts);
+    // New partitions wait too while the pipeline is full; otherwise they are read, even those
+    // this consumer paused before a revoke gave them away: librdkafka keeps a partition's pause
+    // across a revoke and a new assignment (confluentinc/librdkafka#1849), and a partition given
+    // back paused was never read again (an --exit-at-end instance waited for it forever).
+    if (paused_.load()) {
+      rd_kafka_pause_partitions(rk, parts);
+    } else {
+      rd_kafka_resume_partitions(rk, parts);
+    }
   }
 }
 

@@ -907,6 +907,79 @@ TEST(KafkaSourceTest, AFullPipelinePausesReadingAndStaysInTheGroup) {
   EXPECT_EQ(got, want);
 }
 
+// librdkafka keeps a partition paused across a revoke and a new assignment (confluentinc/
+// librdkafka#1849). An instance paused by a full pipeline when a second one joins is given
+// partitions back that it had paused: it must read them once the pipeline drains. (Before the
+// fix it never did: with --exit-at-end it waited for them forever, as a stage-1 instance of the
+// two-stage test did in CI.)
+TEST(KafkaSourceTest, PartitionsPausedWhenAJoinRevokedThemAreReadWhenGivenBack) {
+  TempDir dir;
+  const std::string topic = UniqueName("repause"), group = UniqueName("repausegroup");
+  const uint64_t total = PrepareSlowBackfill(
+      dir, topic, "--format nginx --sites 8 --rps 3 --duration 40m --seed 17 --incident errors,1,10m,8m",
+      "state:\n  topic: " + UniqueName("repausestate") + "\n  interval: 1s\n", /*keyed=*/true,
+      /*partitions=*/2);
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  const std::string fifo = dir / "stats.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const int holder = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(holder, 0);
+  ASSERT_GT(::fcntl(holder, F_SETPIPE_SZ, 4096), 0);
+  const std::string input = "kafka://" + Broker() + "/" + topic + "?group=" + group;
+  Spawned a = SpawnSitepulse({"run", "--config", dir / "slow.yaml", "--input", input, "--exit-at-end",
+                              "--stats", "file:" + fifo, "--output", "file:" + dir / "a.jsonl"},
+                             dir, "a.err");
+  ASSERT_GT(a.port, 0);
+  bool paused = false;
+  for (int i = 0; i < 300 && !paused; ++i) {
+    paused = Metric(a, dir, "sitepulse_kafka_paused") == 1;
+    if (!paused) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(paused) << ReadFile(dir / "a.err");
+  Spawned b = SpawnSitepulse({"run", "--config", dir / "slow.yaml", "--input", input, "--exit-at-end",
+                              "--output", "file:" + dir / "b.jsonl"},
+                             dir, "b.err");
+  ASSERT_GT(b.port, 0);
+  // The join revokes a's (paused) partitions; the revoke waits for a's pipeline, so drain it.
+  bool revoked = false;
+  for (int i = 0; i < 600 && !revoked; ++i) {
+    revoked = ReadFile(dir / "a.err").find("revoked") != std::string::npos;
+    if (!revoked) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  auto drain = std::async(std::launch::async, [&] { return RunCommand("cat " + fifo + " > /dev/null", dir); });
+  ASSERT_TRUE(revoked) << ReadFile(dir / "a.err");
+  for (Spawned* s : {&a, &b}) {
+    int status = 0;
+    const bool exited = WaitForExit(s->pid, 120, &status);
+    if (!exited) ::close(holder);
+    ASSERT_TRUE(exited) << "an instance did not finish\na:\n" << ReadFile(dir / "a.err") << "b:\n"
+                        << ReadFile(dir / "b.err");
+    s->pid = -1;
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+  ::close(holder);
+  drain.wait();
+  const std::string a_err = ReadFile(dir / "a.err");
+  EXPECT_NE(a_err.find("reading paused until it catches up"), std::string::npos) << a_err;
+  // a read on after the join: it was given partitions back and ended them.
+  EXPECT_NE(a_err.find("assigned", a_err.find("revoked")), std::string::npos) << a_err;
+  uint64_t read = 0;
+  for (const char* f : {"a.err", "b.err"}) {
+    const std::string summary = testing::LastLine(ReadFile(dir / f));
+    const size_t at = summary.find("\"lines\":");
+    ASSERT_NE(at, std::string::npos) << summary;
+    read += std::strtoull(summary.c_str() + at + 8, nullptr, 10);
+  }
+  EXPECT_GE(read, total);
+  std::set<std::string> want, got;
+  for (const std::string& line : Lines(ReadFile(dir / "file.jsonl"))) want.insert(line);
+  for (const char* f : {"a.jsonl", "b.jsonl"}) {
+    for (const std::string& line : Lines(ReadFile(dir / f))) got.insert(line);
+  }
+  ASSERT_FALSE(want.empty());
+  EXPECT_EQ(got, want) << a_err << ReadFile(dir / "b.err");
+}
+
 // Scale-out: two instances in one group on a topic keyed by site split the partitions; a third
 // joins mid-stream, and the group hands a partition over to it (with its state, through the
 // state topic). Together they produce exactly the clean run's anomalies, nothing missing and
