@@ -114,12 +114,7 @@ class StateReader {
   // Integers are the whole token, in range: strtoll read an empty token as 0, stopped at a NUL
   // byte inside one, and saturated one past the range to INT64_MAX, the end-of-input sentinel
   // (a damaged partition time closed every bucket at once, at 2262: fuzz/state_fuzz.cc).
-  bool Int(int64_t* out) {
-    std::string_view t;
-    if (!Token(&t)) return false;
-    const auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), *out);
-    return ec == std::errc() && ptr == t.data() + t.size() && !t.empty();
-  }
+  bool Int(int64_t* out) { return Integer(out); }
   // An event time (or a time sentinel): an integer that is INT64_MIN, INT64_MAX or within
   // 1970..2200, so that differences between two never overflow. A damaged file with another
   // number fails here, not in arithmetic later (fuzz/state_fuzz.cc).
@@ -127,22 +122,25 @@ class StateReader {
     constexpr int64_t kLatest = 7'300'000'000'000'000'000;  // 2201, past every plausible time
     return Int(out) && (*out == INT64_MIN || *out == INT64_MAX || (*out >= 0 && *out <= kLatest));
   }
-  bool UInt(uint64_t* out) {
-    std::string_view t;
-    if (!Token(&t)) return false;
-    const auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), *out);
-    return ec == std::errc() && ptr == t.data() + t.size() && !t.empty();
-  }
+  bool UInt(uint64_t* out) { return Integer(out); }
   bool Double(double* out) {
     std::string_view t;
     if (!Token(&t)) return false;
-    const std::string s(t);
+    const std::string s(t);  // strtod needs a terminated string (one with a NUL inside stops short)
     char* end;
     *out = std::strtod(s.c_str(), &end);
-    return !s.empty() && end == s.c_str() + s.size();
+    return end == s.c_str() + s.size();
   }
 
  private:
+  template <typename T>
+  bool Integer(T* out) {
+    std::string_view t;
+    if (!Token(&t)) return false;
+    const auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), *out);
+    return ec == std::errc() && ptr == t.data() + t.size();
+  }
+  // The next token: never empty (false at the end of the line).
   bool Token(std::string_view* out) {
     while (!line_.empty() && line_.front() == ' ') line_.remove_prefix(1);
     if (line_.empty()) return false;

@@ -76,8 +76,7 @@ struct WindowEngine::Site {
     WindowCounters counters;
     DenseSketch latency;
     bool live = false;
-    bool read = false;    // read at this close
-    uint32_t unread = 0;  // closes since it was last read
+    size_t read_at = 0;  // `pushed` when a detector last read it
   };
   std::vector<Running> windows;
   std::vector<std::unique_ptr<Detector>> detectors;
@@ -770,13 +769,8 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
   // one merge per bucket of that stretch).
   for (size_t w = 0; w < site.windows.size(); ++w) {
     Site::Running& win = site.windows[w];
-    if (!win.live) continue;
-    if (win.read) {
-      win.read = false;
-      win.unread = 0;
-    } else if (++win.unread >= window_buckets_[w]) {
+    if (win.live && site.pushed - win.read_at >= window_buckets_[w]) {
       win.live = false;
-      win.unread = 0;
       win.latency = DenseSketch{};
     }
   }
@@ -792,9 +786,8 @@ const DenseSketch& WindowEngine::WindowLatency(Site& site, size_t slot) {
       win.latency.Merge(site.ring[k % ring_capacity_].latency);
     }
     win.live = true;
-    win.unread = 0;
   }
-  win.read = true;
+  win.read_at = site.pushed;
   return win.latency;
 }
 
