@@ -936,6 +936,7 @@ TEST(KafkaSourceTest, PartitionsPausedWhenAJoinRevokedThemAreReadWhenGivenBack) 
     if (!paused) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ASSERT_TRUE(paused) << ReadFile(dir / "a.err");
+  ASSERT_LT(LinesTotal(a, dir), total) << "paused with nothing left to read: the test shows nothing";
   Spawned b = SpawnSitepulse({"run", "--config", dir / "slow.yaml", "--input", input, "--exit-at-end",
                               "--output", "file:" + dir / "b.jsonl"},
                              dir, "b.err");
