@@ -1034,6 +1034,9 @@ absl::Status WindowEngine::LoadSiteLine(StateReader& r, Site** site) {
       !r.Time(&last_data)) {
     return Damaged(r, "site");
   }
+  // A site's first closed bucket had data, and closing it set the engine's closed data end: an
+  // engine line without one lets Advance skip ahead as if nothing had closed (a damaged file).
+  if (pushed > 0 && last_data_end_ == INT64_MIN) return Damaged(r, "site: closed buckets, no closed data");
   Site* s = sites_[InternSite(name)].get();
   s->pushed = pushed;
   s->first_start = first_start;

@@ -268,6 +268,15 @@ TEST(WindowEngineTest, ClosedDataEndingAfterTheClosePositionIsRefused) {
       << st.message();
 }
 
+// An engine that has closed a bucket has a closed data end (the first bucket a site closes has
+// data). A snapshot whose engine line lost it while its sites have closed buckets is damaged: it
+// would let the engine skip ahead as if nothing had closed (Advance's rule for a fresh engine).
+TEST(WindowEngineTest, SitesWithClosedBucketsButNoClosedDataAreRefused) {
+  const absl::Status st = LoadInto(SnapshotWithEngineToken(3, std::to_string(INT64_MIN)));
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("closed buckets, no closed data"), std::string::npos) << st.message();
+}
+
 // A partition time past the range read as INT64_MAX and closed every bucket at once, at 2262
 // (fuzz/state_fuzz.cc: an event its readers refuse). Now the number is refused; the end of time
 // itself (what an ended stage-1 partition sends) holds nothing back, like an ended input, and
