@@ -470,6 +470,12 @@ void KafkaSource::OnRebalance(int err, void* p) {
                    static_cast<long long>(options_.revoke_timeout / kNanosPerSecond));
     }
   }
+  Reassign(parts, assign);
+}
+
+void KafkaSource::Reassign(void* p, bool assign) {
+  auto* parts = static_cast<rd_kafka_topic_partition_list_t*>(p);
+  rd_kafka_t* rk = Rk(rk_);
   const bool cooperative = rd_kafka_rebalance_protocol(rk) != nullptr &&
                            std::string(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE";
   if (!cooperative && !assign) paused_.store(false);  // an eager revoke unassigns everything

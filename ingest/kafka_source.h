@@ -151,6 +151,9 @@ class KafkaSource {
   explicit KafkaSource(const KafkaSourceOptions& options) : options_(options) {}
   int PartitionId(const std::string& topic, int32_t partition);
   void OnRebalance(int err, void* partitions);
+  // Hands the client the partitions a rebalance gave (assign) or took, pausing or resuming what
+  // it gives as the pipeline is.
+  void Reassign(void* partitions, bool assign);
   static void RebalanceTrampoline(void* rk, int err, void* partitions, void* opaque);
   static void CommitTrampoline(void* rk, int err, void* offsets, void* opaque);
   // Where options_.start says a partition begins (rebalance callback).

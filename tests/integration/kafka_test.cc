@@ -843,6 +843,15 @@ TEST(KafkaSourceTest, LostPartitionsAreReportedAndTheConsumerRecovers) {
   EXPECT_EQ(EventsIn(dir, {"out.jsonl"}), want) << err;
 }
 
+// Whether the instance paused its partitions (a full pipeline) within 30 s.
+bool WaitForPause(const Spawned& s, const TempDir& dir) {
+  for (int i = 0; i < 300; ++i) {
+    if (Metric(s, dir, "sitepulse_kafka_paused") == 1) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
 // A pipeline that cannot keep up (here: the stats sink writes into a FIFO nobody reads, so the
 // coordinator blocks) makes the consumer pause its partitions and go on polling: it stays in
 // the group past max.poll.interval.ms (7 s here, stalled for 12 s), nothing is lost or dropped,
@@ -873,12 +882,7 @@ TEST(KafkaSourceTest, AFullPipelinePausesReadingAndStaysInTheGroup) {
                                      "file:" + dir / "out.jsonl"},
                                     dir);
   ASSERT_GT(sp.port, 0);
-  bool paused = false;
-  for (int i = 0; i < 300 && !paused; ++i) {
-    paused = Metric(sp, dir, "sitepulse_kafka_paused") == 1;
-    if (!paused) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  ASSERT_TRUE(paused) << ReadFile(dir / "stderr");
+  ASSERT_TRUE(WaitForPause(sp, dir)) << ReadFile(dir / "stderr");
   const uint64_t at_pause = LinesTotal(sp, dir);
   EXPECT_LT(at_pause, total);
   std::this_thread::sleep_for(std::chrono::seconds(12));
@@ -930,12 +934,7 @@ TEST(KafkaSourceTest, PartitionsPausedWhenAJoinRevokedThemAreReadWhenGivenBack) 
                               "--stats", "file:" + fifo, "--output", "file:" + dir / "a.jsonl"},
                              dir, "a.err");
   ASSERT_GT(a.port, 0);
-  bool paused = false;
-  for (int i = 0; i < 300 && !paused; ++i) {
-    paused = Metric(a, dir, "sitepulse_kafka_paused") == 1;
-    if (!paused) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  ASSERT_TRUE(paused) << ReadFile(dir / "a.err");
+  ASSERT_TRUE(WaitForPause(a, dir)) << ReadFile(dir / "a.err");
   ASSERT_LT(LinesTotal(a, dir), total) << "paused with nothing left to read: the test shows nothing";
   Spawned b = SpawnSitepulse({"run", "--config", dir / "slow.yaml", "--input", input, "--exit-at-end",
                               "--output", "file:" + dir / "b.jsonl"},
