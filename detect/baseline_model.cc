@@ -158,7 +158,9 @@ bool BaselineModel::Load(StateReader& r) {
     if (!r.UInt(&v) || v > kMaxSlotVisits) return false;
     n = static_cast<uint16_t>(v);
   }
-  return std::isfinite(level_) && std::isfinite(spread_);
+  // A mean absolute deviation is a number and never negative (a negative one loaded and held the
+  // deviation scale at its floor until learning pulled it back up).
+  return std::isfinite(level_) && std::isfinite(spread_) && spread_ >= 0;
 }
 
 }  // namespace sitepulse

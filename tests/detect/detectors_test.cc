@@ -384,6 +384,39 @@ TEST(LearnedDetectorTest, ContextEvidenceSurvivesARestart) {
   EXPECT_FALSE(engine.LoadState(damaged).ok());
 }
 
+// A baseline's level and spread are numbers, the spread (a mean absolute deviation) never
+// negative: a snapshot with "nan", "inf" or a negative spread there is damaged, not loaded (a
+// negative spread loaded before and held the deviation scale at its floor).
+TEST(LearnedDetectorTest, ABaselineWithoutANumberForLevelOrSpreadIsRefused) {
+  std::string state;
+  RunShift(ScoreMode::kDeviation, &state);
+  const size_t line = state.find("\nbaseline ");
+  ASSERT_NE(line, std::string::npos) << state.substr(0, 2000);
+  // `baseline <started> <warm> <first_t> <last_t> <samples> <deviating_since> <level> <spread> ...`
+  auto with_token = [&](int token, const std::string& value) {
+    std::string damaged = state;
+    size_t pos = line + 1;
+    for (int i = 0; i < token; ++i) pos = damaged.find(' ', pos) + 1;
+    return damaged.replace(pos, damaged.find_first_of(" \n", pos) - pos, value);
+  };
+  WindowEngineOptions o = Options();
+  DetectorSpec s = Learned("p99_baseline", DetectorType::kBaseline, Metric::kP99);
+  s.window = kMin;
+  o.detectors.push_back(s);
+  auto loads = [&](const std::string& text) {
+    Recorder rec;
+    WindowEngine engine(o, &rec);
+    engine.AddPartition();
+    return engine.LoadState(text).ok();
+  };
+  ASSERT_TRUE(loads(state));
+  for (const char* bad : {"nan", "inf", "-inf"}) {
+    EXPECT_FALSE(loads(with_token(7, bad))) << "level " << bad;
+    EXPECT_FALSE(loads(with_token(8, bad))) << "spread " << bad;
+  }
+  EXPECT_FALSE(loads(with_token(8, "-1"))) << "a negative spread";
+}
+
 // A p99 alert that ends over requests without a latency (the log format lost its field) carries
 // a number: it sent "value": null, which its readers refuse (found by fuzz/state_fuzz.cc).
 TEST(ThresholdDetectorTest, AnAlertEndingOverRequestsWithoutLatencyCarriesANumber) {
