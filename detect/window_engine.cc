@@ -265,7 +265,7 @@ void WindowEngine::Relayout(Site& site, size_t old_capacity) {
   site.ring = std::move(ring);
   site.windows.assign(window_lengths_.size(), Site::Running{});
   for (size_t w = 0; w < window_lengths_.size(); ++w) {
-    const size_t len = static_cast<size_t>(window_lengths_[w] / options_.resolution);
+    const size_t len = window_buckets_[w];
     for (size_t k = site.pushed - std::min(kept, len); k < site.pushed; ++k) {
       const Site::Closed& c = site.ring[k % ring_capacity_];
       site.windows[w].counters.Add(c.counters);
@@ -699,7 +699,7 @@ void WindowEngine::CloseSite(uint32_t id, EventTime start, EventTime end) {
   // The slot about to be overwritten is the oldest bucket; windows shorter than the ring have
   // already let go of it (below), the longest lets go now.
   for (size_t w = 0; w < window_lengths_.size(); ++w) {
-    const size_t len = static_cast<size_t>(window_lengths_[w] / options_.resolution);
+    const size_t len = window_buckets_[w];
     if (site.pushed >= len && len > 0) {
       const Site::Closed& leaving = site.ring[(site.pushed - len) % ring_capacity_];
       site.windows[w].counters.Subtract(leaving.counters);
@@ -1111,7 +1111,7 @@ absl::Status WindowEngine::LoadBucket(const std::string& word, StateReader& r, S
   if (!c.latency.Load(r)) return Damaged(r, "ring sketch");
   // Rebuild the running windows from the ring: each window holds its last `len` buckets.
   for (size_t w = 0; w < window_lengths_.size(); ++w) {
-    const size_t len = static_cast<size_t>(window_lengths_[w] / options_.resolution);
+    const size_t len = window_buckets_[w];
     if (k + len < site->pushed) continue;
     site->windows[w].counters.Add(c.counters);
     if (SlidesLatency(*site, w)) site->windows[w].latency.Merge(c.latency);  // lazy: not live
