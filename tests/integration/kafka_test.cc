@@ -1111,6 +1111,16 @@ void RunTwoStages(const TempDir& dir, bool kill_one, TwoStageRun* run) {
   if (kill_one) {
     const uint64_t seen = WaitForLines(folds[0], dir, run->lines / 12, 60);
     ASSERT_GE(seen, run->lines / 12) << ReadFile(dir / "s1_a");
+    // Killed after a commit of what it read so far, so that its partitions are taken over from
+    // its commits (the log check below). Reading fast, it once reached the line count before its
+    // first commit: everything was read again from offset 0, correct but not a takeover.
+    const double committed = Metric(folds[0], dir, "sitepulse_partials_transactions");
+    double now_committed = committed;
+    for (int i = 0; i < 300 && now_committed <= committed; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      now_committed = Metric(folds[0], dir, "sitepulse_partials_transactions");
+    }
+    ASSERT_GT(now_committed, committed) << "no commit within 30 s: " << ReadFile(dir / "s1_a");
     kill(folds[0].pid, SIGKILL);
     int status = 0;
     waitpid(folds[0].pid, &status, 0);
