@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,8 +18,14 @@ namespace sitepulse {
 
 class SlotRing {
  public:
+  struct Slot;
   SlotRing() = default;
+  // A ring with slots of its own.
   SlotRing(DurationNs window, DurationNs resolution);
+  // A ring over `storage`, SlotsFor(window, resolution) slots owned elsewhere (BurnState keeps
+  // the slots of all its rings in one allocation).
+  SlotRing(DurationNs window, DurationNs resolution, Slot* storage);
+  static size_t SlotsFor(DurationNs window, DurationNs resolution);
 
   // Adds the counts of the bucket [end - resolution, end). Calls come in increasing `end`.
   void Add(EventTime end, uint64_t good, uint64_t total);
@@ -33,7 +40,6 @@ class SlotRing {
   void Save(StateWriter& w) const;
   bool Load(StateReader& r);
 
- private:
   // 16 bytes (about 330 slots per site with the shipped pairs). A slot counts at most 2^32 - 1
   // requests: past that (a site above a million requests a second for a 72-minute slot of a
   // 3-day window) it keeps the share of good requests of the ones it counted.
@@ -42,12 +48,17 @@ class SlotRing {
     uint32_t good = 0;
     uint32_t total = 0;
   };
+
+ private:
+  static DurationNs GranularityFor(DurationNs window, DurationNs resolution);
   // Adds to `s` and the ring's sums, unless the slot would pass 2^32 - 1 requests.
   void AddTo(Slot& s, uint64_t good, uint64_t total);
   DurationNs window_ = 0;
   DurationNs granularity_ = 1;
   size_t SlotOf(EventTime start) const;  // the place of the slot starting at `start`
-  std::vector<Slot> slots_;
+  Slot* slots_ = nullptr;
+  size_t size_ = 0;
+  std::unique_ptr<Slot[]> own_;  // the slots, when they are the ring's own
   uint64_t good_ = 0;
   uint64_t total_ = 0;
   // Every slot starting at or before this has been expired (INT64_MIN: none known): Expire
@@ -72,6 +83,7 @@ class BurnState {
  private:
   SlotRing* Ring(DurationNs window);
   double budget_;  // 1 - objective
+  std::unique_ptr<SlotRing::Slot[]> slots_;  // every ring's, in one allocation
   std::vector<SlotRing> rings_;
 };
 

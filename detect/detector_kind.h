@@ -59,6 +59,11 @@ struct DetectorKind {
   void (*defaults)(DetectorSpec* spec) = nullptr;
   // Reads a sliding window of spec.window (the engine keeps one running sum per length).
   bool windowed = false;
+  // Judges nothing on a window whose volume is under spec.min_requests (at least 1; volume:
+  // requests, and error-log lines too for error_log_rate; EvaluateThreshold): with its alert
+  // inactive such a close leaves it as it was, so the engine does not call it (a quiet site's
+  // detectors cost nothing; replay's observer, which sees every judgement, aside).
+  bool volume_gated = false;
   // How long after a bucket its state may still matter: the engine's history length.
   DurationNs (*hold)(const DetectorSpec& spec, DurationNs resolution) = nullptr;
   // Also runs on __other__ (the sites past the cap, together).

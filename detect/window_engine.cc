@@ -218,8 +218,19 @@ void WindowEngine::AddDetectors(Site& site, uint8_t set,
       d->set = set;
     }
     d->window_slot = WindowSlot(s.window);
+    SetGate(*d);
     site.detectors.push_back(std::move(d));
   }
+}
+
+void WindowEngine::SetGate(Detector& d) const {
+  const DetectorSpec& s = d.spec();
+  const DetectorKind& kind = KindOf(s.type);
+  d.windowed = kind.windowed;
+  const bool gated = kind.volume_gated && !options_.evaluate_every_close &&
+                     (d.set == 0 ? env_.observer : compare_env_.observer) == nullptr;
+  d.gate_floor = gated ? std::max<uint64_t>(s.min_requests, 1) : 0;
+  d.gate_counts_error_lines = s.metric == Metric::kErrorLogRate;
 }
 
 void WindowEngine::Reconfigure(
@@ -241,6 +252,7 @@ void WindowEngine::Reconfigure(
     AddDetectors(site, 0, &run);
     for (auto& d : compare) {
       d->window_slot = WindowSlot(d->spec().window);
+      SetGate(*d);
       site.detectors.push_back(std::move(d));
     }
     for (auto& d : run) {
@@ -745,8 +757,13 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
   in.last_data_end = site.last_data_end;
   for (const auto& d : site.detectors) {
     WindowView view;
-    if (KindOf(d->spec().type).windowed) {
+    if (d->windowed) {
       const Site::Running& win = site.windows[d->window_slot];
+      if (d->gate_floor > 0 && d->alert_inactive()) {
+        const uint64_t volume = win.counters.requests +
+                                (d->gate_counts_error_lines ? win.counters.error_log_lines : 0);
+        if (volume < d->gate_floor) continue;  // it would judge nothing and stay inactive
+      }
       view.requests = win.counters.requests;
       view.errors_5xx = win.counters.errors_5xx;
       view.error_log_lines = win.counters.error_log_lines;

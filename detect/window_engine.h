@@ -50,6 +50,9 @@ struct WindowEngineOptions {
   // Tests: every latency window kept running at every close, as before windows were kept only
   // while read (the events must be the same).
   bool eager_latency_windows = false;
+  // Tests: every detector called at every close, as before detectors a window's volume cannot
+  // wake were skipped (DetectorKind::volume_gated; the events and the state must be the same).
+  bool evaluate_every_close = false;
 };
 
 // A closed bucket of one site, as handed to the stats sink.
@@ -199,6 +202,8 @@ class WindowEngine {
   // The detectors of configuration `set` for `site`, appended to its list (each reused from
   // `reuse` when one there has equal settings).
   void AddDetectors(Site& site, uint8_t set, std::vector<std::unique_ptr<Detector>>* reuse);
+  // The detector's copy of what its kind says (windowed, volume_gated) for Evaluate.
+  void SetGate(Detector& d) const;
   const std::vector<DetectorSpec>& SpecsFor(const std::string& site, uint8_t set) const;
   // Windows, ring length and hold time from every configured spec.
   void ComputeGeometry();

@@ -44,6 +44,7 @@ const DetectorKind& BaselineKind() {
             s->for_duration = 2 * 60 * kNanosPerSecond;
           },
       .windowed = true,
+      .volume_gated = true,
       .hold = WindowedHold,
       .for_other = [](const DetectorSpec& s) { return !IsLatencyMetric(s.metric); },
       .make = [](const DetectorSpec& s, DetectorEnv& env) -> std::unique_ptr<Detector> {

@@ -44,6 +44,7 @@ const DetectorKind& ErrorSpikeKind() {
       .options = Options(),
       .defaults = Defaults,
       .windowed = true,
+      .volume_gated = true,
       .hold = WindowedHold,
       .for_other = [](const DetectorSpec&) { return true; },
       .make = [](const DetectorSpec& s, DetectorEnv& env) -> std::unique_ptr<Detector> {

@@ -59,6 +59,7 @@ const DetectorKind& ThresholdKind() {
       .options = Options(),
       .required = {"metric", "threshold"},
       .windowed = true,
+      .volume_gated = true,
       .hold = WindowedHold,
       .for_other = [](const DetectorSpec& s) { return !IsLatencyMetric(s.metric); },
       .make = [](const DetectorSpec& s, DetectorEnv&) -> std::unique_ptr<Detector> {

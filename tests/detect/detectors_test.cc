@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -498,6 +499,87 @@ TEST(LatencyWindowTest, WindowsKeptOnlyWhileReadGiveTheEventsOfWindowsAlwaysKept
   EXPECT_EQ(quiet, 0);
   ASSERT_EQ(lazy.size(), eager.size());
   for (size_t i = 0; i < lazy.size(); ++i) EXPECT_EQ(lazy[i], eager[i]);
+}
+
+// Detectors whose window is under their min_requests and whose alert is inactive are not called
+// (DetectorKind::volume_gated): the events and the final state are those of every detector called
+// at every close. Sites cross min_requests on and off while slow, failing and logging errors; the
+// thresholds judge above and below, on requests and on error-log lines; learned baselines learn
+// and fire.
+TEST(VolumeGateTest, DetectorsSkippedUnderTheirVolumeGiveTheEventsAndStateOfEveryClose) {
+  auto run = [](bool every) {
+    WindowEngineOptions o = Options();
+    o.evaluate_every_close = every;
+    DetectorSpec p99 = testing::Spec("p99_high", Metric::kP99, 1.0, kMin);
+    p99.min_requests = 100;
+    o.detectors.push_back(p99);
+    DetectorSpec errors = testing::Spec("errors", Metric::kErrorRate, 0.2, 2 * kMin);
+    errors.min_requests = 150;
+    errors.keep_firing_for = kMin;
+    o.detectors.push_back(errors);
+    DetectorSpec slow_traffic = testing::Spec("rate_low", Metric::kRequestRate, 2.0, kMin);
+    slow_traffic.above = false;
+    slow_traffic.min_requests = 60;
+    slow_traffic.for_duration = 0;
+    o.detectors.push_back(slow_traffic);
+    DetectorSpec error_lines = testing::Spec("error_lines", Metric::kErrorLogRate, 0.5, kMin);
+    error_lines.min_requests = 40;
+    o.detectors.push_back(error_lines);
+    DetectorSpec learned = Learned("p99_baseline", DetectorType::kBaseline, Metric::kP99);
+    learned.window = kMin;
+    learned.min_requests = 100;
+    learned.sensitivity = 4;
+    o.detectors.push_back(learned);
+    DetectorSpec spike = Learned("error_spike", DetectorType::kErrorSpike, Metric::kErrorLogRate);
+    spike.window = kMin;
+    spike.sensitivity = 3;
+    spike.min_value = 0.2;
+    o.detectors.push_back(spike);
+    Recorder rec;
+    WindowEngine engine(o, &rec);
+    const int p = engine.AddPartition();
+    Feeder f(&engine, {"busy", "flaky", "quiet"});
+    for (int b = 0; b < 6 * 360; ++b) {
+      const EventTime t = kT0 + b * 10 * kS;
+      const bool busy_bad = b >= 1500 && b < 1560;
+      for (int k = 0; k < 30; ++k) {
+        f.Add(0, t + k * kS / 10, busy_bad && k % 3 == 0 ? 503 : 200,
+              busy_bad ? 2.0 : 0.05 + 0.001 * (k % 7));
+      }
+      for (int k = 0; busy_bad && k < 5; ++k) f.AddErrorLine(0, t + k * kS);
+      // 15 minutes at 3 lines a bucket, 15 at 25; slow, failing and logging errors in stretches
+      // that straddle both.
+      const int flaky_lines = (b / 90) % 2 == 0 ? 3 : 25;
+      const bool flaky_bad = (b % 240) >= 60 && (b % 240) < 150;
+      for (int k = 0; k < flaky_lines; ++k) {
+        f.Add(1, t + k * kS / 5, flaky_bad && k % 2 == 0 ? 500 : 200,
+              flaky_bad ? 1.5 + 0.01 * k : 0.1 + 0.002 * k);
+      }
+      for (int k = 0; flaky_bad && k < 12; ++k) f.AddErrorLine(1, t + k * kS / 2);
+      f.Add(2, t, b % 50 == 0 ? 500 : 200, 3.0);
+      f.Flush(p);
+    }
+    engine.EndPartition(p);
+    std::vector<std::string> out;
+    for (const Anomaly& a : rec.anomalies) out.push_back(AnomalyToJson(a));
+    out.push_back(engine.SaveState());
+    return out;
+  };
+  const std::vector<std::string> skipped = run(false);
+  const std::vector<std::string> every = run(true);
+  ASSERT_GE(every.size(), 8u);
+  std::set<std::string> fired;
+  for (size_t i = 0; i + 1 < every.size(); ++i) {
+    for (const char* d : {"p99_high", "errors", "rate_low", "error_lines", "p99_baseline", "error_spike"}) {
+      const std::string key = std::string("\"detector\":\"") + d + "\"";
+      if (every[i].find(key) != std::string::npos) fired.insert(d);
+    }
+  }
+  std::string names;
+  for (const std::string& d : fired) names += d + " ";
+  EXPECT_EQ(fired.size(), 6u) << "every detector fires at least once; fired: " << names;
+  ASSERT_EQ(skipped.size(), every.size());
+  for (size_t i = 0; i < skipped.size(); ++i) EXPECT_EQ(skipped[i], every[i]) << i;
 }
 
 TEST(NoDataDetectorTest, ASilentSiteIsNoDataNeverResolvedUntilItSpeaksAgain) {
