@@ -115,12 +115,36 @@ void DenseSketch::EnsureRange(int lo, int hi) {
   }
 }
 
+DenseSketch::SmallRuns::SmallRuns(const DenseSketch& s) {
+  SketchBin sorted[kSmall];
+  std::copy(s.small_, s.small_ + s.small_n_, sorted);
+  std::sort(sorted, sorted + s.small_n_);
+  for (uint32_t k = 0; k < s.small_n_; ++k) {
+    if (n > 0 && bins[n - 1] == sorted[k]) {
+      ++counts[n - 1];
+    } else {
+      bins[n] = sorted[k];
+      counts[n++] = 1;
+    }
+  }
+}
+
+void DenseSketch::Spill() {
+  if (small_n_ == 0) return;
+  const SmallRuns runs(*this);
+  small_n_ = 0;
+  EnsureRange(runs.bins[0], runs.bins[runs.n - 1]);
+  for (uint32_t k = 0; k < runs.n; ++k) counts_[static_cast<size_t>(runs.bins[k] - offset_)] += runs.counts[k];
+  Widen(runs.bins[0], runs.bins[runs.n - 1]);
+}
+
 void DenseSketch::AddSlow(SketchBin bin, uint32_t n) {
   total_ += n;
   if (bin == kZeroBin) {
     zero_ += n;
     return;
   }
+  Spill();
   const int b = bin;
   if (counts_.empty() || b < offset_ || b >= offset_ + static_cast<int>(counts_.size())) {
     EnsureRange(b, b);
@@ -131,6 +155,13 @@ void DenseSketch::AddSlow(SketchBin bin, uint32_t n) {
 
 void DenseSketch::Merge(const DenseSketch& other) {
   if (other.total_ == 0) return;
+  if (other.small_n_ > 0) {  // (its counts_ holds nothing)
+    zero_ += other.zero_;
+    total_ += other.zero_;
+    for (uint8_t k = 0; k < other.small_n_; ++k) Add(other.small_[k]);
+    return;
+  }
+  Spill();
   zero_ += other.zero_;
   total_ += other.total_;
   if (other.counts_.empty()) return;
@@ -152,6 +183,7 @@ void DenseSketch::Merge(const DenseSketch& other) {
 
 void DenseSketch::Merge(const CompactSketch& other) {
   if (other.total_ == 0) return;
+  Spill();
   zero_ += other.zero_;
   total_ += other.total_;
   if (other.size_ == 0) return;
@@ -170,6 +202,7 @@ void DenseSketch::Merge(const CompactSketch& other) {
 }
 
 void DenseSketch::Subtract(const CompactSketch& other) {
+  Spill();
   zero_ -= std::min<uint64_t>(zero_, other.zero_);
   total_ -= std::min<uint64_t>(total_, other.total_);
   other.ForEachBin([&](SketchBin bin, uint32_t n) {
@@ -187,6 +220,7 @@ void DenseSketch::Clear() {
   hi_ = INT_MIN;
   zero_ = 0;
   total_ = 0;
+  small_n_ = 0;
 }
 
 namespace {
@@ -201,6 +235,14 @@ double DenseSketch::Quantile(const SketchMapping& mapping, double q) const {
   const uint64_t rank = QuantileRank(q, total_);
   if (rank < zero_) return 0;
   uint64_t cum = zero_;
+  if (small_n_ > 0) {
+    const SmallRuns runs(*this);
+    for (uint32_t k = 0; k < runs.n; ++k) {
+      cum += runs.counts[k];
+      if (cum > rank) return mapping.Value(runs.bins[k]);
+    }
+    return mapping.Value(runs.bins[runs.n - 1]);
+  }
   for (size_t i = first(); i < end(); ++i) {
     cum += counts_[i];
     if (cum > rank) return mapping.Value(static_cast<SketchBin>(offset_ + static_cast<int>(i)));
@@ -217,7 +259,7 @@ double DenseSketch::Quantile(const SketchMapping& mapping, double q) const {
 void DenseSketch::Quantiles(const SketchMapping& mapping, const double* qs, size_t n,
                             double* out) const {
   size_t k = 0;
-  if (total_ > 0) {
+  if (total_ > 0 && small_n_ == 0) {
     uint64_t cum = zero_;
     size_t i = first();
     const size_t stop = end();
@@ -239,6 +281,7 @@ void DenseSketch::Quantiles(const SketchMapping& mapping, const double* qs, size
 uint64_t DenseSketch::CountAtMost(SketchBin bin) const {
   uint64_t n = zero_;
   if (bin == kZeroBin) return n;
+  for (uint8_t k = 0; k < small_n_; ++k) n += small_[k] <= bin;
   for (size_t i = first(); i < end(); ++i) {
     if (offset_ + static_cast<int>(i) > bin) break;
     n += counts_[i];
@@ -247,6 +290,16 @@ uint64_t DenseSketch::CountAtMost(SketchBin bin) const {
 }
 
 void DenseSketch::ToCompact(CompactSketch* out) const {
+  if (small_n_ > 0) {
+    const SmallRuns runs(*this);
+    uint32_t* w = out->Reset(runs.n);
+    out->zero_ = static_cast<uint32_t>(std::min<uint64_t>(zero_, UINT32_MAX));
+    out->total_ = static_cast<uint32_t>(std::min<uint64_t>(total_, UINT32_MAX));
+    for (uint32_t k = 0; k < runs.n; ++k) {
+      w[k] = (static_cast<uint32_t>(static_cast<uint16_t>(runs.bins[k])) << 16) | runs.counts[k];
+    }
+    return;
+  }
   const size_t from = first(), to = end();
   size_t words = 0;
   for (size_t i = from; i < to; ++i) words += counts_[i] == 0 ? 0 : counts_[i] >= 0xFFFF ? 2 : 1;
@@ -317,6 +370,16 @@ double CompactSketch::Quantile(const SketchMapping& mapping, double q) const {
 }
 
 void DenseSketch::Save(StateWriter& w) const {
+  if (small_n_ > 0) {  // as the counts they stand for
+    DenseSketch spilled;
+    spilled.zero_ = zero_;
+    spilled.total_ = total_;
+    std::copy(small_, small_ + small_n_, spilled.small_);
+    spilled.small_n_ = small_n_;
+    spilled.Spill();
+    spilled.Save(w);
+    return;
+  }
   w.Int(offset_).UInt(zero_).UInt(total_).UInt(counts_.size());
   for (uint32_t c : counts_) w.UInt(c);
 }
@@ -330,6 +393,7 @@ bool DenseSketch::Load(StateReader& r) {
   }
   offset_ = static_cast<int>(offset);
   counts_.assign(n, 0);
+  small_n_ = 0;
   lo_ = INT_MAX;
   hi_ = INT_MIN;
   for (size_t i = 0; i < counts_.size(); ++i) {

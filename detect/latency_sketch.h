@@ -74,22 +74,33 @@ class CompactSketch;
 
 class DenseSketch {
  public:
-  // Inline: the coordinator adds every latency sample of every batch.
+  // Inline: the coordinator adds every latency sample of every batch. The first kSmall samples
+  // of a sketch with no counts yet are kept as bins in the object itself (an open bucket of a
+  // quiet site, ten samples, touches no array of counts: none allocated, walked, or cleared);
+  // the next one moves them into the array.
   void Add(SketchBin bin, uint32_t n = 1) {
     const size_t i = static_cast<size_t>(static_cast<int>(bin) - offset_);
-    if (bin != kZeroBin && i < counts_.size()) {
-      total_ += n;
-      counts_[i] += n;
-      lo_ = std::min<int>(lo_, bin);
-      hi_ = std::max<int>(hi_, bin);
-    } else {
-      AddSlow(bin, n);
+    if (bin != kZeroBin) {
+      if (lo_ <= hi_) {
+        if (i < counts_.size()) {
+          total_ += n;
+          counts_[i] += n;
+          lo_ = std::min<int>(lo_, bin);
+          hi_ = std::max<int>(hi_, bin);
+          return;
+        }
+      } else if (n == 1 && small_n_ < kSmall) {
+        small_[small_n_++] = bin;
+        ++total_;
+        return;
+      }
     }
+    AddSlow(bin, n);
   }
   // Asks the CPU for the count Add(bin) will touch (the coordinator, a few samples ahead).
   void Prefetch(SketchBin bin) const {
     const size_t i = static_cast<size_t>(static_cast<int>(bin) - offset_);
-    if (i < counts_.size()) __builtin_prefetch(counts_.data() + i, 1);
+    if (lo_ <= hi_ && i < counts_.size()) __builtin_prefetch(counts_.data() + i, 1);
   }
   void Merge(const DenseSketch& other);
   void Merge(const CompactSketch& other);
@@ -103,6 +114,11 @@ class DenseSketch {
   // f(bin, count) for every other bin with a count, in increasing bin order.
   template <typename F>
   void ForEachBin(F&& f) const {
+    if (small_n_ > 0) {
+      SmallRuns runs(*this);
+      for (uint32_t k = 0; k < runs.n; ++k) f(runs.bins[k], runs.counts[k]);
+      return;
+    }
     for (size_t i = first(); i < end(); ++i) {
       if (counts_[i] != 0) f(static_cast<SketchBin>(offset_ + static_cast<int>(i)), counts_[i]);
     }
@@ -120,7 +136,19 @@ class DenseSketch {
   void Save(StateWriter& w) const;
   bool Load(StateReader& r);
 
+  // Samples kept in the object before an array of counts is used (see Add).
+  static constexpr uint8_t kSmall = 16;
+
  private:
+  // The small samples as ascending (bin, count) runs.
+  struct SmallRuns {
+    explicit SmallRuns(const DenseSketch& s);
+    SketchBin bins[kSmall];
+    uint32_t counts[kSmall];
+    uint32_t n = 0;
+  };
+  // Moves the small samples into the array of counts.
+  void Spill();
   void EnsureRange(int lo, int hi);
   void AddSlow(SketchBin bin, uint32_t n);
   // [first(), end()): the indexes into counts_ of bins lo_ .. hi_, clipped. Every count that is
@@ -141,6 +169,10 @@ class DenseSketch {
   int lo_ = INT_MAX, hi_ = INT_MIN;  // the bins that may hold counts (none when lo_ > hi_)
   uint64_t zero_ = 0;
   uint64_t total_ = 0;
+  // Samples not in counts_ (each a count of one, in the order added); only while counts_ holds
+  // none (lo_ > hi_). zero_ and total_ count them like the others.
+  uint8_t small_n_ = 0;
+  SketchBin small_[kSmall] = {};
 };
 
 // A closed bucket's sketch, kept small: per-site rings hold ring-capacity of these (90 for a

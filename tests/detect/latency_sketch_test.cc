@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <random>
 #include <vector>
 
@@ -267,6 +268,112 @@ TEST(DenseSketchTest, QuantilesInOneWalkEqualQuantileOneByOne) {
     for (int k = 0; k < 7; ++k) {
       EXPECT_EQ(got[k], s.Quantile(mapping, qs[k])) << "round " << round << " q " << qs[k];
     }
+  }
+}
+
+}  // namespace
+}  // namespace sitepulse
+
+namespace sitepulse {
+namespace {
+
+// Up to DenseSketch::kSmall samples live in the object before an array of counts is used: every
+// read (bins, quantiles, counts at most, the compact form, a snapshot, merges both ways) must be
+// what the samples make, below, at and past that size, with zeros, counts above one and a
+// sketch recycled from a wide one, against a plain map of the same samples.
+TEST(DenseSketchTest, SamplesKeptInTheObjectReadAsTheSamplesMake) {
+  const SketchMapping mapping(0.01);
+  std::mt19937_64 rng(11);
+  DenseSketch recycled;
+  for (int round = 0; round < 400; ++round) {
+    const int n = round % 40;
+    std::map<int, uint64_t> want;
+    uint64_t zeros = 0;
+    DenseSketch fresh;
+    DenseSketch& s = round % 2 == 0 ? fresh : recycled;
+    if (&s == &recycled) {
+      for (int i = 0; i < 300; ++i) s.Add(static_cast<SketchBin>(-200 + i));  // a wide array
+      s.Clear();
+    }
+    for (int i = 0; i < n; ++i) {
+      if (rng() % 9 == 0) {
+        s.Add(kZeroBin);
+        ++zeros;
+        continue;
+      }
+      const auto bin = static_cast<SketchBin>(static_cast<int>(rng() % 60) - 30 + (round % 3) * 100);
+      const uint32_t c = round % 5 == 4 && i == n / 2 ? 3 : 1;  // sometimes one count above one
+      s.Add(bin, c);
+      want[bin] += c;
+    }
+    uint64_t total = zeros;
+    for (const auto& [bin, c] : want) total += c;
+    ASSERT_EQ(s.count(), total) << round;
+    ASSERT_EQ(s.zero_count(), zeros) << round;
+    auto bins_of = [](const auto& sketch) {
+      std::map<int, uint64_t> got;
+      sketch.ForEachBin([&](SketchBin b, uint64_t c) { got[b] += c; });
+      return got;
+    };
+    EXPECT_EQ(bins_of(s), want) << round;
+    // Quantiles by rank over the samples.
+    for (double q : kQuantiles) {
+      if (total == 0) break;
+      const auto rank = static_cast<uint64_t>(q * static_cast<double>(total - 1));
+      double exact = 0;
+      uint64_t cum = zeros;
+      if (rank >= zeros) {
+        for (const auto& [bin, c] : want) {
+          cum += c;
+          if (cum > rank) {
+            exact = mapping.Value(static_cast<SketchBin>(bin));
+            break;
+          }
+        }
+      }
+      EXPECT_EQ(s.Quantile(mapping, q), exact) << round << " q " << q;
+    }
+    double five[5];
+    const double qs[] = {0.5, 0.9, 0.95, 0.99, 1};
+    s.Quantiles(mapping, qs, 5, five);
+    for (int k = 0; k < 5 && total > 0; ++k) EXPECT_EQ(five[k], s.Quantile(mapping, qs[k])) << round;
+    for (int at : {-40, -5, 0, 7, 95, 131, 300}) {
+      uint64_t below = zeros;
+      for (const auto& [bin, c] : want) below += bin <= at ? c : 0;
+      EXPECT_EQ(s.CountAtMost(static_cast<SketchBin>(at)), below) << round << " at " << at;
+    }
+    CompactSketch compact;
+    s.ToCompact(&compact);
+    EXPECT_EQ(compact.count(), total);
+    EXPECT_EQ(compact.zero_count(), zeros);
+    EXPECT_EQ(bins_of(compact), want) << round;
+    StateWriter w;
+    s.Save(w);
+    w.EndLine();
+    StateReader r(w.str());
+    ASSERT_TRUE(r.NextLine());
+    DenseSketch loaded;
+    ASSERT_TRUE(loaded.Load(r)) << round;
+    EXPECT_EQ(bins_of(loaded), want) << round;
+    EXPECT_EQ(loaded.count(), total);
+    // Merged into a sketch with counts, and a compact form merged into and subtracted from it.
+    DenseSketch into;
+    into.Add(static_cast<SketchBin>(5), 2);
+    into.Merge(s);
+    auto plus = want;
+    plus[5] += 2;
+    EXPECT_EQ(bins_of(into), plus) << round;
+    EXPECT_EQ(into.count(), total + 2);
+    DenseSketch small;
+    small.Add(static_cast<SketchBin>(12));
+    small.Merge(compact);
+    auto with12 = want;
+    with12[12] += 1;
+    EXPECT_EQ(bins_of(small), with12) << round;
+    small.Subtract(compact);
+    std::map<int, uint64_t> only12{{12, 1}};
+    EXPECT_EQ(bins_of(small), only12) << round;
+    EXPECT_EQ(small.count(), 1u);
   }
 }
 
