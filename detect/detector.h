@@ -85,11 +85,6 @@ class Detector {
   // Which configuration it belongs to: 0 the run's, 1 the one `replay --compare` evaluates
   // over the same windows.
   uint8_t set = 0;
-  // From its kind, set by the engine: it reads a window; the volume under which it judges
-  // nothing (0: none, DetectorKind::volume_gated), and whether error-log lines count in it.
-  bool windowed = false;
-  bool gate_counts_error_lines = false;
-  uint64_t gate_floor = 0;
   // No alert pending or firing (an inactive alert stepped with a false condition stays so).
   bool alert_inactive() const { return primary_.machine.phase() == AlertPhase::kInactive; }
 

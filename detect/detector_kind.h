@@ -64,6 +64,8 @@ struct DetectorKind {
   // inactive such a close leaves it as it was, so the engine does not call it (a quiet site's
   // detectors cost nothing; replay's observer, which sees every judgement, aside).
   bool volume_gated = false;
+  // Reads each closed bucket of its site (Detector::OnBucket); the engine calls only these.
+  bool reads_buckets = false;
   // How long after a bucket its state may still matter: the engine's history length.
   DurationNs (*hold)(const DetectorSpec& spec, DurationNs resolution) = nullptr;
   // Also runs on __other__ (the sites past the cap, together).

@@ -68,18 +68,32 @@ struct WindowEngine::Site {
   size_t pushed = 0;  // buckets pushed so far
   EventTime first_start = INT64_MIN;
 
-  // One running sum per distinct window length. A lazy latency window (window_lazy_) is slid
-  // only while `live`: built from the ring when a detector first reads it, dropped after a
-  // window's length of closes nobody read it. A quiet site's, below every min_requests, is
-  // never built: its closes touch no window sketch.
-  struct Running {
-    WindowCounters counters;
+  // One running sum per distinct window length; the counters apart from the latency, so a
+  // close that slides no latency touches only them. A lazy latency window (window_lazy_) is slid
+  // only while live (its bit in live_windows): built from the ring when a detector first reads
+  // it, dropped after a window's length of closes nobody read it. A quiet site's, below every
+  // min_requests, is never built: its closes touch no window sketch.
+  std::vector<WindowCounters> window_counts;
+  struct LatencyWindow {
     DenseSketch latency;
-    bool live = false;
     size_t read_at = 0;  // `pushed` when a detector last read it
   };
-  std::vector<Running> windows;
+  std::vector<LatencyWindow> window_latency;
+  uint64_t live_windows = 0;
+  bool live(size_t w) const { return (live_windows >> w) & 1; }
   std::vector<std::unique_ptr<Detector>> detectors;
+  // Beside each detector (same index), what Evaluate needs to pass it by without touching it:
+  // its window slot, the volume under which it judges nothing (0: never passed by;
+  // DetectorKind::volume_gated), and whether its alert is inactive (refreshed after every call).
+  struct Gate {
+    uint64_t floor = 0;
+    uint32_t slot = 0;
+    bool windowed = false;
+    bool error_lines = false;  // error-log lines count in its volume (error_log_rate)
+    bool inactive = true;
+    bool on_bucket = false;    // reads each closed bucket (DetectorKind::reads_buckets)
+  };
+  std::vector<Gate> gates;
   EventTime last_data_end = INT64_MIN;  // end of the newest bucket with requests or error lines
 };
 
@@ -134,13 +148,14 @@ void WindowEngine::ComputeGeometry() {
   window_lazy_.clear();
   for (size_t w = 0; w < window_lengths_.size(); ++w) {
     window_buckets_.push_back(static_cast<size_t>(window_lengths_[w] / options_.resolution));
-    window_lazy_.push_back(window_needs_latency_[w] && window_buckets_[w] > 0 &&
+    // (A site keeps which lazy windows are live in 64 bits; later ones are slid always.)
+    window_lazy_.push_back(window_needs_latency_[w] && window_buckets_[w] > 0 && w < 64 &&
                            !options_.eager_latency_windows);
   }
 }
 
 bool WindowEngine::SlidesLatency(const Site& site, size_t w) const {
-  return window_needs_latency_[w] && (!window_lazy_[w] || site.windows[w].live);
+  return window_needs_latency_[w] && (!window_lazy_[w] || site.live(w));
 }
 
 size_t WindowEngine::WindowSlot(DurationNs window) const {
@@ -183,7 +198,8 @@ std::unique_ptr<WindowEngine::Site> WindowEngine::MakeSite(std::string_view name
   site->name = std::string(name);
   site->is_other = name == kOtherSite;
   site->ring.resize(ring_capacity_);
-  site->windows.resize(window_lengths_.size());
+  site->window_counts.resize(window_lengths_.size());
+  site->window_latency.resize(window_lengths_.size());
   AddDetectors(*site, 0, nullptr);
   if (options_.compare) AddDetectors(*site, 1, nullptr);
   return site;
@@ -218,19 +234,27 @@ void WindowEngine::AddDetectors(Site& site, uint8_t set,
       d->set = set;
     }
     d->window_slot = WindowSlot(s.window);
-    SetGate(*d);
     site.detectors.push_back(std::move(d));
   }
+  SetGates(site);
 }
 
-void WindowEngine::SetGate(Detector& d) const {
-  const DetectorSpec& s = d.spec();
-  const DetectorKind& kind = KindOf(s.type);
-  d.windowed = kind.windowed;
-  const bool gated = kind.volume_gated && !options_.evaluate_every_close &&
-                     (d.set == 0 ? env_.observer : compare_env_.observer) == nullptr;
-  d.gate_floor = gated ? std::max<uint64_t>(s.min_requests, 1) : 0;
-  d.gate_counts_error_lines = s.metric == Metric::kErrorLogRate;
+void WindowEngine::SetGates(Site& site) const {
+  site.gates.assign(site.detectors.size(), Site::Gate{});
+  for (size_t i = 0; i < site.detectors.size(); ++i) {
+    const Detector& d = *site.detectors[i];
+    const DetectorSpec& s = d.spec();
+    const DetectorKind& kind = KindOf(s.type);
+    Site::Gate& g = site.gates[i];
+    const bool gated = kind.volume_gated && !options_.evaluate_every_close &&
+                       (d.set == 0 ? env_.observer : compare_env_.observer) == nullptr;
+    g.floor = gated ? std::max<uint64_t>(s.min_requests, 1) : 0;
+    g.slot = static_cast<uint32_t>(d.window_slot);
+    g.windowed = kind.windowed;
+    g.error_lines = s.metric == Metric::kErrorLogRate;
+    g.inactive = d.alert_inactive();
+    g.on_bucket = kind.reads_buckets;
+  }
 }
 
 void WindowEngine::Reconfigure(
@@ -252,9 +276,9 @@ void WindowEngine::Reconfigure(
     AddDetectors(site, 0, &run);
     for (auto& d : compare) {
       d->window_slot = WindowSlot(d->spec().window);
-      SetGate(*d);
       site.detectors.push_back(std::move(d));
     }
+    SetGates(site);
     for (auto& d : run) {
       if (d != nullptr) d->Retire(site.name, now, env_);
     }
@@ -275,13 +299,15 @@ void WindowEngine::Relayout(Site& site, size_t old_capacity) {
     ring[k % ring_capacity_] = std::move(site.ring[k % old_capacity]);
   }
   site.ring = std::move(ring);
-  site.windows.assign(window_lengths_.size(), Site::Running{});
+  site.window_counts.assign(window_lengths_.size(), Site::WindowCounters{});
+  site.window_latency.assign(window_lengths_.size(), Site::LatencyWindow{});
+  site.live_windows = 0;
   for (size_t w = 0; w < window_lengths_.size(); ++w) {
     const size_t len = window_buckets_[w];
     for (size_t k = site.pushed - std::min(kept, len); k < site.pushed; ++k) {
       const Site::Closed& c = site.ring[k % ring_capacity_];
-      site.windows[w].counters.Add(c.counters);
-      if (SlidesLatency(site, w)) site.windows[w].latency.Merge(c.latency);  // lazy: not live
+      site.window_counts[w].Add(c.counters);
+      if (SlidesLatency(site, w)) site.window_latency[w].latency.Merge(c.latency);  // lazy: not live
     }
   }
 }
@@ -700,7 +726,9 @@ void WindowEngine::CloseSite(uint32_t id, EventTime start, EventTime end) {
     last_data_end_ = std::max(last_data_end_, end);
     if (bucket->counters.requests + bucket->counters.error_log_lines() > 0) site.last_data_end = end;
     if (site.first_start == INT64_MIN) site.first_start = start;
-    for (const auto& d : site.detectors) d->OnBucket(end, bucket->counters, bucket->latency, mapping_);
+    for (size_t i = 0; i < site.detectors.size(); ++i) {
+      if (site.gates[i].on_bucket) site.detectors[i]->OnBucket(end, bucket->counters, bucket->latency, mapping_);
+    }
     listener_->OnBucketClosed({site.name, start, end, &bucket->counters, &bucket->latency,
                                &mapping_, &bucket->templates});
   }
@@ -714,8 +742,8 @@ void WindowEngine::CloseSite(uint32_t id, EventTime start, EventTime end) {
     const size_t len = window_buckets_[w];
     if (site.pushed >= len && len > 0) {
       const Site::Closed& leaving = site.ring[(site.pushed - len) % ring_capacity_];
-      site.windows[w].counters.Subtract(leaving.counters);
-      if (SlidesLatency(site, w)) site.windows[w].latency.Subtract(leaving.latency);
+      site.window_counts[w].Subtract(leaving.counters);
+      if (SlidesLatency(site, w)) site.window_latency[w].latency.Subtract(leaving.latency);
     }
   }
   if (bucket != nullptr) {
@@ -731,8 +759,8 @@ void WindowEngine::CloseSite(uint32_t id, EventTime start, EventTime end) {
   }
   ++site.pushed;
   for (size_t w = 0; w < window_lengths_.size(); ++w) {
-    site.windows[w].counters.Add(incoming.counters);
-    if (SlidesLatency(site, w)) site.windows[w].latency.Merge(incoming.latency);
+    site.window_counts[w].Add(incoming.counters);
+    if (SlidesLatency(site, w)) site.window_latency[w].latency.Merge(incoming.latency);
   }
   if (bucket != nullptr) {
     bucket->Reset();
@@ -755,54 +783,58 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
   in.site = site.name;
   in.now = now;
   in.last_data_end = site.last_data_end;
-  for (const auto& d : site.detectors) {
+  for (size_t i = 0; i < site.detectors.size(); ++i) {
+    Site::Gate& gate = site.gates[i];
     WindowView view;
-    if (d->windowed) {
-      const Site::Running& win = site.windows[d->window_slot];
-      if (d->gate_floor > 0 && d->alert_inactive()) {
-        const uint64_t volume = win.counters.requests +
-                                (d->gate_counts_error_lines ? win.counters.error_log_lines : 0);
-        if (volume < d->gate_floor) continue;  // it would judge nothing and stay inactive
+    if (gate.windowed) {
+      const Site::WindowCounters& win = site.window_counts[gate.slot];
+      if (gate.floor > 0 && gate.inactive) {
+        const uint64_t volume = win.requests + (gate.error_lines ? win.error_log_lines : 0);
+        if (volume < gate.floor) continue;  // it would judge nothing and stay inactive
       }
-      view.requests = win.counters.requests;
-      view.errors_5xx = win.counters.errors_5xx;
-      view.error_log_lines = win.counters.error_log_lines;
+      const Detector* d = site.detectors[i].get();
+      view.requests = win.requests;
+      view.errors_5xx = win.errors_5xx;
+      view.error_log_lines = win.error_log_lines;
       const EventTime covered_from = std::max(site.first_start, now - d->spec().window);
       view.covered_s = static_cast<double>(now - covered_from) / 1e9;
-      if (window_lazy_[d->window_slot]) {
+      if (window_lazy_[gate.slot]) {
         view.source = &source;
-        view.slot = d->window_slot;
+        view.slot = gate.slot;
       } else {
-        view.latency = &win.latency;
+        view.latency = &site.window_latency[gate.slot].latency;
       }
       view.mapping = &mapping_;
       in.window = &view;
     } else {
       in.window = nullptr;
     }
+    Detector* d = site.detectors[i].get();
     d->Evaluate(in, EnvOf(*d));
+    gate.inactive = d->alert_inactive();
   }
   // A kept window nobody read for its whole length is dropped (building it again costs at most
   // one merge per bucket of that stretch).
-  for (size_t w = 0; w < site.windows.size(); ++w) {
-    Site::Running& win = site.windows[w];
-    if (win.live && site.pushed - win.read_at >= window_buckets_[w]) {
-      win.live = false;
+  for (uint64_t live = site.live_windows; live != 0; live &= live - 1) {
+    const auto w = static_cast<size_t>(__builtin_ctzll(live));
+    Site::LatencyWindow& win = site.window_latency[w];
+    if (site.pushed - win.read_at >= window_buckets_[w]) {
+      site.live_windows &= ~(uint64_t{1} << w);
       win.latency = DenseSketch{};
     }
   }
 }
 
 const DenseSketch& WindowEngine::WindowLatency(Site& site, size_t slot) {
-  Site::Running& win = site.windows[slot];
-  if (!win.live) {
+  Site::LatencyWindow& win = site.window_latency[slot];
+  if (!site.live(slot)) {
     // The window's last `len` closed buckets, as the slide would have summed them.
     const size_t kept = std::min({site.pushed, window_buckets_[slot], ring_capacity_});
     win.latency.Clear();
     for (size_t k = site.pushed - kept; k < site.pushed; ++k) {
       win.latency.Merge(site.ring[k % ring_capacity_].latency);
     }
-    win.live = true;
+    site.live_windows |= uint64_t{1} << slot;
   }
   win.read_at = site.pushed;
   return win.latency;
@@ -927,7 +959,10 @@ absl::Status WindowEngine::LoadState(StateReader& r) {
   std::string word;
   while (r.NextLine()) {
     if (!r.Word(&word)) continue;
-    if (word == "end") return absl::OkStatus();
+    if (word == "end") {
+      for (auto& loaded : sites_) SetGates(*loaded);  // the alerts as loaded
+      return absl::OkStatus();
+    }
     absl::Status st;
     if (word == "partition_key" && site == nullptr) {
       st = LoadPartitionKey(r);
@@ -1130,8 +1165,8 @@ absl::Status WindowEngine::LoadBucket(const std::string& word, StateReader& r, S
   for (size_t w = 0; w < window_lengths_.size(); ++w) {
     const size_t len = window_buckets_[w];
     if (k + len < site->pushed) continue;
-    site->windows[w].counters.Add(c.counters);
-    if (SlidesLatency(*site, w)) site->windows[w].latency.Merge(c.latency);  // lazy: not live
+    site->window_counts[w].Add(c.counters);
+    if (SlidesLatency(*site, w)) site->window_latency[w].latency.Merge(c.latency);  // lazy: not live
   }
   return absl::OkStatus();
 }

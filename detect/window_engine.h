@@ -202,8 +202,8 @@ class WindowEngine {
   // The detectors of configuration `set` for `site`, appended to its list (each reused from
   // `reuse` when one there has equal settings).
   void AddDetectors(Site& site, uint8_t set, std::vector<std::unique_ptr<Detector>>* reuse);
-  // The detector's copy of what its kind says (windowed, volume_gated) for Evaluate.
-  void SetGate(Detector& d) const;
+  // Site::gates from the site's detectors, as they are now.
+  void SetGates(Site& site) const;
   const std::vector<DetectorSpec>& SpecsFor(const std::string& site, uint8_t set) const;
   // Windows, ring length and hold time from every configured spec.
   void ComputeGeometry();

@@ -212,6 +212,7 @@ const DetectorKind& BurnRateKind() {
             s->pairs = DefaultBurnPairs();
             s->min_requests = 100;
           },
+      .reads_buckets = true,
       .hold =
           [](const DetectorSpec& s, DurationNs) {
             DurationNs hold = 0;

@@ -582,6 +582,52 @@ TEST(VolumeGateTest, DetectorsSkippedUnderTheirVolumeGiveTheEventsAndStateOfEver
   for (size_t i = 0; i < skipped.size(); ++i) EXPECT_EQ(skipped[i], every[i]) << i;
 }
 
+// An alert firing in a snapshot is judged after a restart though its site went quiet under the
+// detector's min_requests (the engine passes by only detectors whose alert is inactive, as the
+// snapshot says, not as a fresh detector is): it resolves as in a run that never stopped.
+TEST(VolumeGateTest, AnAlertFiringInASnapshotStillResolvesAfterItsSiteWentQuiet) {
+  WindowEngineOptions o = Options();
+  DetectorSpec errors = testing::Spec("errors", Metric::kErrorRate, 0.2, kMin);
+  errors.min_requests = 50;
+  errors.keep_firing_for = 5 * kMin;  // still firing when the snapshot is taken
+  o.detectors.push_back(errors);
+  auto feed = [](WindowEngine& engine, int p, int from, int to) {
+    Feeder f(&engine, {"shop"});
+    for (int b = from; b < to; ++b) {
+      const EventTime t = kT0 + b * 10 * kS;
+      const int lines = b < 30 ? 20 : 1;  // busy and failing, then quiet under min_requests
+      for (int k = 0; k < lines; ++k) f.Add(0, t + k * kS / 4, b >= 10 && b < 30 ? 500 : 200);
+      f.Flush(p);
+    }
+  };
+  Recorder whole;
+  {
+    WindowEngine engine(o, &whole);
+    const int p = engine.AddPartition();
+    feed(engine, p, 0, 100);
+    engine.EndPartition(p);
+  }
+  ASSERT_EQ(whole.anomalies.size(), 2u);
+  EXPECT_EQ(whole.anomalies[1].state, AlertState::kResolved);
+  Recorder before, after;
+  std::string state;
+  {
+    WindowEngine engine(o, &before);
+    const int p = engine.AddPartition();
+    feed(engine, p, 0, 50);  // quiet for 3 minutes: its window under 50
+    state = engine.SaveState();
+  }
+  ASSERT_EQ(before.anomalies.size(), 1u);
+  ASSERT_EQ(before.anomalies[0].state, AlertState::kFiring);
+  WindowEngine engine(o, &after);
+  const int p = engine.AddPartition();
+  ASSERT_TRUE(engine.LoadState(state).ok());
+  feed(engine, p, 50, 100);
+  engine.EndPartition(p);
+  ASSERT_EQ(after.anomalies.size(), 1u) << "the firing alert resolves after the restart";
+  EXPECT_EQ(AnomalyToJson(after.anomalies[0]), AnomalyToJson(whole.anomalies[1]));
+}
+
 TEST(NoDataDetectorTest, ASilentSiteIsNoDataNeverResolvedUntilItSpeaksAgain) {
   WindowEngineOptions o = Options();
   DetectorSpec nd;
