@@ -189,7 +189,8 @@ int64_t EpochOf(EventTime t) { return t / kActivityEpoch - (t % kActivityEpoch <
 WindowEngine::Site& WindowEngine::NewSite(std::string_view name) {
   sites_.push_back(MakeSite(name));
   generations_.push_back(0);
-  open_hint_.emplace_back();
+  open_ways_.emplace_back();
+  open_spilled_.push_back(0);
   return *sites_.back();
 }
 
@@ -197,7 +198,9 @@ std::unique_ptr<WindowEngine::Site> WindowEngine::MakeSite(std::string_view name
   auto site = std::make_unique<Site>();
   site->name = std::string(name);
   site->is_other = name == kOtherSite;
-  site->ring.resize(ring_capacity_);
+  // Grown one slot per push until full: a site that lives less than the ring's length touches
+  // only the slots it used (the rest of the allocation is never written).
+  site->ring.reserve(ring_capacity_);
   site->window_counts.resize(window_lengths_.size());
   site->window_latency.resize(window_lengths_.size());
   AddDetectors(*site, 0, nullptr);
@@ -366,8 +369,9 @@ uint64_t WindowEngine::Activity(const Site& site, int64_t epoch) const {
   return 0;
 }
 
-bool WindowEngine::Evictable(const Site& site) const {
-  if (site.is_other || site.pinned || !site.open.empty()) return false;
+bool WindowEngine::Evictable(uint32_t id) const {
+  const Site& site = *sites_[id];
+  if (site.is_other || site.pinned || HasOpen(id)) return false;
   for (const auto& d : site.detectors) {
     if (d->Busy()) return false;
   }
@@ -381,7 +385,9 @@ uint32_t WindowEngine::Promote(std::string_view name, uint64_t guaranteed, Event
     // Once per bucket close that needs it: the evictable sites, least active first.
     evictable_.clear();
     for (size_t i = 0; i < sites_.size(); ++i) {
-      if (Evictable(*sites_[i])) evictable_.emplace_back(Activity(*sites_[i], epoch), static_cast<uint32_t>(i));
+      if (Evictable(static_cast<uint32_t>(i))) {
+        evictable_.emplace_back(Activity(*sites_[i], epoch), static_cast<uint32_t>(i));
+      }
     }
     std::sort(evictable_.begin(), evictable_.end());
     evictable_next_ = 0;
@@ -389,7 +395,7 @@ uint32_t WindowEngine::Promote(std::string_view name, uint64_t guaranteed, Event
   }
   while (evictable_next_ < evictable_.size()) {
     const auto [activity, id] = evictable_[evictable_next_];
-    if (!Evictable(*sites_[id])) {
+    if (!Evictable(id)) {
       ++evictable_next_;
       continue;
     }
@@ -401,7 +407,7 @@ uint32_t WindowEngine::Promote(std::string_view name, uint64_t guaranteed, Event
     site_ids_.erase(old->name);
     old = MakeSite(name);
     ++generations_[id];
-    open_hint_[id] = OpenHint{};  // (an evictable site has no open bucket)
+    // (An evictable site has no open bucket: its ways are empty.)
     site_ids_.emplace(std::string(name), id);
     return id;
   }
@@ -467,20 +473,78 @@ std::unique_ptr<WindowEngine::OpenBucket> WindowEngine::FreeBucket(EventTime sta
 }
 
 WindowEngine::OpenBucket* WindowEngine::FindOrOpen(uint32_t id, EventTime start) {
-  OpenHint& hint = open_hint_[id];
-  if (hint.start == start) return hint.bucket;
-  Site& site = *sites_[id];
-  OpenBucket* found = nullptr;
-  for (const auto& b : site.open) {
-    if (b->start == start) found = b.get();
+  OpenWay& way = open_ways_[id].way[WayOf(start)];
+  if (way.start == start) return way.bucket.get();
+  if (open_spilled_[id] > 0) {
+    for (const auto& b : sites_[id]->open) {
+      if (b->start == start) return b.get();
+    }
   }
-  if (found == nullptr) {
-    site.open.push_back(FreeBucket(start));
-    ++open_starts_[start];
-    found = site.open.back().get();
+  return AddOpen(id, FreeBucket(start));
+}
+
+WindowEngine::OpenBucket* WindowEngine::AddOpen(uint32_t id, std::unique_ptr<OpenBucket> b) {
+  OpenBucket* added = b.get();
+  ++open_starts_[b->start];
+  OpenWay& way = open_ways_[id].way[WayOf(b->start)];
+  if (way.bucket == nullptr) {
+    way.start = b->start;
+    way.bucket = std::move(b);
+  } else {
+    ++open_spilled_[id];
+    sites_[id]->open.push_back(std::move(b));
   }
-  hint = OpenHint{start, found};
-  return found;
+  return added;
+}
+
+std::unique_ptr<WindowEngine::OpenBucket> WindowEngine::TakeOpen(uint32_t id, EventTime start) {
+  OpenWay& way = open_ways_[id].way[WayOf(start)];
+  if (way.start == start) {
+    way.start = INT64_MIN;
+    return std::move(way.bucket);
+  }
+  if (open_spilled_[id] == 0) return nullptr;
+  auto& open = sites_[id]->open;
+  for (size_t i = 0; i < open.size(); ++i) {
+    if (open[i]->start == start) {
+      std::unique_ptr<OpenBucket> b = std::move(open[i]);
+      open[i] = std::move(open.back());
+      open.pop_back();
+      --open_spilled_[id];
+      return b;
+    }
+  }
+  return nullptr;
+}
+
+bool WindowEngine::HasOpen(uint32_t id) const {
+  if (open_spilled_[id] > 0) return true;
+  for (const OpenWay& w : open_ways_[id].way) {
+    if (w.bucket != nullptr) return true;
+  }
+  return false;
+}
+
+std::vector<const WindowEngine::OpenBucket*> WindowEngine::OpenOf(uint32_t id) const {
+  std::vector<const OpenBucket*> out;
+  for (const OpenWay& w : open_ways_[id].way) {
+    if (w.bucket != nullptr) out.push_back(w.bucket.get());
+  }
+  for (const auto& b : sites_[id]->open) out.push_back(b.get());
+  std::sort(out.begin(), out.end(),
+            [](const OpenBucket* a, const OpenBucket* b) { return a->start < b->start; });
+  return out;
+}
+
+void WindowEngine::MirrorOpen() {
+  for (uint32_t id = 0; id < sites_.size(); ++id) {
+    auto loaded = std::move(sites_[id]->open);
+    sites_[id]->open.clear();
+    for (auto& b : loaded) {
+      --open_starts_[b->start];  // (AddOpen counts it again)
+      AddOpen(id, std::move(b));
+    }
+  }
 }
 
 bool WindowEngine::IsLate(EventTime start, EventTime input_closed) const {
@@ -696,16 +760,7 @@ void WindowEngine::CloseBucketsAt(EventTime start) {
 
 void WindowEngine::CloseSite(uint32_t id, EventTime start, EventTime end) {
   Site& site = *sites_[id];
-  if (open_hint_[id].start == start) open_hint_[id] = OpenHint{};
-  std::unique_ptr<OpenBucket> bucket;
-  for (size_t i = 0; i < site.open.size(); ++i) {
-    if (site.open[i]->start == start) {
-      bucket = std::move(site.open[i]);
-      site.open[i] = std::move(site.open.back());
-      site.open.pop_back();
-      break;
-    }
-  }
+  std::unique_ptr<OpenBucket> bucket = TakeOpen(id, start);
   if (bucket == nullptr && site.pushed == 0) return;  // nothing yet: no history to slide
 
   if (bucket != nullptr) {
@@ -735,6 +790,7 @@ void WindowEngine::CloseSite(uint32_t id, EventTime start, EventTime end) {
 
   // Slide every window by one bucket.
   const size_t slot = site.pushed % ring_capacity_;
+  if (slot >= site.ring.size()) site.ring.resize(slot + 1);  // (filling: see MakeSite)
   Site::Closed& incoming = site.ring[slot];
   // The slot about to be overwritten is the oldest bucket; windows shorter than the ring have
   // already let go of it (below), the longest lets go now.
@@ -899,8 +955,8 @@ void WindowEngine::SaveState(bool include_open,
       c.latency.Save(w);
       w.EndLine();
     }
-    for (const auto& b : site.open) {
-      if (!include_open) break;
+    for (const OpenBucket* b : include_open ? OpenOf(static_cast<uint32_t>(&site_ptr - sites_.data()))
+                                            : std::vector<const OpenBucket*>{}) {
       w.Word("open").Int(b->start).UInt(b->counters.requests).UInt(b->counters.errors_4xx)
           .UInt(b->counters.errors_5xx).UInt(b->counters.bytes);
       for (uint64_t n : b->counters.log_lines) w.UInt(n);
@@ -953,16 +1009,20 @@ absl::Status Damaged(const StateReader& r, std::string_view what) { return State
 }  // namespace
 
 absl::Status WindowEngine::LoadState(StateReader& r) {
+  absl::Status st = LoadStateLines(r);
+  MirrorOpen();
+  for (auto& loaded : sites_) SetGates(*loaded);  // the alerts as loaded
+  return st;
+}
+
+absl::Status WindowEngine::LoadStateLines(StateReader& r) {
   if (absl::Status st = LoadHeader(r); !st.ok()) return st;
   Site* site = nullptr;
   Detector* det = nullptr;
   std::string word;
   while (r.NextLine()) {
     if (!r.Word(&word)) continue;
-    if (word == "end") {
-      for (auto& loaded : sites_) SetGates(*loaded);  // the alerts as loaded
-      return absl::OkStatus();
-    }
+    if (word == "end") return absl::OkStatus();
     absl::Status st;
     if (word == "partition_key" && site == nullptr) {
       st = LoadPartitionKey(r);
@@ -1091,6 +1151,7 @@ absl::Status WindowEngine::LoadSiteLine(StateReader& r, Site** site) {
   if (pushed > 0 && last_data_end_ == INT64_MIN) return Damaged(r, "site: closed buckets, no closed data");
   Site* s = sites_[InternSite(name)].get();
   s->pushed = pushed;
+  if (pushed > 0) s->ring.resize(ring_capacity_);  // (a live ring is filled in lockstep with pushed)
   s->first_start = first_start;
   s->last_data_end = last_data;
   *site = s;
@@ -1153,11 +1214,12 @@ absl::Status WindowEngine::LoadBucket(const std::string& word, StateReader& r, S
       if (o->start == b->start) return Damaged(r, "open bucket twice");
     }
     ++open_starts_[b->start];
-    site->open.push_back(std::move(b));
+    site->open.push_back(std::move(b));  // (mirrored once the snapshot is loaded)
     return absl::OkStatus();
   }
   uint64_t k, req, e5, el;
   if (!r.UInt(&k) || !r.UInt(&req) || !r.UInt(&e5) || !r.UInt(&el)) return Damaged(r, "ring");
+  if (site->ring.size() < ring_capacity_) site->ring.resize(ring_capacity_);
   Site::Closed& c = site->ring[k % ring_capacity_];
   c.counters = {static_cast<uint32_t>(req), static_cast<uint32_t>(e5), static_cast<uint32_t>(el)};
   if (!c.latency.Load(r)) return Damaged(r, "ring sketch");

@@ -158,6 +158,7 @@ class WindowEngine {
 
  private:
   absl::Status LoadState(StateReader& r);
+  absl::Status LoadStateLines(StateReader& r);
 
  public:
 
@@ -237,11 +238,8 @@ class WindowEngine {
   // it. kUntracked if none.
   uint32_t Promote(std::string_view name, uint64_t guaranteed, EventTime now);
   uint64_t Activity(const Site& site, int64_t epoch) const;
-  bool Evictable(const Site& site) const;
-  // The site's open bucket starting at `start`, opened if there is none. The most recently
-  // used one per site is kept in a dense array (open_hint_), so the common case touches neither
-  // the Site nor its list of open buckets: with thousands of quiet sites each of those is a
-  // cache miss, one per line applied.
+  bool Evictable(uint32_t id) const;
+  // The site's open bucket starting at `start`, opened if there is none (open_ways_ first).
   OpenBucket* FindOrOpen(uint32_t id, EventTime start);
   // Whether a bucket is closed here, or too old for its input (the input's newest time minus the
   // lateness; INT64_MIN: no input bound): its lines, and their templates, are late.
@@ -278,13 +276,35 @@ class WindowEngine {
 
   std::vector<std::unique_ptr<Site>> sites_;
   // Per site id, beside sites_ (dense: a lookup is no pointer chase): the generation (bumped
-  // when the place goes to another name) and the open bucket used last.
-  struct OpenHint {
+  // when the place goes to another name), and the site's open buckets, each at way
+  // (start / resolution) % kOpenWays of its OpenWays (two cache lines), so applying a line and
+  // opening or closing a bucket touch neither the Site nor a list. A bucket whose way is taken
+  // (more than kOpenWays open: a wide lateness, or inputs far apart) waits in Site::open;
+  // open_spilled_ counts those, and while a site has none a start missing from its ways is not
+  // open.
+  static constexpr size_t kOpenWays = 8;
+  struct OpenWay {
     EventTime start = INT64_MIN;
-    OpenBucket* bucket = nullptr;
+    std::unique_ptr<OpenBucket> bucket;
   };
+  struct alignas(64) OpenWays {
+    OpenWay way[kOpenWays];
+  };
+  size_t WayOf(EventTime start) const {
+    return static_cast<size_t>(static_cast<uint64_t>(start / options_.resolution) % kOpenWays);
+  }
+  // A bucket opened for site `id`: at its way when free, else in Site::open.
+  OpenBucket* AddOpen(uint32_t id, std::unique_ptr<OpenBucket> b);
+  // The site's open bucket starting at `start`, taken out (null: none).
+  std::unique_ptr<OpenBucket> TakeOpen(uint32_t id, EventTime start);
+  bool HasOpen(uint32_t id) const;
+  // Every open bucket of the site, by start (snapshots).
+  std::vector<const OpenBucket*> OpenOf(uint32_t id) const;
+  // A snapshot's open buckets (loaded into Site::open) to their ways.
+  void MirrorOpen();
   std::vector<uint32_t> generations_;
-  std::vector<OpenHint> open_hint_;
+  std::vector<OpenWays> open_ways_;
+  std::vector<uint32_t> open_spilled_;
   absl::flat_hash_map<std::string, uint32_t> site_ids_;
   uint32_t other_site_ = UINT32_MAX;
   size_t tracked_ = 0;  // sites other than __other__ and those listed under `sites:`
