@@ -4,36 +4,23 @@
 
 namespace sitepulse {
 
-DurationNs SlotRing::GranularityFor(DurationNs window, DurationNs resolution) {
+SlotRing::SlotRing(DurationNs window, DurationNs resolution) : window_(window) {
   // About 60 slots, each a whole number of buckets.
   const DurationNs res = std::max<DurationNs>(resolution, 1);
   const DurationNs want = std::max<DurationNs>(window / 60, res);
-  return (want + res - 1) / res * res;
+  granularity_ = (want + res - 1) / res * res;
+  length_ = static_cast<size_t>((window + granularity_ - 1) / granularity_) + 1;
 }
 
-size_t SlotRing::SlotsFor(DurationNs window, DurationNs resolution) {
-  const DurationNs g = GranularityFor(window, resolution);
-  return static_cast<size_t>((window + g - 1) / g) + 1;
-}
-
-SlotRing::SlotRing(DurationNs window, DurationNs resolution)
-    : window_(window),
-      granularity_(GranularityFor(window, resolution)),
-      size_(SlotsFor(window, resolution)),
-      own_(std::make_unique<Slot[]>(size_)) {
-  slots_ = own_.get();
-}
-
-SlotRing::SlotRing(DurationNs window, DurationNs resolution, Slot* storage)
-    : window_(window),
-      granularity_(GranularityFor(window, resolution)),
-      slots_(storage),
-      size_(SlotsFor(window, resolution)) {}
-
-size_t SlotRing::SlotOf(EventTime start) const {
-  // start is a multiple of the granularity; the ring's place of a time before 1970 wraps too.
-  const auto n = static_cast<EventTime>(size_);
-  return static_cast<size_t>(((start / granularity_) % n + n) % n);
+size_t SlotRing::SlotOf(EventTime start) {
+  // start and base_ are multiples of the granularity (the difference in 128 bits: a damaged
+  // snapshot's times may be anything).
+  if (base_ == INT64_MIN) base_ = start;
+  const auto n = static_cast<__int128>(length_);
+  const __int128 k = (static_cast<__int128>(start) - base_) / granularity_;
+  const auto place = static_cast<size_t>((k % n + n) % n);
+  if (place >= slots_.size()) slots_.resize(place + 1);
+  return place;
 }
 
 void SlotRing::AddTo(Slot& s, uint64_t good, uint64_t total) {
@@ -48,7 +35,7 @@ void SlotRing::AddTo(Slot& s, uint64_t good, uint64_t total) {
 void SlotRing::Add(EventTime end, uint64_t good, uint64_t total) {
   const EventTime t = end - 1;
   // Most calls fall in the slot of the call before (a slot spans several buckets): no division.
-  if (last_ < size_ && t >= slots_[last_].start &&
+  if (last_ < slots_.size() && t >= slots_[last_].start &&
       t - slots_[last_].start < granularity_) {
     AddTo(slots_[last_], good, total);
     return;
@@ -73,18 +60,20 @@ void SlotRing::Expire(EventTime now) {
     good_ -= s.good;
     total_ -= s.total;
     s = Slot{};
-    if (last_ < size_ && &slots_[last_] == &s) last_ = SIZE_MAX;
+    if (last_ < slots_.size() && &slots_[last_] == &s) last_ = SIZE_MAX;
   };
   if (expired_through_ == INT64_MIN ||
-      (last - expired_through_) / granularity_ >= static_cast<EventTime>(size_)) {
-    for (size_t i = 0; i < size_; ++i) {
-      if (slots_[i].start != INT64_MIN && slots_[i].start <= last) expire(slots_[i]);
+      (last - expired_through_) / granularity_ >= static_cast<EventTime>(slots_.size())) {
+    for (Slot& s : slots_) {
+      if (s.start != INT64_MIN && s.start <= last) expire(s);
     }
-  } else {
+  } else if (base_ != INT64_MIN) {
     // Slot starts are multiples of the granularity, each at its own place in the ring.
     for (EventTime start = expired_through_ + granularity_; start <= last; start += granularity_) {
-      Slot& s = slots_[SlotOf(start)];
-      if (s.start == start) expire(s);
+      const auto n = static_cast<__int128>(length_);
+      const __int128 k = (static_cast<__int128>(start) - base_) / granularity_;
+      const auto place = static_cast<size_t>((k % n + n) % n);
+      if (place < slots_.size() && slots_[place].start == start) expire(slots_[place]);
     }
   }
   expired_through_ = last;
@@ -92,21 +81,21 @@ void SlotRing::Expire(EventTime now) {
 
 void SlotRing::Save(StateWriter& w) const {
   size_t used = 0;
-  for (size_t i = 0; i < size_; ++i) used += slots_[i].start != INT64_MIN;
+  for (const Slot& s : slots_) used += s.start != INT64_MIN;
   w.UInt(used);
-  for (size_t i = 0; i < size_; ++i) {
-    const Slot& s = slots_[i];
+  for (const Slot& s : slots_) {
     if (s.start != INT64_MIN) w.Int(s.start).UInt(s.good).UInt(s.total);
   }
 }
 
 bool SlotRing::Load(StateReader& r) {
-  for (size_t i = 0; i < size_; ++i) slots_[i] = Slot{};
+  slots_.clear();
+  base_ = INT64_MIN;
   good_ = total_ = 0;
   expired_through_ = INT64_MIN;
   last_ = SIZE_MAX;
   uint64_t used;
-  if (!r.UInt(&used) || used > size_) return false;
+  if (!r.UInt(&used) || used > length_) return false;
   for (uint64_t i = 0; i < used; ++i) {
     int64_t start;
     uint64_t good, total;
@@ -119,21 +108,10 @@ bool SlotRing::Load(StateReader& r) {
 
 BurnState::BurnState(const DetectorSpec& spec, DurationNs resolution)
     : budget_(std::max(1e-9, 1 - spec.objective)) {
-  std::vector<DurationNs> windows;
-  size_t slots = 0;
   for (const BurnPair& p : spec.pairs) {
     for (DurationNs w : {p.long_window, p.short_window}) {
-      if (std::find(windows.begin(), windows.end(), w) != windows.end()) continue;
-      windows.push_back(w);
-      slots += SlotRing::SlotsFor(w, resolution);
+      if (Ring(w) == nullptr) rings_.emplace_back(w, resolution);
     }
-  }
-  slots_ = std::make_unique<SlotRing::Slot[]>(slots);
-  rings_.reserve(windows.size());
-  size_t at = 0;
-  for (DurationNs w : windows) {
-    rings_.emplace_back(w, resolution, slots_.get() + at);
-    at += SlotRing::SlotsFor(w, resolution);
   }
 }
 

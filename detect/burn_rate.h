@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,14 +17,8 @@ namespace sitepulse {
 
 class SlotRing {
  public:
-  struct Slot;
   SlotRing() = default;
-  // A ring with slots of its own.
   SlotRing(DurationNs window, DurationNs resolution);
-  // A ring over `storage`, SlotsFor(window, resolution) slots owned elsewhere (BurnState keeps
-  // the slots of all its rings in one allocation).
-  SlotRing(DurationNs window, DurationNs resolution, Slot* storage);
-  static size_t SlotsFor(DurationNs window, DurationNs resolution);
 
   // Adds the counts of the bucket [end - resolution, end). Calls come in increasing `end`.
   void Add(EventTime end, uint64_t good, uint64_t total);
@@ -35,11 +28,14 @@ class SlotRing {
   uint64_t total() const { return total_; }
   DurationNs window() const { return window_; }
   DurationNs granularity() const { return granularity_; }
+  // Slots allocated (at most the ring's length; see slots_).
+  size_t allocated() const { return slots_.size(); }
 
   // Snapshots: the slots in use, as tokens of the current line.
   void Save(StateWriter& w) const;
   bool Load(StateReader& r);
 
+ private:
   // 16 bytes (about 330 slots per site with the shipped pairs). A slot counts at most 2^32 - 1
   // requests: past that (a site above a million requests a second for a 72-minute slot of a
   // 3-day window) it keeps the share of good requests of the ones it counted.
@@ -48,17 +44,18 @@ class SlotRing {
     uint32_t good = 0;
     uint32_t total = 0;
   };
-
- private:
-  static DurationNs GranularityFor(DurationNs window, DurationNs resolution);
   // Adds to `s` and the ring's sums, unless the slot would pass 2^32 - 1 requests.
   void AddTo(Slot& s, uint64_t good, uint64_t total);
+  // The place of the slot starting at `start`: slots follow each other from the first one
+  // placed (base_), so a ring fills its places in order and allocates them as it goes.
+  size_t SlotOf(EventTime start);
   DurationNs window_ = 0;
   DurationNs granularity_ = 1;
-  size_t SlotOf(EventTime start) const;  // the place of the slot starting at `start`
-  Slot* slots_ = nullptr;
-  size_t size_ = 0;
-  std::unique_ptr<Slot[]> own_;  // the slots, when they are the ring's own
+  size_t length_ = 0;        // places in the ring
+  EventTime base_ = INT64_MIN;  // start of the slot at place 0 (INT64_MIN: none placed yet)
+  // Places 0 .. size() - 1; the rest are empty and not allocated (a 3-day ring uses one slot in
+  // its first 72 minutes, not 61: a site's rings cost what its history holds).
+  std::vector<Slot> slots_;
   uint64_t good_ = 0;
   uint64_t total_ = 0;
   // Every slot starting at or before this has been expired (INT64_MIN: none known): Expire
@@ -83,7 +80,6 @@ class BurnState {
  private:
   SlotRing* Ring(DurationNs window);
   double budget_;  // 1 - objective
-  std::unique_ptr<SlotRing::Slot[]> slots_;  // every ring's, in one allocation
   std::vector<SlotRing> rings_;
 };
 

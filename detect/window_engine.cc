@@ -198,9 +198,8 @@ std::unique_ptr<WindowEngine::Site> WindowEngine::MakeSite(std::string_view name
   auto site = std::make_unique<Site>();
   site->name = std::string(name);
   site->is_other = name == kOtherSite;
-  // Grown one slot per push until full: a site that lives less than the ring's length touches
-  // only the slots it used (the rest of the allocation is never written).
-  site->ring.reserve(ring_capacity_);
+  // (The ring grows as buckets are pushed, until full: a site younger than the ring's length
+  // holds only the slots it used.)
   site->window_counts.resize(window_lengths_.size());
   site->window_latency.resize(window_lengths_.size());
   AddDetectors(*site, 0, nullptr);

@@ -79,6 +79,16 @@ TEST(SlotRingTest, IncrementalExpiryEqualsAPlainSum) {
       const uint64_t total = rng() % 20, good = total - rng() % (total + 1);
       r.Add(end, good, total);
       added.push_back({end, good, total});
+      if (step % 500 == 499) {  // a restart: the ring saved and loaded (its places start anew)
+        StateWriter w;
+        r.Save(w);
+        w.EndLine();
+        StateReader reader(w.str());
+        ASSERT_TRUE(reader.NextLine());
+        SlotRing loaded(window, 10 * kS);
+        ASSERT_TRUE(loaded.Load(reader));
+        r = std::move(loaded);
+      }
       if (rng() % 3 == 0) continue;  // not every bucket asks
       r.Expire(end);
       uint64_t want_good = 0, want_total = 0;
@@ -93,6 +103,24 @@ TEST(SlotRingTest, IncrementalExpiryEqualsAPlainSum) {
       ASSERT_EQ(r.good(), want_good) << "window " << window / kS << " s, step " << step;
     }
   }
+}
+
+// A ring allocates the places its history fills, in order: a 3-day ring of 72-minute slots holds
+// one slot after an hour, not 61 (10,000 new sites paid 5 KB each for their burn-rate rings).
+TEST(SlotRingTest, ARingAllocatesOnlyThePlacesItsHistoryFills) {
+  SlotRing days(3 * 24 * kHour, 10 * kS);
+  SlotRing minutes(5 * kMin, 10 * kS);
+  EXPECT_EQ(days.allocated(), 0u);
+  for (int b = 1; b <= 360; ++b) {  // an hour of buckets
+    days.Add(kT0 + b * 10 * kS, 10, 10);
+    minutes.Add(kT0 + b * 10 * kS, 10, 10);
+  }
+  EXPECT_LE(days.allocated(), 2u);
+  EXPECT_EQ(minutes.allocated(), 31u);  // the whole ring: 30 slots of 10 s and one leaving
+  days.Expire(kT0 + 3600 * kS);
+  EXPECT_EQ(days.total(), 3600u);
+  for (int b = 361; b <= 3 * 8640 + 2000; ++b) days.Add(kT0 + b * 10 * kS, 10, 10);
+  EXPECT_EQ(days.allocated(), 61u);
 }
 
 // A slot counts at most 2^32 - 1 requests (16-byte slots): a bucket that would pass that is
