@@ -66,6 +66,12 @@ struct DetectorKind {
   bool volume_gated = false;
   // Reads each closed bucket of its site (Detector::OnBucket); the engine calls only these.
   bool reads_buckets = false;
+  // Judges nothing until its site has existed for a whole window (traffic_drop): with its alert
+  // inactive, the engine does not call it before.
+  bool idle_until_covered = false;
+  // Judges nothing while its site's newest data ended less than this long ago, or before any
+  // (no_data: its `after`): with its alert inactive, the engine does not call it then.
+  DurationNs (*idle_while_data_within)(const DetectorSpec& spec) = nullptr;
   // How long after a bucket its state may still matter: the engine's history length.
   DurationNs (*hold)(const DetectorSpec& spec, DurationNs resolution) = nullptr;
   // Also runs on __other__ (the sites past the cap, together).

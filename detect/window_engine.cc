@@ -87,6 +87,10 @@ struct WindowEngine::Site {
   // DetectorKind::volume_gated), and whether its alert is inactive (refreshed after every call).
   struct Gate {
     uint64_t floor = 0;
+    // Passed by while the site is younger than this (DetectorKind::idle_until_covered: its
+    // window), or while its data ended less than this ago (idle_while_data_within); 0: never.
+    DurationNs young = 0;
+    DurationNs data_within = 0;
     uint32_t slot = 0;
     bool windowed = false;
     bool error_lines = false;  // error-log lines count in its volume (error_log_rate)
@@ -248,9 +252,13 @@ void WindowEngine::SetGates(Site& site) const {
     const DetectorSpec& s = d.spec();
     const DetectorKind& kind = KindOf(s.type);
     Site::Gate& g = site.gates[i];
-    const bool gated = kind.volume_gated && !options_.evaluate_every_close &&
-                       (d.set == 0 ? env_.observer : compare_env_.observer) == nullptr;
-    g.floor = gated ? std::max<uint64_t>(s.min_requests, 1) : 0;
+    // (Replay's observer sees every judgement, and tests can ask for every close.)
+    const bool passable = !options_.evaluate_every_close &&
+                          (d.set == 0 ? env_.observer : compare_env_.observer) == nullptr;
+    g.floor = passable && kind.volume_gated ? std::max<uint64_t>(s.min_requests, 1) : 0;
+    g.young = passable && kind.idle_until_covered ? s.window : 0;
+    g.data_within = passable && kind.idle_while_data_within != nullptr
+                        ? kind.idle_while_data_within(s) : 0;
     g.slot = static_cast<uint32_t>(d.window_slot);
     g.windowed = kind.windowed;
     g.error_lines = s.metric == Metric::kErrorLogRate;
@@ -840,12 +848,20 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
   in.last_data_end = site.last_data_end;
   for (size_t i = 0; i < site.detectors.size(); ++i) {
     Site::Gate& gate = site.gates[i];
+    // Passed by when it would judge nothing and stay inactive (DetectorKind).
+    if (gate.inactive) {
+      if (gate.young > 0 && site.first_start != INT64_MIN && now - site.first_start < gate.young) continue;
+      if (gate.data_within > 0 &&
+          (site.last_data_end == INT64_MIN || now - site.last_data_end < gate.data_within)) {
+        continue;
+      }
+    }
     WindowView view;
     if (gate.windowed) {
       const Site::WindowCounters& win = site.window_counts[gate.slot];
       if (gate.floor > 0 && gate.inactive) {
         const uint64_t volume = win.requests + (gate.error_lines ? win.error_log_lines : 0);
-        if (volume < gate.floor) continue;  // it would judge nothing and stay inactive
+        if (volume < gate.floor) continue;
       }
       const Detector* d = site.detectors[i].get();
       view.requests = win.requests;

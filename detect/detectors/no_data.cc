@@ -51,6 +51,7 @@ const DetectorKind& NoDataKind() {
              return std::string();
            }},
       }),
+      .idle_while_data_within = [](const DetectorSpec& s) { return s.no_data_after; },
       .hold = [](const DetectorSpec& s, DurationNs) { return s.no_data_after + s.keep_firing_for; },
       .for_other = [](const DetectorSpec&) { return false; },
       .make = [](const DetectorSpec& s, DetectorEnv&) -> std::unique_ptr<Detector> {

@@ -39,6 +39,7 @@ const DetectorKind& TrafficDropKind() {
       .options = Options(),
       .defaults = Defaults,
       .windowed = true,
+      .idle_until_covered = true,
       .hold = WindowedHold,
       .for_other = [](const DetectorSpec&) { return false; },
       .make = [](const DetectorSpec& s, DetectorEnv& env) -> std::unique_ptr<Detector> {

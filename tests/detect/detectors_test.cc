@@ -563,10 +563,21 @@ TEST(VolumeGateTest, DetectorsSkippedUnderTheirVolumeGiveTheEventsAndStateOfEver
     spike.sensitivity = 3;
     spike.min_value = 0.2;
     o.detectors.push_back(spike);
+    DetectorSpec drop = Learned("traffic_drop", DetectorType::kTrafficDrop, Metric::kRequestRate);
+    drop.direction = Direction::kDrop;
+    drop.sensitivity = 3;
+    drop.min_change = 0.5;
+    drop.min_requests = 100;
+    o.detectors.push_back(drop);
+    DetectorSpec silent;
+    silent.name = "silent";
+    silent.type = DetectorType::kNoData;
+    silent.no_data_after = 5 * kMin;
+    o.detectors.push_back(silent);
     Recorder rec;
     WindowEngine engine(o, &rec);
     const int p = engine.AddPartition();
-    Feeder f(&engine, {"busy", "flaky", "quiet"});
+    Feeder f(&engine, {"busy", "flaky", "quiet", "late"});
     for (int b = 0; b < 6 * 360; ++b) {
       const EventTime t = kT0 + b * 10 * kS;
       const bool busy_bad = b >= 1500 && b < 1560;
@@ -584,7 +595,9 @@ TEST(VolumeGateTest, DetectorsSkippedUnderTheirVolumeGiveTheEventsAndStateOfEver
               flaky_bad ? 1.5 + 0.01 * k : 0.1 + 0.002 * k);
       }
       for (int k = 0; flaky_bad && k < 12; ++k) f.AddErrorLine(1, t + k * kS / 2);
-      f.Add(2, t, b % 50 == 0 ? 500 : 200, 3.0);
+      if (b < 1000 || b >= 1100) f.Add(2, t, b % 50 == 0 ? 500 : 200, 3.0);  // silent a while
+      // A site that starts late (its traffic_drop young again), then loses most traffic.
+      for (int k = 0; b >= 1200 && k < (b < 1950 ? 10 : 1); ++k) f.Add(3, t + k * kS, 200, 0.1);
       f.Flush(p);
     }
     engine.EndPartition(p);
@@ -598,14 +611,15 @@ TEST(VolumeGateTest, DetectorsSkippedUnderTheirVolumeGiveTheEventsAndStateOfEver
   ASSERT_GE(every.size(), 8u);
   std::set<std::string> fired;
   for (size_t i = 0; i + 1 < every.size(); ++i) {
-    for (const char* d : {"p99_high", "errors", "rate_low", "error_lines", "p99_baseline", "error_spike"}) {
+    for (const char* d : {"p99_high", "errors", "rate_low", "error_lines", "p99_baseline",
+                          "error_spike", "traffic_drop", "silent"}) {
       const std::string key = std::string("\"detector\":\"") + d + "\"";
       if (every[i].find(key) != std::string::npos) fired.insert(d);
     }
   }
   std::string names;
   for (const std::string& d : fired) names += d + " ";
-  EXPECT_EQ(fired.size(), 6u) << "every detector fires at least once; fired: " << names;
+  EXPECT_EQ(fired.size(), 8u) << "every detector fires at least once; fired: " << names;
   ASSERT_EQ(skipped.size(), every.size());
   for (size_t i = 0; i < skipped.size(); ++i) EXPECT_EQ(skipped[i], every[i]) << i;
 }
