@@ -474,6 +474,13 @@ TEST(ThresholdDetectorTest, AnAlertEndingOverRequestsWithoutLatencyCarriesANumbe
   }
 }
 
+// p99 above 1 s over a minute, judged past `min_requests`.
+DetectorSpec P99HighOver(uint64_t min_requests) {
+  DetectorSpec p99 = testing::Spec("p99_high", Metric::kP99, 1.0, kMin);
+  p99.min_requests = min_requests;
+  return p99;
+}
+
 // Latency windows are kept running only while a detector reads them (a quiet site's, below every
 // min_requests, never is) and built from the closed buckets when one starts to: the events, with
 // their values, are those of windows slid at every close. Sites here cross min_requests on and
@@ -482,9 +489,7 @@ TEST(LatencyWindowTest, WindowsKeptOnlyWhileReadGiveTheEventsOfWindowsAlwaysKept
   auto run = [](bool eager) {
     WindowEngineOptions o = Options();
     o.eager_latency_windows = eager;
-    DetectorSpec p99 = testing::Spec("p99_high", Metric::kP99, 1.0, kMin);
-    p99.min_requests = 100;
-    o.detectors.push_back(p99);
+    o.detectors.push_back(P99HighOver(100));
     DetectorSpec p50 = testing::Spec("p50_slow", Metric::kP50, 0.2, 5 * kMin);
     p50.min_requests = 300;
     p50.for_duration = kMin;
@@ -538,9 +543,7 @@ TEST(VolumeGateTest, DetectorsSkippedUnderTheirVolumeGiveTheEventsAndStateOfEver
   auto run = [](bool every) {
     WindowEngineOptions o = Options();
     o.evaluate_every_close = every;
-    DetectorSpec p99 = testing::Spec("p99_high", Metric::kP99, 1.0, kMin);
-    p99.min_requests = 100;
-    o.detectors.push_back(p99);
+    o.detectors.push_back(P99HighOver(100));
     DetectorSpec errors = testing::Spec("errors", Metric::kErrorRate, 0.2, 2 * kMin);
     errors.min_requests = 150;
     errors.keep_firing_for = kMin;
