@@ -19,7 +19,12 @@ size_t SlotRing::SlotOf(EventTime start) {
   const auto n = static_cast<__int128>(length_);
   const __int128 k = (static_cast<__int128>(start) - base_) / granularity_;
   const auto place = static_cast<size_t>((k % n + n) % n);
-  if (place >= slots_.size()) slots_.resize(place + 1);
+  if (place >= slots_.size()) {  // doubling, never past the ring's length
+    if (place >= slots_.capacity()) {
+      slots_.reserve(std::min(std::max<size_t>({4, 2 * slots_.capacity(), place + 1}), length_));
+    }
+    slots_.resize(place + 1);
+  }
   return place;
 }
 

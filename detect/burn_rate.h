@@ -29,7 +29,7 @@ class SlotRing {
   DurationNs window() const { return window_; }
   DurationNs granularity() const { return granularity_; }
   // Slots allocated (at most the ring's length; see slots_).
-  size_t allocated() const { return slots_.size(); }
+  size_t allocated() const { return slots_.capacity(); }
 
   // Snapshots: the slots in use, as tokens of the current line.
   void Save(StateWriter& w) const;

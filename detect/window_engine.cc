@@ -797,8 +797,10 @@ void WindowEngine::CloseSite(uint32_t id, EventTime start, EventTime end) {
 
   // Slide every window by one bucket.
   const size_t slot = site.pushed % ring_capacity_;
-  if (slot >= site.ring.size()) {  // filling (see MakeSite): 16 slots first, then doubling
-    if (site.ring.capacity() == 0) site.ring.reserve(std::min<size_t>(16, ring_capacity_));
+  if (slot >= site.ring.size()) {  // filling (see MakeSite): 16 slots, doubling, never past full
+    if (slot >= site.ring.capacity()) {
+      site.ring.reserve(std::min(std::max<size_t>(16, 2 * site.ring.capacity()), ring_capacity_));
+    }
     site.ring.resize(slot + 1);
   }
   Site::Closed& incoming = site.ring[slot];

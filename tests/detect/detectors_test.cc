@@ -115,7 +115,7 @@ TEST(SlotRingTest, ARingAllocatesOnlyThePlacesItsHistoryFills) {
     days.Add(kT0 + b * 10 * kS, 10, 10);
     minutes.Add(kT0 + b * 10 * kS, 10, 10);
   }
-  EXPECT_LE(days.allocated(), 2u);
+  EXPECT_LE(days.allocated(), 4u);
   EXPECT_EQ(minutes.allocated(), 31u);  // the whole ring: 30 slots of 10 s and one leaving
   days.Expire(kT0 + 3600 * kS);
   EXPECT_EQ(days.total(), 3600u);
