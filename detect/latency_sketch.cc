@@ -134,7 +134,9 @@ void DenseSketch::Spill() {
   const SmallRuns runs(*this);
   small_n_ = 0;
   EnsureRange(runs.bins[0], runs.bins[runs.n - 1]);
-  for (uint32_t k = 0; k < runs.n; ++k) counts_[static_cast<size_t>(runs.bins[k] - offset_)] += runs.counts[k];
+  for (uint32_t k = 0; k < runs.n; ++k) {
+    counts_[static_cast<size_t>(runs.bins[k] - offset_)] += runs.counts[k];
+  }
   Widen(runs.bins[0], runs.bins[runs.n - 1]);
 }
 

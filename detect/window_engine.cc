@@ -317,7 +317,8 @@ void WindowEngine::Relayout(Site& site, size_t old_capacity) {
     for (size_t k = site.pushed - std::min(kept, len); k < site.pushed; ++k) {
       const Site::Closed& c = site.ring[k % ring_capacity_];
       site.window_counts[w].Add(c.counters);
-      if (SlidesLatency(site, w)) site.window_latency[w].latency.Merge(c.latency);  // lazy: not live
+      // (A lazy window is not live here.)
+      if (SlidesLatency(site, w)) site.window_latency[w].latency.Merge(c.latency);
     }
   }
 }
@@ -789,7 +790,8 @@ void WindowEngine::CloseSite(uint32_t id, EventTime start, EventTime end) {
     if (bucket->counters.requests + bucket->counters.error_log_lines() > 0) site.last_data_end = end;
     if (site.first_start == INT64_MIN) site.first_start = start;
     for (size_t i = 0; i < site.detectors.size(); ++i) {
-      if (site.gates[i].on_bucket) site.detectors[i]->OnBucket(end, bucket->counters, bucket->latency, mapping_);
+      if (!site.gates[i].on_bucket) continue;
+      site.detectors[i]->OnBucket(end, bucket->counters, bucket->latency, mapping_);
     }
     listener_->OnBucketClosed({site.name, start, end, &bucket->counters, &bucket->latency,
                                &mapping_, &bucket->templates});
@@ -855,7 +857,9 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
     Site::Gate& gate = site.gates[i];
     // Passed by when it would judge nothing and stay inactive (DetectorKind).
     if (gate.inactive) {
-      if (gate.young > 0 && site.first_start != INT64_MIN && now - site.first_start < gate.young) continue;
+      if (gate.young > 0 && site.first_start != INT64_MIN && now - site.first_start < gate.young) {
+        continue;
+      }
       if (gate.data_within > 0 &&
           (site.last_data_end == INT64_MIN || now - site.last_data_end < gate.data_within)) {
         continue;
@@ -868,11 +872,11 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
         const uint64_t volume = win.requests + (gate.error_lines ? win.error_log_lines : 0);
         if (volume < gate.floor) continue;
       }
-      const Detector* d = site.detectors[i].get();
       view.requests = win.requests;
       view.errors_5xx = win.errors_5xx;
       view.error_log_lines = win.error_log_lines;
-      const EventTime covered_from = std::max(site.first_start, now - d->spec().window);
+      const EventTime covered_from =
+          std::max(site.first_start, now - site.detectors[i]->spec().window);
       view.covered_s = static_cast<double>(now - covered_from) / 1e9;
       if (window_lazy_[gate.slot]) {
         view.source = &source;
@@ -975,8 +979,8 @@ void WindowEngine::SaveState(bool include_open,
       c.latency.Save(w);
       w.EndLine();
     }
-    for (const OpenBucket* b : include_open ? OpenOf(static_cast<uint32_t>(&site_ptr - sites_.data()))
-                                            : std::vector<const OpenBucket*>{}) {
+    const auto id = static_cast<uint32_t>(&site_ptr - sites_.data());
+    for (const OpenBucket* b : include_open ? OpenOf(id) : std::vector<const OpenBucket*>{}) {
       w.Word("open").Int(b->start).UInt(b->counters.requests).UInt(b->counters.errors_4xx)
           .UInt(b->counters.errors_5xx).UInt(b->counters.bytes);
       for (uint64_t n : b->counters.log_lines) w.UInt(n);
@@ -1171,7 +1175,7 @@ absl::Status WindowEngine::LoadSiteLine(StateReader& r, Site** site) {
   if (pushed > 0 && last_data_end_ == INT64_MIN) return Damaged(r, "site: closed buckets, no closed data");
   Site* s = sites_[InternSite(name)].get();
   s->pushed = pushed;
-  if (pushed > 0) s->ring.resize(ring_capacity_);  // (a live ring is filled in lockstep with pushed)
+  if (pushed > 0) s->ring.resize(ring_capacity_);  // (filled in lockstep with pushed otherwise)
   s->first_start = first_start;
   s->last_data_end = last_data;
   *site = s;
@@ -1248,7 +1252,8 @@ absl::Status WindowEngine::LoadBucket(const std::string& word, StateReader& r, S
     const size_t len = window_buckets_[w];
     if (k + len < site->pushed) continue;
     site->window_counts[w].Add(c.counters);
-    if (SlidesLatency(*site, w)) site->window_latency[w].latency.Merge(c.latency);  // lazy: not live
+    // (A lazy window is not live here.)
+    if (SlidesLatency(*site, w)) site->window_latency[w].latency.Merge(c.latency);
   }
   return absl::OkStatus();
 }
