@@ -29,40 +29,8 @@ int HourOfWeek(EventTime t) {
 
 }  // namespace
 
-BaselineModel& BaselineModel::operator=(const BaselineModel& o) {
-  if (this == &o) return *this;
-  options_ = o.options_;
-  started_ = o.started_;
-  warm_ = o.warm_;
-  first_t_ = o.first_t_;
-  last_t_ = o.last_t_;
-  samples_ = o.samples_;
-  level_ = o.level_;
-  spread_ = o.spread_;
-  season_ = o.season_ ? std::make_unique<Season>(*o.season_) : nullptr;
-  deviating_since_ = o.deviating_since_;
-  return *this;
-}
-
-bool BaselineModel::Season::empty() const {
-  for (uint16_t n : daily_n) {
-    if (n != 0) return false;
-  }
-  for (uint16_t n : weekly_n) {
-    if (n != 0) return false;
-  }
-  for (double d : daily) {
-    if (d != 0) return false;
-  }
-  for (double d : weekly) {
-    if (d != 0) return false;
-  }
-  return true;
-}
-
 double BaselineModel::Seasonal(EventTime t) const {
-  if (!options_.seasonality || season_ == nullptr) return 0;
-  const Season& season = *season_;
+  if (!options_.seasonality) return 0;
   const DurationNs history = t - first_t_;
   auto offset = [](const auto& means, const auto& counts, size_t slot) {
     double sum = 0;
@@ -77,12 +45,11 @@ double BaselineModel::Seasonal(EventTime t) const {
   };
   double s = 0;
   const auto day_slot = static_cast<size_t>(HourOfDay(t));
-  if (history >= 2 * kDay) s += offset(season.daily, season.daily_n, day_slot);
+  if (history >= 2 * kDay) s += offset(daily_, daily_n_, day_slot);
   if (history >= 14 * kDay) {
     // The week's offset on top of the day's: what this weekday-hour adds to a usual day's hour.
     const auto week_slot = static_cast<size_t>(HourOfWeek(t));
-    s += offset(season.weekly, season.weekly_n, week_slot) -
-         offset(season.daily, season.daily_n, day_slot);
+    s += offset(weekly_, weekly_n_, week_slot) - offset(daily_, daily_n_, day_slot);
   }
   return s;
 }
@@ -95,12 +62,8 @@ void BaselineModel::LearnSeason(EventTime t, double value) {
     if (n < kMaxSlotVisits) ++n;
     mean += (value - mean) / n;
   };
-  if (season_ == nullptr) season_ = std::make_unique<Season>();
-  Season& season = *season_;
-  const auto day = static_cast<size_t>(HourOfDay(t));
-  const auto week = static_cast<size_t>(HourOfWeek(t));
-  learn(season.daily[day], season.daily_n[day]);
-  learn(season.weekly[week], season.weekly_n[week]);
+  learn(daily_[static_cast<size_t>(HourOfDay(t))], daily_n_[static_cast<size_t>(HourOfDay(t))]);
+  learn(weekly_[static_cast<size_t>(HourOfWeek(t))], weekly_n_[static_cast<size_t>(HourOfWeek(t))]);
 }
 
 BaselineVerdict BaselineModel::Observe(EventTime t, double value) {
@@ -165,12 +128,10 @@ BaselineVerdict BaselineModel::Observe(EventTime t, double value) {
 void BaselineModel::Save(StateWriter& w) const {
   w.Int(started_).Int(warm_).Int(first_t_).Int(last_t_).UInt(samples_).Int(deviating_since_);
   w.Double(level_).Double(spread_);
-  static const Season kNone;
-  const Season& season = season_ ? *season_ : kNone;
-  for (double d : season.daily) w.Double(d);
-  for (double d : season.weekly) w.Double(d);
-  for (uint16_t n : season.daily_n) w.UInt(n);
-  for (uint16_t n : season.weekly_n) w.UInt(n);
+  for (double d : daily_) w.Double(d);
+  for (double d : weekly_) w.Double(d);
+  for (uint16_t n : daily_n_) w.UInt(n);
+  for (uint16_t n : weekly_n_) w.UInt(n);
 }
 
 bool BaselineModel::Load(StateReader& r) {
@@ -182,23 +143,21 @@ bool BaselineModel::Load(StateReader& r) {
   }
   started_ = started != 0;
   warm_ = warm != 0;
-  auto season = std::make_unique<Season>();
-  for (double& d : season->daily) {
+  for (double& d : daily_) {
     if (!r.Double(&d) || !std::isfinite(d)) return false;
   }
-  for (double& d : season->weekly) {
+  for (double& d : weekly_) {
     if (!r.Double(&d) || !std::isfinite(d)) return false;
   }
   uint64_t v;
-  for (uint16_t& n : season->daily_n) {
+  for (uint16_t& n : daily_n_) {
     if (!r.UInt(&v) || v > kMaxSlotVisits) return false;
     n = static_cast<uint16_t>(v);
   }
-  for (uint16_t& n : season->weekly_n) {
+  for (uint16_t& n : weekly_n_) {
     if (!r.UInt(&v) || v > kMaxSlotVisits) return false;
     n = static_cast<uint16_t>(v);
   }
-  season_ = season->empty() ? nullptr : std::move(season);
   // A mean absolute deviation is a number and never negative (a negative one loaded and held the
   // deviation scale at its floor until learning pulled it back up).
   return std::isfinite(level_) && std::isfinite(spread_) && spread_ >= 0;

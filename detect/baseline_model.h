@@ -16,7 +16,6 @@
 
 #include <array>
 #include <cstdint>
-#include <memory>
 #include <string>
 
 #include "core/state_codec.h"
@@ -48,10 +47,6 @@ class BaselineModel {
  public:
   BaselineModel() = default;
   explicit BaselineModel(const BaselineOptions& options) : options_(options) {}
-  BaselineModel(const BaselineModel& o) { *this = o; }
-  BaselineModel& operator=(const BaselineModel& o);
-  BaselineModel(BaselineModel&&) noexcept = default;
-  BaselineModel& operator=(BaselineModel&&) noexcept = default;
 
   // Scores `value` at event time `t` (non-decreasing across calls), then learns from it.
   BaselineVerdict Observe(EventTime t, double value);
@@ -81,19 +76,12 @@ class BaselineModel {
   // Seasonality: the mean of the raw values seen in each hour of the day (of the week), learned
   // all the time (deviating or not) as a running mean, then with a half-life of about a week of
   // visits. The offset of a slot is its mean minus the mean of all slots.
+  std::array<double, kDaySlots> daily_{};
+  std::array<double, kWeekSlots> weekly_{};
   // Visits per slot, capped at kMaxSlotVisits (so 16 bits: 384 bytes less per model).
   static constexpr uint16_t kMaxSlotVisits = 2000;
-  struct Season {
-    std::array<double, kDaySlots> daily{};
-    std::array<double, kWeekSlots> weekly{};
-    std::array<uint16_t, kDaySlots> daily_n{};
-    std::array<uint16_t, kWeekSlots> weekly_n{};
-    bool empty() const;
-  };
-  // 1.9 KB, made by the first observation: a model that never observes (a quiet site below its
-  // detector's min_requests; four learned detectors per site in the shipped configs) costs only
-  // the fields above. Null reads as every slot unvisited.
-  std::unique_ptr<Season> season_;
+  std::array<uint16_t, kDaySlots> daily_n_{};
+  std::array<uint16_t, kWeekSlots> weekly_n_{};
   EventTime deviating_since_ = INT64_MIN;  // start of the current run of |z| > adapt_z
 };
 
