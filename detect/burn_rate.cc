@@ -12,13 +12,17 @@ SlotRing::SlotRing(DurationNs window, DurationNs resolution) : window_(window) {
   length_ = static_cast<size_t>((window + granularity_ - 1) / granularity_) + 1;
 }
 
-size_t SlotRing::SlotOf(EventTime start) {
+size_t SlotRing::PlaceOf(EventTime start) const {
   // start and base_ are multiples of the granularity (the difference in 128 bits: a damaged
   // snapshot's times may be anything).
-  if (base_ == INT64_MIN) base_ = start;
   const auto n = static_cast<__int128>(length_);
   const __int128 k = (static_cast<__int128>(start) - base_) / granularity_;
-  const auto place = static_cast<size_t>((k % n + n) % n);
+  return static_cast<size_t>((k % n + n) % n);
+}
+
+size_t SlotRing::SlotOf(EventTime start) {
+  if (base_ == INT64_MIN) base_ = start;
+  const size_t place = PlaceOf(start);
   if (place >= slots_.size()) {  // doubling, never past the ring's length
     if (place >= slots_.capacity()) {
       slots_.reserve(std::min(std::max<size_t>({4, 2 * slots_.capacity(), place + 1}), length_));
@@ -75,9 +79,7 @@ void SlotRing::Expire(EventTime now) {
   } else if (base_ != INT64_MIN) {
     // Slot starts are multiples of the granularity, each at its own place in the ring.
     for (EventTime start = expired_through_ + granularity_; start <= last; start += granularity_) {
-      const auto n = static_cast<__int128>(length_);
-      const __int128 k = (static_cast<__int128>(start) - base_) / granularity_;
-      const auto place = static_cast<size_t>((k % n + n) % n);
+      const size_t place = PlaceOf(start);
       if (place < slots_.size() && slots_[place].start == start) expire(slots_[place]);
     }
   }

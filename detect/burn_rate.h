@@ -49,6 +49,7 @@ class SlotRing {
   // The place of the slot starting at `start`: slots follow each other from the first one
   // placed (base_), so a ring fills its places in order and allocates them as it goes.
   size_t SlotOf(EventTime start);
+  size_t PlaceOf(EventTime start) const;  // the same, base_ set, nothing allocated
   DurationNs window_ = 0;
   DurationNs granularity_ = 1;
   size_t length_ = 0;        // places in the ring

@@ -80,8 +80,6 @@ class Detector {
   // The same settings, held elsewhere (a configuration reload that did not change this
   // detector keeps it, with its alert and learned state, under the new configuration's spec).
   void Rebind(const DetectorSpec& spec) { spec_ = &spec; }
-  // Which of the engine's running windows is this detector's (windowed kinds).
-  size_t window_slot = 0;
   // Which configuration it belongs to: 0 the run's, 1 the one `replay --compare` evaluates
   // over the same windows.
   uint8_t set = 0;

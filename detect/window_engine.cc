@@ -239,7 +239,6 @@ void WindowEngine::AddDetectors(Site& site, uint8_t set,
       d = kind.make(s, set == 0 ? env_ : compare_env_);
       d->set = set;
     }
-    d->window_slot = WindowSlot(s.window);
     site.detectors.push_back(std::move(d));
   }
   SetGates(site);
@@ -259,7 +258,7 @@ void WindowEngine::SetGates(Site& site) const {
     g.young = passable && kind.idle_until_covered ? s.window : 0;
     g.data_within = passable && kind.idle_while_data_within != nullptr
                         ? kind.idle_while_data_within(s) : 0;
-    g.slot = static_cast<uint32_t>(d.window_slot);
+    g.slot = static_cast<uint32_t>(WindowSlot(s.window));
     g.windowed = kind.windowed;
     g.error_lines = s.metric == Metric::kErrorLogRate;
     g.inactive = d.alert_inactive();
@@ -285,7 +284,6 @@ void WindowEngine::Reconfigure(
     site.detectors.clear();
     AddDetectors(site, 0, &run);
     for (auto& d : compare) {
-      d->window_slot = WindowSlot(d->spec().window);
       site.detectors.push_back(std::move(d));
     }
     SetGates(site);
@@ -548,10 +546,7 @@ void WindowEngine::MirrorOpen() {
   for (uint32_t id = 0; id < sites_.size(); ++id) {
     auto loaded = std::move(sites_[id]->open);
     sites_[id]->open.clear();
-    for (auto& b : loaded) {
-      --open_starts_[b->start];  // (AddOpen counts it again)
-      AddOpen(id, std::move(b));
-    }
+    for (auto& b : loaded) AddOpen(id, std::move(b));
   }
 }
 
@@ -1237,8 +1232,7 @@ absl::Status WindowEngine::LoadBucket(const std::string& word, StateReader& r, S
     for (const auto& o : site->open) {
       if (o->start == b->start) return Damaged(r, "open bucket twice");
     }
-    ++open_starts_[b->start];
-    site->open.push_back(std::move(b));  // (mirrored once the snapshot is loaded)
+    site->open.push_back(std::move(b));  // (to its way, and counted, once the snapshot is loaded)
     return absl::OkStatus();
   }
   uint64_t k, req, e5, el;

@@ -300,7 +300,8 @@ class WindowEngine {
   bool HasOpen(uint32_t id) const;
   // Every open bucket of the site, by start (snapshots).
   std::vector<const OpenBucket*> OpenOf(uint32_t id) const;
-  // A snapshot's open buckets (loaded into Site::open) to their ways.
+  // A snapshot's open buckets (loaded into Site::open, not yet counted in open_starts_) to
+  // their ways, counted.
   void MirrorOpen();
   std::vector<uint32_t> generations_;
   std::vector<OpenWays> open_ways_;
