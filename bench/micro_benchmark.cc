@@ -253,7 +253,7 @@ void BM_LearnedBucketClose(benchmark::State& state) {
   benchmark::DoNotOptimize(sink);
   state.SetItemsProcessed(state.iterations());
   state.counters["bytes_per_site"] = static_cast<double>(
-      sizeof(BaselineModel) + (evidence[0] ? evidence[0]->MemoryBytes() : 0));
+      models[0].MemoryBytes() + (evidence[0] ? evidence[0]->MemoryBytes() : 0));
 }
 BENCHMARK(BM_LearnedBucketClose)->Arg(0)->Arg(1)->Arg(2);
 

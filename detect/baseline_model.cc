@@ -30,7 +30,8 @@ int HourOfWeek(EventTime t) {
 }  // namespace
 
 double BaselineModel::Seasonal(EventTime t) const {
-  if (!options_.seasonality) return 0;
+  // Without means every mean is 0, and so is every offset.
+  if (!options_.seasonality || !means_) return 0;
   const DurationNs history = t - first_t_;
   auto offset = [](const auto& means, const auto& counts, size_t slot) {
     double sum = 0;
@@ -45,11 +46,12 @@ double BaselineModel::Seasonal(EventTime t) const {
   };
   double s = 0;
   const auto day_slot = static_cast<size_t>(HourOfDay(t));
-  if (history >= 2 * kDay) s += offset(daily_, daily_n_, day_slot);
+  if (history >= 2 * kDay) s += offset(means_->daily, daily_n_, day_slot);
   if (history >= 14 * kDay) {
     // The week's offset on top of the day's: what this weekday-hour adds to a usual day's hour.
     const auto week_slot = static_cast<size_t>(HourOfWeek(t));
-    s += offset(weekly_, weekly_n_, week_slot) - offset(daily_, daily_n_, day_slot);
+    s += offset(means_->weekly, weekly_n_, week_slot) -
+         offset(means_->daily, daily_n_, day_slot);
   }
   return s;
 }
@@ -58,12 +60,18 @@ void BaselineModel::LearnSeason(EventTime t, double value) {
   if (!options_.seasonality) return;
   // Samples per slot visit vary with the sampling rate; a cap of 2,000 per slot turns the running
   // mean into slow exponential forgetting (about a week at one sample a minute per daily slot).
-  auto learn = [value](double& mean, uint16_t& n) {
-    if (n < kMaxSlotVisits) ++n;
-    mean += (value - mean) / n;
-  };
-  learn(daily_[static_cast<size_t>(HourOfDay(t))], daily_n_[static_cast<size_t>(HourOfDay(t))]);
-  learn(weekly_[static_cast<size_t>(HourOfWeek(t))], weekly_n_[static_cast<size_t>(HourOfWeek(t))]);
+  const auto day = static_cast<size_t>(HourOfDay(t));
+  const auto week = static_cast<size_t>(HourOfWeek(t));
+  if (daily_n_[day] < kMaxSlotVisits) ++daily_n_[day];
+  if (weekly_n_[week] < kMaxSlotVisits) ++weekly_n_[week];
+  if (!means_) {
+    if (value == 0) return;  // the means stay 0, as (0 - 0) / n would leave them
+    means_.reset(new SeasonMeans);
+  }
+  double& d = means_->daily[day];
+  double& w = means_->weekly[week];
+  d += (value - d) / daily_n_[day];
+  w += (value - w) / weekly_n_[week];
 }
 
 BaselineVerdict BaselineModel::Observe(EventTime t, double value) {
@@ -128,8 +136,10 @@ BaselineVerdict BaselineModel::Observe(EventTime t, double value) {
 void BaselineModel::Save(StateWriter& w) const {
   w.Int(started_).Int(warm_).Int(first_t_).Int(last_t_).UInt(samples_).Int(deviating_since_);
   w.Double(level_).Double(spread_);
-  for (double d : daily_) w.Double(d);
-  for (double d : weekly_) w.Double(d);
+  const SeasonMeans none;
+  const SeasonMeans& means = means_ ? *means_ : none;
+  for (double d : means.daily) w.Double(d);
+  for (double d : means.weekly) w.Double(d);
   for (uint16_t n : daily_n_) w.UInt(n);
   for (uint16_t n : weekly_n_) w.UInt(n);
 }
@@ -143,12 +153,17 @@ bool BaselineModel::Load(StateReader& r) {
   }
   started_ = started != 0;
   warm_ = warm != 0;
-  for (double& d : daily_) {
+  auto means = std::make_unique<SeasonMeans>();
+  bool any = false;
+  for (double& d : means->daily) {
     if (!r.Double(&d) || !std::isfinite(d)) return false;
+    any |= d != 0;
   }
-  for (double& d : weekly_) {
+  for (double& d : means->weekly) {
     if (!r.Double(&d) || !std::isfinite(d)) return false;
+    any |= d != 0;
   }
+  means_.reset(any ? means.release() : nullptr);
   uint64_t v;
   for (uint16_t& n : daily_n_) {
     if (!r.UInt(&v) || v > kMaxSlotVisits) return false;

@@ -16,6 +16,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "core/state_codec.h"
@@ -53,6 +54,8 @@ class BaselineModel {
 
   bool warm() const { return warm_; }
   uint64_t samples() const { return samples_; }
+  // Bytes it holds, its seasonal means included once it has them.
+  size_t MemoryBytes() const { return sizeof(*this) + (means_ ? sizeof(SeasonMeans) : 0); }
 
   // State for snapshots, as tokens of the current line. Options are not part of the state; the
   // caller stores what it needs to check compatibility.
@@ -76,8 +79,27 @@ class BaselineModel {
   // Seasonality: the mean of the raw values seen in each hour of the day (of the week), learned
   // all the time (deviating or not) as a running mean, then with a half-life of about a week of
   // visits. The offset of a slot is its mean minus the mean of all slots.
-  std::array<double, kDaySlots> daily_{};
-  std::array<double, kWeekSlots> weekly_{};
+  // The means (1.5 KB) are allocated with the first value that is not 0: until then every mean
+  // is exactly 0 (a running mean of zeros), so a model that only ever learned zeros (the
+  // error-log rate of a site whose errors are quiet) or never learned (a site below its
+  // detector's min_requests) holds none.
+  struct SeasonMeans {
+    std::array<double, kDaySlots> daily{};
+    std::array<double, kWeekSlots> weekly{};
+  };
+  // A unique_ptr that copies what it points to (the model is copyable).
+  struct MeansPtr : std::unique_ptr<SeasonMeans> {
+    MeansPtr() = default;
+    MeansPtr(const MeansPtr& o)
+        : std::unique_ptr<SeasonMeans>(o ? std::make_unique<SeasonMeans>(*o) : nullptr) {}
+    MeansPtr& operator=(const MeansPtr& o) {
+      if (this != &o) reset(o ? new SeasonMeans(*o) : nullptr);
+      return *this;
+    }
+    MeansPtr(MeansPtr&&) noexcept = default;
+    MeansPtr& operator=(MeansPtr&&) noexcept = default;
+  };
+  MeansPtr means_;
   // Visits per slot, capped at kMaxSlotVisits (so 16 bits: 384 bytes less per model).
   static constexpr uint16_t kMaxSlotVisits = 2000;
   std::array<uint16_t, kDaySlots> daily_n_{};

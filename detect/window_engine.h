@@ -298,6 +298,8 @@ class WindowEngine {
   // The site's open bucket starting at `start`, taken out (null: none).
   std::unique_ptr<OpenBucket> TakeOpen(uint32_t id, EventTime start);
   bool HasOpen(uint32_t id) const;
+  // Asks the CPU for what closing site `id`'s bucket at `start` (in way `way`) touches first.
+  void PrefetchClose(uint32_t id, EventTime start, size_t way) const;
   // Every open bucket of the site, by start (snapshots).
   std::vector<const OpenBucket*> OpenOf(uint32_t id) const;
   // A snapshot's open buckets (loaded into Site::open, not yet counted in open_starts_) to

@@ -110,6 +110,53 @@ TEST(BaselineModelTest, DailySeasonalityAfterTwoDays) {
   EXPECT_GT(night.z, 4);
 }
 
+// The seasonal means are allocated with the first value that is not 0. A model that learned
+// zeros for three days holds none (through a snapshot too), then learns a daily and weekly
+// pattern and expects what a model holding means from its first observation expects.
+TEST(BaselineModelTest, AModelOfZerosHoldsNoSeasonalMeansAndLearnsSeasonsLikeOneThatDoes) {
+  BaselineOptions o = Fast();
+  o.seasonality = true;
+  o.half_life = 6 * kHour;
+  BaselineModel lazy(o);
+  BaselineModel eager(o);
+  lazy.Observe(kT0, 0);
+  eager.Observe(kT0, 1e-300);  // not 0: means from the start; its trace is below 1e-290
+  const EventTime step = 10 * kMin;
+  EventTime t = kT0 + step;
+  for (; t < kT0 + 3 * 24 * kHour; t += step) {
+    lazy.Observe(t, 0);
+    eager.Observe(t, 0);
+  }
+  EXPECT_EQ(lazy.MemoryBytes(), sizeof(BaselineModel));
+  EXPECT_GT(eager.MemoryBytes(), sizeof(BaselineModel) + 1500);
+  StateWriter w;
+  lazy.Save(w);
+  StateReader r(w.str());
+  ASSERT_TRUE(r.NextLine());
+  BaselineModel loaded(o);
+  ASSERT_TRUE(loaded.Load(r));
+  EXPECT_EQ(loaded.MemoryBytes(), sizeof(BaselineModel));
+  // Busy by day, busier on weekdays; 16 more days, so the weekly offsets count too.
+  auto value = [](EventTime at) {
+    const int64_t hours = at / kHour;
+    const bool day = hours % 24 >= 8 && hours % 24 < 20;
+    const bool weekend = (hours / 24 + 3) % 7 >= 5;
+    return (day ? 1000.0 : 100.0) * (weekend ? 0.5 : 1.0) + static_cast<double>(hours % 5);
+  };
+  int compared = 0;
+  for (const EventTime end = t + 16 * 24 * kHour; t < end; t += step) {
+    const BaselineVerdict vl = lazy.Observe(t, value(t));
+    const BaselineVerdict vd = loaded.Observe(t, value(t));
+    const BaselineVerdict ve = eager.Observe(t, value(t));
+    ASSERT_EQ(vl.expected, vd.expected) << (t - kT0) / kHour;
+    ASSERT_NEAR(vl.expected, ve.expected, 1e-200) << (t - kT0) / kHour;
+    ASSERT_NEAR(vl.z, ve.z, 1e-200) << (t - kT0) / kHour;
+    ++compared;
+  }
+  EXPECT_GT(lazy.MemoryBytes(), sizeof(BaselineModel) + 1500);
+  EXPECT_EQ(compared, 16 * 24 * 6);
+}
+
 TEST(BaselineModelTest, SavedStateContinuesExactly) {
   BaselineModel a(Fast());
   for (int i = 0; i < 200; ++i) a.Observe(kT0 + i * kMin, 100 + (i % 7) * 3);
