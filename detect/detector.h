@@ -48,6 +48,8 @@ struct DetectorEnv {
   uint64_t baselines_warming = 0;         // learned baselines without a verdict yet
   uint64_t error_templates = 0;           // new_error_template: templates known
   uint64_t error_templates_over_cap = 0;  // new templates not tracked (max_templates reached)
+  // No detector passes a close by (tests: WindowEngineOptions::evaluate_every_close).
+  bool judge_every_close = false;
 };
 
 // What a detector reads at a bucket close of its site.

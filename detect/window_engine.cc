@@ -107,6 +107,7 @@ WindowEngine::WindowEngine(WindowEngineOptions options, WindowEngineListener* li
   env_.listener = listener_;
   env_.mapping = &mapping_;
   env_.resolution = options_.resolution;
+  env_.judge_every_close = options_.evaluate_every_close;
   compare_env_ = env_;
   compare_env_.listener = compare_listener;
   env_.observer = options_.observer;

@@ -45,6 +45,12 @@ class BurnRateDetector : public Detector {
   }
 
   void Evaluate(const DetectorInput& in, DetectorEnv& env) override {
+    // No long window at its request floor and no alert active: judging would move nothing (an
+    // inactive alert stays so on a false condition), so it is skipped, the rings expired as
+    // judging expires them. A young or quiet site's closes end here.
+    if (!env.judge_every_close && env.observer == nullptr && !Busy() && !AnyAtFloor(in.now)) {
+      return;
+    }
     const DetectorOutcome o = Judge(primary_, in.now);
     if (second_ != nullptr) Emit(in, Judge(*second_, in.now), env, *second_, KeyOf(*second_));
     Emit(in, o, env, primary_, KeyOf(primary_));
@@ -96,6 +102,15 @@ class BurnRateDetector : public Detector {
     return a.severity == spec_->severity ? spec_->name : StrCat(spec_->name, ":", a.severity);
   }
   DetectorOutcome Judge(const Alert& alert, EventTime now);
+  // Whether some pair's long window holds min_requests (each ring it reads expired at `now`).
+  bool AnyAtFloor(EventTime now) {
+    const uint64_t floor = std::max<uint64_t>(spec_->min_requests, 1);
+    for (const BurnPair& p : spec_->pairs) {
+      burn_.Requests(p.short_window, now);
+      if (burn_.Requests(p.long_window, now) >= floor) return true;
+    }
+    return false;
+  }
 
   BurnState burn_;
   std::unique_ptr<Alert> second_;  // pairs of a second severity

@@ -197,6 +197,51 @@ TEST(BurnRateDetectorTest, PagesOnAFastBurnAndNotOnTheBudgetsOwnErrors) {
   EXPECT_TRUE(ticket);
 }
 
+// A burn rate whose long windows hold fewer than min_requests and whose alerts are inactive is
+// not judged (judging would move nothing): its events and its state, saved while it is skipped,
+// are those of judging every close. A page still firing when traffic falls under the floor is
+// judged on, and resolves.
+TEST(BurnRateDetectorTest, ClosesSkippedUnderTheFloorGiveTheEventsAndStateOfEveryClose) {
+  auto run = [](bool every) {
+    WindowEngineOptions o = Options();
+    o.evaluate_every_close = every;
+    DetectorSpec burn = BurnSpec();
+    burn.objective = 0.99;
+    burn.pairs = {BurnPair{5 * kMin, kMin, 10, "page"}};
+    burn.min_requests = 300;
+    burn.keep_firing_for = 10 * kMin;
+    o.detectors.push_back(burn);
+    Recorder rec;
+    WindowEngine engine(o, &rec);
+    const int p = engine.AddPartition();
+    Feeder f(&engine, {"shop"});
+    std::vector<std::string> out;
+    for (int b = 0; b < 200; ++b) {
+      const EventTime t = kT0 + b * 10 * kS;
+      // Busy (600 requests in 5 minutes), failing half its requests for 2 minutes, then one
+      // failing request a bucket (30 in 5 minutes: under the floor).
+      const int lines = b < 72 ? 20 : 1;
+      for (int k = 0; k < lines; ++k) {
+        const bool failing = (b >= 60 && k % 2 == 0) || b >= 72;
+        f.Add(0, t + k * kS / 2, failing ? 503 : 200, 0.05);
+      }
+      f.Flush(p);
+      if (b % 25 == 0) out.push_back(engine.SaveState());
+    }
+    engine.EndPartition(p);
+    for (const Anomaly& a : rec.anomalies) out.push_back(AnomalyToJson(a));
+    out.push_back(engine.SaveState());
+    return std::make_pair(out, rec.anomalies);
+  };
+  const auto [skipped, skipped_events] = run(false);
+  const auto [every, every_events] = run(true);
+  ASSERT_EQ(every_events.size(), 2u);
+  EXPECT_EQ(every_events[0].state, AlertState::kFiring);
+  EXPECT_EQ(every_events[1].state, AlertState::kResolved);
+  ASSERT_EQ(skipped.size(), every.size());
+  for (size_t i = 0; i < skipped.size(); ++i) EXPECT_EQ(skipped[i], every[i]) << i;
+}
+
 TEST(BurnRateDetectorTest, RequestFloorKeepsOneFailureOnAQuietSiteFromPaging) {
   WindowEngineOptions o = Options();
   o.detectors.push_back(BurnSpec());
@@ -538,7 +583,8 @@ TEST(LatencyWindowTest, WindowsKeptOnlyWhileReadGiveTheEventsOfWindowsAlwaysKept
 // (DetectorKind::volume_gated): the events and the final state are those of every detector called
 // at every close. Sites cross min_requests on and off while slow, failing and logging errors; the
 // thresholds judge above and below, on requests and on error-log lines; learned baselines learn
-// and fire.
+// and fire; the burn rate is skipped until a long window holds its min_requests (inside the
+// detector), then pages.
 TEST(VolumeGateTest, DetectorsSkippedUnderTheirVolumeGiveTheEventsAndStateOfEveryClose) {
   auto run = [](bool every) {
     WindowEngineOptions o = Options();
@@ -577,6 +623,9 @@ TEST(VolumeGateTest, DetectorsSkippedUnderTheirVolumeGiveTheEventsAndStateOfEver
     silent.type = DetectorType::kNoData;
     silent.no_data_after = 5 * kMin;
     o.detectors.push_back(silent);
+    DetectorSpec burn = BurnSpec();  // judged only once a long window holds 400 requests
+    burn.min_requests = 400;
+    o.detectors.push_back(burn);
     Recorder rec;
     WindowEngine engine(o, &rec);
     const int p = engine.AddPartition();
@@ -615,14 +664,14 @@ TEST(VolumeGateTest, DetectorsSkippedUnderTheirVolumeGiveTheEventsAndStateOfEver
   std::set<std::string> fired;
   for (size_t i = 0; i + 1 < every.size(); ++i) {
     for (const char* d : {"p99_high", "errors", "rate_low", "error_lines", "p99_baseline",
-                          "error_spike", "traffic_drop", "silent"}) {
+                          "error_spike", "traffic_drop", "silent", "availability_slo"}) {
       const std::string key = std::string("\"detector\":\"") + d + "\"";
       if (every[i].find(key) != std::string::npos) fired.insert(d);
     }
   }
   std::string names;
   for (const std::string& d : fired) names += d + " ";
-  EXPECT_EQ(fired.size(), 8u) << "every detector fires at least once; fired: " << names;
+  EXPECT_EQ(fired.size(), 9u) << "every detector fires at least once; fired: " << names;
   ASSERT_EQ(skipped.size(), every.size());
   for (size_t i = 0; i < skipped.size(); ++i) EXPECT_EQ(skipped[i], every[i]) << i;
 }
