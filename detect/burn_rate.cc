@@ -130,6 +130,8 @@ SlotRing* BurnState::Ring(DurationNs window) {
 }
 
 void BurnState::Add(EventTime end, uint64_t good, uint64_t total) {
+  // Each ring's slots are an allocation of their own: all asked for before the first is added to.
+  for (const SlotRing& r : rings_) r.PrefetchLast();
   for (SlotRing& r : rings_) r.Add(end, good, total);
 }
 

@@ -506,7 +506,12 @@ WindowEngine::OpenBucket* WindowEngine::FindOrOpen(uint32_t id, EventTime start)
 
 WindowEngine::OpenBucket* WindowEngine::AddOpen(uint32_t id, std::unique_ptr<OpenBucket> b) {
   OpenBucket* added = b.get();
-  ++open_starts_[b->start];
+  // Counted in open_starts_ through a one-start tally: most buckets opened in a row share it.
+  if (b->start != open_tally_start_) {
+    SettleOpenTally();
+    open_tally_start_ = b->start;
+  }
+  ++open_tally_;
   OpenWay& way = open_ways_[id].way[WayOf(b->start)];
   if (way.bucket == nullptr) {
     way.start = b->start;
@@ -740,7 +745,14 @@ EventTime WindowEngine::ComputeWatermark() const {
   return w;
 }
 
+void WindowEngine::SettleOpenTally() {
+  if (open_tally_ > 0) open_starts_[open_tally_start_] += open_tally_;
+  open_tally_ = 0;
+  open_tally_start_ = INT64_MIN;
+}
+
 void WindowEngine::Advance() {
+  SettleOpenTally();
   const DurationNs res = options_.resolution;
   while (true) {
     EventTime candidate = next_close_;
@@ -780,6 +792,7 @@ void WindowEngine::Advance() {
 }
 
 void WindowEngine::CloseBucketsAt(EventTime start) {
+  SettleOpenTally();
   SP_DCHECK(open_starts_.empty() || open_starts_.begin()->first >= start,
             "buckets close in event-time order, none left behind");
   const EventTime end = start + options_.resolution;
@@ -797,6 +810,7 @@ void WindowEngine::CloseBucketsAt(EventTime start) {
     if (id + 8 < n) PrefetchClose(id + 8, start, way);
     CloseSite(id, start, end);
   }
+  SettleOpenTally();  // (a name promoted at this close opened its bucket of this start)
   open_starts_.erase(start);
 }
 

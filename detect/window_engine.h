@@ -324,6 +324,11 @@ class WindowEngine {
 
   std::vector<std::unique_ptr<OpenBucket>> free_buckets_;
   absl::btree_map<EventTime, uint32_t> open_starts_;  // start -> how many sites have it open
+  // Buckets opened at open_tally_start_ not yet added to open_starts_ (read only after
+  // SettleOpenTally: Advance and CloseBucketsAt settle it first).
+  EventTime open_tally_start_ = INT64_MIN;
+  uint32_t open_tally_ = 0;
+  void SettleOpenTally();
   std::vector<OpenBucket*> scratch_;
 
   struct Partition {
