@@ -46,12 +46,13 @@ double BaselineModel::Seasonal(EventTime t) const {
   };
   double s = 0;
   const auto day_slot = static_cast<size_t>(HourOfDay(t));
-  if (history >= 2 * kDay) s += offset(means_->daily, daily_n_, day_slot);
+  const SeasonVisits& visits = *visits_;  // (means imply visits)
+  if (history >= 2 * kDay) s += offset(means_->daily, visits.daily, day_slot);
   if (history >= 14 * kDay) {
     // The week's offset on top of the day's: what this weekday-hour adds to a usual day's hour.
     const auto week_slot = static_cast<size_t>(HourOfWeek(t));
-    s += offset(means_->weekly, weekly_n_, week_slot) -
-         offset(means_->daily, daily_n_, day_slot);
+    s += offset(means_->weekly, visits.weekly, week_slot) -
+         offset(means_->daily, visits.daily, day_slot);
   }
   return s;
 }
@@ -62,16 +63,19 @@ void BaselineModel::LearnSeason(EventTime t, double value) {
   // mean into slow exponential forgetting (about a week at one sample a minute per daily slot).
   const auto day = static_cast<size_t>(HourOfDay(t));
   const auto week = static_cast<size_t>(HourOfWeek(t));
-  if (daily_n_[day] < kMaxSlotVisits) ++daily_n_[day];
-  if (weekly_n_[week] < kMaxSlotVisits) ++weekly_n_[week];
+  if (!visits_) visits_.reset(new SeasonVisits);
+  uint16_t& day_n = visits_->daily[day];
+  uint16_t& week_n = visits_->weekly[week];
+  if (day_n < kMaxSlotVisits) ++day_n;
+  if (week_n < kMaxSlotVisits) ++week_n;
   if (!means_) {
     if (value == 0) return;  // the means stay 0, as (0 - 0) / n would leave them
     means_.reset(new SeasonMeans);
   }
   double& d = means_->daily[day];
   double& w = means_->weekly[week];
-  d += (value - d) / daily_n_[day];
-  w += (value - w) / weekly_n_[week];
+  d += (value - d) / day_n;
+  w += (value - w) / week_n;
 }
 
 BaselineVerdict BaselineModel::Observe(EventTime t, double value) {
@@ -140,8 +144,10 @@ void BaselineModel::Save(StateWriter& w) const {
   const SeasonMeans& means = means_ ? *means_ : none;
   for (double d : means.daily) w.Double(d);
   for (double d : means.weekly) w.Double(d);
-  for (uint16_t n : daily_n_) w.UInt(n);
-  for (uint16_t n : weekly_n_) w.UInt(n);
+  const SeasonVisits no_visits;
+  const SeasonVisits& visits = visits_ ? *visits_ : no_visits;
+  for (uint16_t n : visits.daily) w.UInt(n);
+  for (uint16_t n : visits.weekly) w.UInt(n);
 }
 
 bool BaselineModel::Load(StateReader& r) {
@@ -164,15 +170,22 @@ bool BaselineModel::Load(StateReader& r) {
     any |= d != 0;
   }
   means_.reset(any ? means.release() : nullptr);
+  auto visits = std::make_unique<SeasonVisits>();
+  bool visited = false;
   uint64_t v;
-  for (uint16_t& n : daily_n_) {
+  for (uint16_t& n : visits->daily) {
     if (!r.UInt(&v) || v > kMaxSlotVisits) return false;
     n = static_cast<uint16_t>(v);
+    visited |= n != 0;
   }
-  for (uint16_t& n : weekly_n_) {
+  for (uint16_t& n : visits->weekly) {
     if (!r.UInt(&v) || v > kMaxSlotVisits) return false;
     n = static_cast<uint16_t>(v);
+    visited |= n != 0;
   }
+  // Means without visits are damage (a mean is learned at a visit); reading the offsets needs both.
+  if (any && !visited) return false;
+  visits_.reset(visited ? visits.release() : nullptr);
   // A mean absolute deviation is a number and never negative (a negative one loaded and held the
   // deviation scale at its floor until learning pulled it back up).
   return std::isfinite(level_) && std::isfinite(spread_) && spread_ >= 0;

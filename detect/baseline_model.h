@@ -55,7 +55,9 @@ class BaselineModel {
   bool warm() const { return warm_; }
   uint64_t samples() const { return samples_; }
   // Bytes it holds, its seasonal means included once it has them.
-  size_t MemoryBytes() const { return sizeof(*this) + (means_ ? sizeof(SeasonMeans) : 0); }
+  size_t MemoryBytes() const {
+    return sizeof(*this) + (means_ ? sizeof(SeasonMeans) : 0) + (visits_ ? sizeof(SeasonVisits) : 0);
+  }
 
   // State for snapshots, as tokens of the current line. Options are not part of the state; the
   // caller stores what it needs to check compatibility.
@@ -79,31 +81,35 @@ class BaselineModel {
   // Seasonality: the mean of the raw values seen in each hour of the day (of the week), learned
   // all the time (deviating or not) as a running mean, then with a half-life of about a week of
   // visits. The offset of a slot is its mean minus the mean of all slots.
-  // The means (1.5 KB) are allocated with the first value that is not 0: until then every mean
-  // is exactly 0 (a running mean of zeros), so a model that only ever learned zeros (the
-  // error-log rate of a site whose errors are quiet) or never learned (a site below its
-  // detector's min_requests) holds none.
+  // The seasonal state is allocated as it is needed. The visit counts (384 bytes) come with the
+  // first observation; the means (1.5 KB) with the first value that is not 0: until then every
+  // mean is exactly 0 (a running mean of zeros). A model that never learned (a site below its
+  // detector's min_requests) holds neither; one that only learned zeros (the error-log rate of
+  // a site whose errors are quiet) holds no means.
   struct SeasonMeans {
     std::array<double, kDaySlots> daily{};
     std::array<double, kWeekSlots> weekly{};
   };
-  // A unique_ptr that copies what it points to (the model is copyable).
-  struct MeansPtr : std::unique_ptr<SeasonMeans> {
-    MeansPtr() = default;
-    MeansPtr(const MeansPtr& o)
-        : std::unique_ptr<SeasonMeans>(o ? std::make_unique<SeasonMeans>(*o) : nullptr) {}
-    MeansPtr& operator=(const MeansPtr& o) {
-      if (this != &o) reset(o ? new SeasonMeans(*o) : nullptr);
-      return *this;
-    }
-    MeansPtr(MeansPtr&&) noexcept = default;
-    MeansPtr& operator=(MeansPtr&&) noexcept = default;
-  };
-  MeansPtr means_;
   // Visits per slot, capped at kMaxSlotVisits (so 16 bits: 384 bytes less per model).
   static constexpr uint16_t kMaxSlotVisits = 2000;
-  std::array<uint16_t, kDaySlots> daily_n_{};
-  std::array<uint16_t, kWeekSlots> weekly_n_{};
+  struct SeasonVisits {
+    std::array<uint16_t, kDaySlots> daily{};
+    std::array<uint16_t, kWeekSlots> weekly{};
+  };
+  // A unique_ptr that copies what it points to (the model is copyable); null: all zeros.
+  template <typename T>
+  struct CopiedPtr : std::unique_ptr<T> {
+    CopiedPtr() = default;
+    CopiedPtr(const CopiedPtr& o) : std::unique_ptr<T>(o ? std::make_unique<T>(*o) : nullptr) {}
+    CopiedPtr& operator=(const CopiedPtr& o) {
+      if (this != &o) this->reset(o ? new T(*o) : nullptr);
+      return *this;
+    }
+    CopiedPtr(CopiedPtr&&) noexcept = default;
+    CopiedPtr& operator=(CopiedPtr&&) noexcept = default;
+  };
+  CopiedPtr<SeasonMeans> means_;
+  CopiedPtr<SeasonVisits> visits_;
   EventTime deviating_since_ = INT64_MIN;  // start of the current run of |z| > adapt_z
 };
 

@@ -110,15 +110,17 @@ TEST(BaselineModelTest, DailySeasonalityAfterTwoDays) {
   EXPECT_GT(night.z, 4);
 }
 
-// The seasonal means are allocated with the first value that is not 0. A model that learned
-// zeros for three days holds none (through a snapshot too), then learns a daily and weekly
-// pattern and expects what a model holding means from its first observation expects.
+// The seasonal state is allocated as it is needed: visit counts with the first observation,
+// means with the first value that is not 0. A model that learned zeros for three days holds no
+// means (through a snapshot too), then learns a daily and weekly pattern and expects what a
+// model holding means from its first observation expects.
 TEST(BaselineModelTest, AModelOfZerosHoldsNoSeasonalMeansAndLearnsSeasonsLikeOneThatDoes) {
   BaselineOptions o = Fast();
   o.seasonality = true;
   o.half_life = 6 * kHour;
   BaselineModel lazy(o);
   BaselineModel eager(o);
+  EXPECT_EQ(lazy.MemoryBytes(), sizeof(BaselineModel)) << "nothing learned, nothing held";
   lazy.Observe(kT0, 0);
   eager.Observe(kT0, 1e-300);  // not 0: means from the start; its trace is below 1e-290
   const EventTime step = 10 * kMin;
@@ -127,7 +129,7 @@ TEST(BaselineModelTest, AModelOfZerosHoldsNoSeasonalMeansAndLearnsSeasonsLikeOne
     lazy.Observe(t, 0);
     eager.Observe(t, 0);
   }
-  EXPECT_EQ(lazy.MemoryBytes(), sizeof(BaselineModel));
+  EXPECT_LT(lazy.MemoryBytes(), sizeof(BaselineModel) + 500) << "visit counts, no means";
   EXPECT_GT(eager.MemoryBytes(), sizeof(BaselineModel) + 1500);
   StateWriter w;
   lazy.Save(w);
@@ -135,7 +137,7 @@ TEST(BaselineModelTest, AModelOfZerosHoldsNoSeasonalMeansAndLearnsSeasonsLikeOne
   ASSERT_TRUE(r.NextLine());
   BaselineModel loaded(o);
   ASSERT_TRUE(loaded.Load(r));
-  EXPECT_EQ(loaded.MemoryBytes(), sizeof(BaselineModel));
+  EXPECT_EQ(loaded.MemoryBytes(), lazy.MemoryBytes());
   // Busy by day, busier on weekdays; 16 more days, so the weekly offsets count too.
   auto value = [](EventTime at) {
     const int64_t hours = at / kHour;
