@@ -826,6 +826,15 @@ void WindowEngine::PrefetchClose(uint32_t id, EventTime start, size_t way) const
   if (!site.detectors.empty()) __builtin_prefetch(site.detectors.data());
   const size_t slot = site.pushed % ring_capacity_;
   if (slot < site.ring.size()) __builtin_prefetch(&site.ring[slot], 1);
+  // The bucket each window lets go of, and the latency windows kept live.
+  for (size_t w = 0; w < window_buckets_.size(); ++w) {
+    const size_t len = window_buckets_[w];
+    if (len > 0 && site.pushed >= len) {
+      const size_t leaving = (site.pushed - len) % ring_capacity_;
+      if (leaving < site.ring.size()) __builtin_prefetch(&site.ring[leaving]);
+    }
+    if (SlidesLatency(site, w)) __builtin_prefetch(&site.window_latency[w], 1);
+  }
 }
 
 void WindowEngine::CloseSite(uint32_t id, EventTime start, EventTime end) {
