@@ -56,7 +56,8 @@ class BaselineModel {
   uint64_t samples() const { return samples_; }
   // Bytes it holds, its seasonal means included once it has them.
   size_t MemoryBytes() const {
-    return sizeof(*this) + (means_ ? sizeof(SeasonMeans) : 0) + (visits_ ? sizeof(SeasonVisits) : 0);
+    return sizeof(*this) + (means_ ? sizeof(SeasonMeans) : 0) +
+           (visits_ ? sizeof(SeasonVisits) : 0);
   }
 
   // State for snapshots, as tokens of the current line. Options are not part of the state; the

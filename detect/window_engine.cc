@@ -25,6 +25,14 @@ inline void Prefetch(const void* p) {
 #endif
 }
 
+// The three lines of an open bucket that applying a line and closing it touch (its start, its
+// counters and its sketch's inline samples), for writing.
+inline void PrefetchBucket(const void* b) {
+  if (b == nullptr) return;
+  const char* lines = static_cast<const char*>(b);
+  for (int line = 0; line < 3; ++line) __builtin_prefetch(lines + 64 * line, 1);
+}
+
 }  // namespace
 
 struct WindowEngine::OpenBucket {
@@ -621,9 +629,8 @@ void WindowEngine::Apply(const BucketDelta& delta, const std::vector<uint32_t>& 
       id = Lookup(name);
       b = id != kUntracked ? FindOrOpen(id, e.bucket_start) : AddUntracked(name, e.bucket_start);
     }
-    // Quiet sites spread over thousands of places: fetch the bucket now (its counters and its
-    // sketch's inline samples: three lines), add to it below.
-    for (int line = 0; line < 3; ++line) __builtin_prefetch(reinterpret_cast<char*>(b) + 64 * line, 1);
+    // Quiet sites spread over thousands of places: fetch the bucket now, add to it below.
+    PrefetchBucket(b);
     scratch_[i] = b;
   }
   for (size_t i = 0; i < delta.entries.size(); ++i) {
@@ -816,10 +823,7 @@ void WindowEngine::CloseBucketsAt(EventTime start) {
 
 void WindowEngine::PrefetchClose(uint32_t id, EventTime start, size_t way) const {
   const OpenWay& w = open_ways_[id].way[way];
-  if (w.start == start) {
-    const char* b = reinterpret_cast<const char*>(w.bucket.get());
-    for (int line = 0; line < 3; ++line) __builtin_prefetch(b + 64 * line, 1);
-  }
+  if (w.start == start) PrefetchBucket(w.bucket.get());
   const Site& site = *sites_[id];
   if (!site.gates.empty()) __builtin_prefetch(site.gates.data());
   if (!site.window_counts.empty()) __builtin_prefetch(site.window_counts.data(), 1);
