@@ -822,8 +822,8 @@ void WindowEngine::CloseBucketsAt(EventTime start) {
 }
 
 void WindowEngine::PrefetchClose(uint32_t id, EventTime start, size_t way) const {
-  const OpenWay& w = open_ways_[id].way[way];
-  if (w.start == start) PrefetchBucket(w.bucket.get());
+  const OpenWay& open = open_ways_[id].way[way];
+  if (open.start == start) PrefetchBucket(open.bucket.get());
   const Site& site = *sites_[id];
   if (!site.gates.empty()) __builtin_prefetch(site.gates.data());
   if (!site.window_counts.empty()) __builtin_prefetch(site.window_counts.data(), 1);
