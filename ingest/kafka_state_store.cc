@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 
 #include "core/log.h"
 #include "core/status_macros.h"
@@ -203,12 +204,28 @@ absl::StatusOr<std::optional<std::string>> KafkaStateStore::Get(const std::strin
 
 absl::StatusOr<std::optional<std::string>> KafkaStateStore::GetLocked(const std::string& key) {
   const int timeout_ms = static_cast<int>(options_.timeout / 1'000'000);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   int64_t low = 0, high = 0;
-  const rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
-      Rk(consumer_), options_.topic.c_str(), 0, &low, &high, timeout_ms);
-  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return absl::UnavailableError(
-        StrCat("state topic ", options_.topic, ": ", rd_kafka_err2str(e)));
+  // A topic just created (or a partition whose leader moves) is unknown to the client's
+  // metadata, or answers "not leader" or "leader not available", for a moment: asked again
+  // until the timeout, 100 ms apart.
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    const rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
+        Rk(consumer_), options_.topic.c_str(), 0, &low, &high,
+        static_cast<int>(std::max<int64_t>(left.count(), 1)));
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+    const bool moving = e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+                        e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+                        e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+                        e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
+                        e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    if (!moving || std::chrono::steady_clock::now() + std::chrono::milliseconds(100) >= until) {
+      return absl::UnavailableError(
+          StrCat("state topic ", options_.topic, ": ", rd_kafka_err2str(e)));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   if (high <= low) return std::optional<std::string>();
   rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(1);
@@ -219,7 +236,6 @@ absl::StatusOr<std::optional<std::string>> KafkaStateStore::GetLocked(const std:
   const std::string prefix = key + "#";
   std::optional<std::string> manifest;
   std::map<std::string, std::string> pieces;
-  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   int64_t next = low;
   absl::Status status = absl::OkStatus();
   while (next < high) {
