@@ -173,16 +173,21 @@ void WindowEngine::ComputeGeometry() {
   }
   window_buckets_.clear();
   window_lazy_.clear();
+  any_eager_latency_ = false;
   for (size_t w = 0; w < window_lengths_.size(); ++w) {
     window_buckets_.push_back(static_cast<size_t>(window_lengths_[w] / options_.resolution));
     // (A site keeps which lazy windows are live in 64 bits; later ones are slid always.)
     window_lazy_.push_back(window_needs_latency_[w] && window_buckets_[w] > 0 && w < 64 &&
                            !options_.eager_latency_windows);
+    if (window_needs_latency_[w] && !window_lazy_[w]) any_eager_latency_ = true;
   }
 }
 
 bool WindowEngine::SlidesLatency(const Site& site, size_t w) const {
-  return window_needs_latency_[w] && (!window_lazy_[w] || site.live(w));
+  const bool slides = window_needs_latency_[w] && (!window_lazy_[w] || site.live(w));
+  SP_DCHECK(!slides || w < site.window_latency.size(),
+            "a window that slides latency has its sketch (MakeSite, Relayout, WindowLatency)");
+  return slides;
 }
 
 size_t WindowEngine::WindowSlot(DurationNs window) const {
@@ -228,7 +233,9 @@ std::unique_ptr<WindowEngine::Site> WindowEngine::MakeSite(std::string_view name
   // (The ring grows as buckets are pushed, until full: a site younger than the ring's length
   // holds only the slots it used.)
   site->window_counts.resize(window_lengths_.size());
-  site->window_latency.resize(window_lengths_.size());
+  // Latency windows only when one is slid from the start; lazy ones come with the first read
+  // (WindowLatency): a quiet site holds none.
+  if (any_eager_latency_) site->window_latency.resize(window_lengths_.size());
   AddDetectors(*site, 0, nullptr);
   if (options_.compare) AddDetectors(*site, 1, nullptr);
   return site;
@@ -331,7 +338,8 @@ void WindowEngine::Relayout(Site& site, size_t old_capacity) {
   }
   site.ring = std::move(ring);
   site.window_counts.assign(window_lengths_.size(), Site::WindowCounters{});
-  site.window_latency.assign(window_lengths_.size(), Site::LatencyWindow{});
+  site.window_latency.clear();
+  if (any_eager_latency_) site.window_latency.resize(window_lengths_.size());
   site.live_windows = 0;
   for (size_t w = 0; w < window_lengths_.size(); ++w) {
     const size_t len = window_buckets_[w];
@@ -956,7 +964,7 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
       if (window_lazy_[gate.slot]) {
         view.source = &source;
         view.slot = gate.slot;
-      } else {
+      } else if (window_needs_latency_[gate.slot]) {
         view.latency = &site.window_latency[gate.slot].latency;
       }
       view.mapping = &mapping_;
@@ -981,6 +989,10 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
 }
 
 const DenseSketch& WindowEngine::WindowLatency(Site& site, size_t slot) {
+  // (Sized once, at the first read: no reference handed out before can move.)
+  if (site.window_latency.size() < window_lengths_.size()) {
+    site.window_latency.resize(window_lengths_.size());
+  }
   Site::LatencyWindow& win = site.window_latency[slot];
   if (!site.live(slot)) {
     // The window's last `len` closed buckets, as the slide would have summed them.

@@ -270,6 +270,7 @@ class WindowEngine {
   std::vector<bool> window_needs_latency_;
   // Latency windows kept running only while detectors read them (Site::Running::live).
   std::vector<bool> window_lazy_;
+  bool any_eager_latency_ = false;  // some window's latency is slid from a site's first bucket
   std::vector<size_t> window_buckets_;  // each window's length in buckets
   size_t ring_capacity_ = 1;                // buckets kept per site
   DurationNs max_hold_ = 0;                 // longest window + keep_firing_for
