@@ -48,7 +48,9 @@ struct DetectorEnv {
   uint64_t baselines_warming = 0;         // learned baselines without a verdict yet
   uint64_t error_templates = 0;           // new_error_template: templates known
   uint64_t error_templates_over_cap = 0;  // new templates not tracked (max_templates reached)
-  // No detector passes a close by (tests: WindowEngineOptions::evaluate_every_close).
+  // No detector passes a close by: an observer charts every judgement, or a test asks for every
+  // close (WindowEngineOptions::evaluate_every_close). The engine's gates and a kind's own skips
+  // read this one flag.
   bool judge_every_close = false;
 };
 

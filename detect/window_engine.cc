@@ -134,6 +134,8 @@ WindowEngine::WindowEngine(WindowEngineOptions options, WindowEngineListener* li
   compare_env_ = env_;
   compare_env_.listener = compare_listener;
   env_.observer = options_.observer;
+  // (Replay's observer sees every judgement, and tests can ask for every close.)
+  env_.judge_every_close = options_.evaluate_every_close || env_.observer != nullptr;
   SP_DCHECK(!options_.compare || compare_listener != nullptr,
             "a compare set needs somewhere for its events to go");
   ComputeGeometry();
@@ -282,9 +284,7 @@ void WindowEngine::SetGates(Site& site) const {
     const DetectorSpec& s = d.spec();
     const DetectorKind& kind = KindOf(s.type);
     Site::Gate& g = site.gates[i];
-    // (Replay's observer sees every judgement, and tests can ask for every close.)
-    const bool passable = !options_.evaluate_every_close &&
-                          (d.set == 0 ? env_.observer : compare_env_.observer) == nullptr;
+    const bool passable = !(d.set == 0 ? env_ : compare_env_).judge_every_close;
     g.floor = passable && kind.volume_gated ? std::max<uint64_t>(s.min_requests, 1) : 0;
     g.young = passable && kind.idle_until_covered ? s.window : 0;
     g.data_within = passable && kind.idle_while_data_within != nullptr

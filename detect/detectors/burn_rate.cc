@@ -48,9 +48,7 @@ class BurnRateDetector : public Detector {
     // No long window at its request floor and no alert active: judging would move nothing (an
     // inactive alert stays so on a false condition), so it is skipped, the rings expired as
     // judging expires them. A young or quiet site's closes end here.
-    if (!env.judge_every_close && env.observer == nullptr && !Busy() && !AnyAtFloor(in.now)) {
-      return;
-    }
+    if (!env.judge_every_close && !Busy() && !AnyAtFloor(in.now)) return;
     const DetectorOutcome o = Judge(primary_, in.now);
     if (second_ != nullptr) Emit(in, Judge(*second_, in.now), env, *second_, KeyOf(*second_));
     Emit(in, o, env, primary_, KeyOf(primary_));

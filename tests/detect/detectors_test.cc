@@ -2,6 +2,7 @@
 // no_data, driven through deltas the way the pipeline drives them.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <random>
 
 #include <set>
@@ -674,6 +675,47 @@ TEST(VolumeGateTest, DetectorsSkippedUnderTheirVolumeGiveTheEventsAndStateOfEver
   EXPECT_EQ(fired.size(), 9u) << "every detector fires at least once; fired: " << names;
   ASSERT_EQ(skipped.size(), every.size());
   for (size_t i = 0; i < skipped.size(); ++i) EXPECT_EQ(skipped[i], every[i]) << i;
+}
+
+// Replay charts every judgement: with an observer no detector is passed by, neither under its
+// volume (threshold), nor while young (traffic_drop), nor while its data is recent (no_data),
+// nor under its floor (burn_rate, which skips inside the detector).
+TEST(VolumeGateTest, AnObserverSeesEveryDetectorJudgedAtEveryClose) {
+  struct Counter final : EvaluationObserver {
+    std::map<std::string, int> seen;
+    void OnEvaluation(std::string_view /*site*/, const DetectorSpec& spec, EventTime /*now*/,
+                      const DetectorOutcome& /*outcome*/, AlertPhase /*phase*/) override {
+      ++seen[spec.name];
+    }
+  } counter;
+  WindowEngineOptions o = Options();
+  o.observer = &counter;
+  o.detectors.push_back(P99HighOver(100));
+  o.detectors.push_back(BurnSpec());
+  DetectorSpec drop = Learned("traffic_drop", DetectorType::kTrafficDrop, Metric::kRequestRate);
+  drop.direction = Direction::kDrop;
+  o.detectors.push_back(drop);
+  DetectorSpec silent;
+  silent.name = "silent";
+  silent.type = DetectorType::kNoData;
+  silent.no_data_after = 5 * kMin;
+  o.detectors.push_back(silent);
+  Recorder rec;
+  WindowEngine engine(o, &rec);
+  const int p = engine.AddPartition();
+  Feeder f(&engine, {"quiet"});
+  constexpr int kBuckets = 60;  // one request each: under every floor, younger than every window
+  for (int b = 0; b < kBuckets; ++b) {
+    f.Add(0, kT0 + b * 10 * kS, 200, 0.1);
+    f.Flush(p);
+  }
+  engine.EndPartition(p);
+  ASSERT_EQ(counter.seen.size(), 4u);
+  const int closes = counter.seen["silent"];
+  EXPECT_GE(closes, kBuckets);
+  EXPECT_EQ(counter.seen["p99_high"], closes);
+  EXPECT_EQ(counter.seen["traffic_drop"], closes);
+  EXPECT_EQ(counter.seen["availability_slo"], 2 * closes);  // its page and its ticket alert
 }
 
 // An alert firing in a snapshot is judged after a restart though its site went quiet under the
