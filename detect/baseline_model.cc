@@ -31,28 +31,29 @@ int HourOfWeek(EventTime t) {
 
 double BaselineModel::Seasonal(EventTime t) const {
   // Without means every mean is 0, and so is every offset.
-  if (!options_.seasonality || !means_) return 0;
   const DurationNs history = t - first_t_;
-  auto offset = [](const auto& means, const auto& counts, size_t slot) {
+  if (!options_.seasonality || history < 2 * kDay || MeanPagesHeld() == 0) return 0;
+  // Over the slots visited, in order: a slot of a page not held adds its 0 as the whole array of
+  // means did.
+  auto offset = [this](bool weekly, const auto& counts, size_t slot) {
     double sum = 0;
     int n = 0;
-    for (size_t i = 0; i < means.size(); ++i) {
+    for (size_t i = 0; i < counts.size(); ++i) {
       if (counts[i] == 0) continue;
-      sum += means[i];
+      sum += Mean(weekly, i);
       ++n;
     }
     if (n == 0 || counts[slot] == 0) return 0.0;
-    return means[slot] - sum / n;
+    return Mean(weekly, slot) - sum / n;
   };
   double s = 0;
   const auto day_slot = static_cast<size_t>(HourOfDay(t));
   const SeasonVisits& visits = *visits_;  // (means imply visits)
-  if (history >= 2 * kDay) s += offset(means_->daily, visits.daily, day_slot);
+  s += offset(false, visits.daily, day_slot);
   if (history >= 14 * kDay) {
     // The week's offset on top of the day's: what this weekday-hour adds to a usual day's hour.
     const auto week_slot = static_cast<size_t>(HourOfWeek(t));
-    s += offset(means_->weekly, visits.weekly, week_slot) -
-         offset(means_->daily, visits.daily, day_slot);
+    s += offset(true, visits.weekly, week_slot) - offset(false, visits.daily, day_slot);
   }
   return s;
 }
@@ -68,14 +69,19 @@ void BaselineModel::LearnSeason(EventTime t, double value) {
   uint16_t& week_n = visits_->weekly[week];
   if (day_n < kMaxSlotVisits) ++day_n;
   if (week_n < kMaxSlotVisits) ++week_n;
-  if (!means_) {
-    if (value == 0) return;  // the means stay 0, as (0 - 0) / n would leave them
-    means_.reset(new SeasonMeans);
+  const struct {
+    size_t page, i;
+    uint16_t n;
+  } slots[2] = {{0, day, day_n}, {1 + week / kDaySlots, week % kDaySlots, week_n}};
+  for (const auto& slot : slots) {
+    CopiedPtr<MeanPage>& page = means_[slot.page];
+    if (!page) {
+      if (value == 0) continue;  // its means stay 0, as (0 - 0) / n would leave them
+      page.reset(new MeanPage);
+    }
+    double& m = page->mean[slot.i];
+    m += (value - m) / slot.n;
   }
-  double& d = means_->daily[day];
-  double& w = means_->weekly[week];
-  d += (value - d) / day_n;
-  w += (value - w) / week_n;
 }
 
 BaselineVerdict BaselineModel::Observe(EventTime t, double value) {
@@ -140,10 +146,8 @@ BaselineVerdict BaselineModel::Observe(EventTime t, double value) {
 void BaselineModel::Save(StateWriter& w) const {
   w.Int(started_).Int(warm_).Int(first_t_).Int(last_t_).UInt(samples_).Int(deviating_since_);
   w.Double(level_).Double(spread_);
-  const SeasonMeans none;
-  const SeasonMeans& means = means_ ? *means_ : none;
-  for (double d : means.daily) w.Double(d);
-  for (double d : means.weekly) w.Double(d);
+  for (size_t i = 0; i < kDaySlots; ++i) w.Double(Mean(false, i));
+  for (size_t i = 0; i < kWeekSlots; ++i) w.Double(Mean(true, i));
   const SeasonVisits no_visits;
   const SeasonVisits& visits = visits_ ? *visits_ : no_visits;
   for (uint16_t n : visits.daily) w.UInt(n);
@@ -159,17 +163,18 @@ bool BaselineModel::Load(StateReader& r) {
   }
   started_ = started != 0;
   warm_ = warm != 0;
-  auto means = std::make_unique<SeasonMeans>();
+  // The means into pages, a page held when a mean in it is not 0.
+  std::array<CopiedPtr<MeanPage>, kMeanPages> means;
   bool any = false;
-  for (double& d : means->daily) {
+  for (size_t i = 0; i < kDaySlots + kWeekSlots; ++i) {
+    double d;
     if (!r.Double(&d) || !std::isfinite(d)) return false;
-    any |= d != 0;
+    if (d == 0) continue;
+    const size_t page = i < kDaySlots ? 0 : 1 + (i - kDaySlots) / kDaySlots;
+    if (!means[page]) means[page].reset(new MeanPage);
+    means[page]->mean[i % kDaySlots] = d;
+    any = true;
   }
-  for (double& d : means->weekly) {
-    if (!r.Double(&d) || !std::isfinite(d)) return false;
-    any |= d != 0;
-  }
-  means_.reset(any ? means.release() : nullptr);
   auto visits = std::make_unique<SeasonVisits>();
   bool visited = false;
   uint64_t v;
@@ -186,6 +191,7 @@ bool BaselineModel::Load(StateReader& r) {
   // Means without visits are damage (a mean is learned at a visit); reading the offsets needs both.
   if (any && !visited) return false;
   visits_.reset(visited ? visits.release() : nullptr);
+  means_ = std::move(means);
   // A mean absolute deviation is a number and never negative (a negative one loaded and held the
   // deviation scale at its floor until learning pulled it back up).
   return std::isfinite(level_) && std::isfinite(spread_) && spread_ >= 0;

@@ -56,7 +56,7 @@ class BaselineModel {
   uint64_t samples() const { return samples_; }
   // Bytes it holds, its seasonal means included once it has them.
   size_t MemoryBytes() const {
-    return sizeof(*this) + (means_ ? sizeof(SeasonMeans) : 0) +
+    return sizeof(*this) + MeanPagesHeld() * sizeof(MeanPage) +
            (visits_ ? sizeof(SeasonVisits) : 0);
   }
 
@@ -83,14 +83,16 @@ class BaselineModel {
   // all the time (deviating or not) as a running mean, then with a half-life of about a week of
   // visits. The offset of a slot is its mean minus the mean of all slots.
   // The seasonal state is allocated as it is needed. The visit counts (384 bytes) come with the
-  // first observation; the means (1.5 KB) with the first value that is not 0: until then every
-  // mean is exactly 0 (a running mean of zeros). A model that never learned (a site below its
-  // detector's min_requests) holds neither; one that only learned zeros (the error-log rate of
-  // a site whose errors are quiet) holds no means.
-  struct SeasonMeans {
-    std::array<double, kDaySlots> daily{};
-    std::array<double, kWeekSlots> weekly{};
+  // first observation; the means in pages of a day's 24 hours (192 bytes each: one for the hours
+  // of the day, one per weekday for the hours of the week), each with the first value that is
+  // not 0 in it: until then its means are exactly 0 (a running mean of zeros). A model that
+  // never learned (a site below its detector's min_requests) holds neither; one that only
+  // learned zeros (the error-log rate of a site whose errors are quiet) holds no means; one that
+  // learned for an hour holds two pages, not the week's eight.
+  struct MeanPage {
+    std::array<double, kDaySlots> mean{};
   };
+  static constexpr int kMeanPages = 1 + kWeekSlots / kDaySlots;  // [0] hour of day, [1 + d] weekday d
   // Visits per slot, capped at kMaxSlotVisits (so 16 bits: 384 bytes less per model).
   static constexpr uint16_t kMaxSlotVisits = 2000;
   struct SeasonVisits {
@@ -109,7 +111,17 @@ class BaselineModel {
     CopiedPtr(CopiedPtr&&) noexcept = default;
     CopiedPtr& operator=(CopiedPtr&&) noexcept = default;
   };
-  CopiedPtr<SeasonMeans> means_;
+  // The mean of hour-of-day slot i (weekly false) or hour-of-week slot i; 0 in a page not held.
+  double Mean(bool weekly, size_t i) const {
+    const auto& page = weekly ? means_[1 + i / kDaySlots] : means_[0];
+    return page ? page->mean[i % kDaySlots] : 0.0;
+  }
+  size_t MeanPagesHeld() const {
+    size_t n = 0;
+    for (const auto& page : means_) n += page != nullptr;
+    return n;
+  }
+  std::array<CopiedPtr<MeanPage>, kMeanPages> means_;
   CopiedPtr<SeasonVisits> visits_;
   EventTime deviating_since_ = INT64_MIN;  // start of the current run of |z| > adapt_z
 };

@@ -13,8 +13,14 @@ SlotRing::SlotRing(DurationNs window, DurationNs resolution) : window_(window) {
 }
 
 size_t SlotRing::PlaceOf(EventTime start) const {
-  // start and base_ are multiples of the granularity (the difference in 128 bits: a damaged
-  // snapshot's times may be anything).
+  // start and base_ are multiples of the granularity; the difference in 64 bits when it fits, in
+  // 128 when not (a damaged snapshot's times may be anything).
+  int64_t diff;
+  if (!__builtin_sub_overflow(start, base_, &diff)) {
+    const int64_t n = static_cast<int64_t>(length_);
+    const int64_t k = diff / granularity_ % n;
+    return static_cast<size_t>(k < 0 ? k + n : k);
+  }
   const auto n = static_cast<__int128>(length_);
   const __int128 k = (static_cast<__int128>(start) - base_) / granularity_;
   return static_cast<size_t>((k % n + n) % n);
@@ -22,7 +28,15 @@ size_t SlotRing::PlaceOf(EventTime start) const {
 
 size_t SlotRing::SlotOf(EventTime start) {
   if (base_ == INT64_MIN) base_ = start;
-  const size_t place = PlaceOf(start);
+  size_t place;
+  // Most slots follow the last one added to: the next place, no division.
+  int64_t step;
+  if (last_ < slots_.size() && slots_[last_].start != INT64_MIN &&
+      !__builtin_sub_overflow(start, slots_[last_].start, &step) && step == granularity_) {
+    place = last_ + 1 == length_ ? 0 : last_ + 1;
+  } else {
+    place = PlaceOf(start);
+  }
   if (place >= slots_.size()) {  // doubling, never past the ring's length
     if (place >= slots_.capacity()) {
       slots_.reserve(std::min(std::max<size_t>({4, 2 * slots_.capacity(), place + 1}), length_));
