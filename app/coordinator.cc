@@ -161,7 +161,8 @@ void Coordinator::ApplyData(Batch* b, const ParseStage& stage, bool backlog) {
     if (p_.partials != nullptr) p_.partials->OnData(*b);
     engines.Apply(b->partition, b->lane, b->new_sites, b->delta, b->overflow_names);
     if (p_.partials != nullptr) p_.partials->Publish(engines, SteadyNowNs());
-    p_.checkpointer->OnApplied(*b);
+    const BucketDelta& d = b->delta;
+    p_.checkpointer->OnApplied(*b, d.max_time != INT64_MIN || d.late_events > 0 || !d.entries.empty());
   } else {
     engines.Apply(b->input, b->lane, b->new_sites, b->delta, b->overflow_names);
     if (b->end_of_input) {
@@ -171,8 +172,14 @@ void Coordinator::ApplyData(Batch* b, const ParseStage& stage, bool backlog) {
         SP_LOG(kError, "inputs", "%s", source.error());
       }
       if (!source.warning().empty()) warnings_.Raise("file_truncated", source.warning());
-      // With a state file the end of the input is a pause: open buckets wait in the snapshot.
-      if (options_.state_file.empty()) engines.End(b->input);
+      // With a state file the end of the input is a pause: open buckets wait in the snapshot,
+      // and the input, read to its end, is idle: it stops holding the others back (a file of
+      // another format, all rejected, held every bucket of every input open for the whole run).
+      if (options_.state_file.empty()) {
+        engines.End(b->input);
+      } else {
+        engines.SetIdle(b->input, true);
+      }
     }
   }
   if (!p_.snapshots->SaveIfDue()) stats.input_errors->Add();

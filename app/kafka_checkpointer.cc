@@ -186,11 +186,13 @@ void KafkaCheckpointer::Tick() {
   MaybeCommit();
 }
 
-void KafkaCheckpointer::OnApplied(const Batch& b) {
-  // Input makes the partition active again.
-  last_input_ns_[b.partition] = SteadyNowNs();
-  idle_[b.partition] = false;
-  at_end_[b.partition] = false;
+void KafkaCheckpointer::OnApplied(const Batch& b, bool events) {
+  // Input makes the partition active again (the engine judges the same: WindowEngine::Apply).
+  if (events) {
+    last_input_ns_[b.partition] = SteadyNowNs();
+    idle_[b.partition] = false;
+    at_end_[b.partition] = false;
+  }
   CheckIdle();
   for (const auto& [next_offset, newest_bucket] : b.checkpoints) {
     uncommitted_[b.partition].push_back({next_offset, newest_bucket});

@@ -64,7 +64,11 @@ class KafkaCheckpointer {
   // After any batch: idle partitions, and a commit about once a second.
   void Tick();
   // A data batch of `b->partition` was applied: its commit points wait for their buckets.
-  void OnApplied(const Batch& b);
+  void OnApplied(const Batch& b) { OnApplied(b, true); }
+  // `events`: the batch carried input with an event time. One that did not (every line
+  // rejected) neither wakes an idle partition nor keeps a quiet one from becoming idle: a
+  // partition that speaks only garbage must not hold the watermark of every other one.
+  void OnApplied(const Batch& b, bool events);
 
   // Commits what may be committed (see the header comment); `sync` waits for the sinks and the
   // broker (the final commit and hand-overs), else only looks.

@@ -666,7 +666,10 @@ void WindowEngine::Apply(const BucketDelta& delta, const std::vector<uint32_t>& 
                 BucketTemplate{t.hash, t.level, t.first_seen, t.text, t.example});
   }
   p.max_time = std::max(p.max_time, delta.max_time);
-  p.idle = false;
+  // Input with an event time makes the partition active again; a batch of lines that were all
+  // rejected (an input of another format, a stream of garbage) does not: an idle partition
+  // that speaks only garbage must not hold every other partition's buckets open.
+  if (delta.max_time != INT64_MIN || delta.late_events > 0 || !delta.entries.empty()) p.idle = false;
   watermark_ = ComputeWatermark();
   Advance();
 }

@@ -135,9 +135,11 @@ class WindowEngine {
   void EndPartition(int partition);
   // An ended partition receives input again (a Kafka partition assigned back).
   void ReopenPartition(int partition);
-  // An idle partition (no input for a while, judged by the caller's clock) stops holding the
-  // watermark back; its next input makes it active again. If every open partition is idle, the
-  // watermark is the newest of theirs, so buckets still close once input stops everywhere.
+  // An idle partition (no input for a while, judged by the caller's clock; a file read to its
+  // end with a state file) stops holding the watermark back; its next input with an event time
+  // makes it active again (lines that were all rejected do not). If every open partition is
+  // idle, the watermark is the newest of theirs, so buckets still close once input stops
+  // everywhere.
   void SetPartitionIdle(int partition, bool idle);
   // Every bucket starting before this time is closed and evaluated (INT64_MIN: none yet).
   EventTime closed_before() const { return closing_started_ ? next_close_ : INT64_MIN; }

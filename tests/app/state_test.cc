@@ -109,5 +109,27 @@ TEST_F(StateTest, SnapshotOfAnotherConfigurationOrVersionIsRefused) {
   EXPECT_NE(cut.err.find("state line"), std::string::npos) << cut.err;
 }
 
+// With a state file, an input read to its end stops holding the others back. An error log that
+// was quiet (an empty file) or of another format (every line rejected) held every bucket of the
+// access log open for the whole run: no bucket closed, no incident was reported.
+TEST_F(StateTest, AQuietOrForeignInputReadToItsEndDoesNotHoldTheOthersBuckets) {
+  std::ofstream(dir_ / "empty.log").flush();
+  std::ofstream(dir_ / "foreign.log") << "{\"not\":\"an nginx error log\"}\n"
+                                      << ReadFile(dir_ / "access.log").substr(0, 20000);
+  auto alone = RunCommand(kBin + " run --config " + kGolden + "/config.yaml --input file:" +
+                              dir_ / "access.log" + " --output file:" + dir_ / "alone.jsonl" +
+                              " --state " + dir_ / "alone.state",
+                          dir_);
+  ASSERT_EQ(alone.exit_code, 0) << alone.err;
+  const std::string expected = ReadFile(dir_ / "alone.jsonl");
+  ASSERT_GE(Lines(expected).size(), 2u) << "the access log's incidents";
+  for (const std::string error : {"empty.log", "foreign.log"}) {
+    auto run = Run("access.log", error, error + ".jsonl", error + ".state");
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(ReadFile(dir_ / (error + ".jsonl")), expected) << error << "\n" << run.err;
+    EXPECT_EQ(run.err.find("\"buckets\":0,"), std::string::npos) << error << "\n" << run.err;
+  }
+}
+
 }  // namespace
 }  // namespace sitepulse

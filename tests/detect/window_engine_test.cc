@@ -96,6 +96,8 @@ TEST(WindowEngineTest, IdlePartitionsStopHoldingTheWatermark) {
   engine.SetPartitionIdle(b, true);
   EXPECT_EQ(engine.watermark(), kT0 + 170 * kS);  // a alone
   ASSERT_EQ(rec.buckets.size(), 1u);               // [10, 20) closed
+  f.Flush(b);  // a batch of b's whose lines were all rejected: no event time, b stays idle
+  EXPECT_EQ(engine.watermark(), kT0 + 170 * kS);
   engine.SetPartitionIdle(a, true);                // nothing arrives anywhere
   EXPECT_EQ(engine.watermark(), kT0 + 170 * kS);   // the newest of the idle ones
   f.Add(0, kT0 + 15 * kS);                         // b speaks again, late now

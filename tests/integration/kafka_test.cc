@@ -645,6 +645,66 @@ TEST(KafkaSourceTest, StateByDefaultAndStateNone) {
   EXPECT_EQ(dry.err.find("sitepulse-state"), std::string::npos) << dry.err;
 }
 
+// A partition that speaks only garbage (every line rejected) goes idle like a quiet one and
+// stops holding the watermark back. Before, each batch of garbage made it active again while its
+// event time stayed unknown: no bucket of the partition with the traffic closed while the garbage
+// kept coming (one line every 300 ms here, the idle timeout 2 s).
+TEST(KafkaSourceTest, APartitionOfGarbageGoesIdleAndHoldsNoOtherPartitionsBuckets) {
+  TempDir dir;
+  const std::string topic = UniqueName("garbage"), group = UniqueName("garbagegroup");
+  auto gen = RunCommand(std::string(SITEPULSE_LOGGEN) +
+                            " --format nginx --sites 2 --rps 2 --duration 10m --seed 6 --out " +
+                            dir / "access.log",
+                        dir);
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  ASSERT_NO_FATAL_FAILURE(CreateTopic(topic, dir, 2));
+  ASSERT_EQ(RunCommand("kcat -P -b " + Broker() + " -t " + topic + " -p 0 -l " + dir / "access.log",
+                       dir)
+                .exit_code,
+            0);
+  std::ofstream(dir / "garbage.yaml") << "format:\n  preset: nginx\n"
+                                      << "windows:\n  resolution: 10s\n  lateness: 30s\n"
+                                      << "  idle_timeout: 2s\n";
+  // Garbage in partition 1 from the start, then one line every 300 ms or so (a producer each:
+  // one kcat reading a pipe sends its lines only at the end).
+  const std::string produce = "kcat -P -b " + Broker() + " -t " + topic + " -p 1";
+  ASSERT_EQ(RunCommand("echo 'not a log line' | " + produce, dir).exit_code, 0);
+  const Spawned sp = SpawnSitepulse({"run", "--config", dir / "garbage.yaml", "--input",
+                                     "kafka://" + Broker() + "/" + topic + "?group=" + group,
+                                     "--state", "none", "--output", "file:" + dir / "out.jsonl"},
+                                    dir);
+  ASSERT_GT(sp.port, 0);
+  auto garbage = std::async(std::launch::async, [&] {
+    return RunCommand("for i in $(seq 40); do echo \"not a log line $i\" | " + produce +
+                          " || exit 1; sleep 0.3; done",
+                      dir);
+  });
+  auto rejected = [&] {  // over the reasons
+    double n = 0;
+    for (const std::string& line : Lines(MetricsText(sp, dir))) {
+      if (line.rfind("sitepulse_lines_rejected_total{", 0) == 0) {
+        n += std::strtod(line.c_str() + line.rfind(' ') + 1, nullptr);
+      }
+    }
+    return n;
+  };
+  double closed = 0;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (closed <= 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    closed = Metric(sp, dir, "sitepulse_buckets_closed_total");
+  }
+  const double rejected_then = rejected();
+  ASSERT_EQ(garbage.get().exit_code, 0);
+  EXPECT_GT(closed, 0) << "no bucket closed while garbage kept coming\n" << MetricsText(sp, dir);
+  EXPECT_GE(rejected_then, 3) << "the garbage was read";
+  EXPECT_LT(rejected_then, 41) << "the garbage had stopped when the buckets closed";
+  EXPECT_EQ(rejected(), 41);
+  kill(sp.pid, SIGTERM);
+  int status = 0;
+  EXPECT_TRUE(WaitForExit(sp.pid, 30, &status)) << ReadFile(dir / "stderr");
+}
+
 class KillNineTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(KillNineTest, ThenRestartMissesNothing) {
