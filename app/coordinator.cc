@@ -161,8 +161,7 @@ void Coordinator::ApplyData(Batch* b, const ParseStage& stage, bool backlog) {
     if (p_.partials != nullptr) p_.partials->OnData(*b);
     engines.Apply(b->partition, b->lane, b->new_sites, b->delta, b->overflow_names);
     if (p_.partials != nullptr) p_.partials->Publish(engines, SteadyNowNs());
-    const BucketDelta& d = b->delta;
-    p_.checkpointer->OnApplied(*b, d.max_time != INT64_MIN || d.late_events > 0 || !d.entries.empty());
+    p_.checkpointer->OnApplied(*b, b->delta.carries_events());
   } else {
     engines.Apply(b->input, b->lane, b->new_sites, b->delta, b->overflow_names);
     if (b->end_of_input) {

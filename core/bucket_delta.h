@@ -47,6 +47,12 @@ struct BucketDelta {
   EventTime max_time = std::numeric_limits<EventTime>::min();  // of accepted records
   uint64_t late_events = 0;  // lines the lane judged late (not folded)
 
+  // Whether the batch carried input with an event time (accepted or late): a batch whose lines
+  // were all rejected did not, and does not make its partition active (never idle).
+  bool carries_events() const {
+    return max_time != std::numeric_limits<EventTime>::min() || late_events > 0 || !entries.empty();
+  }
+
   void Clear() {
     late_events = 0;
     entries.clear();

@@ -669,7 +669,7 @@ void WindowEngine::Apply(const BucketDelta& delta, const std::vector<uint32_t>& 
   // Input with an event time makes the partition active again; a batch of lines that were all
   // rejected (an input of another format, a stream of garbage) does not: an idle partition
   // that speaks only garbage must not hold every other partition's buckets open.
-  if (delta.max_time != INT64_MIN || delta.late_events > 0 || !delta.entries.empty()) p.idle = false;
+  if (delta.carries_events()) p.idle = false;
   watermark_ = ComputeWatermark();
   Advance();
 }
