@@ -117,8 +117,13 @@ void DenseSketch::EnsureRange(int lo, int hi) {
 
 DenseSketch::SmallRuns::SmallRuns(const DenseSketch& s) {
   SketchBin sorted[kSmall];
-  std::copy(s.small_, s.small_ + s.small_n_, sorted);
-  std::sort(sorted, sorted + s.small_n_);
+  // At most 16: insertion sort.
+  for (uint32_t k = 0; k < s.small_n_; ++k) {
+    const SketchBin v = s.small_[k];
+    uint32_t j = k;
+    for (; j > 0 && sorted[j - 1] > v; --j) sorted[j] = sorted[j - 1];
+    sorted[j] = v;
+  }
   for (uint32_t k = 0; k < s.small_n_; ++k) {
     if (n > 0 && bins[n - 1] == sorted[k]) {
       ++counts[n - 1];
@@ -292,23 +297,37 @@ uint64_t DenseSketch::CountAtMost(SketchBin bin) const {
 }
 
 void DenseSketch::ToCompact(CompactSketch* out) const {
+  // Per-bucket counts fit 32 bits (a closed bucket's counters are 32-bit too); saturate anyway.
+  out->zero_ = static_cast<uint32_t>(std::min<uint64_t>(zero_, UINT32_MAX));
+  out->total_ = static_cast<uint32_t>(std::min<uint64_t>(total_, UINT32_MAX));
   if (small_n_ > 0) {
     const SmallRuns runs(*this);
+    if (out->TryBytes(runs.bins, runs.counts, runs.n)) return;
     uint32_t* w = out->Reset(runs.n);
-    out->zero_ = static_cast<uint32_t>(std::min<uint64_t>(zero_, UINT32_MAX));
-    out->total_ = static_cast<uint32_t>(std::min<uint64_t>(total_, UINT32_MAX));
     for (uint32_t k = 0; k < runs.n; ++k) {
       w[k] = (static_cast<uint32_t>(static_cast<uint16_t>(runs.bins[k])) << 16) | runs.counts[k];
     }
     return;
   }
   const size_t from = first(), to = end();
-  size_t words = 0;
-  for (size_t i = from; i < to; ++i) words += counts_[i] == 0 ? 0 : counts_[i] >= 0xFFFF ? 2 : 1;
+  size_t words = 0, runs = 0;
+  for (size_t i = from; i < to; ++i) {
+    words += counts_[i] == 0 ? 0 : counts_[i] >= 0xFFFF ? 2 : 1;
+    runs += counts_[i] != 0;
+  }
+  constexpr uint32_t kMostBytesRuns = (CompactSketch::kInlineBytes - 1) / 2;
+  if (runs <= kMostBytesRuns && !out->on_heap()) {
+    SketchBin bins[kMostBytesRuns];
+    uint32_t counts[kMostBytesRuns];
+    uint32_t n = 0;
+    for (size_t i = from; i < to; ++i) {
+      if (counts_[i] == 0) continue;
+      bins[n] = static_cast<SketchBin>(offset_ + static_cast<int>(i));
+      counts[n++] = counts_[i];
+    }
+    if (out->TryBytes(bins, counts, n)) return;
+  }
   uint32_t* w = out->Reset(static_cast<uint32_t>(words));
-  // Per-bucket counts fit 32 bits (a closed bucket's counters are 32-bit too); saturate anyway.
-  out->zero_ = static_cast<uint32_t>(std::min<uint64_t>(zero_, UINT32_MAX));
-  out->total_ = static_cast<uint32_t>(std::min<uint64_t>(total_, UINT32_MAX));
   size_t k = 0;
   for (size_t i = from; i < to; ++i) {
     const uint32_t c = counts_[i];
@@ -330,10 +349,10 @@ CompactSketch& CompactSketch::operator=(CompactSketch&& o) noexcept {
   cap_ = o.cap_;
   zero_ = o.zero_;
   total_ = o.total_;
-  if (cap_ > 0) {
+  if (o.on_heap()) {
     heap_ = o.heap_;
   } else {
-    for (uint32_t i = 0; i < kInline; ++i) inline_[i] = o.inline_[i];
+    std::memcpy(bytes_, o.bytes_, sizeof(bytes_));
   }
   o.size_ = o.cap_ = 0;
   o.zero_ = o.total_ = 0;
@@ -346,13 +365,32 @@ uint32_t* CompactSketch::Reset(uint32_t n) {
     size_ = n;
     return inline_;
   }
-  if (cap_ < n || cap_ > n + n / 2 + 2) {
+  if (!on_heap() || cap_ < n || cap_ > n + n / 2 + 2) {
     Free();
     cap_ = n + n / 8 + 1;  // a little room: the next bucket may have a bin more
     heap_ = new uint32_t[cap_];
   }
   size_ = n;
   return heap_;
+}
+
+bool CompactSketch::TryBytes(const SketchBin* bins, const uint32_t* counts, uint32_t n) {
+  if (n == 0 || 2 * n + 1 > kInlineBytes || on_heap()) return false;
+  for (uint32_t k = 0; k < n; ++k) {
+    if (counts[k] == 0 || counts[k] > 0xFF) return false;
+    if (k > 0 && (bins[k] <= bins[k - 1] || bins[k] - bins[k - 1] > 0xFF)) return false;
+  }
+  const auto first = static_cast<uint16_t>(bins[0]);
+  bytes_[0] = static_cast<uint8_t>(first & 0xFF);
+  bytes_[1] = static_cast<uint8_t>(first >> 8);
+  bytes_[2] = static_cast<uint8_t>(counts[0]);
+  for (uint32_t k = 1; k < n; ++k) {
+    bytes_[2 * k + 1] = static_cast<uint8_t>(bins[k] - bins[k - 1]);
+    bytes_[2 * k + 2] = static_cast<uint8_t>(counts[k]);
+  }
+  cap_ = kBytes;
+  size_ = 2 * n + 1;
+  return true;
 }
 
 double CompactSketch::Quantile(const SketchMapping& mapping, double q) const {
@@ -408,7 +446,15 @@ bool DenseSketch::Load(StateReader& r) {
 }
 
 void CompactSketch::Save(StateWriter& w) const {
-  w.UInt(zero_).UInt(total_).UInt(size_);
+  w.UInt(zero_).UInt(total_);
+  if (cap_ == kBytes) {  // as the words it stands for: one per bin (its counts are small)
+    w.UInt((size_ - 1) / 2);
+    ForEachBin([&](SketchBin bin, uint32_t n) {
+      w.UInt((static_cast<uint32_t>(static_cast<uint16_t>(bin)) << 16) | n);
+    });
+    return;
+  }
+  w.UInt(size_);
   const uint32_t* ws = words();
   for (uint32_t i = 0; i < size_; ++i) w.UInt(ws[i]);
 }

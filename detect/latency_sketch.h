@@ -176,9 +176,14 @@ class DenseSketch {
 };
 
 // A closed bucket's sketch, kept small: per-site rings hold ring-capacity of these (90 for a
-// 15-minute window at 10 s), so its bytes are most of the memory per site. Bins are packed in
-// 32-bit words, (bin << 16) | count; a count of 65,535 or more is written as 0xFFFF followed by
-// a word with the full count. Up to two words live inline; more take one exact-size allocation.
+// 15-minute window at 10 s), so its bytes are most of the memory per site. Two forms:
+//  - bytes, inline: up to 7 bins, each count below 256 and each bin less than 256 above the one
+//    before, as [first bin, 2 bytes][count][gap][count][gap][count]... (a quiet site's bucket of
+//    a few requests: no allocation, and no pointer to follow when a window slides over it);
+//  - words: bins packed in 32-bit words, (bin << 16) | count; a count of 65,535 or more is
+//    written as 0xFFFF followed by a word with the full count. Up to four words inline; more
+//    take one exact-size allocation.
+// Both read the same through ForEachBin; snapshots always hold the words.
 class CompactSketch {
  public:
   CompactSketch() = default;
@@ -191,12 +196,21 @@ class CompactSketch {
   uint64_t count() const { return total_; }
   uint64_t zero_count() const { return zero_; }
   double Quantile(const SketchMapping& mapping, double q) const;
-  size_t MemoryBytes() const { return cap_ * sizeof(uint32_t); }
+  size_t MemoryBytes() const { return on_heap() ? cap_ * sizeof(uint32_t) : 0; }
   void Save(StateWriter& w) const;
   bool Load(StateReader& r);
   // Calls f(bin, count) for each bin with a count, in ascending bin order.
   template <typename F>
   void ForEachBin(F&& f) const {
+    if (cap_ == kBytes) {
+      int bin = static_cast<int16_t>(static_cast<uint16_t>(bytes_[0] | (bytes_[1] << 8)));
+      f(static_cast<SketchBin>(bin), uint32_t{bytes_[2]});
+      for (uint32_t i = 3; i < size_; i += 2) {
+        bin += bytes_[i];
+        f(static_cast<SketchBin>(bin), uint32_t{bytes_[i + 1]});
+      }
+      return;
+    }
     const uint32_t* w = words();
     for (uint32_t i = 0; i < size_; ++i) {
       const auto bin = static_cast<SketchBin>(static_cast<uint16_t>(w[i] >> 16));
@@ -208,23 +222,30 @@ class CompactSketch {
 
  private:
   friend class DenseSketch;
-  static constexpr uint32_t kInline = 2;
-  const uint32_t* words() const { return cap_ > 0 ? heap_ : inline_; }
+  static constexpr uint32_t kInline = 4;        // words held inline
+  static constexpr uint32_t kInlineBytes = 16;  // the bytes form's room: 7 bins
+  static constexpr uint32_t kBytes = UINT32_MAX;  // cap_ of the bytes form (size_: bytes used)
+  bool on_heap() const { return cap_ > 0 && cap_ != kBytes; }
+  const uint32_t* words() const { return on_heap() ? heap_ : inline_; }
   // Makes room for n words (contents undefined): inline when they fit, else the allocation it
   // has when that fits with little slack (a ring slot is rewritten every few minutes with a
   // bucket of about the same size), else a new one of n words and an eighth more.
   uint32_t* Reset(uint32_t n);
+  // The bytes form of n runs (bins ascending), if they fit it and no allocation is held (a slot
+  // that holds one keeps using it); false, nothing changed, if not.
+  bool TryBytes(const SketchBin* bins, const uint32_t* counts, uint32_t n);
   void Free() {
-    if (cap_ > 0) delete[] heap_;
+    if (on_heap()) delete[] heap_;
     cap_ = 0;
     size_ = 0;
   }
   union {
     uint32_t* heap_;
     uint32_t inline_[kInline];
+    uint8_t bytes_[kInlineBytes];
   };
-  uint32_t size_ = 0;  // words
-  uint32_t cap_ = 0;   // words allocated at heap_ (0: the words are inline)
+  uint32_t size_ = 0;  // words (bytes in the bytes form)
+  uint32_t cap_ = 0;   // words allocated at heap_ (0: the words are inline; kBytes: bytes form)
   uint32_t zero_ = 0;
   uint32_t total_ = 0;
 };

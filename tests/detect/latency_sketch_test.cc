@@ -200,6 +200,68 @@ TEST(LatencySketchTest, CompactSketchKeepsWideCountsExact) {
   }
 }
 
+// A quiet site's closed bucket (up to 7 bins, small counts, bins near each other) is held in the
+// sketch itself as bytes: no allocation, and everything reads it as it reads the words: its bins,
+// quantiles, a window merging and subtracting it, and its snapshot (the words, so a snapshot
+// reads the same before and after the bytes form; a loaded one holds the words).
+TEST(LatencySketchTest, AQuietBucketsSketchIsHeldInlineAndReadsLikeTheWords) {
+  const SketchMapping m(0.01);
+  std::mt19937 rng(7);
+  int inline_held = 0, heap_held = 0;
+  for (int round = 0; round < 3000; ++round) {
+    DenseSketch dense;
+    const int bins = 1 + static_cast<int>(rng() % 9);
+    int bin = -200 + static_cast<int>(rng() % 400);
+    for (int k = 0; k < bins; ++k) {
+      bin += 1 + static_cast<int>(rng() % (round % 3 == 0 ? 300 : 40));
+      if (bin > 2000) break;
+      const uint32_t n = 1 + static_cast<uint32_t>(rng() % (round % 5 == 0 ? 400 : 4));
+      for (uint32_t i = 0; i < (round % 2 == 0 ? n : 1); ++i) dense.Add(static_cast<SketchBin>(bin));
+      if (round % 2 != 0 && n > 1) dense.Add(static_cast<SketchBin>(bin), n - 1);
+    }
+    if (round % 7 == 0) dense.Add(kZeroBin, 3);
+    std::vector<std::pair<int, uint32_t>> want;
+    dense.ForEachBin([&](SketchBin b, uint32_t n) { want.emplace_back(b, n); });
+    CompactSketch c;
+    dense.ToCompact(&c);
+    std::vector<std::pair<int, uint32_t>> got;
+    c.ForEachBin([&](SketchBin b, uint32_t n) { got.emplace_back(b, n); });
+    ASSERT_EQ(got, want) << round;
+    ASSERT_EQ(c.count(), dense.count());
+    ASSERT_EQ(c.zero_count(), dense.zero_count());
+    bool fits = want.size() <= 7;
+    for (size_t k = 0; k < want.size(); ++k) {
+      fits = fits && want[k].second < 256 && (k == 0 || want[k].first - want[k - 1].first < 256);
+    }
+    if (fits || want.size() <= 4) {
+      EXPECT_EQ(c.MemoryBytes(), 0u) << round;
+    }
+    (c.MemoryBytes() == 0 ? inline_held : heap_held) += 1;
+    for (double q : kQuantiles) ASSERT_EQ(c.Quantile(m, q), dense.Quantile(m, q)) << round;
+    // Its snapshot, loaded (the words), saves the same text and merges the same.
+    StateWriter w;
+    c.Save(w);
+    StateReader r(w.str());
+    ASSERT_TRUE(r.NextLine());
+    CompactSketch loaded;
+    ASSERT_TRUE(loaded.Load(r)) << round << " " << w.str();
+    StateWriter again;
+    loaded.Save(again);
+    ASSERT_EQ(again.str(), w.str()) << round;
+    DenseSketch window, from_words;
+    window.Add(static_cast<SketchBin>(5), 2);
+    from_words.Add(static_cast<SketchBin>(5), 2);
+    window.Merge(c);
+    from_words.Merge(loaded);
+    for (double q : kQuantiles) ASSERT_EQ(window.Quantile(m, q), from_words.Quantile(m, q)) << round;
+    window.Subtract(c);
+    ASSERT_EQ(window.count(), 2u) << round;
+    ASSERT_EQ(window.Quantile(m, 1), m.Value(static_cast<SketchBin>(5))) << round;
+  }
+  EXPECT_GT(inline_held, 1000);
+  EXPECT_GT(heap_held, 300);
+}
+
 // A closed bucket's sketch read back from a snapshot is checked for the layout merges rely on:
 // bins ascending, a wide count's second word present. Damaged words are refused; before, a
 // merge wrote outside the window's range (found by fuzz/state_fuzz.cc).
