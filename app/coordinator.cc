@@ -164,6 +164,7 @@ void Coordinator::ApplyData(Batch* b, const ParseStage& stage, bool backlog) {
     p_.checkpointer->OnApplied(*b, b->delta.carries_events());
   } else {
     engines.Apply(b->input, b->lane, b->new_sites, b->delta, b->overflow_names);
+    p_.inputs->NoteProgress(b->input, b->delta.max_time);
     if (b->end_of_input) {
       FileSource& source = p_.inputs->file(in);
       if (!source.error().empty()) {

@@ -58,6 +58,8 @@ absl::StatusOr<std::unique_ptr<PipelineInputs>> PipelineInputs::Open(const Pipel
                ": a state topic needs a Kafka input (use state.file for files)"));
   }
   for (size_t i = 0; i < in->files_.size(); ++i) in->active_.push_back(i);
+  in->progress_ = std::make_unique<std::atomic<EventTime>[]>(in->files_.size());
+  for (size_t i = 0; i < in->files_.size(); ++i) in->progress_[i].store(INT64_MIN);
   return in;
 }
 
@@ -94,6 +96,21 @@ Batch* PipelineInputs::ReadNext(BatchQueue<Batch>& free, const std::atomic<bool>
   std::lock_guard<std::mutex> lock(read_mu_);
   if (active_.empty()) return nullptr;
   if (next_active_ >= active_.size()) next_active_ = 0;
+  // The input furthest behind; among equals the next in turn. Before this, inputs were read in
+  // turn alone: a file starting five days after another's start was read five days ahead of
+  // it, and every bucket of those days stayed open (3 sites: 11.6 s of coordinator CPU and
+  // 82 MB instead of 0.3 s and 22 MB).
+  size_t pick = next_active_;
+  EventTime least = progress_[active_[pick]].load(std::memory_order_relaxed);
+  for (size_t k = 1; k < active_.size(); ++k) {
+    const size_t at = (next_active_ + k) % active_.size();
+    const EventTime t = progress_[active_[at]].load(std::memory_order_relaxed);
+    if (t < least) {
+      least = t;
+      pick = at;
+    }
+  }
+  next_active_ = pick;
   const size_t i = active_[next_active_];
   Batch* b = free.Pop();
   b->ResetForReader();
@@ -112,6 +129,11 @@ Batch* PipelineInputs::ReadNext(BatchQueue<Batch>& free, const std::atomic<bool>
     ++next_active_;
   }
   return b;
+}
+
+void PipelineInputs::NoteProgress(int input, EventTime newest) {
+  std::atomic<EventTime>& p = progress_[static_cast<size_t>(input)];
+  if (newest > p.load(std::memory_order_relaxed)) p.store(newest, std::memory_order_relaxed);
 }
 
 }  // namespace sitepulse

@@ -1,6 +1,8 @@
 // The inputs of one run: opening them (files, stdin, or one Kafka topic with its optional state
-// topic), their formats, and reading file inputs in turn, one batch each, so that event time
-// advances together across them.
+// topic), their formats, and reading file inputs one batch at a time, each time from the input
+// furthest behind in event time (as the coordinator last saw it; in turn among equals), so that
+// event time advances together across them: the watermark is the slowest input's, and an input
+// read ahead of it holds its buckets open until it catches up.
 //
 // Threading: Open on the calling thread. ReadNext is called by the reader thread or, when the
 // lanes read for themselves, by any lane: it serialises them (whoever reads holds the lock).
@@ -40,10 +42,15 @@ class PipelineInputs {
   size_t file_count() const { return files_.size(); }
   FileSource& file(size_t i) const { return *files_[i]; }
 
-  // File and stdin inputs: the next batch (from `free`), read from the next input in turn and
-  // numbered for the coordinator; nullptr once every input has ended. An input's last batch
-  // (its last data, or an empty one) has end_of_input set. Once *stop is true each input ends.
+  // File and stdin inputs: the next batch (from `free`), read from the input furthest behind
+  // (see above) and numbered for the coordinator; nullptr once every input has ended. An input's
+  // last batch (its last data, or an empty one) has end_of_input set. Once *stop is true each
+  // input ends.
   Batch* ReadNext(BatchQueue<Batch>& free, const std::atomic<bool>* stop);
+  // The coordinator: input `input`'s newest event time so far is at least `newest`. Read order
+  // only: results do not depend on it (lateness is judged per input, and a bucket closes only
+  // when every input has passed it).
+  void NoteProgress(int input, EventTime newest);
 
  private:
   absl::Status OpenEngineState(const PipelineOptions& options, const KafkaSourceOptions& ko);
@@ -59,6 +66,8 @@ class PipelineInputs {
   uint64_t read_seq_ = 0;
   std::vector<size_t> active_;  // inputs not ended yet
   size_t next_active_ = 0;
+  // Per input, its newest event time the coordinator has seen (INT64_MIN: none yet).
+  std::unique_ptr<std::atomic<EventTime>[]> progress_;
 };
 
 }  // namespace sitepulse
