@@ -66,6 +66,9 @@ struct DetectorKind {
   bool volume_gated = false;
   // Reads each closed bucket of its site (Detector::OnBucket); the engine calls only these.
   bool reads_buckets = false;
+  // Reads the error templates its site's lanes see for the first time (Detector::OnTemplate);
+  // the engine calls only these.
+  bool reads_templates = false;
   // Judges nothing until its site has existed for a whole window (traffic_drop): with its alert
   // inactive, the engine does not call it before.
   bool idle_until_covered = false;
@@ -76,7 +79,13 @@ struct DetectorKind {
   DurationNs (*hold)(const DetectorSpec& spec, DurationNs resolution) = nullptr;
   // Also runs on __other__ (the sites past the cap, together).
   bool (*for_other)(const DetectorSpec& spec) = nullptr;
-  // The per-site detector. May count itself in env (a learned baseline is warming).
+  // A learned baseline: the engine counts it in DetectorEnv::baselines_warming from its site's
+  // start (made or not: the engine makes a site's detectors at their first call) until it says
+  // it is warm.
+  bool learns = false;
+  // The per-site detector, as new. The engine makes it at the first call it makes to it (a
+  // volume-gated one of a quiet site never is); until then it must behave as a new one would,
+  // so its state must depend on nothing but `spec` and `env`.
   std::unique_ptr<Detector> (*make)(const DetectorSpec& spec, DetectorEnv& env) = nullptr;
   // `sitepulse series` scores this kind on an exported metric (with --config).
   bool series = false;

@@ -104,11 +104,17 @@ struct WindowEngine::Site {
   std::vector<LatencyWindow> window_latency;
   uint64_t live_windows = 0;
   bool live(size_t w) const { return (live_windows >> w) & 1; }
+  // The site's detectors, each made at the first call the engine makes to it (Materialize):
+  // until then it is null and in the state a new one has, so a quiet site's volume-gated
+  // detectors cost no allocation. A snapshot writes a null one as a new one would be written.
   std::vector<std::unique_ptr<Detector>> detectors;
   // Beside each detector (same index), what Evaluate needs to pass it by without touching it:
-  // its window slot, the volume under which it judges nothing (0: never passed by;
-  // DetectorKind::volume_gated), and whether its alert is inactive (refreshed after every call).
+  // its settings and configuration set, its window slot, the volume under which it judges
+  // nothing (0: never passed by; DetectorKind::volume_gated), and whether its alert is inactive
+  // (refreshed after every call).
   struct Gate {
+    const DetectorSpec* spec = nullptr;
+    uint8_t set = 0;
     uint64_t floor = 0;
     // Passed by while the site is younger than this (DetectorKind::idle_until_covered: its
     // window), or while its data ended less than this ago (idle_while_data_within); 0: never.
@@ -119,6 +125,7 @@ struct WindowEngine::Site {
     bool error_lines = false;  // error-log lines count in its volume (error_log_rate)
     bool inactive = true;
     bool on_bucket = false;    // reads each closed bucket (DetectorKind::reads_buckets)
+    bool on_template = false;  // reads new templates (DetectorKind::reads_templates)
   };
   std::vector<Gate> gates;
   EventTime last_data_end = INT64_MIN;  // end of the newest bucket with requests or error lines
@@ -251,40 +258,65 @@ const std::vector<DetectorSpec>& WindowEngine::SpecsFor(const std::string& site,
   return set == 0 ? options_.detectors : options_.compare_detectors;
 }
 
-void WindowEngine::AddDetectors(Site& site, uint8_t set,
-                                std::vector<std::unique_ptr<Detector>>* reuse) {
+void WindowEngine::AddDetectors(Site& site, uint8_t set, std::vector<HeldDetector>* reuse) {
   for (const DetectorSpec& s : SpecsFor(site.name, set)) {
     const DetectorKind& kind = KindOf(s.type);
     // __other__ gets the detectors of rates and errors, so a flood of names is itself an event;
     // latency, silence and template detectors make no sense for a mix of unknown sites.
     if (!s.enabled || (site.is_other && !kind.for_other(s))) continue;
     std::unique_ptr<Detector> d;
+    bool reused = false;
     if (reuse != nullptr) {
-      for (auto& old : *reuse) {
-        if (old != nullptr && old->spec() == s) {
-          d = std::move(old);
-          d->Rebind(s);
+      for (HeldDetector& old : *reuse) {
+        if (old.spec != nullptr && *old.spec == s) {
+          d = std::move(old.detector);  // (null: never called, still as new)
+          if (d != nullptr) d->Rebind(s);
+          old.spec = nullptr;
+          reused = true;
           break;
         }
       }
     }
-    if (d == nullptr) {
-      d = kind.make(s, set == 0 ? env_ : compare_env_);
-      d->set = set;
-    }
+    // A learned baseline counts as warming from its site's start, made or not.
+    if (!reused && kind.learns) ++(set == 0 ? env_ : compare_env_).baselines_warming;
     site.detectors.push_back(std::move(d));
+    site.gates.push_back(Site::Gate{.spec = &s, .set = set});
   }
   SetGates(site);
 }
 
+Detector& WindowEngine::Materialize(Site& site, size_t i) {
+  std::unique_ptr<Detector>& d = site.detectors[i];
+  if (d == nullptr) {
+    const Site::Gate& g = site.gates[i];
+    d = KindOf(g.spec->type).make(*g.spec, g.set == 0 ? env_ : compare_env_);
+    d->set = g.set;
+  }
+  return *d;
+}
+
+void WindowEngine::ReleaseDetector(const HeldDetector& held, std::string_view site, EventTime now,
+                                   bool retire) {
+  DetectorEnv& env = held.set == 0 ? env_ : compare_env_;
+  if (held.detector == nullptr) {
+    // Never called: no alert, and warming if it learns (AddDetectors counted it).
+    if (KindOf(held.spec->type).learns) --env.baselines_warming;
+  } else if (retire) {
+    held.detector->Retire(site, now, env);
+  } else {
+    held.detector->Release(env);
+  }
+}
+
 void WindowEngine::SetGates(Site& site) const {
-  site.gates.assign(site.detectors.size(), Site::Gate{});
+  SP_DCHECK(site.gates.size() == site.detectors.size(), "a gate beside each detector");
   for (size_t i = 0; i < site.detectors.size(); ++i) {
-    const Detector& d = *site.detectors[i];
-    const DetectorSpec& s = d.spec();
-    const DetectorKind& kind = KindOf(s.type);
+    const Detector* d = site.detectors[i].get();
     Site::Gate& g = site.gates[i];
-    const bool passable = !(d.set == 0 ? env_ : compare_env_).judge_every_close;
+    g = Site::Gate{.spec = g.spec, .set = g.set};
+    const DetectorSpec& s = *g.spec;
+    const DetectorKind& kind = KindOf(s.type);
+    const bool passable = !(g.set == 0 ? env_ : compare_env_).judge_every_close;
     g.floor = passable && kind.volume_gated ? std::max<uint64_t>(s.min_requests, 1) : 0;
     g.young = passable && kind.idle_until_covered ? s.window : 0;
     g.data_within = passable && kind.idle_while_data_within != nullptr
@@ -292,8 +324,9 @@ void WindowEngine::SetGates(Site& site) const {
     g.slot = static_cast<uint32_t>(WindowSlot(s.window));
     g.windowed = kind.windowed;
     g.error_lines = s.metric == Metric::kErrorLogRate;
-    g.inactive = d.alert_inactive();
+    g.inactive = d == nullptr || d->alert_inactive();
     g.on_bucket = kind.reads_buckets;
+    g.on_template = kind.reads_templates;
   }
 }
 
@@ -310,16 +343,21 @@ void WindowEngine::Reconfigure(
   const EventTime now = closing_started_ ? next_close_ : INT64_MIN;
   for (auto& site_ptr : sites_) {
     Site& site = *site_ptr;
-    std::vector<std::unique_ptr<Detector>> run, compare;
-    for (auto& d : site.detectors) (d->set == 0 ? run : compare).push_back(std::move(d));
+    std::vector<HeldDetector> run, compare;
+    for (size_t i = 0; i < site.detectors.size(); ++i) {
+      const Site::Gate& g = site.gates[i];
+      (g.set == 0 ? run : compare).push_back({std::move(site.detectors[i]), g.spec, g.set});
+    }
     site.detectors.clear();
+    site.gates.clear();
     AddDetectors(site, 0, &run);
-    for (auto& d : compare) {
-      site.detectors.push_back(std::move(d));
+    for (HeldDetector& h : compare) {
+      site.detectors.push_back(std::move(h.detector));
+      site.gates.push_back(Site::Gate{.spec = h.spec, .set = h.set});
     }
     SetGates(site);
-    for (auto& d : run) {
-      if (d != nullptr) d->Retire(site.name, now, env_);
+    for (const HeldDetector& h : run) {
+      if (h.spec != nullptr) ReleaseDetector(h, site.name, now, /*retire=*/true);
     }
     // A site newly listed under `sites:` keeps its place; one no longer listed competes again.
     const bool pinned = options_.site_detectors.contains(site.name);
@@ -354,6 +392,14 @@ void WindowEngine::Relayout(Site& site, size_t old_capacity) {
 }
 
 uint32_t WindowEngine::generation(uint32_t id) const { return generations_[id]; }
+
+size_t WindowEngine::detectors_made() const {
+  size_t n = 0;
+  for (const auto& site : sites_) {
+    for (const auto& d : site->detectors) n += d != nullptr;
+  }
+  return n;
+}
 
 uint32_t WindowEngine::OtherSite() {
   if (other_site_ == UINT32_MAX) {
@@ -411,7 +457,7 @@ bool WindowEngine::Evictable(uint32_t id) const {
   const Site& site = *sites_[id];
   if (site.is_other || site.pinned || HasOpen(id)) return false;
   for (const auto& d : site.detectors) {
-    if (d->Busy()) return false;
+    if (d != nullptr && d->Busy()) return false;
   }
   return true;
 }
@@ -441,7 +487,11 @@ uint32_t WindowEngine::Promote(std::string_view name, uint64_t guaranteed, Event
     if (guaranteed <= 2 * activity) return kUntracked;
     ++evictable_next_;
     std::unique_ptr<Site>& old = sites_[id];
-    for (const auto& d : old->detectors) d->Release(EnvOf(*d));
+    for (size_t i = 0; i < old->detectors.size(); ++i) {
+      const Site::Gate& g = old->gates[i];
+      ReleaseDetector({std::move(old->detectors[i]), g.spec, g.set}, old->name, now,
+                      /*retire=*/false);
+    }
     site_ids_.erase(old->name);
     old = MakeSite(name);
     ++generations_[id];
@@ -870,7 +920,11 @@ void WindowEngine::CloseSite(uint32_t id, EventTime start, EventTime end) {
       SortTemplates(&bucket->templates);
       for (const BucketTemplate& t : bucket->templates) {
         const TemplateSeen seen{start, t.hash, t.level, t.text, t.example};
-        for (const auto& d : site.detectors) d->OnTemplate(seen, EnvOf(*d));
+        for (size_t i = 0; i < site.detectors.size(); ++i) {
+          if (!site.gates[i].on_template) continue;
+          Detector& d = Materialize(site, i);
+          d.OnTemplate(seen, EnvOf(d));
+        }
       }
     }
     last_data_end_ = std::max(last_data_end_, end);
@@ -878,7 +932,7 @@ void WindowEngine::CloseSite(uint32_t id, EventTime start, EventTime end) {
     if (site.first_start == INT64_MIN) site.first_start = start;
     for (size_t i = 0; i < site.detectors.size(); ++i) {
       if (!site.gates[i].on_bucket) continue;
-      site.detectors[i]->OnBucket(end, bucket->counters, bucket->latency, mapping_);
+      Materialize(site, i).OnBucket(end, bucket->counters, bucket->latency, mapping_);
     }
     listener_->OnBucketClosed({site.name, start, end, &bucket->counters, &bucket->latency,
                                &mapping_, &bucket->templates});
@@ -963,7 +1017,7 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
       view.errors_5xx = win.errors_5xx;
       view.error_log_lines = win.error_log_lines;
       const EventTime covered_from =
-          std::max(site.first_start, now - site.detectors[i]->spec().window);
+          std::max(site.first_start, now - gate.spec->window);
       view.covered_s = static_cast<double>(now - covered_from) / 1e9;
       if (window_lazy_[gate.slot]) {
         view.source = &source;
@@ -976,9 +1030,9 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
     } else {
       in.window = nullptr;
     }
-    Detector* d = site.detectors[i].get();
-    d->Evaluate(in, EnvOf(*d));
-    gate.inactive = d->alert_inactive();
+    Detector& d = Materialize(site, i);
+    d.Evaluate(in, EnvOf(d));
+    gate.inactive = d.alert_inactive();
   }
   // A kept window nobody read for its whole length is dropped (building it again costs at most
   // one merge per bucket of that stretch).
@@ -1083,9 +1137,18 @@ void WindowEngine::SaveState(bool include_open,
         w.EndLine();
       }
     }
-    for (const auto& d : site.detectors) {
-      if (d->set != 0) continue;
-      w.Word("detector").Word(d->spec().name);
+    for (size_t i = 0; i < site.detectors.size(); ++i) {
+      const Site::Gate& g = site.gates[i];
+      if (g.set != 0) continue;
+      // One never called is written as a new one is (made for the line, counting nowhere).
+      std::unique_ptr<Detector> fresh;
+      const Detector* d = site.detectors[i].get();
+      if (d == nullptr) {
+        DetectorEnv scratch = env_;
+        fresh = KindOf(g.spec->type).make(*g.spec, scratch);
+        d = fresh.get();
+      }
+      w.Word("detector").Word(g.spec->name);
       d->SaveAlert(w);
       w.EndLine();
       d->SaveRecords(w, include_open);
@@ -1154,8 +1217,9 @@ absl::Status WindowEngine::LoadStateLines(StateReader& r) {
       std::string name;
       if (!r.Word(&name)) return Damaged(r, "detector");
       det = nullptr;
-      for (const auto& d : site->detectors) {
-        if (d->set == 0 && d->spec().name == name) det = d.get();
+      for (size_t i = 0; i < site->detectors.size(); ++i) {
+        const Site::Gate& g = site->gates[i];
+        if (g.set == 0 && g.spec->name == name) det = &Materialize(*site, i);
       }
       if (det == nullptr) return Damaged(r, StrCat("detector '", name, "' is not configured for ", site->name));
       if (!det->LoadAlert(r)) return Damaged(r, "detector state");

@@ -180,6 +180,9 @@ class WindowEngine {
   uint64_t error_templates() const { return env_.error_templates; }
   uint64_t error_templates_over_cap() const { return env_.error_templates_over_cap; }
   size_t site_count() const { return sites_.size(); }
+  // (site, detector) objects made: a detector is made at the engine's first call to it, so a
+  // quiet site's volume-gated detectors hold no memory (a walk over every site).
+  size_t detectors_made() const;
   EventTime watermark() const { return watermark_; }
   // The newest event time a partition delivered (INT64_MIN: none yet).
   EventTime partition_max_time(int partition) const {
@@ -202,9 +205,21 @@ class WindowEngine {
 
   Site& NewSite(std::string_view name);
   std::unique_ptr<Site> MakeSite(std::string_view name);
+  // A detector of a site, with its settings and configuration set (null: never called yet).
+  struct HeldDetector {
+    std::unique_ptr<Detector> detector;
+    const DetectorSpec* spec = nullptr;
+    uint8_t set = 0;
+  };
   // The detectors of configuration `set` for `site`, appended to its list (each reused from
-  // `reuse` when one there has equal settings).
-  void AddDetectors(Site& site, uint8_t set, std::vector<std::unique_ptr<Detector>>* reuse);
+  // `reuse` when one there has equal settings; a reused one's spec is set to null there). Each
+  // new one is null until Materialize.
+  void AddDetectors(Site& site, uint8_t set, std::vector<HeldDetector>* reuse);
+  // Detector i of the site, made now if it was never called (as new: its kind's make).
+  Detector& Materialize(Site& site, size_t i);
+  // A detector leaves (its place goes to another name; or, `retire`, a reload changed or
+  // removed it: an alert it holds firing is resolved at `now`): undo what it counts.
+  void ReleaseDetector(const HeldDetector& held, std::string_view site, EventTime now, bool retire);
   // Site::gates from the site's detectors, as they are now.
   void SetGates(Site& site) const;
   const std::vector<DetectorSpec>& SpecsFor(const std::string& site, uint8_t set) const;

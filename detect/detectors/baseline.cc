@@ -47,8 +47,9 @@ const DetectorKind& BaselineKind() {
       .volume_gated = true,
       .hold = WindowedHold,
       .for_other = [](const DetectorSpec& s) { return !IsLatencyMetric(s.metric); },
-      .make = [](const DetectorSpec& s, DetectorEnv& env) -> std::unique_ptr<Detector> {
-        return std::make_unique<LearnedDetector>(s, s.metric, env);
+      .learns = true,
+      .make = [](const DetectorSpec& s, DetectorEnv&) -> std::unique_ptr<Detector> {
+        return std::make_unique<LearnedDetector>(s, s.metric);
       },
       .series = true,
       // An exported metric with no configuration: a change either way is an anomaly (NAB).

@@ -47,8 +47,9 @@ const DetectorKind& ErrorSpikeKind() {
       .volume_gated = true,
       .hold = WindowedHold,
       .for_other = [](const DetectorSpec&) { return true; },
-      .make = [](const DetectorSpec& s, DetectorEnv& env) -> std::unique_ptr<Detector> {
-        return std::make_unique<LearnedDetector>(s, Metric::kErrorLogRate, env);
+      .learns = true,
+      .make = [](const DetectorSpec& s, DetectorEnv&) -> std::unique_ptr<Detector> {
+        return std::make_unique<LearnedDetector>(s, Metric::kErrorLogRate);
       },
       .series = true,
       .series_defaults = [](DetectorSpec* s) { s->min_change = 2; },

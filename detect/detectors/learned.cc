@@ -5,12 +5,11 @@
 
 namespace sitepulse {
 
-LearnedDetector::LearnedDetector(const DetectorSpec& spec, Metric metric, DetectorEnv& env)
+LearnedDetector::LearnedDetector(const DetectorSpec& spec, Metric metric)
     : Detector(spec), metric_(metric), baseline_(spec.baseline) {
   if (spec.score != ScoreMode::kDeviation) {
     evidence_ = std::make_unique<EvidenceScorer>(spec.score, spec.evidence);
   }
-  ++env.baselines_warming;
 }
 
 void LearnedDetector::Evaluate(const DetectorInput& in, DetectorEnv& env) {

@@ -15,7 +15,8 @@ namespace sitepulse {
 class LearnedDetector : public Detector {
  public:
   // `metric`: what the kind watches (traffic_drop: request rate, error_spike: error-log rate).
-  LearnedDetector(const DetectorSpec& spec, Metric metric, DetectorEnv& env);
+  // (The engine counts it as warming: DetectorKind::learns.)
+  LearnedDetector(const DetectorSpec& spec, Metric metric);
 
   void Evaluate(const DetectorInput& in, DetectorEnv& env) override;
   void Release(DetectorEnv& env) override;

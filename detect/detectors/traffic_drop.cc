@@ -42,8 +42,9 @@ const DetectorKind& TrafficDropKind() {
       .idle_until_covered = true,
       .hold = WindowedHold,
       .for_other = [](const DetectorSpec&) { return false; },
-      .make = [](const DetectorSpec& s, DetectorEnv& env) -> std::unique_ptr<Detector> {
-        return std::make_unique<LearnedDetector>(s, Metric::kRequestRate, env);
+      .learns = true,
+      .make = [](const DetectorSpec& s, DetectorEnv&) -> std::unique_ptr<Detector> {
+        return std::make_unique<LearnedDetector>(s, Metric::kRequestRate);
       },
       .series = true,
       .series_defaults =

@@ -631,6 +631,7 @@ TEST(VolumeGateTest, DetectorsSkippedUnderTheirVolumeGiveTheEventsAndStateOfEver
     WindowEngine engine(o, &rec);
     const int p = engine.AddPartition();
     Feeder f(&engine, {"busy", "flaky", "quiet", "late"});
+    std::vector<std::string> snapshots;
     for (int b = 0; b < 6 * 360; ++b) {
       const EventTime t = kT0 + b * 10 * kS;
       const bool busy_bad = b >= 1500 && b < 1560;
@@ -652,9 +653,11 @@ TEST(VolumeGateTest, DetectorsSkippedUnderTheirVolumeGiveTheEventsAndStateOfEver
       // A site that starts late (its traffic_drop young again), then loses most traffic.
       for (int k = 0; b >= 1200 && k < (b < 1950 ? 10 : 1); ++k) f.Add(3, t + k * kS, 200, 0.1);
       f.Flush(p);
+      // Snapshots while detectors of the quiet sites are not yet made (written as new ones).
+      if (b % 270 == 0) snapshots.push_back(engine.SaveState());
     }
     engine.EndPartition(p);
-    std::vector<std::string> out;
+    std::vector<std::string> out = snapshots;
     for (const Anomaly& a : rec.anomalies) out.push_back(AnomalyToJson(a));
     out.push_back(engine.SaveState());
     return out;
@@ -675,6 +678,66 @@ TEST(VolumeGateTest, DetectorsSkippedUnderTheirVolumeGiveTheEventsAndStateOfEver
   EXPECT_EQ(fired.size(), 9u) << "every detector fires at least once; fired: " << names;
   ASSERT_EQ(skipped.size(), every.size());
   for (size_t i = 0; i < skipped.size(); ++i) EXPECT_EQ(skipped[i], every[i]) << i;
+}
+
+// A site's detectors are made at the engine's first call to each: a quiet site's volume-gated
+// ones (a threshold, a learned baseline under their min_requests), a traffic_drop younger than
+// its window and a no_data whose data is recent are never made, and cost no memory. Learned
+// baselines count as warming from their site's start, made or not, and stop counting when their
+// site's place or their configuration goes. (The events and snapshots of a run with detectors
+// made late are those of one with every detector called at every close:
+// VolumeGateTest.DetectorsSkippedUnderTheirVolumeGiveTheEventsAndStateOfEveryClose.)
+TEST(VolumeGateTest, AQuietSitesGatedDetectorsAreNotMadeUntilCalled) {
+  WindowEngineOptions o = Options();
+  o.detectors.push_back(P99HighOver(100));
+  DetectorSpec learned = Learned("p99_baseline", DetectorType::kBaseline, Metric::kP99);
+  learned.window = kMin;
+  learned.min_requests = 100;
+  o.detectors.push_back(learned);
+  DetectorSpec drop = Learned("traffic_drop", DetectorType::kTrafficDrop, Metric::kRequestRate);
+  drop.direction = Direction::kDrop;
+  o.detectors.push_back(drop);  // window 5 minutes: young for 30 closes
+  DetectorSpec silent;
+  silent.name = "silent";
+  silent.type = DetectorType::kNoData;
+  silent.no_data_after = 5 * kMin;
+  o.detectors.push_back(silent);
+  o.detectors.push_back(BurnSpec());  // reads every closed bucket: made at the first
+  Recorder rec;
+  WindowEngine engine(o, &rec);
+  const int p = engine.AddPartition();
+  Feeder f(&engine, {"busy", "quiet1", "quiet2", "quiet3"});
+  auto traffic = [&](int from, int to) {
+    for (int b = from; b < to; ++b) {
+      const EventTime t = kT0 + b * 10 * kS;
+      for (int k = 0; k < 30; ++k) f.Add(0, t + k * kS / 10, 200, 0.05);
+      for (int s = 1; s <= 3; ++s) f.Add(s, t, 200, 0.05);  // 6 a minute: under 100
+      f.Flush(p);
+    }
+  };
+  traffic(0, 20);
+  EXPECT_EQ(engine.site_count(), 4u);
+  // Each site's burn rate; the busy site's threshold and baseline too (180 requests a minute).
+  EXPECT_EQ(engine.detectors_made(), 4u + 2u);
+  EXPECT_EQ(engine.baselines_warming(), 4u * 2u);  // p99_baseline and traffic_drop, made or not
+  // Past traffic_drop's window every site's is called.
+  traffic(20, 40);
+  EXPECT_EQ(engine.detectors_made(), 4u + 2u + 4u);
+  // The quiet sites' snapshot lines are those of new detectors: another engine reads it back.
+  const std::string state = engine.SaveState();
+  Recorder rec2;
+  WindowEngine restored(o, &rec2);
+  restored.AddPartition();
+  ASSERT_TRUE(restored.LoadState(state).ok());
+  EXPECT_EQ(restored.SaveState(), state);
+  EXPECT_EQ(restored.baselines_warming(), 4u * 2u);
+  // A reload that removes the learned baseline: the quiet sites' never-made ones stop counting.
+  std::vector<DetectorSpec> after = o.detectors;
+  after.erase(after.begin() + 1);
+  engine.Reconfigure(after, {});
+  EXPECT_EQ(engine.baselines_warming(), 4u);
+  EXPECT_EQ(engine.detectors_made(), 4u + 1u + 4u);
+  EXPECT_TRUE(rec.anomalies.empty());
 }
 
 // Replay charts every judgement: with an observer no detector is passed by, neither under its
