@@ -75,6 +75,9 @@ struct DetectorKind {
   // Judges nothing while its site's newest data ended less than this long ago, or before any
   // (no_data: its `after`): with its alert inactive, the engine does not call it then.
   DurationNs (*idle_while_data_within)(const DetectorSpec& spec) = nullptr;
+  // Judges nothing while Detector::Busy() is false (new_error_template: nothing new to report,
+  // nothing firing): the engine does not call it then, nor make it before a template reaches it.
+  bool idle_unless_busy = false;
   // How long after a bucket its state may still matter: the engine's history length.
   DurationNs (*hold)(const DetectorSpec& spec, DurationNs resolution) = nullptr;
   // Also runs on __other__ (the sites past the cap, together).

@@ -126,6 +126,7 @@ struct WindowEngine::Site {
     bool inactive = true;
     bool on_bucket = false;    // reads each closed bucket (DetectorKind::reads_buckets)
     bool on_template = false;  // reads new templates (DetectorKind::reads_templates)
+    bool unless_busy = false;  // passed by while not Busy() (DetectorKind::idle_unless_busy)
   };
   std::vector<Gate> gates;
   EventTime last_data_end = INT64_MIN;  // end of the newest bucket with requests or error lines
@@ -327,6 +328,7 @@ void WindowEngine::SetGates(Site& site) const {
     g.inactive = d == nullptr || d->alert_inactive();
     g.on_bucket = kind.reads_buckets;
     g.on_template = kind.reads_templates;
+    g.unless_busy = passable && kind.idle_unless_busy;
   }
 }
 
@@ -1003,6 +1005,9 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
       }
       if (gate.data_within > 0 &&
           (site.last_data_end == INT64_MIN || now - site.last_data_end < gate.data_within)) {
+        continue;
+      }
+      if (gate.unless_busy && (site.detectors[i] == nullptr || !site.detectors[i]->Busy())) {
         continue;
       }
     }

@@ -218,6 +218,7 @@ const DetectorKind& NewErrorTemplateKind() {
             s->keep_firing_for = 3600 * kNanosPerSecond;
           },
       .reads_templates = true,
+      .idle_unless_busy = true,
       .hold = [](const DetectorSpec& s, DurationNs resolution) { return s.keep_firing_for + resolution; },
       .for_other = [](const DetectorSpec&) { return false; },
       .make = [](const DetectorSpec& s, DetectorEnv&) -> std::unique_ptr<Detector> {

@@ -627,6 +627,12 @@ TEST(VolumeGateTest, DetectorsSkippedUnderTheirVolumeGiveTheEventsAndStateOfEver
     DetectorSpec burn = BurnSpec();  // judged only once a long window holds 400 requests
     burn.min_requests = 400;
     o.detectors.push_back(burn);
+    DetectorSpec novel;  // called only while it has something new or firing
+    novel.name = "new_message";
+    novel.type = DetectorType::kNewErrorTemplate;
+    novel.template_learn_for = 10 * kMin;
+    novel.keep_firing_for = 5 * kMin;
+    o.detectors.push_back(novel);
     Recorder rec;
     WindowEngine engine(o, &rec);
     const int p = engine.AddPartition();
@@ -649,6 +655,11 @@ TEST(VolumeGateTest, DetectorsSkippedUnderTheirVolumeGiveTheEventsAndStateOfEver
               flaky_bad ? 1.5 + 0.01 * k : 0.1 + 0.002 * k);
       }
       for (int k = 0; flaky_bad && k < 12; ++k) f.AddErrorLine(1, t + k * kS / 2);
+      // A message that changes every 40 minutes, on the flaky site while failing.
+      static const char* const kWords[] = {"alpha", "bravo", "charlie", "delta", "echo", "foxtrot"};
+      if (flaky_bad && b % 7 == 0) {
+        f.AddErrorMessage(1, t + kS, std::string("upstream ") + kWords[(b / 240) % 6] + " refused");
+      }
       if (b < 1000 || b >= 1100) f.Add(2, t, b % 50 == 0 ? 500 : 200, 3.0);  // silent a while
       // A site that starts late (its traffic_drop young again), then loses most traffic.
       for (int k = 0; b >= 1200 && k < (b < 1950 ? 10 : 1); ++k) f.Add(3, t + k * kS, 200, 0.1);
@@ -668,21 +679,23 @@ TEST(VolumeGateTest, DetectorsSkippedUnderTheirVolumeGiveTheEventsAndStateOfEver
   std::set<std::string> fired;
   for (size_t i = 0; i + 1 < every.size(); ++i) {
     for (const char* d : {"p99_high", "errors", "rate_low", "error_lines", "p99_baseline",
-                          "error_spike", "traffic_drop", "silent", "availability_slo"}) {
+                          "error_spike", "traffic_drop", "silent", "availability_slo",
+                          "new_message"}) {
       const std::string key = std::string("\"detector\":\"") + d + "\"";
       if (every[i].find(key) != std::string::npos) fired.insert(d);
     }
   }
   std::string names;
   for (const std::string& d : fired) names += d + " ";
-  EXPECT_EQ(fired.size(), 9u) << "every detector fires at least once; fired: " << names;
+  EXPECT_EQ(fired.size(), 10u) << "every detector fires at least once; fired: " << names;
   ASSERT_EQ(skipped.size(), every.size());
   for (size_t i = 0; i < skipped.size(); ++i) EXPECT_EQ(skipped[i], every[i]) << i;
 }
 
 // A site's detectors are made at the engine's first call to each: a quiet site's volume-gated
 // ones (a threshold, a learned baseline under their min_requests), a traffic_drop younger than
-// its window and a no_data whose data is recent are never made, and cost no memory. Learned
+// its window, a no_data whose data is recent and a new_error_template no template reached are
+// never made, and cost no memory. Learned
 // baselines count as warming from their site's start, made or not, and stop counting when their
 // site's place or their configuration goes. (The events and snapshots of a run with detectors
 // made late are those of one with every detector called at every close:
@@ -703,6 +716,10 @@ TEST(VolumeGateTest, AQuietSitesGatedDetectorsAreNotMadeUntilCalled) {
   silent.no_data_after = 5 * kMin;
   o.detectors.push_back(silent);
   o.detectors.push_back(BurnSpec());  // reads every closed bucket: made at the first
+  DetectorSpec novel;  // made at the first template that reaches it
+  novel.name = "new_message";
+  novel.type = DetectorType::kNewErrorTemplate;
+  o.detectors.push_back(novel);
   Recorder rec;
   WindowEngine engine(o, &rec);
   const int p = engine.AddPartition();
@@ -737,6 +754,10 @@ TEST(VolumeGateTest, AQuietSitesGatedDetectorsAreNotMadeUntilCalled) {
   engine.Reconfigure(after, {});
   EXPECT_EQ(engine.baselines_warming(), 4u);
   EXPECT_EQ(engine.detectors_made(), 4u + 1u + 4u);
+  // An error message on a quiet site makes its new_error_template.
+  f.AddErrorMessage(1, kT0 + 40 * 10 * kS, "upstream refused");
+  traffic(40, 45);
+  EXPECT_EQ(engine.detectors_made(), 4u + 1u + 4u + 1u);
   EXPECT_TRUE(rec.anomalies.empty());
 }
 
