@@ -108,28 +108,43 @@ struct WindowEngine::Site {
   // until then it is null and in the state a new one has, so a quiet site's volume-gated
   // detectors cost no allocation. A snapshot writes a null one as a new one would be written.
   std::vector<std::unique_ptr<Detector>> detectors;
-  // Beside each detector (same index), what Evaluate needs to pass it by without touching it:
-  // its settings and configuration set, its window slot, the volume under which it judges
-  // nothing (0: never passed by; DetectorKind::volume_gated), and whether its alert is inactive
-  // (refreshed after every call).
-  struct Gate {
-    const DetectorSpec* spec = nullptr;
-    uint8_t set = 0;
-    uint64_t floor = 0;
-    // Passed by while the site is younger than this (DetectorKind::idle_until_covered: its
-    // window), or while its data ended less than this ago (idle_while_data_within); 0: never.
-    DurationNs young = 0;
-    DurationNs data_within = 0;
-    uint32_t slot = 0;
-    bool windowed = false;
-    bool error_lines = false;  // error-log lines count in its volume (error_log_rate)
-    bool inactive = true;
-    bool on_bucket = false;    // reads each closed bucket (DetectorKind::reads_buckets)
-    bool on_template = false;  // reads new templates (DetectorKind::reads_templates)
-    bool unless_busy = false;  // passed by while not Busy() (DetectorKind::idle_unless_busy)
-  };
-  std::vector<Gate> gates;
+  // Which detectors the site has: its configuration's gates, one beside each detector (same
+  // index), shared with every site of the same detector lists (most sites: one table, hot in
+  // the cache); and which of their alerts are not inactive (bit i: detector i, refreshed after
+  // every call; a detector past the 64th is never passed by).
+  const Profile* profile = nullptr;
+  uint64_t active = 0;
+  bool inactive(size_t i) const { return i < 64 && ((active >> i) & 1) == 0; }
+  void SetActive(size_t i, bool on) {
+    if (i < 64) active = on ? active | (uint64_t{1} << i) : active & ~(uint64_t{1} << i);
+  }
   EventTime last_data_end = INT64_MIN;  // end of the newest bucket with requests or error lines
+};
+
+// What Evaluate needs to pass a detector by without touching it: its settings and
+// configuration set, its window slot, the volume under which it judges nothing (0: never passed
+// by; DetectorKind::volume_gated), and the other ways its kind may be passed by.
+struct WindowEngine::Gate {
+  const DetectorSpec* spec = nullptr;
+  uint8_t set = 0;
+  uint64_t floor = 0;
+  // Passed by while the site is younger than this (DetectorKind::idle_until_covered: its
+  // window), or while its data ended less than this ago (idle_while_data_within); 0: never.
+  DurationNs young = 0;
+  DurationNs data_within = 0;
+  uint32_t slot = 0;
+  bool windowed = false;
+  bool error_lines = false;  // error-log lines count in its volume (error_log_rate)
+  bool unless_busy = false;  // passed by while not Busy() (DetectorKind::idle_unless_busy)
+};
+
+// The detectors of every site with the same detector lists (the run's and the compare set's)
+// and the same standing (__other__ or not): their gates in the order of Site::detectors, the run's
+// first; and which of them read closed buckets and templates.
+struct WindowEngine::Profile {
+  std::vector<Gate> gates;
+  std::vector<uint32_t> on_bucket;    // DetectorKind::reads_buckets
+  std::vector<uint32_t> on_template;  // DetectorKind::reads_templates
 };
 
 WindowEngine::WindowEngine(WindowEngineOptions options, WindowEngineListener* listener,
@@ -247,6 +262,7 @@ std::unique_ptr<WindowEngine::Site> WindowEngine::MakeSite(std::string_view name
   // Latency windows only when one is slid from the start; lazy ones come with the first read
   // (WindowLatency): a quiet site holds none.
   if (any_eager_latency_) site->window_latency.resize(window_lengths_.size());
+  site->profile = &ProfileFor(site->name, site->is_other);
   AddDetectors(*site, 0, nullptr);
   if (options_.compare) AddDetectors(*site, 1, nullptr);
   return site;
@@ -259,12 +275,42 @@ const std::vector<DetectorSpec>& WindowEngine::SpecsFor(const std::string& site,
   return set == 0 ? options_.detectors : options_.compare_detectors;
 }
 
+const WindowEngine::Profile& WindowEngine::ProfileFor(const std::string& site, bool is_other) {
+  const std::vector<DetectorSpec>& run = SpecsFor(site, 0);
+  const std::vector<DetectorSpec>* compare = options_.compare ? &SpecsFor(site, 1) : nullptr;
+  std::unique_ptr<Profile>& profile = profiles_[ProfileKey{&run, compare, is_other}];
+  if (profile != nullptr) return *profile;
+  profile = std::make_unique<Profile>();
+  for (uint8_t set = 0; set < 2; ++set) {
+    if (set == 1 && compare == nullptr) break;
+    const bool passable = !(set == 0 ? env_ : compare_env_).judge_every_close;
+    for (const DetectorSpec& s : set == 0 ? run : *compare) {
+      const DetectorKind& kind = KindOf(s.type);
+      // __other__ gets the detectors of rates and errors, so a flood of names is itself an
+      // event; latency, silence and template detectors make no sense for a mix of unknown sites.
+      if (!s.enabled || (is_other && !kind.for_other(s))) continue;
+      Gate g{.spec = &s, .set = set};
+      g.floor = passable && kind.volume_gated ? std::max<uint64_t>(s.min_requests, 1) : 0;
+      g.young = passable && kind.idle_until_covered ? s.window : 0;
+      g.data_within = passable && kind.idle_while_data_within != nullptr
+                          ? kind.idle_while_data_within(s) : 0;
+      g.slot = static_cast<uint32_t>(WindowSlot(s.window));
+      g.windowed = kind.windowed;
+      g.error_lines = s.metric == Metric::kErrorLogRate;
+      g.unless_busy = passable && kind.idle_unless_busy;
+      const auto i = static_cast<uint32_t>(profile->gates.size());
+      if (kind.reads_buckets) profile->on_bucket.push_back(i);
+      if (kind.reads_templates) profile->on_template.push_back(i);
+      profile->gates.push_back(g);
+    }
+  }
+  return *profile;
+}
+
 void WindowEngine::AddDetectors(Site& site, uint8_t set, std::vector<HeldDetector>* reuse) {
-  for (const DetectorSpec& s : SpecsFor(site.name, set)) {
-    const DetectorKind& kind = KindOf(s.type);
-    // __other__ gets the detectors of rates and errors, so a flood of names is itself an event;
-    // latency, silence and template detectors make no sense for a mix of unknown sites.
-    if (!s.enabled || (site.is_other && !kind.for_other(s))) continue;
+  const std::vector<Gate>& gates = site.profile->gates;
+  for (size_t i = site.detectors.size(); i < gates.size() && gates[i].set == set; ++i) {
+    const DetectorSpec& s = *gates[i].spec;
     std::unique_ptr<Detector> d;
     bool reused = false;
     if (reuse != nullptr) {
@@ -279,17 +325,16 @@ void WindowEngine::AddDetectors(Site& site, uint8_t set, std::vector<HeldDetecto
       }
     }
     // A learned baseline counts as warming from its site's start, made or not.
-    if (!reused && kind.learns) ++(set == 0 ? env_ : compare_env_).baselines_warming;
+    if (!reused && KindOf(s.type).learns) ++(set == 0 ? env_ : compare_env_).baselines_warming;
     site.detectors.push_back(std::move(d));
-    site.gates.push_back(Site::Gate{.spec = &s, .set = set});
   }
-  SetGates(site);
+  RefreshActive(site);
 }
 
 Detector& WindowEngine::Materialize(Site& site, size_t i) {
   std::unique_ptr<Detector>& d = site.detectors[i];
   if (d == nullptr) {
-    const Site::Gate& g = site.gates[i];
+    const Gate& g = site.profile->gates[i];
     d = KindOf(g.spec->type).make(*g.spec, g.set == 0 ? env_ : compare_env_);
     d->set = g.set;
   }
@@ -309,26 +354,10 @@ void WindowEngine::ReleaseDetector(const HeldDetector& held, std::string_view si
   }
 }
 
-void WindowEngine::SetGates(Site& site) const {
-  SP_DCHECK(site.gates.size() == site.detectors.size(), "a gate beside each detector");
+void WindowEngine::RefreshActive(Site& site) const {
+  site.active = 0;
   for (size_t i = 0; i < site.detectors.size(); ++i) {
-    const Detector* d = site.detectors[i].get();
-    Site::Gate& g = site.gates[i];
-    g = Site::Gate{.spec = g.spec, .set = g.set};
-    const DetectorSpec& s = *g.spec;
-    const DetectorKind& kind = KindOf(s.type);
-    const bool passable = !(g.set == 0 ? env_ : compare_env_).judge_every_close;
-    g.floor = passable && kind.volume_gated ? std::max<uint64_t>(s.min_requests, 1) : 0;
-    g.young = passable && kind.idle_until_covered ? s.window : 0;
-    g.data_within = passable && kind.idle_while_data_within != nullptr
-                        ? kind.idle_while_data_within(s) : 0;
-    g.slot = static_cast<uint32_t>(WindowSlot(s.window));
-    g.windowed = kind.windowed;
-    g.error_lines = s.metric == Metric::kErrorLogRate;
-    g.inactive = d == nullptr || d->alert_inactive();
-    g.on_bucket = kind.reads_buckets;
-    g.on_template = kind.reads_templates;
-    g.unless_busy = passable && kind.idle_unless_busy;
+    site.SetActive(i, site.detectors[i] != nullptr && !site.detectors[i]->alert_inactive());
   }
 }
 
@@ -341,23 +370,25 @@ void WindowEngine::Reconfigure(
   options_.detectors = std::move(detectors);
   options_.site_detectors = std::move(site_detectors);
   const size_t old_capacity = ring_capacity_;
+  // (The old profiles live until every site has its new one: their gates name the old specs.)
+  auto old_profiles = std::move(profiles_);
+  profiles_.clear();
   ComputeGeometry();
   const EventTime now = closing_started_ ? next_close_ : INT64_MIN;
   for (auto& site_ptr : sites_) {
     Site& site = *site_ptr;
     std::vector<HeldDetector> run, compare;
     for (size_t i = 0; i < site.detectors.size(); ++i) {
-      const Site::Gate& g = site.gates[i];
+      const Gate& g = site.profile->gates[i];
       (g.set == 0 ? run : compare).push_back({std::move(site.detectors[i]), g.spec, g.set});
     }
     site.detectors.clear();
-    site.gates.clear();
+    site.profile = &ProfileFor(site.name, site.is_other);
     AddDetectors(site, 0, &run);
-    for (HeldDetector& h : compare) {
-      site.detectors.push_back(std::move(h.detector));
-      site.gates.push_back(Site::Gate{.spec = h.spec, .set = h.set});
-    }
-    SetGates(site);
+    // (The compare set is not reloaded: its detectors follow, in their order.)
+    for (HeldDetector& h : compare) site.detectors.push_back(std::move(h.detector));
+    SP_DCHECK(site.detectors.size() == site.profile->gates.size(), "a gate beside each detector");
+    RefreshActive(site);
     for (const HeldDetector& h : run) {
       if (h.spec != nullptr) ReleaseDetector(h, site.name, now, /*retire=*/true);
     }
@@ -490,7 +521,7 @@ uint32_t WindowEngine::Promote(std::string_view name, uint64_t guaranteed, Event
     ++evictable_next_;
     std::unique_ptr<Site>& old = sites_[id];
     for (size_t i = 0; i < old->detectors.size(); ++i) {
-      const Site::Gate& g = old->gates[i];
+      const Gate& g = old->profile->gates[i];
       ReleaseDetector({std::move(old->detectors[i]), g.spec, g.set}, old->name, now,
                       /*retire=*/false);
     }
@@ -889,7 +920,6 @@ void WindowEngine::PrefetchClose(uint32_t id, EventTime start, size_t way) const
   const OpenWay& open = open_ways_[id].way[way];
   if (open.start == start) PrefetchBucket(open.bucket.get());
   const Site& site = *sites_[id];
-  if (!site.gates.empty()) __builtin_prefetch(site.gates.data());
   if (!site.window_counts.empty()) __builtin_prefetch(site.window_counts.data(), 1);
   if (!site.detectors.empty()) __builtin_prefetch(site.detectors.data());
   const size_t slot = site.pushed % ring_capacity_;
@@ -922,8 +952,7 @@ void WindowEngine::CloseSite(uint32_t id, EventTime start, EventTime end) {
       SortTemplates(&bucket->templates);
       for (const BucketTemplate& t : bucket->templates) {
         const TemplateSeen seen{start, t.hash, t.level, t.text, t.example};
-        for (size_t i = 0; i < site.detectors.size(); ++i) {
-          if (!site.gates[i].on_template) continue;
+        for (const uint32_t i : site.profile->on_template) {
           Detector& d = Materialize(site, i);
           d.OnTemplate(seen, EnvOf(d));
         }
@@ -932,8 +961,7 @@ void WindowEngine::CloseSite(uint32_t id, EventTime start, EventTime end) {
     last_data_end_ = std::max(last_data_end_, end);
     if (bucket->counters.requests + bucket->counters.error_log_lines() > 0) site.last_data_end = end;
     if (site.first_start == INT64_MIN) site.first_start = start;
-    for (size_t i = 0; i < site.detectors.size(); ++i) {
-      if (!site.gates[i].on_bucket) continue;
+    for (const uint32_t i : site.profile->on_bucket) {
       Materialize(site, i).OnBucket(end, bucket->counters, bucket->latency, mapping_);
     }
     listener_->OnBucketClosed({site.name, start, end, &bucket->counters, &bucket->latency,
@@ -996,10 +1024,12 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
   in.site = site.name;
   in.now = now;
   in.last_data_end = site.last_data_end;
+  const std::vector<Gate>& gates = site.profile->gates;
   for (size_t i = 0; i < site.detectors.size(); ++i) {
-    Site::Gate& gate = site.gates[i];
+    const Gate& gate = gates[i];
+    const bool inactive = site.inactive(i);
     // Passed by when it would judge nothing and stay inactive (DetectorKind).
-    if (gate.inactive) {
+    if (inactive) {
       if (gate.young > 0 && site.first_start != INT64_MIN && now - site.first_start < gate.young) {
         continue;
       }
@@ -1014,7 +1044,7 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
     WindowView view;
     if (gate.windowed) {
       const Site::WindowCounters& win = site.window_counts[gate.slot];
-      if (gate.floor > 0 && gate.inactive) {
+      if (gate.floor > 0 && inactive) {
         const uint64_t volume = win.requests + (gate.error_lines ? win.error_log_lines : 0);
         if (volume < gate.floor) continue;
       }
@@ -1037,7 +1067,7 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
     }
     Detector& d = Materialize(site, i);
     d.Evaluate(in, EnvOf(d));
-    gate.inactive = d.alert_inactive();
+    site.SetActive(i, !d.alert_inactive());
   }
   // A kept window nobody read for its whole length is dropped (building it again costs at most
   // one merge per bucket of that stretch).
@@ -1143,7 +1173,7 @@ void WindowEngine::SaveState(bool include_open,
       }
     }
     for (size_t i = 0; i < site.detectors.size(); ++i) {
-      const Site::Gate& g = site.gates[i];
+      const Gate& g = site.profile->gates[i];
       if (g.set != 0) continue;
       // One never called is written as a new one is (made for the line, counting nowhere).
       std::unique_ptr<Detector> fresh;
@@ -1194,7 +1224,7 @@ absl::Status Damaged(const StateReader& r, std::string_view what) { return State
 absl::Status WindowEngine::LoadState(StateReader& r) {
   absl::Status st = LoadStateLines(r);
   MirrorOpen();
-  for (auto& loaded : sites_) SetGates(*loaded);  // the alerts as loaded
+  for (auto& loaded : sites_) RefreshActive(*loaded);  // the alerts as loaded
   return st;
 }
 
@@ -1223,7 +1253,7 @@ absl::Status WindowEngine::LoadStateLines(StateReader& r) {
       if (!r.Word(&name)) return Damaged(r, "detector");
       det = nullptr;
       for (size_t i = 0; i < site->detectors.size(); ++i) {
-        const Site::Gate& g = site->gates[i];
+        const Gate& g = site->profile->gates[i];
         if (g.set == 0 && g.spec->name == name) det = &Materialize(*site, i);
       }
       if (det == nullptr) return Damaged(r, StrCat("detector '", name, "' is not configured for ", site->name));

@@ -211,17 +211,33 @@ class WindowEngine {
     const DetectorSpec* spec = nullptr;
     uint8_t set = 0;
   };
-  // The detectors of configuration `set` for `site`, appended to its list (each reused from
-  // `reuse` when one there has equal settings; a reused one's spec is set to null there). Each
-  // new one is null until Materialize.
+  // The detectors of configuration `set` for `site` (its profile's), appended to its list (each
+  // reused from `reuse` when one there has equal settings; a reused one's spec is set to null
+  // there). Each new one is null until Materialize.
   void AddDetectors(Site& site, uint8_t set, std::vector<HeldDetector>* reuse);
   // Detector i of the site, made now if it was never called (as new: its kind's make).
   Detector& Materialize(Site& site, size_t i);
   // A detector leaves (its place goes to another name; or, `retire`, a reload changed or
   // removed it: an alert it holds firing is resolved at `now`): undo what it counts.
   void ReleaseDetector(const HeldDetector& held, std::string_view site, EventTime now, bool retire);
-  // Site::gates from the site's detectors, as they are now.
-  void SetGates(Site& site) const;
+  // Site::active from the site's detectors, as they are now.
+  void RefreshActive(Site& site) const;
+  // The detectors of a site of that name (and standing), shared by every site with the same
+  // detector lists; built at its first use.
+  struct Gate;
+  struct Profile;
+  const Profile& ProfileFor(const std::string& site, bool is_other);
+  struct ProfileKey {
+    const void* run = nullptr;
+    const void* compare = nullptr;
+    bool is_other = false;
+    bool operator==(const ProfileKey&) const = default;
+    template <typename H>
+    friend H AbslHashValue(H h, const ProfileKey& k) {
+      return H::combine(std::move(h), k.run, k.compare, k.is_other);
+    }
+  };
+  absl::flat_hash_map<ProfileKey, std::unique_ptr<Profile>> profiles_;
   const std::vector<DetectorSpec>& SpecsFor(const std::string& site, uint8_t set) const;
   // Windows, ring length and hold time from every configured spec.
   void ComputeGeometry();
