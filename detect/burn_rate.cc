@@ -63,7 +63,15 @@ void SlotRing::Add(EventTime end, uint64_t good, uint64_t total) {
     AddTo(slots_[last_], good, total);
     return;
   }
-  const EventTime start = (t >= 0 ? t : t - granularity_ + 1) / granularity_ * granularity_;
+  // Most of the rest fall in the slot after it (no division either).
+  EventTime start, next, past;
+  if (last_ < slots_.size() && slots_[last_].start != INT64_MIN &&
+      !__builtin_add_overflow(slots_[last_].start, granularity_, &next) && t >= next &&
+      !__builtin_sub_overflow(t, next, &past) && past < granularity_) {
+    start = next;
+  } else {
+    start = (t >= 0 ? t : t - granularity_ + 1) / granularity_ * granularity_;
+  }
   last_ = SlotOf(start);
   Slot& s = slots_[last_];
   if (s.start != start) {

@@ -101,7 +101,7 @@ class WindowEngine {
   uint32_t Lookup(std::string_view name);
   // Bumped when a site's place goes to another name (ids cached elsewhere must be looked up
   // again).
-  uint32_t generation(uint32_t id) const;
+  uint32_t generation(uint32_t id) const { return generations_[id]; }
   // Folds one batch of one partition in, then advances the watermark and closes what it passes.
   // site_of_lane maps DeltaEntry::lane_site to engine site ids (kUntracked, or lane sites past
   // its end: name_of gives the name).
@@ -325,8 +325,15 @@ class WindowEngine {
     OpenWay way[kOpenWays];
   };
   size_t WayOf(EventTime start) const {
-    return static_cast<size_t>(static_cast<uint64_t>(start / options_.resolution) % kOpenWays);
+    // (A batch's entries and a close ask for a few starts, over and over: no division then.)
+    if (start != way_start_) {
+      way_start_ = start;
+      way_ = static_cast<size_t>(static_cast<uint64_t>(start / options_.resolution) % kOpenWays);
+    }
+    return way_;
   }
+  mutable EventTime way_start_ = 0;  // (0 is on way 0, whatever the resolution)
+  mutable size_t way_ = 0;
   // A bucket opened for site `id`: at its way when free, else in Site::open.
   OpenBucket* AddOpen(uint32_t id, std::unique_ptr<OpenBucket> b);
   // The site's open bucket starting at `start`, taken out (null: none).
