@@ -85,6 +85,13 @@ void SlotRing::Add(EventTime end, uint64_t good, uint64_t total) {
 void SlotRing::Expire(EventTime now) {
   // A slot counts while it ends after now - window: those starting at or before `last` are out.
   const EventTime cut = now - window_ - granularity_;
+  // Asked again at the same close, or nothing has left since (the slot after the last one
+  // expired ends after the cut): no division.
+  EventTime next;
+  if (expired_through_ != INT64_MIN &&
+      !__builtin_add_overflow(expired_through_, granularity_, &next) && cut < next) {
+    return;
+  }
   const EventTime last = (cut >= 0 ? cut : cut - granularity_ + 1) / granularity_ * granularity_;
   if (expired_through_ != INT64_MIN && last <= expired_through_) return;
   auto expire = [this](Slot& s) {

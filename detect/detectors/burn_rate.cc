@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 
 #include "absl/strings/str_format.h"
 #include "core/duration.h"
@@ -26,7 +27,7 @@ class BurnRateDetector : public Detector {
     }
     if (!severities.empty()) primary_.severity = severities[0];
     if (severities.size() > 1) {
-      second_ = std::make_unique<Alert>();
+      second_.emplace();
       second_->severity = severities[1];
     }
   }
@@ -50,17 +51,17 @@ class BurnRateDetector : public Detector {
     // judging expires them. A young or quiet site's closes end here.
     if (!env.judge_every_close && !Busy() && !AnyAtFloor(in.now)) return;
     const DetectorOutcome o = Judge(primary_, in.now);
-    if (second_ != nullptr) Emit(in, Judge(*second_, in.now), env, *second_, KeyOf(*second_));
+    if (second_) Emit(in, Judge(*second_, in.now), env, *second_, KeyOf(*second_));
     Emit(in, o, env, primary_, KeyOf(primary_));
   }
 
   bool Busy() const override {
     return Detector::Busy() ||
-           (second_ != nullptr && second_->machine.phase() != AlertPhase::kInactive);
+           (second_ && second_->machine.phase() != AlertPhase::kInactive);
   }
 
   void SaveRecords(StateWriter& w, bool /*include_open*/) const override {
-    if (second_ != nullptr) {
+    if (second_) {
       const AlertStateMachine& m = second_->machine;
       w.Word("second").Int(static_cast<int>(m.phase())).Int(m.started_at()).Int(m.last_true())
           .Word(second_->incident_id);
@@ -78,7 +79,7 @@ class BurnRateDetector : public Detector {
     }
     if (word != "second") return Detector::LoadRecord(word, r, env);
     int64_t phase, started, last_true;
-    if (second_ == nullptr || !r.Int(&phase) || phase < 0 || phase > 2 || !r.Time(&started) ||
+    if (!second_ || !r.Int(&phase) || phase < 0 || phase > 2 || !r.Time(&started) ||
         !r.Time(&last_true) || !r.Word(&second_->incident_id)) {
       return StateDamaged(r, "second alert");
     }
@@ -111,7 +112,8 @@ class BurnRateDetector : public Detector {
   }
 
   BurnState burn_;
-  std::unique_ptr<Alert> second_;  // pairs of a second severity
+  // Pairs of a second severity (inline: Busy reads it at every close).
+  std::optional<Alert> second_;
 };
 
 DetectorOutcome BurnRateDetector::Judge(const Alert& alert, EventTime now) {
