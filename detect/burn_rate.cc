@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/check.h"
+
 namespace sitepulse {
 
 SlotRing::SlotRing(DurationNs window, DurationNs resolution) : window_(window) {
@@ -9,7 +11,9 @@ SlotRing::SlotRing(DurationNs window, DurationNs resolution) : window_(window) {
   const DurationNs res = std::max<DurationNs>(resolution, 1);
   const DurationNs want = std::max<DurationNs>(window / 60, res);
   granularity_ = (want + res - 1) / res * res;
-  length_ = static_cast<size_t>((window + granularity_ - 1) / granularity_) + 1;
+  const DurationNs places = (window + granularity_ - 1) / granularity_ + 1;
+  SP_DCHECK(places >= 1 && places < kNone, "a ring has at most 62 places");
+  length_ = static_cast<uint8_t>(places);
 }
 
 size_t SlotRing::PlaceOf(EventTime start) const {
@@ -31,17 +35,18 @@ size_t SlotRing::SlotOf(EventTime start) {
   size_t place;
   // Most slots follow the last one added to: the next place, no division.
   int64_t step;
-  if (last_ < slots_.size() && slots_[last_].start != INT64_MIN &&
+  if (last_ < cap_ && slots_[last_].start != INT64_MIN &&
       !__builtin_sub_overflow(start, slots_[last_].start, &step) && step == granularity_) {
-    place = last_ + 1 == length_ ? 0 : last_ + 1;
+    place = last_ + 1u == length_ ? 0 : last_ + 1u;
   } else {
     place = PlaceOf(start);
   }
-  if (place >= slots_.size()) {  // doubling, never past the ring's length
-    if (place >= slots_.capacity()) {
-      slots_.reserve(std::min(std::max<size_t>({4, 2 * slots_.capacity(), place + 1}), length_));
-    }
-    slots_.resize(place + 1);
+  if (place >= cap_) {  // doubling, never past the ring's length
+    const size_t cap = std::min(std::max<size_t>({4, 2u * cap_, place + 1}), size_t{length_});
+    auto slots = std::make_unique<Slot[]>(cap);
+    std::copy(slots_.get(), slots_.get() + cap_, slots.get());
+    slots_ = std::move(slots);
+    cap_ = static_cast<uint8_t>(cap);
   }
   return place;
 }
@@ -58,21 +63,20 @@ void SlotRing::AddTo(Slot& s, uint64_t good, uint64_t total) {
 void SlotRing::Add(EventTime end, uint64_t good, uint64_t total) {
   const EventTime t = end - 1;
   // Most calls fall in the slot of the call before (a slot spans several buckets): no division.
-  if (last_ < slots_.size() && t >= slots_[last_].start &&
-      t - slots_[last_].start < granularity_) {
+  if (last_ < cap_ && t >= slots_[last_].start && t - slots_[last_].start < granularity_) {
     AddTo(slots_[last_], good, total);
     return;
   }
   // Most of the rest fall in the slot after it (no division either).
   EventTime start, next, past;
-  if (last_ < slots_.size() && slots_[last_].start != INT64_MIN &&
+  if (last_ < cap_ && slots_[last_].start != INT64_MIN &&
       !__builtin_add_overflow(slots_[last_].start, granularity_, &next) && t >= next &&
       !__builtin_sub_overflow(t, next, &past) && past < granularity_) {
     start = next;
   } else {
     start = (t >= 0 ? t : t - granularity_ + 1) / granularity_ * granularity_;
   }
-  last_ = SlotOf(start);
+  last_ = static_cast<uint8_t>(SlotOf(start));
   Slot& s = slots_[last_];
   if (s.start != start) {
     good_ -= s.good;
@@ -98,18 +102,18 @@ void SlotRing::Expire(EventTime now) {
     good_ -= s.good;
     total_ -= s.total;
     s = Slot{};
-    if (last_ < slots_.size() && &slots_[last_] == &s) last_ = SIZE_MAX;
+    if (last_ < cap_ && &slots_[last_] == &s) last_ = kNone;
   };
   if (expired_through_ == INT64_MIN ||
-      (last - expired_through_) / granularity_ >= static_cast<EventTime>(slots_.size())) {
-    for (Slot& s : slots_) {
+      (last - expired_through_) / granularity_ >= static_cast<EventTime>(cap_)) {
+    for (Slot& s : Slots()) {
       if (s.start != INT64_MIN && s.start <= last) expire(s);
     }
   } else if (base_ != INT64_MIN) {
     // Slot starts are multiples of the granularity, each at its own place in the ring.
     for (EventTime start = expired_through_ + granularity_; start <= last; start += granularity_) {
       const size_t place = PlaceOf(start);
-      if (place < slots_.size() && slots_[place].start == start) expire(slots_[place]);
+      if (place < cap_ && slots_[place].start == start) expire(slots_[place]);
     }
   }
   expired_through_ = last;
@@ -117,19 +121,20 @@ void SlotRing::Expire(EventTime now) {
 
 void SlotRing::Save(StateWriter& w) const {
   size_t used = 0;
-  for (const Slot& s : slots_) used += s.start != INT64_MIN;
+  for (const Slot& s : Slots()) used += s.start != INT64_MIN;
   w.UInt(used);
-  for (const Slot& s : slots_) {
+  for (const Slot& s : Slots()) {
     if (s.start != INT64_MIN) w.Int(s.start).UInt(s.good).UInt(s.total);
   }
 }
 
 bool SlotRing::Load(StateReader& r) {
-  slots_.clear();
+  slots_.reset();
+  cap_ = 0;
   base_ = INT64_MIN;
   good_ = total_ = 0;
   expired_through_ = INT64_MIN;
-  last_ = SIZE_MAX;
+  last_ = kNone;
   uint64_t used;
   if (!r.UInt(&used) || used > length_) return false;
   for (uint64_t i = 0; i < used; ++i) {

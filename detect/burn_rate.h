@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,10 +31,10 @@ class SlotRing {
   DurationNs window() const { return window_; }
   DurationNs granularity() const { return granularity_; }
   // Slots allocated (at most the ring's length; see slots_).
-  size_t allocated() const { return slots_.capacity(); }
+  size_t allocated() const { return cap_; }
   // Asks the CPU for the slot the next Add most likely goes to (the last one's).
   void PrefetchLast() const {
-    if (last_ < slots_.size()) __builtin_prefetch(&slots_[last_], 1);
+    if (last_ < cap_) __builtin_prefetch(&slots_[last_], 1);
   }
 
   // Snapshots: the slots in use, as tokens of the current line.
@@ -48,25 +50,32 @@ class SlotRing {
     uint32_t good = 0;
     uint32_t total = 0;
   };
+  std::span<Slot> Slots() { return {slots_.get(), cap_}; }
+  std::span<const Slot> Slots() const { return {slots_.get(), cap_}; }
   // Adds to `s` and the ring's sums, unless the slot would pass 2^32 - 1 requests.
   void AddTo(Slot& s, uint64_t good, uint64_t total);
   // The place of the slot starting at `start`: slots follow each other from the first one
   // placed (base_), so a ring fills its places in order and allocates them as it goes.
   size_t SlotOf(EventTime start);
   size_t PlaceOf(EventTime start) const;  // the same, base_ set, nothing allocated
+  // 64 bytes: a site's seven rings (the shipped pairs) are read at every close of the site.
   DurationNs window_ = 0;
   DurationNs granularity_ = 1;
-  size_t length_ = 0;        // places in the ring
   EventTime base_ = INT64_MIN;  // start of the slot at place 0 (INT64_MIN: none placed yet)
-  // Places 0 .. size() - 1; the rest are empty and not allocated (a 3-day ring uses one slot in
-  // its first 72 minutes, not 61: a site's rings cost what its history holds).
-  std::vector<Slot> slots_;
   uint64_t good_ = 0;
   uint64_t total_ = 0;
   // Every slot starting at or before this has been expired (INT64_MIN: none known): Expire
   // visits only the slots that left since, not the whole ring at every bucket.
   EventTime expired_through_ = INT64_MIN;
-  size_t last_ = SIZE_MAX;  // the slot the last Add went to (SIZE_MAX: none, or it expired)
+  // Places 0 .. cap_ - 1 (empty ones start at INT64_MIN); the rest are not allocated (a 3-day
+  // ring uses one slot in its first 72 minutes, not 61: a site's rings cost what its history
+  // holds).
+  std::unique_ptr<Slot[]> slots_;
+  // Places in the ring: at most 62 (a slot is at least a 60th of the window), so a byte each.
+  static constexpr uint8_t kNone = UINT8_MAX;
+  uint8_t length_ = 0;
+  uint8_t cap_ = 0;
+  uint8_t last_ = kNone;  // the slot the last Add went to (kNone: none, or it expired)
 };
 
 // The rings of one burn_rate detector for one site: one per distinct window of its pairs.
