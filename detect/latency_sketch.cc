@@ -2,6 +2,8 @@
 
 #include "core/check.h"
 
+#include <emmintrin.h>
+
 #include <algorithm>
 #include <cstring>
 #include <mutex>
@@ -116,21 +118,38 @@ void DenseSketch::EnsureRange(int lo, int hi) {
 }
 
 DenseSketch::SmallRuns::SmallRuns(const DenseSketch& s) {
-  SketchBin sorted[kSmall];
-  // At most 16: insertion sort.
-  for (uint32_t k = 0; k < s.small_n_; ++k) {
-    const SketchBin v = s.small_[k];
-    uint32_t j = k;
-    for (; j > 0 && sorted[j - 1] > v; --j) sorted[j] = sorted[j - 1];
-    sorted[j] = v;
+  // At most 16 samples, sorted by rank without a branch on their values (an insertion sort's
+  // comparisons of random latencies were mispredicted, 6% of the coordinator with many quiet
+  // sites): the rank of sample i is the number of samples below it, plus the equal ones before
+  // it. SSE2, eight 16-bit lanes a register; lanes past the count hold stale samples and are
+  // neither counted (j < count) nor placed.
+  const uint32_t count = s.small_n_;
+  const __m128i a0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.small_));
+  const __m128i a1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.small_ + 8));
+  const __m128i lane0 = _mm_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m128i lane1 = _mm_setr_epi16(8, 9, 10, 11, 12, 13, 14, 15);
+  __m128i rank0 = _mm_setzero_si128(), rank1 = _mm_setzero_si128();
+  for (uint32_t j = 0; j < count; ++j) {
+    const __m128i v = _mm_set1_epi16(s.small_[j]);
+    const __m128i after = _mm_set1_epi16(static_cast<int16_t>(j));
+    // (Comparisons give -1 where true: subtracting counts them.)
+    rank0 = _mm_sub_epi16(rank0, _mm_cmpgt_epi16(a0, v));
+    rank1 = _mm_sub_epi16(rank1, _mm_cmpgt_epi16(a1, v));
+    rank0 = _mm_sub_epi16(rank0, _mm_and_si128(_mm_cmpeq_epi16(a0, v), _mm_cmpgt_epi16(lane0, after)));
+    rank1 = _mm_sub_epi16(rank1, _mm_and_si128(_mm_cmpeq_epi16(a1, v), _mm_cmpgt_epi16(lane1, after)));
   }
-  for (uint32_t k = 0; k < s.small_n_; ++k) {
-    if (n > 0 && bins[n - 1] == sorted[k]) {
-      ++counts[n - 1];
-    } else {
-      bins[n] = sorted[k];
-      counts[n++] = 1;
-    }
+  int16_t rank[kSmall];
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(rank), rank0);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(rank + 8), rank1);
+  SketchBin sorted[kSmall];
+  for (uint32_t i = 0; i < count; ++i) sorted[rank[i]] = s.small_[i];
+  // Runs of equal bins, without a branch on them either.
+  for (uint32_t k = 0; k < count; ++k) {
+    const bool same = k > 0 && sorted[k] == sorted[k - 1];
+    const uint32_t at = n - (same ? 1 : 0);
+    bins[at] = sorted[k];
+    counts[at] = (same ? counts[at] : 0) + 1;
+    n += same ? 0 : 1;
   }
 }
 
