@@ -314,6 +314,7 @@ const WindowEngine::Profile& WindowEngine::ProfileFor(const std::string& site, b
 
 void WindowEngine::AddDetectors(Site& site, uint8_t set, std::vector<HeldDetector>* reuse) {
   const std::vector<Gate>& gates = site.profile->gates;
+  site.detectors.reserve(gates.size());  // (one allocation, not one per doubling)
   for (size_t i = site.detectors.size(); i < gates.size() && gates[i].set == set; ++i) {
     const DetectorSpec& s = *gates[i].spec;
     std::unique_ptr<Detector> d;
