@@ -204,6 +204,8 @@ void WindowEngine::ComputeGeometry() {
   }
   window_buckets_.clear();
   window_lazy_.clear();
+  latency_slot_.clear();
+  latency_windows_ = 0;
   any_eager_latency_ = false;
   for (size_t w = 0; w < window_lengths_.size(); ++w) {
     window_buckets_.push_back(static_cast<size_t>(window_lengths_[w] / options_.resolution));
@@ -211,12 +213,14 @@ void WindowEngine::ComputeGeometry() {
     window_lazy_.push_back(window_needs_latency_[w] && window_buckets_[w] > 0 && w < 64 &&
                            !options_.eager_latency_windows);
     if (window_needs_latency_[w] && !window_lazy_[w]) any_eager_latency_ = true;
+    latency_slot_.push_back(window_needs_latency_[w] ? static_cast<uint32_t>(latency_windows_++)
+                                                    : UINT32_MAX);
   }
 }
 
 bool WindowEngine::SlidesLatency(const Site& site, size_t w) const {
   const bool slides = window_needs_latency_[w] && (!window_lazy_[w] || site.live(w));
-  SP_DCHECK(!slides || w < site.window_latency.size(),
+  SP_DCHECK(!slides || latency_slot_[w] < site.window_latency.size(),
             "a window that slides latency has its sketch (MakeSite, Relayout, WindowLatency)");
   return slides;
 }
@@ -266,7 +270,7 @@ std::unique_ptr<WindowEngine::Site> WindowEngine::MakeSite(std::string_view name
   site->window_counts.resize(window_lengths_.size());
   // Latency windows only when one is slid from the start; lazy ones come with the first read
   // (WindowLatency): a quiet site holds none.
-  if (any_eager_latency_) site->window_latency.resize(window_lengths_.size());
+  if (any_eager_latency_) site->window_latency.resize(latency_windows_);
   site->profile = &ProfileFor(site->name, site->is_other);
   AddDetectors(*site, 0, nullptr);
   if (options_.compare) AddDetectors(*site, 1, nullptr);
@@ -418,7 +422,7 @@ void WindowEngine::Relayout(Site& site, size_t old_capacity) {
   site.head = site.pushed % ring_capacity_;
   site.window_counts.assign(window_lengths_.size(), Site::WindowCounters{});
   site.window_latency.clear();
-  if (any_eager_latency_) site.window_latency.resize(window_lengths_.size());
+  if (any_eager_latency_) site.window_latency.resize(latency_windows_);
   site.live_windows = 0;
   for (size_t w = 0; w < window_lengths_.size(); ++w) {
     const size_t len = window_buckets_[w];
@@ -426,7 +430,7 @@ void WindowEngine::Relayout(Site& site, size_t old_capacity) {
       const Site::Closed& c = site.ring[k % ring_capacity_];
       site.window_counts[w].Add(c.counters);
       // (A lazy window is not live here.)
-      if (SlidesLatency(site, w)) site.window_latency[w].latency.Merge(c.latency);
+      if (SlidesLatency(site, w)) site.window_latency[latency_slot_[w]].latency.Merge(c.latency);
     }
   }
 }
@@ -936,7 +940,7 @@ void WindowEngine::PrefetchClose(uint32_t id, EventTime start, size_t way) const
       const size_t leaving = site.Back(len, ring_capacity_);
       if (leaving < site.ring.size()) __builtin_prefetch(&site.ring[leaving]);
     }
-    if (SlidesLatency(site, w)) __builtin_prefetch(&site.window_latency[w], 1);
+    if (SlidesLatency(site, w)) __builtin_prefetch(&site.window_latency[latency_slot_[w]], 1);
   }
 }
 
@@ -990,7 +994,9 @@ void WindowEngine::CloseSite(uint32_t id, EventTime start, EventTime end) {
     if (site.pushed >= len && len > 0) {
       const Site::Closed& leaving = site.ring[site.Back(len, ring_capacity_)];
       site.window_counts[w].Subtract(leaving.counters);
-      if (SlidesLatency(site, w)) site.window_latency[w].latency.Subtract(leaving.latency);
+      if (SlidesLatency(site, w)) {
+        site.window_latency[latency_slot_[w]].latency.Subtract(leaving.latency);
+      }
     }
   }
   if (bucket != nullptr) {
@@ -1008,7 +1014,9 @@ void WindowEngine::CloseSite(uint32_t id, EventTime start, EventTime end) {
   site.head = slot + 1 == ring_capacity_ ? 0 : slot + 1;
   for (size_t w = 0; w < window_lengths_.size(); ++w) {
     site.window_counts[w].Add(incoming.counters);
-    if (SlidesLatency(site, w)) site.window_latency[w].latency.Merge(incoming.latency);
+    if (SlidesLatency(site, w)) {
+      site.window_latency[latency_slot_[w]].latency.Merge(incoming.latency);
+    }
   }
   if (bucket != nullptr) {
     bucket->Reset();
@@ -1065,7 +1073,7 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
         view.source = &source;
         view.slot = gate.slot;
       } else if (window_needs_latency_[gate.slot]) {
-        view.latency = &site.window_latency[gate.slot].latency;
+        view.latency = &site.window_latency[latency_slot_[gate.slot]].latency;
       }
       view.mapping = &mapping_;
       in.window = &view;
@@ -1080,7 +1088,7 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
   // one merge per bucket of that stretch).
   for (uint64_t live = site.live_windows; live != 0; live &= live - 1) {
     const auto w = static_cast<size_t>(__builtin_ctzll(live));
-    Site::LatencyWindow& win = site.window_latency[w];
+    Site::LatencyWindow& win = site.window_latency[latency_slot_[w]];
     if (site.pushed - win.read_at >= window_buckets_[w]) {
       site.live_windows &= ~(uint64_t{1} << w);
       win.latency = DenseSketch{};
@@ -1090,10 +1098,10 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
 
 const DenseSketch& WindowEngine::WindowLatency(Site& site, size_t slot) {
   // (Sized once, at the first read: no reference handed out before can move.)
-  if (site.window_latency.size() < window_lengths_.size()) {
-    site.window_latency.resize(window_lengths_.size());
+  if (site.window_latency.size() < latency_windows_) {
+    site.window_latency.resize(latency_windows_);
   }
-  Site::LatencyWindow& win = site.window_latency[slot];
+  Site::LatencyWindow& win = site.window_latency[latency_slot_[slot]];
   if (!site.live(slot)) {
     // The window's last `len` closed buckets, as the slide would have summed them.
     const size_t kept = std::min({site.pushed, window_buckets_[slot], ring_capacity_});
@@ -1450,7 +1458,7 @@ absl::Status WindowEngine::LoadBucket(const std::string& word, StateReader& r, S
     if (k + len < site->pushed) continue;
     site->window_counts[w].Add(c.counters);
     // (A lazy window is not live here.)
-    if (SlidesLatency(*site, w)) site->window_latency[w].latency.Merge(c.latency);
+    if (SlidesLatency(*site, w)) site->window_latency[latency_slot_[w]].latency.Merge(c.latency);
   }
   return absl::OkStatus();
 }

@@ -304,6 +304,10 @@ class WindowEngine {
   // Latency windows kept running only while detectors read them (Site::Running::live).
   std::vector<bool> window_lazy_;
   bool any_eager_latency_ = false;  // some window's latency is slid from a site's first bucket
+  // Per window, its place in Site::window_latency (UINT32_MAX: a window of counts only), and
+  // how many windows have one.
+  std::vector<uint32_t> latency_slot_;
+  size_t latency_windows_ = 0;
   std::vector<size_t> window_buckets_;  // each window's length in buckets
   size_t ring_capacity_ = 1;                // buckets kept per site
   DurationNs max_hold_ = 0;                 // longest window + keep_firing_for
