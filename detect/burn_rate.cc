@@ -41,8 +41,9 @@ size_t SlotRing::SlotOf(EventTime start) {
   } else {
     place = PlaceOf(start);
   }
-  if (place >= cap_) {  // doubling, never past the ring's length
-    const size_t cap = std::min(std::max<size_t>({4, 2u * cap_, place + 1}), size_t{length_});
+  if (place >= cap_) {  // doubling, never past the ring's length (a short ring: all at once)
+    const size_t first = length_ <= 16 ? length_ : 4;
+    const size_t cap = std::min(std::max<size_t>({first, 2u * cap_, place + 1}), size_t{length_});
     auto slots = std::make_unique<Slot[]>(cap);
     std::copy(slots_.get(), slots_.get() + cap_, slots.get());
     slots_ = std::move(slots);
