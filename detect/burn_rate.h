@@ -6,8 +6,8 @@
 #pragma once
 
 #include <cstdint>
-#include <span>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
