@@ -68,15 +68,7 @@ void SlotRing::Add(EventTime end, uint64_t good, uint64_t total) {
     AddTo(slots_[last_], good, total);
     return;
   }
-  // Most of the rest fall in the slot after it (no division either).
-  EventTime start, next, past;
-  if (last_ < cap_ && slots_[last_].start != INT64_MIN &&
-      !__builtin_add_overflow(slots_[last_].start, granularity_, &next) && t >= next &&
-      !__builtin_sub_overflow(t, next, &past) && past < granularity_) {
-    start = next;
-  } else {
-    start = (t >= 0 ? t : t - granularity_ + 1) / granularity_ * granularity_;
-  }
+  const EventTime start = (t >= 0 ? t : t - granularity_ + 1) / granularity_ * granularity_;
   last_ = static_cast<uint8_t>(SlotOf(start));
   Slot& s = slots_[last_];
   if (s.start != start) {
@@ -90,13 +82,6 @@ void SlotRing::Add(EventTime end, uint64_t good, uint64_t total) {
 void SlotRing::Expire(EventTime now) {
   // A slot counts while it ends after now - window: those starting at or before `last` are out.
   const EventTime cut = now - window_ - granularity_;
-  // Asked again at the same close, or nothing has left since (the slot after the last one
-  // expired ends after the cut): no division.
-  EventTime next;
-  if (expired_through_ != INT64_MIN &&
-      !__builtin_add_overflow(expired_through_, granularity_, &next) && cut < next) {
-    return;
-  }
   const EventTime last = (cut >= 0 ? cut : cut - granularity_ + 1) / granularity_ * granularity_;
   if (expired_through_ != INT64_MIN && last <= expired_through_) return;
   auto expire = [this](Slot& s) {

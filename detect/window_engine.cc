@@ -89,11 +89,6 @@ struct WindowEngine::Site {
   };
   std::vector<Closed> ring;
   size_t pushed = 0;  // buckets pushed so far
-  size_t head = 0;    // pushed % the ring's capacity: the slot the next bucket goes to
-  // The slot of the bucket pushed `back` closes ago (1: the newest; at most the capacity).
-  size_t Back(size_t back, size_t capacity) const {
-    return head >= back ? head - back : head + capacity - back;
-  }
   EventTime first_start = INT64_MIN;
 
   // One running sum per distinct window length; the counters apart from the latency, so a
@@ -292,7 +287,7 @@ const WindowEngine::Profile& WindowEngine::ProfileFor(const std::string& site, b
   profile = std::make_unique<Profile>();
   for (uint8_t set = 0; set < 2; ++set) {
     if (set == 1 && compare == nullptr) break;
-    const bool passable = !(set == 0 ? env_ : compare_env_).judge_every_close;
+    const bool passable = !EnvOf(set).judge_every_close;
     for (const DetectorSpec& s : set == 0 ? run : *compare) {
       const DetectorKind& kind = KindOf(s.type);
       // __other__ gets the detectors of rates and errors, so a flood of names is itself an
@@ -335,7 +330,7 @@ void WindowEngine::AddDetectors(Site& site, uint8_t set, std::vector<HeldDetecto
       }
     }
     // A learned baseline counts as warming from its site's start, made or not.
-    if (!reused && KindOf(s.type).learns) ++(set == 0 ? env_ : compare_env_).baselines_warming;
+    if (!reused && KindOf(s.type).learns) ++EnvOf(set).baselines_warming;
     site.detectors.push_back(std::move(d));
   }
   RefreshActive(site);
@@ -345,7 +340,7 @@ Detector& WindowEngine::Materialize(Site& site, size_t i) {
   std::unique_ptr<Detector>& d = site.detectors[i];
   if (d == nullptr) {
     const Gate& g = site.profile->gates[i];
-    d = KindOf(g.spec->type).make(*g.spec, g.set == 0 ? env_ : compare_env_);
+    d = KindOf(g.spec->type).make(*g.spec, EnvOf(g.set));
     d->set = g.set;
   }
   return *d;
@@ -353,7 +348,7 @@ Detector& WindowEngine::Materialize(Site& site, size_t i) {
 
 void WindowEngine::ReleaseDetector(const HeldDetector& held, std::string_view site, EventTime now,
                                    bool retire) {
-  DetectorEnv& env = held.set == 0 ? env_ : compare_env_;
+  DetectorEnv& env = EnvOf(held.set);
   if (held.detector == nullptr) {
     // Never called: no alert, and warming if it learns (AddDetectors counted it).
     if (KindOf(held.spec->type).learns) --env.baselines_warming;
@@ -419,7 +414,6 @@ void WindowEngine::Relayout(Site& site, size_t old_capacity) {
     ring[k % ring_capacity_] = std::move(site.ring[k % old_capacity]);
   }
   site.ring = std::move(ring);
-  site.head = site.pushed % ring_capacity_;
   site.window_counts.assign(window_lengths_.size(), Site::WindowCounters{});
   site.window_latency.clear();
   if (any_eager_latency_) site.window_latency.resize(latency_windows_);
@@ -931,13 +925,13 @@ void WindowEngine::PrefetchClose(uint32_t id, EventTime start, size_t way) const
   const Site& site = *sites_[id];
   if (!site.window_counts.empty()) __builtin_prefetch(site.window_counts.data(), 1);
   if (!site.detectors.empty()) __builtin_prefetch(site.detectors.data());
-  const size_t slot = site.head;
+  const size_t slot = site.pushed % ring_capacity_;
   if (slot < site.ring.size()) __builtin_prefetch(&site.ring[slot], 1);
   // The bucket each window lets go of, and the latency windows kept live.
   for (size_t w = 0; w < window_buckets_.size(); ++w) {
     const size_t len = window_buckets_[w];
     if (len > 0 && site.pushed >= len) {
-      const size_t leaving = site.Back(len, ring_capacity_);
+      const size_t leaving = (site.pushed - len) % ring_capacity_;
       if (leaving < site.ring.size()) __builtin_prefetch(&site.ring[leaving]);
     }
     if (SlidesLatency(site, w)) __builtin_prefetch(&site.window_latency[latency_slot_[w]], 1);
@@ -978,8 +972,7 @@ void WindowEngine::CloseSite(uint32_t id, EventTime start, EventTime end) {
   }
 
   // Slide every window by one bucket.
-  const size_t slot = site.head;
-  SP_DCHECK(slot == site.pushed % ring_capacity_, "the ring's head follows its pushes");
+  const size_t slot = site.pushed % ring_capacity_;
   if (slot >= site.ring.size()) {  // filling (see MakeSite): 16 slots, doubling, never past full
     if (slot >= site.ring.capacity()) {
       site.ring.reserve(std::min(std::max<size_t>(16, 2 * site.ring.capacity()), ring_capacity_));
@@ -992,7 +985,7 @@ void WindowEngine::CloseSite(uint32_t id, EventTime start, EventTime end) {
   for (size_t w = 0; w < window_lengths_.size(); ++w) {
     const size_t len = window_buckets_[w];
     if (site.pushed >= len && len > 0) {
-      const Site::Closed& leaving = site.ring[site.Back(len, ring_capacity_)];
+      const Site::Closed& leaving = site.ring[(site.pushed - len) % ring_capacity_];
       site.window_counts[w].Subtract(leaving.counters);
       if (SlidesLatency(site, w)) {
         site.window_latency[latency_slot_[w]].latency.Subtract(leaving.latency);
@@ -1011,7 +1004,6 @@ void WindowEngine::CloseSite(uint32_t id, EventTime start, EventTime end) {
     empty.ToCompact(&incoming.latency);
   }
   ++site.pushed;
-  site.head = slot + 1 == ring_capacity_ ? 0 : slot + 1;
   for (size_t w = 0; w < window_lengths_.size(); ++w) {
     site.window_counts[w].Add(incoming.counters);
     if (SlidesLatency(site, w)) {
@@ -1380,7 +1372,6 @@ absl::Status WindowEngine::LoadSiteLine(StateReader& r, Site** site) {
   if (pushed > 0 && last_data_end_ == INT64_MIN) return Damaged(r, "site: closed buckets, no closed data");
   Site* s = sites_[InternSite(name)].get();
   s->pushed = pushed;
-  s->head = pushed % ring_capacity_;
   if (pushed > 0) s->ring.resize(ring_capacity_);  // (filled in lockstep with pushed otherwise)
   s->first_start = first_start;
   s->last_data_end = last_data;

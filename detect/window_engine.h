@@ -244,7 +244,9 @@ class WindowEngine {
   size_t WindowSlot(DurationNs window) const;
   // A site's ring and running windows laid out again for the current geometry.
   void Relayout(Site& site, size_t old_capacity);
-  DetectorEnv& EnvOf(const Detector& d) { return d.set == 0 ? env_ : compare_env_; }
+  // What the detectors of configuration `set` share (0: the run's, 1: the compare set's).
+  DetectorEnv& EnvOf(uint8_t set) { return set == 0 ? env_ : compare_env_; }
+  DetectorEnv& EnvOf(const Detector& d) { return EnvOf(d.set); }
   // The lines of untracked names in one open bucket: the first kPendingPerBucket names by
   // first appearance wait here; the rest go to __other__ at once.
   struct PendingName {
@@ -329,15 +331,8 @@ class WindowEngine {
     OpenWay way[kOpenWays];
   };
   size_t WayOf(EventTime start) const {
-    // (A batch's entries and a close ask for a few starts, over and over: no division then.)
-    if (start != way_start_) {
-      way_start_ = start;
-      way_ = static_cast<size_t>(static_cast<uint64_t>(start / options_.resolution) % kOpenWays);
-    }
-    return way_;
+    return static_cast<size_t>(static_cast<uint64_t>(start / options_.resolution) % kOpenWays);
   }
-  mutable EventTime way_start_ = 0;  // (0 is on way 0, whatever the resolution)
-  mutable size_t way_ = 0;
   // A bucket opened for site `id`: at its way when free, else in Site::open.
   OpenBucket* AddOpen(uint32_t id, std::unique_ptr<OpenBucket> b);
   // The site's open bucket starting at `start`, taken out (null: none).

@@ -740,8 +740,17 @@ TEST(VolumeGateTest, AQuietSitesGatedDetectorsAreNotMadeUntilCalled) {
   // Past traffic_drop's window every site's is called.
   traffic(20, 40);
   EXPECT_EQ(engine.detectors_made(), 4u + 2u + 4u);
-  // The quiet sites' snapshot lines are those of new detectors: another engine reads it back.
+  // Every site's every detector is in the snapshot, made or not (a never-called one as new),
+  // and another engine reads it back.
   const std::string state = engine.SaveState();
+  for (const char* name : {"p99_high", "p99_baseline", "traffic_drop", "silent", "new_message"}) {
+    size_t lines = 0;
+    for (size_t at = state.find(std::string("\ndetector ") + name + " "); at != std::string::npos;
+         at = state.find(std::string("\ndetector ") + name + " ", at + 1)) {
+      ++lines;
+    }
+    EXPECT_EQ(lines, 4u) << name;
+  }
   Recorder rec2;
   WindowEngine restored(o, &rec2);
   restored.AddPartition();
