@@ -16,16 +16,13 @@ double Forget(DurationNs dt, DurationNs half_life) {
   return 1 - std::exp2(-static_cast<double>(dt) / static_cast<double>(half_life));
 }
 
-int HourOfDay(EventTime t) {
-  const EventTime h = (t >= 0 ? t : t - kHour + 1) / kHour;
-  return static_cast<int>(((h % 24) + 24) % 24);
-}
+// Hours since the epoch, rounded down.
+int64_t HourOf(EventTime t) { return (t >= 0 ? t : t - kHour + 1) / kHour; }
 
-int HourOfWeek(EventTime t) {
-  // 1970-01-01 was a Thursday; slot 0 is Monday 00:00 UTC.
-  const EventTime h = (t >= 0 ? t : t - kHour + 1) / kHour + 3 * 24;
-  return static_cast<int>(((h % 168) + 168) % 168);
-}
+int HourOfDay(int64_t h) { return static_cast<int>(((h % 24) + 24) % 24); }
+
+// 1970-01-01 was a Thursday; slot 0 is Monday 00:00 UTC.
+int HourOfWeek(int64_t h) { return static_cast<int>(((h + 3 * 24) % 168 + 168) % 168); }
 
 }  // namespace
 
@@ -35,53 +32,64 @@ double BaselineModel::Seasonal(EventTime t) const {
   if (!options_.seasonality || history < 2 * kDay || MeanPagesHeld() == 0) return 0;
   // Over the slots visited, in order: a slot of a page not held adds its 0 as the whole array of
   // means did.
-  auto offset = [this](bool weekly, const auto& counts, size_t slot) {
+  auto offset = [this](bool weekly, size_t slots, size_t slot) {
     double sum = 0;
     int n = 0;
-    for (size_t i = 0; i < counts.size(); ++i) {
-      if (counts[i] == 0) continue;
+    for (size_t i = 0; i < slots; ++i) {
+      if (Visits(weekly, i) == 0) continue;
       sum += Mean(weekly, i);
       ++n;
     }
-    if (n == 0 || counts[slot] == 0) return 0.0;
+    if (n == 0 || Visits(weekly, slot) == 0) return 0.0;
     return Mean(weekly, slot) - sum / n;
   };
   double s = 0;
-  const auto day_slot = static_cast<size_t>(HourOfDay(t));
-  const SeasonVisits& visits = *visits_;  // (means imply visits)
-  s += offset(false, visits.daily, day_slot);
+  const auto day_slot = static_cast<size_t>(HourOfDay(HourOf(t)));
+  s += offset(false, kDaySlots, day_slot);
   if (history >= 14 * kDay) {
     // The week's offset on top of the day's: what this weekday-hour adds to a usual day's hour.
-    const auto week_slot = static_cast<size_t>(HourOfWeek(t));
-    s += offset(true, visits.weekly, week_slot) - offset(false, visits.daily, day_slot);
+    const auto week_slot = static_cast<size_t>(HourOfWeek(HourOf(t)));
+    s += offset(true, kWeekSlots, week_slot) - offset(false, kDaySlots, day_slot);
   }
   return s;
+}
+
+void BaselineModel::SwitchHour(int64_t hour) {
+  SeasonVisits& visits = *visits_;
+  if (cur_.hour != INT64_MIN) {
+    visits.daily[cur_.day] = cur_.day_n;
+    visits.weekly[cur_.week] = cur_.week_n;
+    // A page not held learned only zeros, and a running mean of zeros is 0.
+    if (means_[0]) means_[0]->mean[cur_.day] = cur_.day_mean;
+    if (auto& page = means_[1 + cur_.week / kDaySlots]) page->mean[cur_.week % kDaySlots] = cur_.week_mean;
+  }
+  cur_.hour = hour;
+  cur_.day = static_cast<uint8_t>(HourOfDay(hour));
+  cur_.week = static_cast<uint8_t>(HourOfWeek(hour));
+  cur_.day_n = visits.daily[cur_.day];
+  cur_.week_n = visits.weekly[cur_.week];
+  cur_.day_mean = means_[0] ? means_[0]->mean[cur_.day] : 0.0;
+  const auto& page = means_[1 + cur_.week / kDaySlots];
+  cur_.week_mean = page ? page->mean[cur_.week % kDaySlots] : 0.0;
 }
 
 void BaselineModel::LearnSeason(EventTime t, double value) {
   if (!options_.seasonality) return;
   // Samples per slot visit vary with the sampling rate; a cap of 2,000 per slot turns the running
   // mean into slow exponential forgetting (about a week at one sample a minute per daily slot).
-  const auto day = static_cast<size_t>(HourOfDay(t));
-  const auto week = static_cast<size_t>(HourOfWeek(t));
   if (!visits_) visits_.reset(new SeasonVisits);
-  uint16_t& day_n = visits_->daily[day];
-  uint16_t& week_n = visits_->weekly[week];
-  if (day_n < kMaxSlotVisits) ++day_n;
-  if (week_n < kMaxSlotVisits) ++week_n;
-  const struct {
-    size_t page, i;
-    uint16_t n;
-  } slots[2] = {{0, day, day_n}, {1 + week / kDaySlots, week % kDaySlots, week_n}};
-  for (const auto& slot : slots) {
-    CopiedPtr<MeanPage>& page = means_[slot.page];
-    if (!page) {
-      if (value == 0) continue;  // its means stay 0, as (0 - 0) / n would leave them
-      page.reset(new MeanPage);
-    }
-    double& m = page->mean[slot.i];
-    m += (value - m) / slot.n;
+  const int64_t hour = HourOf(t);
+  if (hour != cur_.hour) SwitchHour(hour);
+  if (cur_.day_n < kMaxSlotVisits) ++cur_.day_n;
+  if (cur_.week_n < kMaxSlotVisits) ++cur_.week_n;
+  // A page is made with the first value that is not 0 in it; until then its means stay 0, as
+  // (0 - 0) / n leaves them.
+  if (value != 0) {
+    if (!means_[0]) means_[0].reset(new MeanPage);
+    if (auto& page = means_[1 + cur_.week / kDaySlots]; !page) page.reset(new MeanPage);
   }
+  cur_.day_mean += (value - cur_.day_mean) / cur_.day_n;
+  cur_.week_mean += (value - cur_.week_mean) / cur_.week_n;
 }
 
 BaselineVerdict BaselineModel::Observe(EventTime t, double value) {
@@ -148,10 +156,8 @@ void BaselineModel::Save(StateWriter& w) const {
   w.Double(level_).Double(spread_);
   for (size_t i = 0; i < kDaySlots; ++i) w.Double(Mean(false, i));
   for (size_t i = 0; i < kWeekSlots; ++i) w.Double(Mean(true, i));
-  const SeasonVisits no_visits;
-  const SeasonVisits& visits = visits_ ? *visits_ : no_visits;
-  for (uint16_t n : visits.daily) w.UInt(n);
-  for (uint16_t n : visits.weekly) w.UInt(n);
+  for (size_t i = 0; i < kDaySlots; ++i) w.UInt(Visits(false, i));
+  for (size_t i = 0; i < kWeekSlots; ++i) w.UInt(Visits(true, i));
 }
 
 bool BaselineModel::Load(StateReader& r) {
@@ -192,6 +198,7 @@ bool BaselineModel::Load(StateReader& r) {
   if (any && !visited) return false;
   visits_.reset(visited ? visits.release() : nullptr);
   means_ = std::move(means);
+  cur_ = CurrentHour{};
   // A mean absolute deviation is a number and never negative (a negative one loaded and held the
   // deviation scale at its floor until learning pulled it back up).
   return std::isfinite(level_) && std::isfinite(spread_) && spread_ >= 0;

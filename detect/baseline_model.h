@@ -111,10 +111,37 @@ class BaselineModel {
     CopiedPtr(CopiedPtr&&) noexcept = default;
     CopiedPtr& operator=(CopiedPtr&&) noexcept = default;
   };
+  // The hour being learned: its two slots' visit counts and means, kept in the model while the
+  // hour lasts and written to the arrays when the next hour starts. A site's model is fed at
+  // every close (every 10 s), and the arrays are four cache lines away from it; the hour's
+  // slots are the only ones written. The arrays are stale for these two slots only, so every
+  // reader goes through Mean() and Visits().
+  struct CurrentHour {
+    int64_t hour = INT64_MIN;  // hours since the epoch; INT64_MIN: none
+    double day_mean = 0;
+    double week_mean = 0;
+    uint16_t day_n = 0;
+    uint16_t week_n = 0;
+    uint8_t day = 0;   // its hour-of-day slot
+    uint8_t week = 0;  // its hour-of-week slot
+  };
+  // Writes the current hour back to the arrays and reads the slots of `hour`.
+  void SwitchHour(int64_t hour);
   // The mean of hour-of-day slot i (weekly false) or hour-of-week slot i; 0 in a page not held.
   double Mean(bool weekly, size_t i) const {
+    if (cur_.hour != INT64_MIN && i == (weekly ? cur_.week : cur_.day)) {
+      return weekly ? cur_.week_mean : cur_.day_mean;
+    }
     const auto& page = weekly ? means_[1 + i / kDaySlots] : means_[0];
     return page ? page->mean[i % kDaySlots] : 0.0;
+  }
+  // The visits of hour-of-day slot i (weekly false) or hour-of-week slot i.
+  uint16_t Visits(bool weekly, size_t i) const {
+    if (cur_.hour != INT64_MIN && i == (weekly ? cur_.week : cur_.day)) {
+      return weekly ? cur_.week_n : cur_.day_n;
+    }
+    if (!visits_) return 0;
+    return weekly ? visits_->weekly[i] : visits_->daily[i];
   }
   size_t MeanPagesHeld() const {
     size_t n = 0;
@@ -123,6 +150,7 @@ class BaselineModel {
   }
   std::array<CopiedPtr<MeanPage>, kMeanPages> means_;
   CopiedPtr<SeasonVisits> visits_;
+  CurrentHour cur_;
   EventTime deviating_since_ = INT64_MIN;  // start of the current run of |z| > adapt_z
 };
 
