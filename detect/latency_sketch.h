@@ -177,12 +177,15 @@ class DenseSketch {
 
 // A closed bucket's sketch, kept small: per-site rings hold ring-capacity of these (90 for a
 // 15-minute window at 10 s), so its bytes are most of the memory per site. Two forms:
-//  - bytes, inline: up to 7 bins, each count below 256 and each bin less than 256 above the one
+//  - bytes, inline: up to 15 bins, each count below 256 and each bin less than 256 above the one
 //    before, as [first bin, 2 bytes][count][gap][count][gap][count]... (a quiet site's bucket of
 //    a few requests: no allocation, and no pointer to follow when a window slides over it);
 //  - words: bins packed in 32-bit words, (bin << 16) | count; a count of 65,535 or more is
-//    written as 0xFFFF followed by a word with the full count. Up to four words inline; more
+//    written as 0xFFFF followed by a word with the full count. Up to eight words inline; more
 //    take one exact-size allocation.
+// 48 bytes, so a ring slot with its counters is 64. Room for 7 bins (a 48-byte slot) sent the
+// bucket of a site at one or two requests a second (10 to 20 samples) to an allocation of its
+// own: a second cold line for each bucket a window lets go of, and a malloc per slot.
 // Both read the same through ForEachBin; snapshots always hold the words.
 class CompactSketch {
  public:
@@ -222,8 +225,8 @@ class CompactSketch {
 
  private:
   friend class DenseSketch;
-  static constexpr uint32_t kInline = 4;        // words held inline
-  static constexpr uint32_t kInlineBytes = 16;  // the bytes form's room: 7 bins
+  static constexpr uint32_t kInline = 8;        // words held inline
+  static constexpr uint32_t kInlineBytes = 32;  // the bytes form's room: 15 bins
   static constexpr uint32_t kBytes = UINT32_MAX;  // cap_ of the bytes form (size_: bytes used)
   bool on_heap() const { return cap_ > 0 && cap_ != kBytes; }
   const uint32_t* words() const { return on_heap() ? heap_ : inline_; }
