@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libsimdjson-dev libabsl-dev librdkafka-dev libyaml-cpp-dev libconcurrentqueue-dev
   libcurl4-openssl-dev libssl-dev libcpp-httplib-dev libmicrohttpd-dev libsqlite3-dev sqlite3
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libgoogle-perftools-dev
   prometheus-alertmanager prometheus kcat jq goaccess time chromium
   curl openssl python3
   clang-14 libclang-rt-14-dev libfuzzer-14-dev
