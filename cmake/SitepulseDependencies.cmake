@@ -26,7 +26,7 @@ endif()
 
 # The shipped executables (sitepulse, e2e_bench) allocate with tcmalloc from gperftools: the
 # coordinator keeps each site's state in many small objects, and with tcmalloc's size classes a
-# close of 10,000 quiet sites costs 14-17% less than with glibc's malloc (docs/performance.md,
+# close of 10,000 quiet sites costs 10-16% less than with glibc's malloc (docs/performance.md,
 # session 21). The sanitizer builds keep their own allocator; tests and fuzz targets link none.
 option(SITEPULSE_TCMALLOC "Link sitepulse and e2e_bench with tcmalloc (libgoogle-perftools-dev)" ON)
 add_library(sitepulse_malloc INTERFACE)
