@@ -25,9 +25,9 @@ if(SITEPULSE_BUILD_BENCH)
 endif()
 
 # The shipped executables (sitepulse, e2e_bench) allocate with tcmalloc from gperftools: the
-# coordinator keeps each site's state in many small objects, and with tcmalloc's size classes a
-# close of 10,000 quiet sites costs 10-16% less than with glibc's malloc (docs/performance.md,
-# session 21). The sanitizer builds keep their own allocator; tests and fuzz targets link none.
+# coordinator keeps each site's state in many small objects, and a close of 10,000 quiet sites
+# costs 10-16% less with tcmalloc than with glibc's malloc (measured, the cause not isolated:
+# docs/performance.md, session 21). The sanitizer builds keep their own allocator; tests and fuzz targets link none.
 option(SITEPULSE_TCMALLOC "Link sitepulse and e2e_bench with tcmalloc (libgoogle-perftools-dev)" ON)
 add_library(sitepulse_malloc INTERFACE)
 if(SITEPULSE_TCMALLOC AND NOT CMAKE_CXX_FLAGS MATCHES "-fsanitize=")

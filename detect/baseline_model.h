@@ -127,19 +127,19 @@ class BaselineModel {
   };
   // Writes the current hour back to the arrays and reads the slots of `hour`.
   void SwitchHour(int64_t hour);
+  // Whether hour-of-day slot i (weekly false) or hour-of-week slot i is the current hour's.
+  bool IsCurrent(bool weekly, size_t i) const {
+    return cur_.hour != INT64_MIN && i == (weekly ? cur_.week : cur_.day);
+  }
   // The mean of hour-of-day slot i (weekly false) or hour-of-week slot i; 0 in a page not held.
   double Mean(bool weekly, size_t i) const {
-    if (cur_.hour != INT64_MIN && i == (weekly ? cur_.week : cur_.day)) {
-      return weekly ? cur_.week_mean : cur_.day_mean;
-    }
+    if (IsCurrent(weekly, i)) return weekly ? cur_.week_mean : cur_.day_mean;
     const auto& page = weekly ? means_[1 + i / kDaySlots] : means_[0];
     return page ? page->mean[i % kDaySlots] : 0.0;
   }
   // The visits of hour-of-day slot i (weekly false) or hour-of-week slot i.
   uint16_t Visits(bool weekly, size_t i) const {
-    if (cur_.hour != INT64_MIN && i == (weekly ? cur_.week : cur_.day)) {
-      return weekly ? cur_.week_n : cur_.day_n;
-    }
+    if (IsCurrent(weekly, i)) return weekly ? cur_.week_n : cur_.day_n;
     if (!visits_) return 0;
     return weekly ? visits_->weekly[i] : visits_->daily[i];
   }

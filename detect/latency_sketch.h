@@ -252,5 +252,6 @@ class CompactSketch {
   uint32_t zero_ = 0;
   uint32_t total_ = 0;
 };
+static_assert(sizeof(CompactSketch) == 48, "a ring slot with its counters is 64 bytes");
 
 }  // namespace sitepulse

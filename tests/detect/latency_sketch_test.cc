@@ -350,10 +350,11 @@ double WalkUp(const DenseSketch& s, const SketchMapping& m, double q) {
   return std::isnan(found) ? top : found;
 }
 
-// A window's quantile is the bin the walk up from the bottom stops at, at every rank, while the
-// window slides over buckets with zeros and gaps, and after a bucket never merged is subtracted
-// (its counts fell short of its total: the top bin held). A walk down from the top for high
-// ranks, tried in session 21, reads the same bins only while the counts sum to the total.
+// A window's quantile is the bin the walk up from the bottom stops at, at every rank: while the
+// window slides over buckets with zeros and gaps; after a bucket never merged is subtracted (its
+// total taken whole, its counts only from bins that hold them: counts above the total, so the
+// walk stops early); and from a snapshot whose counts fall short of its total (the top bin held).
+// A walk down from the top reads the same bins only while the counts sum to the total.
 TEST(DenseSketchTest, AQuantileIsTheBinTheWalkUpStopsAt) {
   const SketchMapping m(0.01);
   std::mt19937_64 rng(11);
@@ -379,7 +380,8 @@ TEST(DenseSketchTest, AQuantileIsTheBinTheWalkUpStopsAt) {
     }
   }
   EXPECT_EQ(compared, 40 * 1001);
-  // Drifted: the counts of a bucket never merged are taken from bins that hold fewer.
+  // Counts above the total: the counts of a bucket never merged are taken from bins that hold
+  // fewer.
   DenseSketch big;
   for (int i = 0; i < 30; ++i) big.Add(m.Bin(0.5 + 0.01 * i), 3);
   CompactSketch never;
@@ -391,6 +393,23 @@ TEST(DenseSketchTest, AQuantileIsTheBinTheWalkUpStopsAt) {
     const double got = window.Quantile(m, q);
     ASSERT_TRUE(got == want || (std::isnan(got) && std::isnan(want))) << "drifted q=" << q;
   }
+  // Counts short of the total (a damaged snapshot, which loads): the ranks past the counts read
+  // the top bin held.
+  StateWriter w;
+  w.Int(m.Bin(0.1)).UInt(2).UInt(20).UInt(3).UInt(4).UInt(0).UInt(5);  // 2 zeros + 9 counted of 20
+  StateReader r(w.str());
+  ASSERT_TRUE(r.NextLine());
+  DenseSketch short_counts;
+  ASSERT_TRUE(short_counts.Load(r));
+  int past_the_counts = 0;
+  for (int i = 0; i <= 1000; ++i) {
+    const double q = i / 1000.0;
+    const double want = WalkUp(short_counts, m, q);
+    ASSERT_EQ(short_counts.Quantile(m, q), want) << "short q=" << q;
+    past_the_counts += static_cast<uint64_t>(q * 19) >= 11;
+  }
+  EXPECT_GT(past_the_counts, 0);
+  EXPECT_EQ(short_counts.Quantile(m, 1), m.Value(static_cast<SketchBin>(m.Bin(0.1) + 2)));
 }
 
 }  // namespace
