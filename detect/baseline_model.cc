@@ -11,10 +11,25 @@ constexpr DurationNs kDay = 24 * kHour;
 constexpr double kClipSpreads = 3;  // residuals beyond this many spreads are clipped when learning
 
 // Share of the old estimate forgotten over dt with the given half-life.
+// Models observe at every close, so dt is nearly always the bucket's length and each call site
+// asks for one half-life: the last answer of each of a thread's two callers is kept.
 double Forget(DurationNs dt, DurationNs half_life) {
   if (half_life <= 0) return 1;
   return 1 - std::exp2(-static_cast<double>(dt) / static_cast<double>(half_life));
 }
+struct ForgetMemo {
+  DurationNs dt = -1, half_life = -1;
+  double share = 0;
+  double operator()(DurationNs d, DurationNs h) {
+    if (d != dt || h != half_life) {
+      dt = d;
+      half_life = h;
+      share = Forget(d, h);
+    }
+    return share;
+  }
+};
+thread_local ForgetMemo forget_level, forget_warmup;
 
 // Hours since the epoch, rounded down.
 int64_t HourOf(EventTime t) { return (t >= 0 ? t : t - kHour + 1) / kHour; }
@@ -138,11 +153,11 @@ BaselineVerdict BaselineModel::Observe(EventTime t, double value) {
   }
 
   // Learn: a running mean during warm-up, then exponential forgetting; clipped once warm.
-  double a = Forget(dt, options_.half_life);
+  double a = forget_level(dt, options_.half_life);
   // Warming up: a running mean at first, and never slower than an eighth of the warm-up as
   // half-life, so that an odd start (a deploy, a cold cache) is forgotten by the time it judges.
   if (!warm_) {
-    a = std::max({a, 1.0 / static_cast<double>(samples_), Forget(dt, options_.learn_for / 8)});
+    a = std::max({a, 1.0 / static_cast<double>(samples_), forget_warmup(dt, options_.learn_for / 8)});
   }
   const double clip = warm_ ? kClipSpreads * sigma : INFINITY;
   const double rc = std::clamp(r, -clip, clip);

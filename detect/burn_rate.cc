@@ -82,6 +82,13 @@ void SlotRing::Add(EventTime end, uint64_t good, uint64_t total) {
 void SlotRing::Expire(EventTime now) {
   // A slot counts while it ends after now - window: those starting at or before `last` are out.
   const EventTime cut = now - window_ - granularity_;
+  // Nothing left since the last call (most calls: a slot spans several buckets, and a detector
+  // reads a ring more than once per close): no division.
+  EventTime next;
+  if (expired_through_ != INT64_MIN &&
+      !__builtin_add_overflow(expired_through_, granularity_, &next) && cut < next) {
+    return;
+  }
   const EventTime last = (cut >= 0 ? cut : cut - granularity_ + 1) / granularity_ * granularity_;
   if (expired_through_ != INT64_MIN && last <= expired_through_) return;
   auto expire = [this](Slot& s) {
@@ -149,6 +156,29 @@ SlotRing* BurnState::Ring(DurationNs window) {
   return nullptr;
 }
 
+const SlotRing* BurnState::Ring(DurationNs window) const {
+  for (const SlotRing& r : rings_) {
+    if (r.window() == window) return &r;
+  }
+  return nullptr;
+}
+
+void BurnState::ExpireAll(EventTime now) {
+  for (SlotRing& r : rings_) r.Expire(now);
+}
+
+double BurnState::BurnRate(DurationNs window) const {
+  const SlotRing* r = Ring(window);
+  if (r == nullptr || r->total() == 0) return 0;
+  const double bad = static_cast<double>(r->total() - std::min(r->good(), r->total()));
+  return bad / static_cast<double>(r->total()) / budget_;
+}
+
+uint64_t BurnState::Requests(DurationNs window) const {
+  const SlotRing* r = Ring(window);
+  return r == nullptr ? 0 : r->total();
+}
+
 void BurnState::Add(EventTime end, uint64_t good, uint64_t total) {
   // Each ring's slots are an allocation of their own: all asked for before the first is added to.
   for (const SlotRing& r : rings_) r.PrefetchLast();
@@ -156,19 +186,13 @@ void BurnState::Add(EventTime end, uint64_t good, uint64_t total) {
 }
 
 double BurnState::BurnRate(DurationNs window, EventTime now) {
-  SlotRing* r = Ring(window);
-  if (r == nullptr) return 0;
-  r->Expire(now);
-  if (r->total() == 0) return 0;
-  const double bad = static_cast<double>(r->total() - std::min(r->good(), r->total()));
-  return bad / static_cast<double>(r->total()) / budget_;
+  if (SlotRing* r = Ring(window)) r->Expire(now);
+  return BurnRate(window);
 }
 
 uint64_t BurnState::Requests(DurationNs window, EventTime now) {
-  SlotRing* r = Ring(window);
-  if (r == nullptr) return 0;
-  r->Expire(now);
-  return r->total();
+  if (SlotRing* r = Ring(window)) r->Expire(now);
+  return Requests(window);
 }
 
 void BurnState::Save(StateWriter& w) const {

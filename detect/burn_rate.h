@@ -87,12 +87,18 @@ class BurnState {
   // The burn rate of a window (bad share / error budget share) as of `now`; 0 without requests.
   double BurnRate(DurationNs window, EventTime now);
   uint64_t Requests(DurationNs window, EventTime now);
+  // Every ring expired as of `now`; then the same two read as they stand (a detector judging
+  // its pairs reads each ring two or three times per close).
+  void ExpireAll(EventTime now);
+  double BurnRate(DurationNs window) const;
+  uint64_t Requests(DurationNs window) const;
 
   void Save(StateWriter& w) const;
   bool Load(StateReader& r);
 
  private:
   SlotRing* Ring(DurationNs window);
+  const SlotRing* Ring(DurationNs window) const;
   double budget_;  // 1 - objective
   std::vector<SlotRing> rings_;
 };

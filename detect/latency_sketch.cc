@@ -269,7 +269,17 @@ double DenseSketch::Quantile(const SketchMapping& mapping, double q) const {
     }
     return mapping.Value(runs.bins[runs.n - 1]);
   }
-  for (size_t i = first(); i < end(); ++i) {
+  // Eight bins at a time while their sum stays at or below the rank (a window of a hundred
+  // requests spreads over a hundred bins or more), then bin by bin.
+  size_t i = first();
+  const size_t e = end();
+  for (; i + 8 <= e; i += 8) {
+    uint64_t block = 0;
+    for (size_t k = 0; k < 8; ++k) block += counts_[i + k];
+    if (cum + block > rank) break;
+    cum += block;
+  }
+  for (; i < e; ++i) {
     cum += counts_[i];
     if (cum > rank) return mapping.Value(static_cast<SketchBin>(offset_ + static_cast<int>(i)));
   }

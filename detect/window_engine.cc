@@ -202,19 +202,25 @@ void WindowEngine::ComputeGeometry() {
   latency_slot_.clear();
   latency_windows_ = 0;
   any_eager_latency_ = false;
+  lazy_mask_ = eager_latency_mask_ = 0;
   for (size_t w = 0; w < window_lengths_.size(); ++w) {
     window_buckets_.push_back(static_cast<size_t>(window_lengths_[w] / options_.resolution));
     // (A site keeps which lazy windows are live in 64 bits; later ones are slid always.)
     window_lazy_.push_back(window_needs_latency_[w] && window_buckets_[w] > 0 && w < 64 &&
                            !options_.eager_latency_windows);
     if (window_needs_latency_[w] && !window_lazy_[w]) any_eager_latency_ = true;
+    if (w < 64 && window_needs_latency_[w]) {
+      (window_lazy_[w] ? lazy_mask_ : eager_latency_mask_) |= uint64_t{1} << w;
+    }
     latency_slot_.push_back(window_needs_latency_[w] ? static_cast<uint32_t>(latency_windows_++)
                                                     : UINT32_MAX);
   }
 }
 
-bool WindowEngine::SlidesLatency(const Site& site, size_t w) const {
-  const bool slides = window_needs_latency_[w] && (!window_lazy_[w] || site.live(w));
+inline bool WindowEngine::SlidesLatency(const Site& site, size_t w) const {
+  // (Bits for the first 64 windows: called for every window at every close.)
+  const bool slides = w < 64 ? (((eager_latency_mask_ | (site.live_windows & lazy_mask_)) >> w) & 1) != 0
+                             : window_needs_latency_[w] && (!window_lazy_[w] || site.live(w));
   SP_DCHECK(!slides || latency_slot_[w] < site.window_latency.size(),
             "a window that slides latency has its sketch (MakeSite, Relayout, WindowLatency)");
   return slides;

@@ -306,6 +306,9 @@ class WindowEngine {
   // Latency windows kept running only while detectors read them (Site::Running::live).
   std::vector<bool> window_lazy_;
   bool any_eager_latency_ = false;  // some window's latency is slid from a site's first bucket
+  // The same two for the first 64 windows, as bits: lazy latency windows, and eager ones.
+  uint64_t lazy_mask_ = 0;
+  uint64_t eager_latency_mask_ = 0;
   // Per window, its place in Site::window_latency (UINT32_MAX: a window of counts only), and
   // how many windows have one.
   std::vector<uint32_t> latency_slot_;

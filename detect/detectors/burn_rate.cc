@@ -49,9 +49,11 @@ class BurnRateDetector : public Detector {
     // No long window at its request floor and no alert active: judging would move nothing (an
     // inactive alert stays so on a false condition), so it is skipped, the rings expired as
     // judging expires them. A young or quiet site's closes end here.
-    if (!env.judge_every_close && !Busy() && !AnyAtFloor(in.now)) return;
-    const DetectorOutcome o = Judge(primary_, in.now);
-    if (second_) Emit(in, Judge(*second_, in.now), env, *second_, KeyOf(*second_));
+    // Judging and the floor read every ring (each pair's two), so all are expired first.
+    burn_.ExpireAll(in.now);
+    if (!env.judge_every_close && !Busy() && !AnyAtFloor()) return;
+    const DetectorOutcome o = Judge(primary_);
+    if (second_) Emit(in, Judge(*second_), env, *second_, KeyOf(*second_));
     Emit(in, o, env, primary_, KeyOf(primary_));
   }
 
@@ -100,13 +102,13 @@ class BurnRateDetector : public Detector {
   std::string KeyOf(const Alert& a) const {
     return a.severity == spec_->severity ? spec_->name : StrCat(spec_->name, ":", a.severity);
   }
-  DetectorOutcome Judge(const Alert& alert, EventTime now);
-  // Whether some pair's long window holds min_requests (each ring it reads expired at `now`).
-  bool AnyAtFloor(EventTime now) {
+  // The rings expired as of the close judged (BurnState::ExpireAll).
+  DetectorOutcome Judge(const Alert& alert) const;
+  // Whether some pair's long window holds min_requests.
+  bool AnyAtFloor() const {
     const uint64_t floor = std::max<uint64_t>(spec_->min_requests, 1);
     for (const BurnPair& p : spec_->pairs) {
-      burn_.Requests(p.short_window, now);
-      if (burn_.Requests(p.long_window, now) >= floor) return true;
+      if (burn_.Requests(p.long_window) >= floor) return true;
     }
     return false;
   }
@@ -116,15 +118,15 @@ class BurnRateDetector : public Detector {
   std::optional<Alert> second_;
 };
 
-DetectorOutcome BurnRateDetector::Judge(const Alert& alert, EventTime now) {
+DetectorOutcome BurnRateDetector::Judge(const Alert& alert) const {
   const DetectorSpec& spec = *spec_;
   DetectorOutcome o;
   bool first = true;
   for (const BurnPair& p : spec.pairs) {
     if (p.severity != alert.severity) continue;
-    const double long_rate = burn_.BurnRate(p.long_window, now);
-    const double short_rate = burn_.BurnRate(p.short_window, now);
-    const uint64_t requests = burn_.Requests(p.long_window, now);
+    const double long_rate = burn_.BurnRate(p.long_window);
+    const double short_rate = burn_.BurnRate(p.short_window);
+    const uint64_t requests = burn_.Requests(p.long_window);
     const bool enough = requests >= std::max<uint64_t>(spec.min_requests, 1) &&
                         static_cast<double>(requests) * (1 - spec.objective) * p.factor >= spec.min_bad;
     const bool firing = enough && long_rate > p.factor && short_rate > p.factor;
