@@ -64,6 +64,11 @@ struct DetectorKind {
   // inactive such a close leaves it as it was, so the engine does not call it (a quiet site's
   // detectors cost nothing; replay's observer, which sees every judgement, aside).
   bool volume_gated = false;
+  // Its Evaluate is EvaluateThreshold(spec, window) and Emit, nothing else: with its alert
+  // inactive, a window judged false leaves it as it was, so the engine judges the window itself
+  // and calls the detector only when the condition holds (a busy site's error-rate alert, far
+  // below its threshold, costs no touch of the detector's state; replay's observer aside).
+  bool judged_by_threshold = false;
   // Reads each closed bucket of its site (Detector::OnBucket); the engine calls only these.
   bool reads_buckets = false;
   // Reads the error templates its site's lanes see for the first time (Detector::OnTemplate);

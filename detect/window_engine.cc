@@ -136,6 +136,7 @@ struct WindowEngine::Gate {
   bool windowed = false;
   bool error_lines = false;  // error-log lines count in its volume (error_log_rate)
   bool unless_busy = false;  // passed by while not Busy() (DetectorKind::idle_unless_busy)
+  bool by_threshold = false;  // passed by while EvaluateThreshold is false (judged_by_threshold)
 };
 
 // The detectors of every site with the same detector lists (the run's and the compare set's)
@@ -308,6 +309,7 @@ const WindowEngine::Profile& WindowEngine::ProfileFor(const std::string& site, b
       g.windowed = kind.windowed;
       g.error_lines = s.metric == Metric::kErrorLogRate;
       g.unless_busy = passable && kind.idle_unless_busy;
+      g.by_threshold = passable && kind.judged_by_threshold;
       const auto i = static_cast<uint32_t>(profile->gates.size());
       if (kind.reads_buckets) profile->on_bucket.push_back(i);
       if (kind.reads_templates) profile->on_template.push_back(i);
@@ -1075,6 +1077,12 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
       }
       view.mapping = &mapping_;
       in.window = &view;
+      // (A latency window read here is the read the detector would make: kept, and read at this
+      // close, the same for it after.)
+      if (gate.by_threshold && inactive) {
+        const Evaluation e = EvaluateThreshold(*gate.spec, view);
+        if (!e.evaluable || !e.condition) continue;
+      }
     } else {
       in.window = nullptr;
     }

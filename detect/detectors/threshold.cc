@@ -60,6 +60,7 @@ const DetectorKind& ThresholdKind() {
       .required = {"metric", "threshold"},
       .windowed = true,
       .volume_gated = true,
+      .judged_by_threshold = true,
       .hold = WindowedHold,
       .for_other = [](const DetectorSpec& s) { return !IsLatencyMetric(s.metric); },
       .make = [](const DetectorSpec& s, DetectorEnv&) -> std::unique_ptr<Detector> {

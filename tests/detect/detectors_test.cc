@@ -693,7 +693,8 @@ TEST(VolumeGateTest, DetectorsSkippedUnderTheirVolumeGiveTheEventsAndStateOfEver
 }
 
 // A site's detectors are made at the engine's first call to each: a quiet site's volume-gated
-// ones (a threshold, a learned baseline under their min_requests), a traffic_drop younger than
+// ones (a threshold, a learned baseline under their min_requests), a busy site's threshold whose
+// condition does not hold (judged by the engine), a traffic_drop younger than
 // its window, a no_data whose data is recent and a new_error_template no template reached are
 // never made, and cost no memory. Learned
 // baselines count as warming from their site's start, made or not, and stop counting when their
@@ -734,12 +735,13 @@ TEST(VolumeGateTest, AQuietSitesGatedDetectorsAreNotMadeUntilCalled) {
   };
   traffic(0, 20);
   EXPECT_EQ(engine.site_count(), 4u);
-  // Each site's burn rate; the busy site's threshold and baseline too (180 requests a minute).
-  EXPECT_EQ(engine.detectors_made(), 4u + 2u);
+  // Each site's burn rate; the busy site's baseline too (180 requests a minute), not its
+  // threshold: a p99 of 50 ms is far under its 1 s.
+  EXPECT_EQ(engine.detectors_made(), 4u + 1u);
   EXPECT_EQ(engine.baselines_warming(), 4u * 2u);  // p99_baseline and traffic_drop, made or not
   // Past traffic_drop's window every site's is called.
   traffic(20, 40);
-  EXPECT_EQ(engine.detectors_made(), 4u + 2u + 4u);
+  EXPECT_EQ(engine.detectors_made(), 4u + 1u + 4u);
   // Every site's every detector is in the snapshot, made or not (a never-called one as new),
   // and another engine reads it back.
   const std::string state = engine.SaveState();
@@ -762,12 +764,22 @@ TEST(VolumeGateTest, AQuietSitesGatedDetectorsAreNotMadeUntilCalled) {
   after.erase(after.begin() + 1);
   engine.Reconfigure(after, {});
   EXPECT_EQ(engine.baselines_warming(), 4u);
-  EXPECT_EQ(engine.detectors_made(), 4u + 1u + 4u);
+  EXPECT_EQ(engine.detectors_made(), 4u + 4u);
   // An error message on a quiet site makes its new_error_template.
   f.AddErrorMessage(1, kT0 + 40 * 10 * kS, "upstream refused");
   traffic(40, 45);
-  EXPECT_EQ(engine.detectors_made(), 4u + 1u + 4u + 1u);
+  EXPECT_EQ(engine.detectors_made(), 4u + 4u + 1u);
   EXPECT_TRUE(rec.anomalies.empty());
+  // The busy site slows past 1 s: its threshold holds, is made, and pages.
+  for (int b = 45; b < 70; ++b) {
+    const EventTime t = kT0 + b * 10 * kS;
+    for (int k = 0; k < 30; ++k) f.Add(0, t + k * kS / 10, 200, 2.0);
+    f.Flush(p);
+  }
+  EXPECT_EQ(engine.detectors_made(), 4u + 4u + 1u + 1u);
+  ASSERT_FALSE(rec.anomalies.empty());
+  EXPECT_EQ(rec.anomalies.front().detector, "p99_high");
+  EXPECT_EQ(rec.anomalies.front().site, "busy");
 }
 
 // Replay charts every judgement: with an observer no detector is passed by, neither under its
