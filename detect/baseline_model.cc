@@ -18,7 +18,7 @@ double Forget(DurationNs dt, DurationNs half_life) {
   return 1 - std::exp2(-static_cast<double>(dt) / static_cast<double>(half_life));
 }
 struct ForgetMemo {
-  DurationNs dt = -1, half_life = -1;
+  DurationNs dt = INT64_MIN, half_life = INT64_MIN;  // (no call asks for these: none made yet)
   double share = 0;
   double operator()(DurationNs d, DurationNs h) {
     if (d != dt || h != half_life) {
@@ -157,7 +157,8 @@ BaselineVerdict BaselineModel::Observe(EventTime t, double value) {
   // Warming up: a running mean at first, and never slower than an eighth of the warm-up as
   // half-life, so that an odd start (a deploy, a cold cache) is forgotten by the time it judges.
   if (!warm_) {
-    a = std::max({a, 1.0 / static_cast<double>(samples_), forget_warmup(dt, options_.learn_for / 8)});
+    a = std::max(
+        {a, 1.0 / static_cast<double>(samples_), forget_warmup(dt, options_.learn_for / 8)});
   }
   const double clip = warm_ ? kClipSpreads * sigma : INFINITY;
   const double rc = std::clamp(r, -clip, clip);

@@ -220,7 +220,8 @@ void WindowEngine::ComputeGeometry() {
 
 inline bool WindowEngine::SlidesLatency(const Site& site, size_t w) const {
   // (Bits for the first 64 windows: called for every window at every close.)
-  const bool slides = w < 64 ? (((eager_latency_mask_ | (site.live_windows & lazy_mask_)) >> w) & 1) != 0
+  const uint64_t sliding = eager_latency_mask_ | (site.live_windows & lazy_mask_);
+  const bool slides = w < 64 ? ((sliding >> w) & 1) != 0
                              : window_needs_latency_[w] && (!window_lazy_[w] || site.live(w));
   SP_DCHECK(!slides || latency_slot_[w] < site.window_latency.size(),
             "a window that slides latency has its sketch (MakeSite, Relayout, WindowLatency)");
