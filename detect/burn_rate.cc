@@ -149,13 +149,6 @@ BurnState::BurnState(const DetectorSpec& spec, DurationNs resolution)
   }
 }
 
-SlotRing* BurnState::Ring(DurationNs window) {
-  for (SlotRing& r : rings_) {
-    if (r.window() == window) return &r;
-  }
-  return nullptr;
-}
-
 const SlotRing* BurnState::Ring(DurationNs window) const {
   for (const SlotRing& r : rings_) {
     if (r.window() == window) return &r;
@@ -183,16 +176,6 @@ void BurnState::Add(EventTime end, uint64_t good, uint64_t total) {
   // Each ring's slots are an allocation of their own: all asked for before the first is added to.
   for (const SlotRing& r : rings_) r.PrefetchLast();
   for (SlotRing& r : rings_) r.Add(end, good, total);
-}
-
-double BurnState::BurnRate(DurationNs window, EventTime now) {
-  if (SlotRing* r = Ring(window)) r->Expire(now);
-  return BurnRate(window);
-}
-
-uint64_t BurnState::Requests(DurationNs window, EventTime now) {
-  if (SlotRing* r = Ring(window)) r->Expire(now);
-  return Requests(window);
 }
 
 void BurnState::Save(StateWriter& w) const {

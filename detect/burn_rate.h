@@ -84,12 +84,11 @@ class BurnState {
   BurnState(const DetectorSpec& spec, DurationNs resolution);
   // A closed bucket: `good` of `total` requests met the SLI.
   void Add(EventTime end, uint64_t good, uint64_t total);
-  // The burn rate of a window (bad share / error budget share) as of `now`; 0 without requests.
-  double BurnRate(DurationNs window, EventTime now);
-  uint64_t Requests(DurationNs window, EventTime now);
-  // Every ring expired as of `now`; then the same two read as they stand (a detector judging
-  // its pairs reads each ring two or three times per close).
+  // Every ring expired as of `now` (a detector judging its pairs reads each ring two or three
+  // times per close: expired once, read as they stand).
   void ExpireAll(EventTime now);
+  // The burn rate of a window (bad share / error budget share) as of the last ExpireAll; 0
+  // without requests.
   double BurnRate(DurationNs window) const;
   uint64_t Requests(DurationNs window) const;
 
@@ -97,7 +96,6 @@ class BurnState {
   bool Load(StateReader& r);
 
  private:
-  SlotRing* Ring(DurationNs window);
   const SlotRing* Ring(DurationNs window) const;
   double budget_;  // 1 - objective
   std::vector<SlotRing> rings_;
