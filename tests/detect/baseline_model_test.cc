@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <random>
+#include <string>
+#include <vector>
 
 namespace sitepulse {
 namespace {
@@ -223,6 +225,67 @@ TEST(BaselineModelTest, SavedStateContinuesExactly) {
   StateReader junk("not a state");
   ASSERT_TRUE(junk.NextLine());
   EXPECT_FALSE(b.Load(junk));
+}
+
+// Models of different half-lives and warm-ups, fed at different steps, on one thread (a
+// coordinator's: every learned detector of every site), learn as each would alone. The share
+// each forgets per step is kept between calls (baseline_model.cc): it must be the one of this
+// model's half-life and this step.
+TEST(BaselineModelTest, ModelsOfOtherHalfLivesAndStepsOnOneThreadLearnAsEachAlone) {
+  BaselineOptions slow = Fast();
+  BaselineOptions quick = Fast();
+  quick.half_life = 10 * kMin;
+  quick.learn_for = 4 * kHour;
+  struct Feed {
+    BaselineOptions options;
+    std::vector<EventTime> times;
+  };
+  std::vector<Feed> feeds(3);
+  feeds[0].options = slow;
+  feeds[1].options = quick;
+  feeds[2].options = quick;
+  for (int i = 0; i < 2000; ++i) {
+    feeds[0].times.push_back(kT0 + i * 10 * kS);
+    feeds[1].times.push_back(kT0 + i * 10 * kS);  // the same step as the first, another model
+    feeds[2].times.push_back(kT0 + i * 10 * kS + (i % 5) * 7 * kS);  // steps that vary
+  }
+  auto value = [](size_t f, size_t i) { return 100.0 + static_cast<double>((i * (f + 3)) % 17); };
+  auto record = [](const BaselineVerdict& v) {
+    return std::vector<double>{v.expected, v.spread, v.z, v.warm ? 1.0 : 0.0};
+  };
+  std::vector<std::vector<std::vector<double>>> alone(feeds.size()), together(feeds.size());
+  std::vector<std::string> alone_state, together_state;
+  for (size_t f = 0; f < feeds.size(); ++f) {
+    BaselineModel m(feeds[f].options);
+    for (size_t i = 0; i < feeds[f].times.size(); ++i) {
+      alone[f].push_back(record(m.Observe(feeds[f].times[i], value(f, i))));
+    }
+    StateWriter w;
+    m.Save(w);
+    alone_state.push_back(w.str());
+  }
+  std::vector<BaselineModel> models;
+  for (const Feed& feed : feeds) models.emplace_back(feed.options);
+  for (size_t i = 0; i < feeds[0].times.size(); ++i) {
+    for (size_t f = 0; f < feeds.size(); ++f) {
+      together[f].push_back(record(models[f].Observe(feeds[f].times[i], value(f, i))));
+    }
+  }
+  for (size_t f = 0; f < feeds.size(); ++f) {
+    StateWriter w;
+    models[f].Save(w);
+    together_state.push_back(w.str());
+    for (size_t i = 0; i < alone[f].size(); ++i) {
+      ASSERT_EQ(together[f][i], alone[f][i]) << "model " << f << ", observation " << i;
+    }
+  }
+  EXPECT_EQ(together_state, alone_state);
+  // Each model learned both ways: warming up (forgetting at least at an eighth of its warm-up)
+  // and warm (at its half-life).
+  for (size_t f = 0; f < feeds.size(); ++f) {
+    EXPECT_EQ(alone[f].front()[3], 0.0) << f;
+    EXPECT_EQ(alone[f].back()[3], 1.0) << f;
+  }
 }
 
 }  // namespace
