@@ -932,7 +932,10 @@ void WindowEngine::PrefetchClose(uint32_t id, EventTime start, size_t way) const
   const OpenWay& open = open_ways_[id].way[way];
   if (open.start == start) PrefetchBucket(open.bucket.get());
   const Site& site = *sites_[id];
-  if (!site.window_counts.empty()) __builtin_prefetch(site.window_counts.data(), 1);
+  const char* counts = reinterpret_cast<const char*>(site.window_counts.data());
+  const size_t count_bytes = site.window_counts.size() * sizeof(Site::WindowCounters);
+  for (size_t at = 0; at < count_bytes; at += 64) __builtin_prefetch(counts + at, 1);
+  if (count_bytes > 0) __builtin_prefetch(counts + count_bytes - 1, 1);
   if (!site.detectors.empty()) __builtin_prefetch(site.detectors.data());
   const size_t slot = site.pushed % ring_capacity_;
   if (slot < site.ring.size()) __builtin_prefetch(&site.ring[slot], 1);
@@ -940,7 +943,7 @@ void WindowEngine::PrefetchClose(uint32_t id, EventTime start, size_t way) const
   for (size_t w = 0; w < window_buckets_.size(); ++w) {
     const size_t len = window_buckets_[w];
     if (len > 0 && site.pushed >= len) {
-      const size_t leaving = (site.pushed - len) % ring_capacity_;
+      const size_t leaving = RingBefore(slot, len);
       if (leaving < site.ring.size()) __builtin_prefetch(&site.ring[leaving]);
     }
     if (SlidesLatency(site, w)) __builtin_prefetch(&site.window_latency[latency_slot_[w]], 1);
@@ -994,7 +997,7 @@ void WindowEngine::CloseSite(uint32_t id, EventTime start, EventTime end) {
   for (size_t w = 0; w < window_lengths_.size(); ++w) {
     const size_t len = window_buckets_[w];
     if (site.pushed >= len && len > 0) {
-      const Site::Closed& leaving = site.ring[(site.pushed - len) % ring_capacity_];
+      const Site::Closed& leaving = site.ring[RingBefore(slot, len)];
       site.window_counts[w].Subtract(leaving.counters);
       if (SlidesLatency(site, w)) {
         site.window_latency[latency_slot_[w]].latency.Subtract(leaving.latency);

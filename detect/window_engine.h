@@ -315,6 +315,11 @@ class WindowEngine {
   size_t latency_windows_ = 0;
   std::vector<size_t> window_buckets_;  // each window's length in buckets
   size_t ring_capacity_ = 1;                // buckets kept per site
+  // The ring place `len` buckets before place `slot` (len <= ring_capacity_; no division: a
+  // close finds the bucket each window lets go of this way).
+  size_t RingBefore(size_t slot, size_t len) const {
+    return slot >= len ? slot - len : slot + ring_capacity_ - len;
+  }
   DurationNs max_hold_ = 0;                 // longest window + keep_firing_for
 
   std::vector<std::unique_ptr<Site>> sites_;
