@@ -222,7 +222,7 @@ void BM_LearnedBucketClose(benchmark::State& state) {
   options.learn_for = 600 * kNanosPerSecond;
   options.min_samples = 10;
   DetectorSpec spec;
-  std::vector<BaselineModel> models(kSites, BaselineModel(options));
+  std::vector<BaselineModel> models(kSites);
   std::vector<std::unique_ptr<EvidenceScorer>> evidence(kSites);
   if (mode != ScoreMode::kDeviation) {
     for (auto& e : evidence) e = std::make_unique<EvidenceScorer>(mode, spec.evidence);
@@ -234,7 +234,7 @@ void BM_LearnedBucketClose(benchmark::State& state) {
   // An hour of buckets first: every model warm, every evidence with its long run.
   for (int b = 0; b < 360; ++b, t += 10 * kNanosPerSecond) {
     for (size_t s = 0; s < kSites; ++s) {
-      const BaselineVerdict v = models[s].Observe(t, value());
+      const BaselineVerdict v = models[s].Observe(t, value(), options);
       if (evidence[s]) evidence[s]->Score(value(), v.warm, v.z);
       warm += b == 359 && v.warm;
     }
@@ -243,7 +243,7 @@ void BM_LearnedBucketClose(benchmark::State& state) {
   size_t s = 0;
   double sink = 0;
   for (auto _ : state) {
-    const BaselineVerdict v = models[s].Observe(t, value());
+    const BaselineVerdict v = models[s].Observe(t, value(), options);
     sink += evidence[s] ? evidence[s]->Score(value(), v.warm, v.z) : v.z;
     if (++s == kSites) {
       s = 0;

@@ -41,10 +41,10 @@ int HourOfWeek(int64_t h) { return static_cast<int>(((h + 3 * 24) % 168 + 168) %
 
 }  // namespace
 
-double BaselineModel::Seasonal(EventTime t) const {
+double BaselineModel::Seasonal(EventTime t, const BaselineOptions& options) const {
   // Without means every mean is 0, and so is every offset.
   const DurationNs history = t - first_t_;
-  if (!options_.seasonality || history < 2 * kDay || MeanPagesHeld() == 0) return 0;
+  if (!options.seasonality || history < 2 * kDay || MeanPagesHeld() == 0) return 0;
   // Over the slots visited, in order: a slot of a page not held adds its 0 as the whole array of
   // means did.
   auto offset = [this](bool weekly, size_t slots, size_t slot) {
@@ -88,8 +88,8 @@ void BaselineModel::SwitchHour(int64_t hour) {
   cur_.week_mean = page ? page->mean[cur_.week % kDaySlots] : 0.0;
 }
 
-void BaselineModel::LearnSeason(EventTime t, double value) {
-  if (!options_.seasonality) return;
+void BaselineModel::LearnSeason(EventTime t, double value, const BaselineOptions& options) {
+  if (!options.seasonality) return;
   // Samples per slot visit vary with the sampling rate; a cap of 2,000 per slot turns the running
   // mean into slow exponential forgetting (about a week at one sample a minute per daily slot).
   if (!visits_) visits_.reset(new SeasonVisits);
@@ -107,10 +107,11 @@ void BaselineModel::LearnSeason(EventTime t, double value) {
   cur_.week_mean += (value - cur_.week_mean) / cur_.week_n;
 }
 
-BaselineVerdict BaselineModel::Observe(EventTime t, double value) {
+BaselineVerdict BaselineModel::Observe(EventTime t, double value,
+                                       const BaselineOptions& options) {
   BaselineVerdict v;
   if (!std::isfinite(value)) return v;
-  LearnSeason(t, value);
+  LearnSeason(t, value, options);
   if (!started_) {
     started_ = true;
     first_t_ = last_t_ = t;
@@ -122,14 +123,14 @@ BaselineVerdict BaselineModel::Observe(EventTime t, double value) {
   }
   const DurationNs dt = std::max<DurationNs>(0, t - last_t_);
   last_t_ = std::max(last_t_, t);
-  const double season = Seasonal(t);
+  const double season = Seasonal(t, options);
   const double expected = level_ + season;
-  const double floor = std::max({options_.min_spread, options_.min_spread_ratio * std::fabs(expected),
+  const double floor = std::max({options.min_spread, options.min_spread_ratio * std::fabs(expected),
                                  1e-12});
   const double sigma = std::max(1.25 * spread_, floor);
   const double r = value - expected;
   const double z = r / sigma;
-  warm_ = samples_ >= options_.min_samples && t - first_t_ >= options_.learn_for;
+  warm_ = samples_ >= options.min_samples && t - first_t_ >= options.learn_for;
   v.warm = warm_;
   v.expected = expected;
   v.spread = sigma;
@@ -139,9 +140,9 @@ BaselineVerdict BaselineModel::Observe(EventTime t, double value) {
   // A deviation that lasts is the new normal: re-baseline on it.
   // While it deviates the model does not learn (an incident must not become the baseline
   // within minutes); after adapt_after it takes the new level at once.
-  if (warm_ && std::fabs(z) > options_.adapt_z) {
+  if (warm_ && std::fabs(z) > options.adapt_z) {
     if (deviating_since_ == INT64_MIN) deviating_since_ = t;
-    if (t - deviating_since_ >= options_.adapt_after) {
+    if (t - deviating_since_ >= options.adapt_after) {
       level_ = value - season;
       spread_ = std::max(spread_, std::fabs(r) / 4);  // the old spread may be too tight now
       deviating_since_ = INT64_MIN;
@@ -153,12 +154,12 @@ BaselineVerdict BaselineModel::Observe(EventTime t, double value) {
   }
 
   // Learn: a running mean during warm-up, then exponential forgetting; clipped once warm.
-  double a = forget_level(dt, options_.half_life);
+  double a = forget_level(dt, options.half_life);
   // Warming up: a running mean at first, and never slower than an eighth of the warm-up as
   // half-life, so that an odd start (a deploy, a cold cache) is forgotten by the time it judges.
   if (!warm_) {
     a = std::max(
-        {a, 1.0 / static_cast<double>(samples_), forget_warmup(dt, options_.learn_for / 8)});
+        {a, 1.0 / static_cast<double>(samples_), forget_warmup(dt, options.learn_for / 8)});
   }
   const double clip = warm_ ? kClipSpreads * sigma : INFINITY;
   const double rc = std::clamp(r, -clip, clip);

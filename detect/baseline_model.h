@@ -44,13 +44,16 @@ struct BaselineVerdict {
   bool adapted = false;  // this observation re-baselined the model (a level shift)
 };
 
+// The model is its learned state only: its settings come with each observation (a detector's
+// spec holds them), so a model of each of 10,000 sites carries no copy of them (a cache line
+// less to fetch at every close), and a reload's equal settings are simply the ones passed next.
 class BaselineModel {
  public:
   BaselineModel() = default;
-  explicit BaselineModel(const BaselineOptions& options) : options_(options) {}
 
-  // Scores `value` at event time `t` (non-decreasing across calls), then learns from it.
-  BaselineVerdict Observe(EventTime t, double value);
+  // Scores `value` at event time `t` (non-decreasing across calls), then learns from it. Every
+  // call to one model passes the same options.
+  BaselineVerdict Observe(EventTime t, double value, const BaselineOptions& options);
 
   bool warm() const { return warm_; }
   uint64_t samples() const { return samples_; }
@@ -68,10 +71,11 @@ class BaselineModel {
  private:
   static constexpr int kDaySlots = 24;
   static constexpr int kWeekSlots = 168;
-  double Seasonal(EventTime t) const;
-  void LearnSeason(EventTime t, double value);
+  double Seasonal(EventTime t, const BaselineOptions& options) const;
+  void LearnSeason(EventTime t, double value, const BaselineOptions& options);
 
-  BaselineOptions options_;
+  // What every observation reads and writes comes first (the current hour, the seasonal
+  // pointers checked at each call), the seasonal means' other pointers last.
   bool started_ = false;
   bool warm_ = false;
   EventTime first_t_ = 0;
@@ -79,6 +83,7 @@ class BaselineModel {
   uint64_t samples_ = 0;
   double level_ = 0;
   double spread_ = 0;  // mean absolute deviation
+  EventTime deviating_since_ = INT64_MIN;  // start of the current run of |z| > adapt_z
   // Seasonality: the mean of the raw values seen in each hour of the day (of the week), learned
   // all the time (deviating or not) as a running mean, then with a half-life of about a week of
   // visits. The offset of a slot is its mean minus the mean of all slots.
@@ -148,10 +153,9 @@ class BaselineModel {
     for (const auto& page : means_) n += page != nullptr;
     return n;
   }
-  std::array<CopiedPtr<MeanPage>, kMeanPages> means_;
-  CopiedPtr<SeasonVisits> visits_;
   CurrentHour cur_;
-  EventTime deviating_since_ = INT64_MIN;  // start of the current run of |z| > adapt_z
+  CopiedPtr<SeasonVisits> visits_;
+  std::array<CopiedPtr<MeanPage>, kMeanPages> means_;
 };
 
 }  // namespace sitepulse

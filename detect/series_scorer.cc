@@ -11,7 +11,7 @@ double SeriesScorer::Score(EventTime t, double v) {
   if (spec_.type == DetectorType::kThreshold) {
     return (spec_.above ? v > spec_.threshold : v < spec_.threshold) ? 1 : 0;
   }
-  const BaselineVerdict verdict = model_.Observe(t, v);
+  const BaselineVerdict verdict = model_.Observe(t, v, spec_.baseline);
   const double z = spec_.direction == Direction::kRise   ? verdict.z
                    : spec_.direction == Direction::kDrop ? -verdict.z
                                                         : std::fabs(verdict.z);

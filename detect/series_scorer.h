@@ -20,7 +20,6 @@ class SeriesScorer {
       : spec_(spec),
         mode_(mode),
         evidence_(mode == ScoreMode::kDeviation ? ScoreMode::kLikelihood : mode, tuning),
-        model_(spec.baseline),
         alert_options_{0, spec.keep_firing_for} {}
   // The score in [0, 1] of the next row (rows in the order given).
   double Score(EventTime t, double v);

@@ -6,7 +6,7 @@
 namespace sitepulse {
 
 LearnedDetector::LearnedDetector(const DetectorSpec& spec, Metric metric)
-    : Detector(spec), metric_(metric), baseline_(spec.baseline) {
+    : Detector(spec), metric_(metric) {
   if (spec.score != ScoreMode::kDeviation) {
     evidence_ = std::make_unique<EvidenceScorer>(spec.score, spec.evidence);
   }
@@ -32,7 +32,7 @@ DetectorOutcome LearnedDetector::Judge(const WindowView& view, EventTime now, De
     value = e.value;
   }
   const bool was_warm = baseline_.warm();
-  const BaselineVerdict v = baseline_.Observe(now, value);
+  const BaselineVerdict v = baseline_.Observe(now, value, spec.baseline);
   const double directed_z = spec.direction == Direction::kRise   ? v.z
                             : spec.direction == Direction::kDrop ? -v.z
                                                                  : std::fabs(v.z);
