@@ -338,9 +338,18 @@ class WindowEngine {
   struct alignas(64) OpenWays {
     OpenWay way[kOpenWays];
   };
+  // Remembered for the last start asked (a batch's entries share a few starts, each asked for
+  // twice, and a close asks for one): no 64-bit division per line.
   size_t WayOf(EventTime start) const {
-    return static_cast<size_t>(static_cast<uint64_t>(start / options_.resolution) % kOpenWays);
+    if (start != way_memo_start_) {
+      way_memo_start_ = start;
+      way_memo_ =
+          static_cast<size_t>(static_cast<uint64_t>(start / options_.resolution) % kOpenWays);
+    }
+    return way_memo_;
   }
+  mutable EventTime way_memo_start_ = 0;  // (way 0, as for any resolution)
+  mutable size_t way_memo_ = 0;
   // A bucket opened for site `id`: at its way when free, else in Site::open.
   OpenBucket* AddOpen(uint32_t id, std::unique_ptr<OpenBucket> b);
   // The site's open bucket starting at `start`, taken out (null: none).
