@@ -67,7 +67,7 @@ AlertState Detector::StateOf(bool firing, const DetectorOutcome& o) const {
 }
 
 void Detector::Emit(const DetectorInput& in, const DetectorOutcome& o, DetectorEnv& env,
-                    Alert& alert, std::string_view incident_key) {
+                    Alert& alert, std::string_view incident_key, std::string_view key_suffix) {
   const DetectorSpec& spec = *spec_;
   const AlertTransition t =
       alert.machine.Step(o.condition, in.now, {spec.for_duration, spec.keep_firing_for});
@@ -86,7 +86,11 @@ void Detector::Emit(const DetectorInput& in, const DetectorOutcome& o, DetectorE
   a.labels = spec.labels;
   a.started_at = alert.machine.started_at();
   const bool firing = t == AlertTransition::kFire;
-  if (firing) alert.incident_id = MakeIncidentId(a.site, incident_key, alert.machine.started_at());
+  if (firing) {
+    const std::string key =
+        key_suffix.empty() ? std::string(incident_key) : StrCat(incident_key, ":", key_suffix);
+    alert.incident_id = MakeIncidentId(a.site, key, alert.machine.started_at());
+  }
   a.id = alert.incident_id;
   a.state = StateOf(firing, o);
   a.summary = Summary(in.site, o, a.state);

@@ -120,10 +120,12 @@ class Detector {
     std::string incident_id;
     std::string severity;
   };
-  // Steps `alert` with the outcome and emits the transition, if any. `incident_key` tells the
-  // incident from others of the site (the detector's name, or name:severity).
+  // Steps `alert` with the outcome and emits the transition, if any. `incident_key` (the
+  // detector's name), then `key_suffix` after a colon when there is one (a burn_rate's second
+  // severity), tells the incident from others of the site; they are joined only when an alert
+  // fires, not at every close.
   void Emit(const DetectorInput& in, const DetectorOutcome& o, DetectorEnv& env, Alert& alert,
-            std::string_view incident_key);
+            std::string_view incident_key, std::string_view key_suffix = {});
   // The event's fields that differ by kind.
   virtual std::string_view MetricName() const { return sitepulse::MetricName(spec_->metric); }
   virtual DurationNs EventWindow(const DetectorOutcome& /*o*/) const { return spec_->window; }

@@ -53,8 +53,8 @@ class BurnRateDetector : public Detector {
     burn_.ExpireAll(in.now);
     if (!env.judge_every_close && !Busy() && !AnyAtFloor()) return;
     const DetectorOutcome o = Judge(primary_);
-    if (second_) Emit(in, Judge(*second_), env, *second_, KeyOf(*second_));
-    Emit(in, o, env, primary_, KeyOf(primary_));
+    if (second_) Emit(in, Judge(*second_), env, *second_, spec_->name, SuffixOf(*second_));
+    Emit(in, o, env, primary_, spec_->name, SuffixOf(primary_));
   }
 
   bool Busy() const override {
@@ -98,9 +98,10 @@ class BurnRateDetector : public Detector {
                       AlertState state) const override;
 
  private:
-  // The burn_rate's second alert (the ticket) is its own incident.
-  std::string KeyOf(const Alert& a) const {
-    return a.severity == spec_->severity ? spec_->name : StrCat(spec_->name, ":", a.severity);
+  // The burn_rate's second alert (the ticket) is its own incident: name:severity (Emit joins
+  // them only when it fires; a string made here at every close cost an allocation).
+  std::string_view SuffixOf(const Alert& a) const {
+    return a.severity == spec_->severity ? std::string_view() : std::string_view(a.severity);
   }
   // The rings expired as of the close judged (BurnState::ExpireAll).
   DetectorOutcome Judge(const Alert& alert) const;
