@@ -9,9 +9,23 @@ absl::Status StateDamaged(const StateReader& r, std::string_view what) {
       StrCat("state line ", r.line_number(), ": ", what, " (the file is damaged)"));
 }
 
+const std::string& Detector::Alert::incident_id() const {
+  static const std::string* const kNone = new std::string();
+  return incident_id_ ? *incident_id_ : *kNone;
+}
+
+void Detector::Alert::set_incident_id(std::string id) {
+  if (id.empty()) {
+    incident_id_.reset();
+  } else {
+    incident_id_ = std::make_unique<std::string>(std::move(id));
+  }
+}
+
 void Detector::SaveAlert(StateWriter& w) const {
   const AlertStateMachine& m = primary_.machine;
-  w.Int(static_cast<int>(m.phase())).Int(m.started_at()).Int(m.last_true()).Word(primary_.incident_id);
+  w.Int(static_cast<int>(m.phase())).Int(m.started_at()).Int(m.last_true());
+  w.Word(primary_.incident_id());
 }
 
 namespace {
@@ -32,7 +46,10 @@ bool ReadAlert(StateReader& r, AlertStateMachine* m, std::string* id) {
 }  // namespace
 
 bool Detector::LoadAlert(StateReader& r) {
-  return ReadAlert(r, &primary_.machine, &primary_.incident_id);
+  std::string id;
+  if (!ReadAlert(r, &primary_.machine, &id)) return false;
+  primary_.set_incident_id(std::move(id));
+  return true;
 }
 
 absl::Status Detector::LoadRecord(const std::string& word, StateReader& r, DetectorEnv& /*env*/) {
@@ -45,13 +62,13 @@ void Detector::Retire(std::string_view site, EventTime now, DetectorEnv& env) {
     Anomaly a;
     a.site = std::string(site);
     a.detector = spec.name;
-    a.severity = primary_.severity;
+    a.severity = SeverityOf(primary_);
     a.metric = std::string(MetricName());
     a.window_s = spec.window / kNanosPerSecond;
     a.at = now;
     a.labels = spec.labels;
     a.started_at = primary_.machine.started_at();
-    a.id = primary_.incident_id;
+    a.id = primary_.incident_id();
     a.state = AlertState::kResolved;
     a.summary = StrCat(spec.name, " on ", site,
                        " ended by a configuration reload that changed or removed the detector");
@@ -76,7 +93,7 @@ void Detector::Emit(const DetectorInput& in, const DetectorOutcome& o, DetectorE
   Anomaly a;
   a.site = std::string(in.site);
   a.detector = spec.name;
-  a.severity = alert.severity;
+  a.severity = SeverityOf(alert);
   a.metric = std::string(MetricName());
   a.value = o.value;
   a.threshold = o.threshold;
@@ -89,9 +106,9 @@ void Detector::Emit(const DetectorInput& in, const DetectorOutcome& o, DetectorE
   if (firing) {
     const std::string key =
         key_suffix.empty() ? std::string(incident_key) : StrCat(incident_key, ":", key_suffix);
-    alert.incident_id = MakeIncidentId(a.site, key, alert.machine.started_at());
+    alert.set_incident_id(MakeIncidentId(a.site, key, alert.machine.started_at()));
   }
-  a.id = alert.incident_id;
+  a.id = alert.incident_id();
   a.state = StateOf(firing, o);
   a.summary = Summary(in.site, o, a.state);
   env.listener->OnAnomaly(a);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -75,7 +76,7 @@ absl::Status StateDamaged(const StateReader& r, std::string_view what);
 
 class Detector {
  public:
-  explicit Detector(const DetectorSpec& spec) : spec_(&spec) { primary_.severity = spec.severity; }
+  explicit Detector(const DetectorSpec& spec) : spec_(&spec) {}
   virtual ~Detector() = default;
   Detector(const Detector&) = delete;
   Detector& operator=(const Detector&) = delete;
@@ -114,12 +115,24 @@ class Detector {
   virtual absl::Status LoadRecord(const std::string& word, StateReader& r, DetectorEnv& env);
 
  protected:
-  // One alert: its state machine, incident id and severity.
+  // One alert: its state machine, incident id and severity. 40 bytes: a detector's object is
+  // fetched at every close of its site, its alert's text only when the alert changes, so the
+  // id is held apart and the severity is the spec's.
   struct Alert {
     AlertStateMachine machine;
-    std::string incident_id;
-    std::string severity;
+    // Its incident's id: set when it fires, kept after it ends ("" until then).
+    const std::string& incident_id() const;
+    void set_incident_id(std::string id);
+    // The pair of spec.pairs whose severity it has (a burn_rate's); -1: spec.severity.
+    int8_t severity_pair = -1;
+
+   private:
+    std::unique_ptr<std::string> incident_id_;
   };
+  const std::string& SeverityOf(const Alert& alert) const {
+    return alert.severity_pair < 0 ? spec_->severity
+                                   : spec_->pairs[static_cast<size_t>(alert.severity_pair)].severity;
+  }
   // Steps `alert` with the outcome and emits the transition, if any. `incident_key` (the
   // detector's name), then `key_suffix` after a colon when there is one (a burn_rate's second
   // severity), tells the incident from others of the site; they are joined only when an alert

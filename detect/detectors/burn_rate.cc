@@ -18,17 +18,21 @@ class BurnRateDetector : public Detector {
  public:
   BurnRateDetector(const DetectorSpec& spec, DurationNs resolution)
       : Detector(spec), burn_(spec, resolution) {
-    // One alert per severity among the pairs, in the order they first appear.
-    std::vector<std::string> severities;
-    for (const BurnPair& p : spec.pairs) {
-      if (std::find(severities.begin(), severities.end(), p.severity) == severities.end()) {
-        severities.push_back(p.severity);
+    // One alert per severity among the pairs, in the order they first appear (each names the
+    // first pair of its severity).
+    std::vector<int8_t> firsts;
+    for (size_t i = 0; i < spec.pairs.size() && i < INT8_MAX; ++i) {
+      const auto same = [&](int8_t f) {
+        return spec.pairs[static_cast<size_t>(f)].severity == spec.pairs[i].severity;
+      };
+      if (std::none_of(firsts.begin(), firsts.end(), same)) {
+        firsts.push_back(static_cast<int8_t>(i));
       }
     }
-    if (!severities.empty()) primary_.severity = severities[0];
-    if (severities.size() > 1) {
+    if (!firsts.empty()) primary_.severity_pair = firsts[0];
+    if (firsts.size() > 1) {
       second_.emplace();
-      second_->severity = severities[1];
+      second_->severity_pair = firsts[1];
     }
   }
 
@@ -66,7 +70,7 @@ class BurnRateDetector : public Detector {
     if (second_) {
       const AlertStateMachine& m = second_->machine;
       w.Word("second").Int(static_cast<int>(m.phase())).Int(m.started_at()).Int(m.last_true())
-          .Word(second_->incident_id);
+          .Word(second_->incident_id());
       w.EndLine();
     }
     w.Word("burn");
@@ -81,10 +85,12 @@ class BurnRateDetector : public Detector {
     }
     if (word != "second") return Detector::LoadRecord(word, r, env);
     int64_t phase, started, last_true;
+    std::string id;
     if (!second_ || !r.Int(&phase) || phase < 0 || phase > 2 || !r.Time(&started) ||
-        !r.Time(&last_true) || !r.Word(&second_->incident_id)) {
+        !r.Time(&last_true) || !r.Word(&id)) {
       return StateDamaged(r, "second alert");
     }
+    second_->set_incident_id(std::move(id));
     second_->machine.Restore(static_cast<AlertPhase>(phase), started, last_true);
     return absl::OkStatus();
   }
@@ -101,7 +107,8 @@ class BurnRateDetector : public Detector {
   // The burn_rate's second alert (the ticket) is its own incident: name:severity (Emit joins
   // them only when it fires; a string made here at every close cost an allocation).
   std::string_view SuffixOf(const Alert& a) const {
-    return a.severity == spec_->severity ? std::string_view() : std::string_view(a.severity);
+    const std::string& severity = SeverityOf(a);
+    return severity == spec_->severity ? std::string_view() : std::string_view(severity);
   }
   // The rings expired as of the close judged (BurnState::ExpireAll).
   DetectorOutcome Judge(const Alert& alert) const;
@@ -121,10 +128,11 @@ class BurnRateDetector : public Detector {
 
 DetectorOutcome BurnRateDetector::Judge(const Alert& alert) const {
   const DetectorSpec& spec = *spec_;
+  const std::string& severity = SeverityOf(alert);
   DetectorOutcome o;
   bool first = true;
   for (const BurnPair& p : spec.pairs) {
-    if (p.severity != alert.severity) continue;
+    if (p.severity != severity) continue;
     const double long_rate = burn_.BurnRate(p.long_window);
     const double short_rate = burn_.BurnRate(p.short_window);
     const uint64_t requests = burn_.Requests(p.long_window);
