@@ -26,23 +26,43 @@ inline void Prefetch(const void* p) {
 #endif
 }
 
-// The three lines of an open bucket that applying a line and closing it touch (its start, its
-// counters and its sketch's inline samples).
-inline void PrefetchBucket(const void* b) {
+// The first `lines` lines of an open bucket: two for applying an access line (its sketch and
+// request counters), all four for closing it.
+inline void PrefetchBucket(const void* b, int lines) {
   if (b == nullptr) return;
-  const char* lines = static_cast<const char*>(b);
-  for (int line = 0; line < 3; ++line) Prefetch(lines + 64 * line);
+  const char* at = static_cast<const char*>(b);
+  for (int line = 0; line < lines; ++line) Prefetch(at + 64 * line);
 }
 
 }  // namespace
 
-struct WindowEngine::OpenBucket {
-  EventTime start = 0;
-  BucketCounters counters;
+// Four cache lines. A quiet site's bucket is fetched for every few of its lines a batch brings,
+// so what applying an access line touches (the sketch's inline samples and the request
+// counters, AddEntry) is the first two lines; its error-log counts, start and templates follow.
+struct alignas(64) WindowEngine::OpenBucket {
   DenseSketch latency;
+  BucketCounters counters;
+  EventTime start = 0;
   // Error templates seen in the bucket (the earliest sighting of each), handed to the detectors
   // when it closes. Few: at most kMaxBucketTemplates.
   std::vector<BucketTemplate> templates;
+  static_assert(sizeof(BucketCounters) == (4 + kNumLogLevels) * sizeof(uint64_t),
+                "AddEntry adds every counter");
+  static_assert(sizeof(DenseSketch) + 4 * sizeof(uint64_t) <= 128,
+                "an access line touches the first two lines");
+  // A delta entry's counts: its error-log counts only when it has some (an access line's entry
+  // touches neither them nor their line).
+  void AddEntry(const BucketCounters& c) {
+    counters.requests += c.requests;
+    counters.errors_4xx += c.errors_4xx;
+    counters.errors_5xx += c.errors_5xx;
+    counters.bytes += c.bytes;
+    uint64_t any = 0;
+    for (const uint64_t n : c.log_lines) any |= n;
+    if (any != 0) {
+      for (size_t l = 0; l < c.log_lines.size(); ++l) counters.log_lines[l] += c.log_lines[l];
+    }
+  }
   void Reset() {
     counters = BucketCounters{};
     latency.Clear();
@@ -734,11 +754,11 @@ void WindowEngine::Apply(const BucketDelta& delta, const std::vector<uint32_t>& 
       b = id != kUntracked ? FindOrOpen(id, e.bucket_start) : AddUntracked(name, e.bucket_start);
     }
     // Quiet sites spread over thousands of places: fetch the bucket now, add to it below.
-    PrefetchBucket(b);
+    PrefetchBucket(b, 2);
     scratch_[i] = b;
   }
   for (size_t i = 0; i < delta.entries.size(); ++i) {
-    if (OpenBucket* b = scratch_[i]) b->counters.Add(delta.entries[i].counters);
+    if (OpenBucket* b = scratch_[i]) b->AddEntry(delta.entries[i].counters);
   }
   const size_t n = delta.samples.size();
   for (size_t k = 0; k < n; ++k) {
@@ -930,7 +950,7 @@ void WindowEngine::CloseBucketsAt(EventTime start) {
 
 void WindowEngine::PrefetchClose(uint32_t id, EventTime start, size_t way) const {
   const OpenWay& open = open_ways_[id].way[way];
-  if (open.start == start) PrefetchBucket(open.bucket.get());
+  if (open.start == start) PrefetchBucket(open.bucket.get(), 4);
   const Site& site = *sites_[id];
   const char* counts = reinterpret_cast<const char*>(site.window_counts.data());
   const size_t count_bytes = site.window_counts.size() * sizeof(Site::WindowCounters);
