@@ -86,22 +86,28 @@ void BaselineModel::SwitchHour(int64_t hour) {
   cur_.day_mean = means_[0] ? means_[0]->mean[cur_.day] : 0.0;
   const auto& page = means_[1 + cur_.week / kDaySlots];
   cur_.week_mean = page ? page->mean[cur_.week % kDaySlots] : 0.0;
+  cur_.pages = means_[0] && page;
 }
 
 void BaselineModel::LearnSeason(EventTime t, double value, const BaselineOptions& options) {
   if (!options.seasonality) return;
   // Samples per slot visit vary with the sampling rate; a cap of 2,000 per slot turns the running
   // mean into slow exponential forgetting (about a week at one sample a minute per daily slot).
-  if (!visits_) visits_.reset(new SeasonVisits);
+  // (Visits exist once an hour is current; the current hour's pages are flagged in cur_: an
+  // observation within the hour touches neither pointer.)
   const int64_t hour = HourOf(t);
-  if (hour != cur_.hour) SwitchHour(hour);
+  if (hour != cur_.hour) {
+    if (!visits_) visits_.reset(new SeasonVisits);
+    SwitchHour(hour);
+  }
   if (cur_.day_n < kMaxSlotVisits) ++cur_.day_n;
   if (cur_.week_n < kMaxSlotVisits) ++cur_.week_n;
   // A page is made with the first value that is not 0 in it; until then its means stay 0, as
   // (0 - 0) / n leaves them.
-  if (value != 0) {
+  if (value != 0 && !cur_.pages) {
     if (!means_[0]) means_[0].reset(new MeanPage);
     if (auto& page = means_[1 + cur_.week / kDaySlots]; !page) page.reset(new MeanPage);
+    cur_.pages = true;
   }
   cur_.day_mean += (value - cur_.day_mean) / cur_.day_n;
   cur_.week_mean += (value - cur_.week_mean) / cur_.week_n;

@@ -129,6 +129,7 @@ class BaselineModel {
     uint16_t week_n = 0;
     uint8_t day = 0;   // its hour-of-day slot
     uint8_t week = 0;  // its hour-of-week slot
+    bool pages = false;  // the mean pages of both its slots are held
   };
   // Writes the current hour back to the arrays and reads the slots of `hour`.
   void SwitchHour(int64_t hour);
