@@ -249,12 +249,6 @@ void DenseSketch::Clear() {
   small_n_ = 0;
 }
 
-namespace {
-// The rank read for quantile q of n values: floor(q * (n - 1)).
-uint64_t QuantileRank(double q, uint64_t n) {
-  return static_cast<uint64_t>(std::clamp(q, 0.0, 1.0) * static_cast<double>(n - 1));
-}
-}  // namespace
 
 double DenseSketch::Quantile(const SketchMapping& mapping, double q) const {
   if (total_ == 0) return std::numeric_limits<double>::quiet_NaN();

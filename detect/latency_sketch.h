@@ -22,6 +22,11 @@
 namespace sitepulse {
 
 // SketchBin and kZeroBin: core/sketch_bin.h.
+
+// The rank read for quantile q of n values: floor(q * (n - 1)).
+inline uint64_t QuantileRank(double q, uint64_t n) {
+  return static_cast<uint64_t>(std::clamp(q, 0.0, 1.0) * static_cast<double>(n - 1));
+}
 inline constexpr double kSketchMinValue = 1e-9;
 inline constexpr double kSketchMaxValue = 1e7;
 

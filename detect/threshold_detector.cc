@@ -81,6 +81,11 @@ std::optional<double> LatencyQuantile(Metric m) {
   return q;
 }
 
+double WindowView::LatencyQuantile(double q) const {
+  if (source != nullptr) return source->WindowQuantile(slot, q);
+  return latency == nullptr ? std::nan("") : latency->Quantile(*mapping, q);
+}
+
 Evaluation EvaluateThreshold(const DetectorSpec& spec, const WindowView& w) {
   Evaluation e;
   const uint64_t floor = spec.min_requests < 1 ? 1 : spec.min_requests;
@@ -99,9 +104,7 @@ Evaluation EvaluateThreshold(const DetectorSpec& spec, const WindowView& w) {
       e.value = w.covered_s > 0 ? static_cast<double>(w.error_log_lines) / w.covered_s : 0;
       break;
     default: {
-      const DenseSketch* latency = w.Latency();
-      const double q = latency == nullptr ? std::nan("")
-                                          : latency->Quantile(*w.mapping, *LatencyQuantile(spec.metric));
+      const double q = w.LatencyQuantile(*LatencyQuantile(spec.metric));
       // Requests without latency: nothing to judge, and no NaN for an event to carry (a p99
       // alert resolved over such requests sent "value": null, which its readers refuse).
       if (std::isnan(q)) return e;

@@ -115,7 +115,8 @@ std::vector<BurnPair> DefaultBurnPairs();
 // is), and builds it from its closed buckets when one does.
 class LatencyWindowSource {
  public:
-  virtual const DenseSketch& WindowLatency(size_t slot) = 0;
+  // Quantile q of window `slot`'s latency (NaN: no latency in it).
+  virtual double WindowQuantile(size_t slot, double q) = 0;
 
  protected:
   ~LatencyWindowSource() = default;
@@ -131,10 +132,9 @@ struct WindowView {
   LatencyWindowSource* source = nullptr;  // else, when set, window `slot` of this
   size_t slot = 0;
   const SketchMapping* mapping = nullptr;
-  // The window's latency (null: none); asked only by latency metrics, past min_requests.
-  const DenseSketch* Latency() const {
-    return source != nullptr ? &source->WindowLatency(slot) : latency;
-  }
+  // Quantile q of the window's latency (NaN: none); asked only by latency metrics, past
+  // min_requests.
+  double LatencyQuantile(double q) const;
 };
 
 struct Evaluation {

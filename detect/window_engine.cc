@@ -1,5 +1,7 @@
 #include "detect/window_engine.h"
 
+#include "detect/window_sketch.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -117,8 +119,12 @@ struct WindowEngine::Site {
   // it, dropped after a window's length of closes nobody read it. A quiet site's, below every
   // min_requests, is never built: its closes touch no window sketch.
   std::vector<WindowCounters> window_counts;
+  // An eager window's sum is `latency`. A lazy one's is `narrow` while every count fits in a
+  // byte (WindowSketch: a quiet site's), else `latency` (`wide`).
   struct LatencyWindow {
     DenseSketch latency;
+    WindowSketch narrow;
+    bool wide = false;
     size_t read_at = 0;  // `pushed` when a detector last read it
   };
   std::vector<LatencyWindow> window_latency;
@@ -244,7 +250,7 @@ inline bool WindowEngine::SlidesLatency(const Site& site, size_t w) const {
   const bool slides = w < 64 ? ((sliding >> w) & 1) != 0
                              : window_needs_latency_[w] && (!window_lazy_[w] || site.live(w));
   SP_DCHECK(!slides || latency_slot_[w] < site.window_latency.size(),
-            "a window that slides latency has its sketch (MakeSite, Relayout, WindowLatency)");
+            "a window that slides latency has its sketch (MakeSite, Relayout, WindowQuantile)");
   return slides;
 }
 
@@ -292,7 +298,7 @@ std::unique_ptr<WindowEngine::Site> WindowEngine::MakeSite(std::string_view name
   // holds only the slots it used.)
   site->window_counts.resize(window_lengths_.size());
   // Latency windows only when one is slid from the start; lazy ones come with the first read
-  // (WindowLatency): a quiet site holds none.
+  // (WindowQuantile): a quiet site holds none.
   if (any_eager_latency_) site->window_latency.resize(latency_windows_);
   site->profile = &ProfileFor(site->name, site->is_other);
   AddDetectors(*site, 0, nullptr);
@@ -1020,7 +1026,12 @@ void WindowEngine::CloseSite(uint32_t id, EventTime start, EventTime end) {
       const Site::Closed& leaving = site.ring[RingBefore(slot, len)];
       site.window_counts[w].Subtract(leaving.counters);
       if (SlidesLatency(site, w)) {
-        site.window_latency[latency_slot_[w]].latency.Subtract(leaving.latency);
+        Site::LatencyWindow& win = site.window_latency[latency_slot_[w]];
+        if (IsNarrow(win, w)) {
+          win.narrow.Subtract(leaving.latency);
+        } else {
+          win.latency.Subtract(leaving.latency);
+        }
       }
     }
   }
@@ -1039,7 +1050,12 @@ void WindowEngine::CloseSite(uint32_t id, EventTime start, EventTime end) {
   for (size_t w = 0; w < window_lengths_.size(); ++w) {
     site.window_counts[w].Add(incoming.counters);
     if (SlidesLatency(site, w)) {
-      site.window_latency[latency_slot_[w]].latency.Merge(incoming.latency);
+      Site::LatencyWindow& win = site.window_latency[latency_slot_[w]];
+      if (!IsNarrow(win, w)) {
+        win.latency.Merge(incoming.latency);
+      } else if (!win.narrow.Merge(incoming.latency)) {
+        BuildWindow(site, w, /*wide=*/true);  // a count passed a byte: kept wide from now on
+      }
     }
   }
   if (bucket != nullptr) {
@@ -1053,8 +1069,8 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
   struct Source final : LatencyWindowSource {
     WindowEngine* engine;
     Site* site;
-    const DenseSketch& WindowLatency(size_t slot) override {
-      return engine->WindowLatency(*site, slot);
+    double WindowQuantile(size_t slot, double q) override {
+      return engine->WindowQuantile(*site, slot, q);
     }
   } source;
   source.engine = this;
@@ -1093,7 +1109,7 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
       const EventTime covered_from =
           std::max(site.first_start, now - gate.spec->window);
       view.covered_s = static_cast<double>(now - covered_from) / 1e9;
-      if (window_lazy_[gate.slot]) {
+      if (((lazy_mask_ >> gate.slot) & 1) != 0) {
         view.source = &source;
         view.slot = gate.slot;
       } else if (window_needs_latency_[gate.slot]) {
@@ -1122,27 +1138,47 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
     if (site.pushed - win.read_at >= window_buckets_[w]) {
       site.live_windows &= ~(uint64_t{1} << w);
       win.latency = DenseSketch{};
+      win.narrow.Reset();
+      win.wide = false;
     }
   }
 }
 
-const DenseSketch& WindowEngine::WindowLatency(Site& site, size_t slot) {
+void WindowEngine::BuildWindow(Site& site, size_t slot, bool wide) {
+  Site::LatencyWindow& win = site.window_latency[latency_slot_[slot]];
+  // The window's last `len` closed buckets, as the slide would have summed them: in bytes while
+  // every count fits in one.
+  const size_t kept = std::min({site.pushed, window_buckets_[slot], ring_capacity_});
+  const size_t at = site.pushed % ring_capacity_;
+  win.wide = wide;
+  if (!wide) {
+    win.narrow.Clear();
+    for (size_t k = kept; k > 0; --k) {
+      if (!win.narrow.Merge(site.ring[RingBefore(at, k)].latency)) {
+        win.wide = true;
+        break;
+      }
+    }
+  }
+  if (win.wide) {
+    win.narrow.Reset();
+    win.latency.Clear();
+    for (size_t k = kept; k > 0; --k) win.latency.Merge(site.ring[RingBefore(at, k)].latency);
+  }
+}
+
+double WindowEngine::WindowQuantile(Site& site, size_t slot, double q) {
   // (Sized once, at the first read: no reference handed out before can move.)
   if (site.window_latency.size() < latency_windows_) {
     site.window_latency.resize(latency_windows_);
   }
   Site::LatencyWindow& win = site.window_latency[latency_slot_[slot]];
   if (!site.live(slot)) {
-    // The window's last `len` closed buckets, as the slide would have summed them.
-    const size_t kept = std::min({site.pushed, window_buckets_[slot], ring_capacity_});
-    win.latency.Clear();
-    for (size_t k = site.pushed - kept; k < site.pushed; ++k) {
-      win.latency.Merge(site.ring[k % ring_capacity_].latency);
-    }
+    BuildWindow(site, slot, /*wide=*/false);
     site.live_windows |= uint64_t{1} << slot;
   }
   win.read_at = site.pushed;
-  return win.latency;
+  return win.wide ? win.latency.Quantile(mapping_, q) : win.narrow.Quantile(mapping_, q);
 }
 
 namespace {

@@ -289,9 +289,17 @@ class WindowEngine {
   void CloseSite(uint32_t id, EventTime start, EventTime end);
   // Every detector of the site, at the close of a bucket ending at `now`.
   void Evaluate(Site& site, EventTime now);
-  // A lazy latency window's running sketch, built from the ring when it is not kept (Evaluate's
-  // LatencyWindowSource).
-  const DenseSketch& WindowLatency(Site& site, size_t slot);
+  // Quantile q of lazy latency window `slot` (Evaluate's LatencyWindowSource), its running sum
+  // built from the ring when it is not kept.
+  double WindowQuantile(Site& site, size_t slot, double q);
+  // Lazy window `slot`'s running sum from the ring: in bytes unless `wide` or a count does not
+  // fit one.
+  void BuildWindow(Site& site, size_t slot, bool wide);
+  // Whether window w of the site is a lazy one summed in bytes.
+  template <typename Window>
+  bool IsNarrow(const Window& win, size_t w) const {
+    return w < 64 && ((lazy_mask_ >> w) & 1) != 0 && !win.wide;
+  }
   // Whether window w's running latency is slid at this close (needed, and kept or eager).
   bool SlidesLatency(const Site& site, size_t w) const;
   EventTime ComputeWatermark() const;

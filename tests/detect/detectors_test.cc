@@ -580,6 +580,46 @@ TEST(LatencyWindowTest, WindowsKeptOnlyWhileReadGiveTheEventsOfWindowsAlwaysKept
   for (size_t i = 0; i < lazy.size(); ++i) EXPECT_EQ(lazy[i], eager[i]);
 }
 
+// A lazy window is summed in bytes while every bin's count fits in one (WindowSketch), and as a
+// DenseSketch once one does not: a site that sends hundreds of requests of one latency a minute,
+// then a few, then hundreds again, crosses between the two. The events are those of windows
+// slid at every close.
+TEST(LatencyWindowTest, WindowsPastAByteAPerBinGiveTheEventsOfWindowsAlwaysKept) {
+  auto run = [](bool eager) {
+    WindowEngineOptions o = Options();
+    o.eager_latency_windows = eager;
+    DetectorSpec p50 = testing::Spec("p50_slow", Metric::kP50, 0.25, kMin);
+    p50.min_requests = 20;
+    p50.for_duration = 0;
+    o.detectors.push_back(p50);
+    DetectorSpec p99 = P99HighOver(20);
+    p99.threshold = 0.5;
+    p99.for_duration = 0;
+    o.detectors.push_back(p99);
+    Recorder rec;
+    WindowEngine engine(o, &rec);
+    const int p = engine.AddPartition();
+    Feeder f(&engine, {"steady"});
+    for (int b = 0; b < 360; ++b) {
+      const EventTime t = kT0 + b * 10 * kS;
+      const int phase = (b / 30) % 4;  // 5 minutes each: heavy, few, heavy and slow, few and slow
+      const int lines = phase % 2 == 0 ? 80 : 5;
+      const double latency = phase < 2 ? 0.1 : 0.3;
+      for (int k = 0; k < lines; ++k) f.Add(0, t + k * kS / 10, 200, k % 40 == 0 ? 0.7 : latency);
+      f.Flush(p);
+    }
+    engine.EndPartition(p);
+    std::vector<std::string> events;
+    for (const Anomaly& a : rec.anomalies) events.push_back(AnomalyToJson(a));
+    return events;
+  };
+  const std::vector<std::string> lazy = run(false);
+  const std::vector<std::string> eager = run(true);
+  ASSERT_GE(eager.size(), 4u);
+  ASSERT_EQ(lazy.size(), eager.size());
+  for (size_t i = 0; i < lazy.size(); ++i) EXPECT_EQ(lazy[i], eager[i]);
+}
+
 // Detectors whose window is under their min_requests and whose alert is inactive are not called
 // (DetectorKind::volume_gated): the events and the final state are those of every detector called
 // at every close. Sites cross min_requests on and off while slow, failing and logging errors; the
