@@ -97,24 +97,7 @@ double SketchMapping::Value(SketchBin bin) const {
 }
 
 void DenseSketch::EnsureRange(int lo, int hi) {
-  if (counts_.empty()) {
-    // Leave room on both sides: latency bins of one site cluster, and growing at the front
-    // shifts the array.
-    const int margin = 16;
-    offset_ = lo - margin;
-    counts_.assign(static_cast<size_t>(hi - lo + 1 + 2 * margin), 0);
-    return;
-  }
-  const int cur_hi = offset_ + static_cast<int>(counts_.size()) - 1;
-  if (lo < offset_) {
-    const int grow = std::max(offset_ - lo, static_cast<int>(counts_.size() / 2) + 8);
-    counts_.insert(counts_.begin(), static_cast<size_t>(grow), 0);
-    offset_ -= grow;
-  }
-  if (hi > cur_hi) {
-    const int grow = std::max(hi - cur_hi, static_cast<int>(counts_.size() / 2) + 8);
-    counts_.resize(counts_.size() + static_cast<size_t>(grow), 0);
-  }
+  sketch_internal::GrowRange(counts_, offset_, lo, hi);
 }
 
 DenseSketch::SmallRuns::SmallRuns(const DenseSketch& s) {
@@ -263,27 +246,11 @@ double DenseSketch::Quantile(const SketchMapping& mapping, double q) const {
     }
     return mapping.Value(runs.bins[runs.n - 1]);
   }
-  // Eight bins at a time while their sum stays at or below the rank (a window of a hundred
-  // requests spreads over a hundred bins or more), then bin by bin.
-  size_t i = first();
-  const size_t e = end();
-  for (; i + 8 <= e; i += 8) {
-    uint64_t block = 0;
-    for (size_t k = 0; k < 8; ++k) block += counts_[i + k];
-    if (cum + block > rank) break;
-    cum += block;
-  }
-  for (; i < e; ++i) {
-    cum += counts_[i];
-    if (cum > rank) return mapping.Value(static_cast<SketchBin>(offset_ + static_cast<int>(i)));
-  }
+  size_t i = sketch_internal::WalkPastRank(counts_.data(), first(), end(), cum, rank);
   // Counts drifted below total (subtracting what was never added): report the top bin seen.
-  for (size_t i = counts_.size(); i-- > 0;) {
-    if (counts_[i] > 0) {
-      return mapping.Value(static_cast<SketchBin>(offset_ + static_cast<int>(i)));
-    }
-  }
-  return 0;
+  if (i == end()) i = sketch_internal::LastCounted(counts_.data(), counts_.size());
+  if (i == counts_.size()) return 0;
+  return mapping.Value(static_cast<SketchBin>(offset_ + static_cast<int>(i)));
 }
 
 void DenseSketch::Quantiles(const SketchMapping& mapping, const double* qs, size_t n,

@@ -27,6 +27,60 @@ namespace sitepulse {
 inline uint64_t QuantileRank(double q, uint64_t n) {
   return static_cast<uint64_t>(std::clamp(q, 0.0, 1.0) * static_cast<double>(n - 1));
 }
+
+namespace sketch_internal {
+// Over counts[first, end), starting from `cum`: the index of the first count that takes the sum
+// past `rank` (`end` when none does). Eight counts at a time while their sum stays at or below
+// the rank (a window of a hundred requests spreads over a hundred bins or more), then one by one.
+template <typename Count>
+size_t WalkPastRank(const Count* counts, size_t first, size_t end, uint64_t cum, uint64_t rank) {
+  size_t i = first;
+  for (; i + 8 <= end; i += 8) {
+    uint64_t block = 0;
+    for (size_t k = 0; k < 8; ++k) block += counts[i + k];
+    if (cum + block > rank) break;
+    cum += block;
+  }
+  for (; i < end; ++i) {
+    cum += counts[i];
+    if (cum > rank) return i;
+  }
+  return end;
+}
+
+// The last index of counts[0, n) with a count (n when none): what a quantile reports when the
+// counts drifted below the total (subtracting what was never added).
+template <typename Count>
+size_t LastCounted(const Count* counts, size_t n) {
+  for (size_t i = n; i-- > 0;) {
+    if (counts[i] > 0) return i;
+  }
+  return n;
+}
+
+// Grows `counts` (counts[i] is bin offset + i) to hold bins lo .. hi: a fresh one with 16 bins
+// of room on both sides (latency bins of one site cluster), a grown one by at least half
+// (growing at the front shifts the array).
+template <typename Vector>
+void GrowRange(Vector& counts, int& offset, int lo, int hi) {
+  if (counts.empty()) {
+    const int margin = 16;
+    offset = lo - margin;
+    counts.assign(static_cast<size_t>(hi - lo + 1 + 2 * margin), 0);
+    return;
+  }
+  const int cur_hi = offset + static_cast<int>(counts.size()) - 1;
+  if (lo < offset) {
+    const int grow = std::max(offset - lo, static_cast<int>(counts.size() / 2) + 8);
+    counts.insert(counts.begin(), static_cast<size_t>(grow), 0);
+    offset -= grow;
+  }
+  if (hi > cur_hi) {
+    const int grow = std::max(hi - cur_hi, static_cast<int>(counts.size() / 2) + 8);
+    counts.resize(counts.size() + static_cast<size_t>(grow), 0);
+  }
+}
+}  // namespace sketch_internal
 inline constexpr double kSketchMinValue = 1e-9;
 inline constexpr double kSketchMaxValue = 1e7;
 

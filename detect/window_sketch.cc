@@ -6,23 +6,7 @@
 namespace sitepulse {
 
 void WindowSketch::EnsureRange(int lo, int hi) {
-  if (counts_.empty()) {
-    // Room on both sides, as DenseSketch leaves: a site's latency bins cluster.
-    const int margin = 16;
-    offset_ = lo - margin;
-    counts_.assign(static_cast<size_t>(hi - lo + 1 + 2 * margin), 0);
-    return;
-  }
-  const int cur_hi = offset_ + static_cast<int>(counts_.size()) - 1;
-  if (lo < offset_) {
-    const int grow = std::max(offset_ - lo, static_cast<int>(counts_.size() / 2) + 8);
-    counts_.insert(counts_.begin(), static_cast<size_t>(grow), uint8_t{0});
-    offset_ -= grow;
-  }
-  if (hi > cur_hi) {
-    const int grow = std::max(hi - cur_hi, static_cast<int>(counts_.size() / 2) + 8);
-    counts_.resize(counts_.size() + static_cast<size_t>(grow), 0);
-  }
+  sketch_internal::GrowRange(counts_, offset_, lo, hi);
 }
 
 bool WindowSketch::Merge(const CompactSketch& other) {
@@ -90,26 +74,11 @@ double WindowSketch::Quantile(const SketchMapping& mapping, double q) const {
       if (acc >= need) return mapping.Value(static_cast<SketchBin>(offset_ + static_cast<int>(j)));
     }
   }
-  uint64_t cum = zero_;
-  // Sixteen bins at a time while their sum stays at or below the rank, then bin by bin.
-  size_t i = first();
-  const size_t e = end();
-  for (; i + 16 <= e; i += 16) {
-    uint32_t block = 0;
-    for (size_t k = 0; k < 16; ++k) block += counts_[i + k];
-    if (cum + block > rank) break;
-    cum += block;
-  }
-  for (; i < e; ++i) {
-    cum += counts_[i];
-    if (cum > rank) return mapping.Value(static_cast<SketchBin>(offset_ + static_cast<int>(i)));
-  }
-  // Counts drifted below the total (subtracting what was never added): the top bin with a count,
-  // as DenseSketch reports it.
-  for (size_t j = counts_.size(); j-- > 0;) {
-    if (counts_[j] > 0) return mapping.Value(static_cast<SketchBin>(offset_ + static_cast<int>(j)));
-  }
-  return 0;
+  size_t i = sketch_internal::WalkPastRank(counts_.data(), first(), end(), zero_, rank);
+  // Counts drifted below the total: the top bin with a count, as DenseSketch reports it.
+  if (i == end()) i = sketch_internal::LastCounted(counts_.data(), counts_.size());
+  if (i == counts_.size()) return 0;
+  return mapping.Value(static_cast<SketchBin>(offset_ + static_cast<int>(i)));
 }
 
 void WindowSketch::Clear() {
