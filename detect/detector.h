@@ -124,11 +124,12 @@ class Detector {
     const std::string& incident_id() const;
     void set_incident_id(std::string id);
     // The pair of spec.pairs whose severity it has (a burn_rate's); -1: spec.severity.
-    int8_t severity_pair = -1;
+    int32_t severity_pair = -1;
 
    private:
     std::unique_ptr<std::string> incident_id_;
   };
+  static_assert(sizeof(Alert) <= 40, "an alert's text is held apart");
   const std::string& SeverityOf(const Alert& alert) const {
     return alert.severity_pair < 0 ? spec_->severity
                                    : spec_->pairs[static_cast<size_t>(alert.severity_pair)].severity;

@@ -20,13 +20,13 @@ class BurnRateDetector : public Detector {
       : Detector(spec), burn_(spec, resolution) {
     // One alert per severity among the pairs, in the order they first appear (each names the
     // first pair of its severity).
-    std::vector<int8_t> firsts;
-    for (size_t i = 0; i < spec.pairs.size() && i < INT8_MAX; ++i) {
-      const auto same = [&](int8_t f) {
+    std::vector<int32_t> firsts;
+    for (size_t i = 0; i < spec.pairs.size(); ++i) {
+      const auto same = [&](int32_t f) {
         return spec.pairs[static_cast<size_t>(f)].severity == spec.pairs[i].severity;
       };
       if (std::none_of(firsts.begin(), firsts.end(), same)) {
-        firsts.push_back(static_cast<int8_t>(i));
+        firsts.push_back(static_cast<int32_t>(i));
       }
     }
     if (!firsts.empty()) primary_.severity_pair = firsts[0];
