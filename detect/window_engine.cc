@@ -1109,7 +1109,7 @@ void WindowEngine::Evaluate(Site& site, EventTime now) {
       const EventTime covered_from =
           std::max(site.first_start, now - gate.spec->window);
       view.covered_s = static_cast<double>(now - covered_from) / 1e9;
-      if (((lazy_mask_ >> gate.slot) & 1) != 0) {
+      if (gate.slot < 64 && ((lazy_mask_ >> gate.slot) & 1) != 0) {  // (lazy ones are < 64)
         view.source = &source;
         view.slot = gate.slot;
       } else if (window_needs_latency_[gate.slot]) {
