@@ -16,7 +16,8 @@ struct ReferenceResult {
   // False when the reference cannot judge the line the way the parser must: the line is not
   // valid JSON but not for its UTF-8 (simdjson On-Demand validates only what it reads, and the
   // parser may count a line whose unread values are broken), or a key or value holds an escape
-  // (the parser compares keys as written and reads values raw).
+  // (the parser compares keys as written and reads values raw), or a number of more than 19
+  // digits (simdjson 3.0.1 misreads some: simdjson#2093).
   bool comparable = false;
   RejectReason reason = RejectReason::kCount;  // kCount: accepted
   ParsedRecord record;        // site and message left empty: see Record()

@@ -1,7 +1,9 @@
 #include "ingest/json_line_parser.h"
 
 #include <algorithm>
+#include <charconv>
 #include <climits>
+#include <cmath>
 #include <cstring>
 
 #include "absl/strings/str_split.h"
@@ -12,6 +14,32 @@ namespace sitepulse {
 
 using simdjson::SUCCESS;
 namespace od = simdjson::ondemand;
+
+namespace {
+
+// A number value as a double. simdjson 3.0.1 (Debian 12's) misreads a number of more than 19
+// digits whose integer part is 0 ("0.95000000000000000000" as 0.0277: simdjson#2093, fixed in
+// 3.6.3), which the fast path reads right. Such a number, checked against JSON's grammar, is read
+// from its text, correctly rounded, as the fast path reads it; shorter ones as before.
+simdjson::error_code NumberAsDouble(od::value& value, double* out) {
+  std::string_view raw = value.raw_json_token();
+  while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\n' ||
+                          raw.back() == '\r')) {
+    raw.remove_suffix(1);
+  }
+  size_t digits = 0;
+  for (const char c : raw) digits += c >= '0' && c <= '9';
+  if (digits <= 19) return value.get_double().get(*out);
+  const char* end = raw.data() + raw.size();
+  if (raw.empty() || JsonShapeScanner::SkipNumber(raw.data(), end) != end) {
+    return simdjson::NUMBER_ERROR;
+  }
+  const auto res = std::from_chars(raw.data(), end, *out);
+  if (res.ec != std::errc() || res.ptr != end || !std::isfinite(*out)) return simdjson::NUMBER_ERROR;
+  return simdjson::SUCCESS;
+}
+
+}  // namespace
 
 JsonLineParser::JsonLineParser(const FormatSpec& format) : format_(format) {
   auto add_all = [this](int field, const std::vector<std::string>& paths) {
@@ -435,7 +463,7 @@ RejectReason JsonLineParser::TakeValue(const Node& leaf, od::value& value, od::j
         if (value.get_number_type().get(nt) != SUCCESS) return RejectReason::kBadTime;
         if (nt == od::number_type::floating_point_number) {
           double d;
-          if (value.get_double().get(d) != SUCCESS || !EpochToEventTime(d, format_.time_unit, &t)) {
+          if (NumberAsDouble(value, &d) != SUCCESS || !EpochToEventTime(d, format_.time_unit, &t)) {
             return RejectReason::kBadTime;
           }
         } else {
@@ -476,7 +504,7 @@ RejectReason JsonLineParser::TakeValue(const Node& leaf, od::value& value, od::j
         od::number_type nt;
         if (value.get_number_type().get(nt) != SUCCESS) return RejectReason::kBadLatency;
         decimal_point = nt == od::number_type::floating_point_number;
-        if (value.get_double().get(v) != SUCCESS) return RejectReason::kBadLatency;
+        if (NumberAsDouble(value, &v) != SUCCESS) return RejectReason::kBadLatency;
       } else if (type == od::json_type::string) {
         std::string_view s;
         if (!RawString(value, &s)) return RejectReason::kBadLatency;

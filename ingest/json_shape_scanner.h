@@ -67,6 +67,10 @@ class JsonShapeScanner {
   size_t num_slots(int shape) const { return shapes_[shape]->num_slots; }
   size_t slot_index(int shape, size_t i) const { return shapes_[shape]->slots[i].index; }
 
+  // Past the JSON number at p (-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?), or null when
+  // there is none.
+  static const char* SkipNumber(const char* p, const char* end);
+
  private:
   // Template bytes [from, from + n) equal the line's bytes at p (n <= bytes left in the line).
   // Reads in 8-byte words, up to 7 bytes past the segment on both sides (padding).
@@ -105,7 +109,6 @@ class JsonShapeScanner {
     }
     return (w << 5) + static_cast<size_t>(__builtin_ctz(m));
   }
-  static const char* SkipNumber(const char* p, const char* end);
   // The string (up to the next quote, found by next_quote) or number value at line[*p], for
   // MatchValues: *out set and *p moved past it; false if there is none.
   template <typename NextQuoteFn>

@@ -49,6 +49,48 @@ TEST(JsonPresetTest, Caddy) {
   EXPECT_EQ(r.rec.bytes, 5321u);
 }
 
+// A number of more than 19 digits whose integer part is 0 is read right without the fast path
+// too: Debian 12's simdjson (3.0.1) reads "0.0777...762743" (76 digits) as 2.05e-58 and
+// "0.95000000000000000000" as 0.0277 (simdjson#2093), which the fuzzer found; the parser reads
+// such numbers from their text. Both paths agree, on the latency and on Caddy's epoch seconds.
+TEST(JsonParserTest, LongNumbersReadTheSameWithAndWithoutTheFastPath) {
+  FormatSpec slow = *FormatFromPreset("caddy");
+  slow.json_fast_path = false;
+  LineParser fast = ParserFor("caddy");
+  LineParser without(slow);
+  auto line = [](std::string_view ts, std::string_view duration) {
+    return std::string(R"({"level":"info","ts":)") + std::string(ts) +
+           R"(,"logger":"http.log.access","msg":"handled request","request":{"remote_ip":"10.0.0.1",)"
+           R"("proto":"HTTP/2.0","method":"GET","host":"api.example.com","uri":"/"},"bytes_read":0,)"
+           R"("duration":)" + std::string(duration) + R"(,"size":100,"status":200})";
+  };
+  const std::string long_zero =
+      "0.0777777777777777777777777777777777777777777777777777777777777777777777762743";
+  const std::string cases[][3] = {
+      {"1735689600.5", long_zero, "0.07777777777777778"},
+      {"1735689600.5", "0.95000000000000000000", "0.95"},
+      {"1735689600.500000000000000000000", "0.25", "0.25"},
+      {"1735689600.5", "-0.95000000000000000000", ""},  // negative: rejected by both
+  };
+  for (const auto& c : cases) {
+    const std::string l = line(c[0], c[1]);
+    for (int round = 0; round < 3; ++round) {  // the fast path learns the shape, then uses it
+      const auto a = ParseLine(fast, l);
+      const auto b = ParseLine(without, l);
+      ASSERT_EQ(a.ok(), b.ok()) << l;
+      if (c[2].empty()) {
+        EXPECT_FALSE(b.ok()) << l;
+        continue;
+      }
+      ASSERT_TRUE(b.ok()) << RejectReasonName(b.reason) << ": " << l;
+      EXPECT_EQ(b.rec.latency_s, std::stod(c[2])) << l;
+      EXPECT_EQ(a.rec.latency_s, b.rec.latency_s) << l;
+      EXPECT_EQ(b.rec.time, 1735689600 * kS + 500'000'000) << l;
+      EXPECT_EQ(a.rec.time, b.rec.time) << l;
+    }
+  }
+}
+
 TEST(JsonPresetTest, Envoy) {
   LineParser p = ParserFor("envoy");
   auto r = ParseLine(p,
