@@ -74,8 +74,8 @@ class BaselineModel {
   double Seasonal(EventTime t, const BaselineOptions& options) const;
   void LearnSeason(EventTime t, double value, const BaselineOptions& options);
 
-  // What every observation reads and writes comes first (the current hour, the seasonal
-  // pointers checked at each call), the seasonal means' other pointers last.
+  // What every observation reads and writes comes first (the level, the spread and the current
+  // hour); the seasonal pointers, read at an hour's switch, last.
   bool started_ = false;
   bool warm_ = false;
   EventTime first_t_ = 0;
