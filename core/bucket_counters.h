@@ -25,11 +25,16 @@ struct BucketCounters {
     for (uint64_t c : log_lines) n += c;
     return n;
   }
+  // Error-log counts only when `o` has some: an access line's counts (the coordinator adds
+  // about ten a closed bucket for a quiet site) touch neither them nor their cache line.
   void Add(const BucketCounters& o) {
     requests += o.requests;
     errors_4xx += o.errors_4xx;
     errors_5xx += o.errors_5xx;
     bytes += o.bytes;
+    uint64_t any = 0;
+    for (const uint64_t n : o.log_lines) any |= n;
+    if (any == 0) return;
     for (int l = 0; l < kNumLogLevels; ++l) log_lines[l] += o.log_lines[l];
   }
   void Subtract(const BucketCounters& o) {

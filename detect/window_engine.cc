@@ -40,7 +40,8 @@ inline void PrefetchBucket(const void* b, int lines) {
 
 // Four cache lines. A quiet site's bucket is fetched for every few of its lines a batch brings,
 // so what applying an access line touches (the sketch's inline samples and the request
-// counters, AddEntry) is the first two lines; its error-log counts, start and templates follow.
+// counters; BucketCounters::Add skips error-log counts of zero) is the first two lines; its
+// error-log counts, start and templates follow.
 struct alignas(64) WindowEngine::OpenBucket {
   DenseSketch latency;
   BucketCounters counters;
@@ -48,23 +49,8 @@ struct alignas(64) WindowEngine::OpenBucket {
   // Error templates seen in the bucket (the earliest sighting of each), handed to the detectors
   // when it closes. Few: at most kMaxBucketTemplates.
   std::vector<BucketTemplate> templates;
-  static_assert(sizeof(BucketCounters) == (4 + kNumLogLevels) * sizeof(uint64_t),
-                "AddEntry adds every counter");
   static_assert(sizeof(DenseSketch) + 4 * sizeof(uint64_t) <= 128,
                 "an access line touches the first two lines");
-  // A delta entry's counts: its error-log counts only when it has some (an access line's entry
-  // touches neither them nor their line).
-  void AddEntry(const BucketCounters& c) {
-    counters.requests += c.requests;
-    counters.errors_4xx += c.errors_4xx;
-    counters.errors_5xx += c.errors_5xx;
-    counters.bytes += c.bytes;
-    uint64_t any = 0;
-    for (const uint64_t n : c.log_lines) any |= n;
-    if (any != 0) {
-      for (size_t l = 0; l < c.log_lines.size(); ++l) counters.log_lines[l] += c.log_lines[l];
-    }
-  }
   void Reset() {
     counters = BucketCounters{};
     latency.Clear();
@@ -764,7 +750,7 @@ void WindowEngine::Apply(const BucketDelta& delta, const std::vector<uint32_t>& 
     scratch_[i] = b;
   }
   for (size_t i = 0; i < delta.entries.size(); ++i) {
-    if (OpenBucket* b = scratch_[i]) b->AddEntry(delta.entries[i].counters);
+    if (OpenBucket* b = scratch_[i]) b->counters.Add(delta.entries[i].counters);
   }
   const size_t n = delta.samples.size();
   for (size_t k = 0; k < n; ++k) {

@@ -31,7 +31,6 @@ bool WindowSketch::Merge(const CompactSketch& other) {
   }
   other.ForEachBin([this](SketchBin bin, uint32_t n) {
     counts_[static_cast<size_t>(bin - offset_)] += static_cast<uint8_t>(n);
-    sum_ += n;
   });
   lo_ = std::min(lo_, lo);
   hi_ = std::max(hi_, hi);
@@ -45,9 +44,7 @@ void WindowSketch::Subtract(const CompactSketch& other) {
     const int i = bin - offset_;
     if (i < 0 || i >= static_cast<int>(counts_.size())) return;  // never merged: ignore
     uint8_t& c = counts_[static_cast<size_t>(i)];
-    const uint32_t out = std::min<uint32_t>(c, n);
-    c = static_cast<uint8_t>(c - out);
-    sum_ -= out;
+    c = static_cast<uint8_t>(c - std::min<uint32_t>(c, n));
   });
 }
 
@@ -55,25 +52,6 @@ double WindowSketch::Quantile(const SketchMapping& mapping, double q) const {
   if (total_ == 0) return std::numeric_limits<double>::quiet_NaN();
   const uint64_t rank = QuantileRank(q, total_);
   if (rank < zero_) return 0;
-  // The first bin whose counts, with those below it and the zero bin's, pass the rank. From the
-  // top when that is nearer (a p99: a few bins, not the window's whole span): the bin where the
-  // counts from the top first reach sum_ - (rank - zero_).
-  const uint64_t below = rank - zero_;
-  if (below >= sum_ / 2 && below < sum_) {
-    const uint64_t need = sum_ - below;
-    uint64_t acc = 0;
-    size_t j = end();
-    for (; j >= first() + 16; j -= 16) {
-      uint32_t block = 0;
-      for (size_t k = 1; k <= 16; ++k) block += counts_[j - k];
-      if (acc + block >= need) break;
-      acc += block;
-    }
-    while (j-- > first()) {
-      acc += counts_[j];
-      if (acc >= need) return mapping.Value(static_cast<SketchBin>(offset_ + static_cast<int>(j)));
-    }
-  }
   size_t i = sketch_internal::WalkPastRank(counts_.data(), first(), end(), zero_, rank);
   // Counts drifted below the total: the top bin with a count, as DenseSketch reports it.
   if (i == end()) i = sketch_internal::LastCounted(counts_.data(), counts_.size());
@@ -88,7 +66,6 @@ void WindowSketch::Clear() {
   hi_ = INT_MIN;
   zero_ = 0;
   total_ = 0;
-  sum_ = 0;
 }
 
 }  // namespace sitepulse

@@ -1,8 +1,9 @@
 // A sliding latency window kept in bytes: the running sum of a window's closed-bucket sketches
 // while every bin's count fits in 8 bits (a quiet site's window: a hundred requests over a few
 // hundred bins). It reads as the DenseSketch merged from the same buckets would (the same
-// counts, so the same quantiles), in a quarter of the memory: a slide and a quantile walk touch
-// a few cache lines, not a dozen, at every close of each of 10,000 quiet sites.
+// counts, so the same quantiles), in a quarter of the memory of its counts: 14 MB less at peak
+// over 10,000 quiet sites (docs/performance.md, "Session 23"; the time per close did not move
+// beyond the spread).
 //
 // A Merge that would pass 255 in some bin changes nothing and says so: the engine then keeps the
 // window as a DenseSketch (built from the ring, as before).
@@ -41,7 +42,6 @@ class WindowSketch {
   int lo_ = INT_MAX, hi_ = INT_MIN;
   uint64_t zero_ = 0;
   uint64_t total_ = 0;
-  uint64_t sum_ = 0;  // of counts_ (total_ less zero_ while nothing drifted)
 };
 
 }  // namespace sitepulse

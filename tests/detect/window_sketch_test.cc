@@ -26,7 +26,7 @@ std::unique_ptr<CompactSketch> Bucket(std::mt19937& rng, const SketchMapping& ma
 }
 
 // A window kept in bytes reads as the DenseSketch slid over the same buckets: the same count and
-// the same value at every quantile, from the bottom and from the top, as buckets come and go
+// the same value at every quantile, low and high, as buckets come and go
 // (sizes from none to a few dozen samples, windows of 1 to 60 buckets).
 TEST(WindowSketchTest, ReadsAsTheDenseSketchSlidOverTheSameBuckets) {
   const SketchMapping mapping(0.01);
