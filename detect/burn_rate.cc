@@ -142,34 +142,29 @@ bool SlotRing::Load(StateReader& r) {
 
 BurnState::BurnState(const DetectorSpec& spec, DurationNs resolution)
     : budget_(std::max(1e-9, 1 - spec.objective)) {
+  // One ring per distinct window, in the order the pairs first name them.
+  auto ring_of = [&](DurationNs w) {
+    size_t i = 0;
+    while (i < rings_.size() && rings_[i].window() != w) ++i;
+    if (i == rings_.size()) rings_.emplace_back(w, resolution);
+    return static_cast<uint32_t>(i);
+  };
   for (const BurnPair& p : spec.pairs) {
-    for (DurationNs w : {p.long_window, p.short_window}) {
-      if (Ring(w) == nullptr) rings_.emplace_back(w, resolution);
-    }
+    PairRings pr;
+    pr.long_ring = ring_of(p.long_window);
+    pr.short_ring = ring_of(p.short_window);
+    pair_rings_.push_back(pr);
   }
-}
-
-const SlotRing* BurnState::Ring(DurationNs window) const {
-  for (const SlotRing& r : rings_) {
-    if (r.window() == window) return &r;
-  }
-  return nullptr;
 }
 
 void BurnState::ExpireAll(EventTime now) {
   for (SlotRing& r : rings_) r.Expire(now);
 }
 
-double BurnState::BurnRate(DurationNs window) const {
-  const SlotRing* r = Ring(window);
-  if (r == nullptr || r->total() == 0) return 0;
-  const double bad = static_cast<double>(r->total() - std::min(r->good(), r->total()));
-  return bad / static_cast<double>(r->total()) / budget_;
-}
-
-uint64_t BurnState::Requests(DurationNs window) const {
-  const SlotRing* r = Ring(window);
-  return r == nullptr ? 0 : r->total();
+double BurnState::RateOf(const SlotRing& r) const {
+  if (r.total() == 0) return 0;
+  const double bad = static_cast<double>(r.total() - std::min(r.good(), r.total()));
+  return bad / static_cast<double>(r.total()) / budget_;
 }
 
 void BurnState::Add(EventTime end, uint64_t good, uint64_t total) {

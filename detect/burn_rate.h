@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "core/state_codec.h"
 #include "core/time.h"
 #include "detect/threshold_detector.h"
@@ -87,18 +88,27 @@ class BurnState {
   // Every ring expired as of `now` (a detector judging its pairs reads each ring two or three
   // times per close: expired once, read as they stand).
   void ExpireAll(EventTime now);
-  // The burn rate of a window (bad share / error budget share) as of the last ExpireAll; 0
-  // without requests.
-  double BurnRate(DurationNs window) const;
-  uint64_t Requests(DurationNs window) const;
+  // Of pair i of the spec's pairs, as of the last ExpireAll: the burn rate (bad share / error
+  // budget share; 0 without requests) of its long or short window, and its long window's
+  // requests. (Each pair's rings are found once, at construction: a judged close reads about
+  // sixteen windows, and a search by length read every ring's header on the way.)
+  double LongRate(size_t pair) const { return RateOf(rings_[pair_rings_[pair].long_ring]); }
+  double ShortRate(size_t pair) const { return RateOf(rings_[pair_rings_[pair].short_ring]); }
+  uint64_t LongRequests(size_t pair) const {
+    return rings_[pair_rings_[pair].long_ring].total();
+  }
 
   void Save(StateWriter& w) const;
   bool Load(StateReader& r);
 
  private:
-  const SlotRing* Ring(DurationNs window) const;
+  double RateOf(const SlotRing& r) const;
+  struct PairRings {
+    uint32_t long_ring = 0, short_ring = 0;  // places in rings_
+  };
   double budget_;  // 1 - objective
   std::vector<SlotRing> rings_;
+  absl::InlinedVector<PairRings, 4> pair_rings_;  // one per pair, in the spec's order
 };
 
 }  // namespace sitepulse

@@ -115,8 +115,8 @@ class BurnRateDetector : public Detector {
   // Whether some pair's long window holds min_requests.
   bool AnyAtFloor() const {
     const uint64_t floor = std::max<uint64_t>(spec_->min_requests, 1);
-    for (const BurnPair& p : spec_->pairs) {
-      if (burn_.Requests(p.long_window) >= floor) return true;
+    for (size_t i = 0; i < spec_->pairs.size(); ++i) {
+      if (burn_.LongRequests(i) >= floor) return true;
     }
     return false;
   }
@@ -131,11 +131,12 @@ DetectorOutcome BurnRateDetector::Judge(const Alert& alert) const {
   const std::string& severity = SeverityOf(alert);
   DetectorOutcome o;
   bool first = true;
-  for (const BurnPair& p : spec.pairs) {
+  for (size_t i = 0; i < spec.pairs.size(); ++i) {
+    const BurnPair& p = spec.pairs[i];
     if (p.severity != severity) continue;
-    const double long_rate = burn_.BurnRate(p.long_window);
-    const double short_rate = burn_.BurnRate(p.short_window);
-    const uint64_t requests = burn_.Requests(p.long_window);
+    const double long_rate = burn_.LongRate(i);
+    const double short_rate = burn_.ShortRate(i);
+    const uint64_t requests = burn_.LongRequests(i);
     const bool enough = requests >= std::max<uint64_t>(spec.min_requests, 1) &&
                         static_cast<double>(requests) * (1 - spec.objective) * p.factor >= spec.min_bad;
     const bool firing = enough && long_rate > p.factor && short_rate > p.factor;

@@ -243,6 +243,38 @@ TEST(BurnRateDetectorTest, ClosesSkippedUnderTheFloorGiveTheEventsAndStateOfEver
   for (size_t i = 0; i < skipped.size(); ++i) EXPECT_EQ(skipped[i], every[i]) << i;
 }
 
+// A pair pages only while both its windows burn. A 20-second outage after two clean hours burns
+// the 5-minute window 67x and the hour 5.6x: no page. Twenty minutes at 5% errors burn both: a
+// page. Once they stop, the 5-minute window ends the page within minutes while the hour still
+// burns above the factor.
+TEST(BurnRateDetectorTest, APairPagesOnlyWhileBothItsWindowsBurn) {
+  WindowEngineOptions o = Options();
+  DetectorSpec spec = BurnSpec();
+  spec.pairs = {BurnPair{kHour, 5 * kMin, 14.4, "page"}};
+  o.detectors.push_back(spec);
+  Recorder rec;
+  WindowEngine engine(o, &rec);
+  const int p = engine.AddPartition();
+  Feeder f(&engine, {"shop"});
+  const EventTime outage = kT0 + 2 * kHour;
+  Traffic(f, p, kT0, outage, 20, 0);
+  Traffic(f, p, outage, outage + 20 * kS, 20, 1.0);
+  const EventTime burn = outage + 30 * kMin;
+  Traffic(f, p, outage + 20 * kS, burn, 20, 0);
+  EXPECT_TRUE(Of(rec, "availability_slo").empty()) << "the hour never passed 14.4x";
+  const EventTime recovery = burn + 20 * kMin;
+  Traffic(f, p, burn, recovery, 20, 0.05);
+  Traffic(f, p, recovery, recovery + 15 * kMin, 20, 0);
+  const std::vector<Anomaly> events = Of(rec, "availability_slo");
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].state, AlertState::kFiring);
+  EXPECT_EQ(events[0].window_s, 3600);
+  EXPECT_GT(events[0].at, burn + 5 * kMin) << "the hour needs minutes of 5% errors to pass 14.4x";
+  EXPECT_EQ(events[1].state, AlertState::kResolved);
+  EXPECT_LE(events[1].at - recovery, 6 * kMin) << "the 5-minute window ends it";
+  EXPECT_GT(events[1].value, 14.4) << "the event reports the hour, still burning";
+}
+
 TEST(BurnRateDetectorTest, RequestFloorKeepsOneFailureOnAQuietSiteFromPaging) {
   WindowEngineOptions o = Options();
   o.detectors.push_back(BurnSpec());

@@ -82,5 +82,35 @@ TEST(WindowSketchTest, AMergePastAByteChangesNothing) {
   EXPECT_TRUE(narrow.Merge(bucket)) << "room again once the first left";
 }
 
+// A merge stopped by its second bin (a count past a byte) takes back its first: the window
+// reads as before it.
+TEST(WindowSketchTest, AMergeStoppedPartWayTakesBackTheBinsItAdded) {
+  const SketchMapping mapping(0.01);
+  DenseSketch full;
+  for (int i = 0; i < 250; ++i) full.Add(mapping.Bin(0.9));
+  full.Add(mapping.Bin(0.1));
+  CompactSketch first;
+  full.ToCompact(&first);
+  WindowSketch narrow;
+  ASSERT_TRUE(narrow.Merge(first));
+  const double p0 = narrow.Quantile(mapping, 0.0);
+  const double p1 = narrow.Quantile(mapping, 0.01);  // rank 2: the 0.9 s bin
+  DenseSketch both;
+  for (int i = 0; i < 10; ++i) both.Add(mapping.Bin(0.2));  // fits, and comes first
+  for (int i = 0; i < 10; ++i) both.Add(mapping.Bin(0.9));  // 260: past a byte
+  CompactSketch second;
+  both.ToCompact(&second);
+  EXPECT_FALSE(narrow.Merge(second));
+  EXPECT_EQ(narrow.count(), 251u);
+  EXPECT_EQ(narrow.Quantile(mapping, 0.0), p0);
+  EXPECT_EQ(narrow.Quantile(mapping, 0.01), p1) << "the 0.2 s bin was taken back";
+  narrow.Subtract(first);
+  EXPECT_EQ(narrow.count(), 0u);
+  ASSERT_TRUE(narrow.Merge(second));
+  EXPECT_EQ(narrow.Quantile(mapping, 0.0), mapping.Value(mapping.Bin(0.2)))
+      << "nothing of the stopped merge was left behind";
+  EXPECT_EQ(narrow.Quantile(mapping, 1.0), mapping.Value(mapping.Bin(0.9)));
+}
+
 }  // namespace
 }  // namespace sitepulse
