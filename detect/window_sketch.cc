@@ -11,40 +11,6 @@ void WindowSketch::EnsureRange(int lo, int hi) {
 
 bool WindowSketch::Merge(const CompactSketch& other) {
   if (other.count() == 0) return true;
-  // Most merges fall in the bytes held and fit them: one pass adds the bins as it reads them.
-  // A bin outside, or a count that would pass a byte, stops it; the bins added are taken back
-  // and the merge goes the careful way (which changes nothing when a count does not fit).
-  const int size = static_cast<int>(counts_.size());
-  int lo = INT_MAX, hi = INT_MIN;
-  uint32_t added = 0;
-  bool stopped = false;
-  other.ForEachBin([&](SketchBin bin, uint32_t n) {
-    if (stopped) return;
-    const int i = bin - offset_;
-    if (i < 0 || i >= size || n > static_cast<uint32_t>(UINT8_MAX - counts_[static_cast<size_t>(i)])) {
-      stopped = true;
-      return;
-    }
-    counts_[static_cast<size_t>(i)] += static_cast<uint8_t>(n);
-    ++added;
-    lo = std::min<int>(lo, bin);
-    hi = std::max<int>(hi, bin);
-  });
-  if (!stopped) {
-    zero_ += other.zero_count();
-    total_ += other.count();
-    lo_ = std::min(lo_, lo);
-    hi_ = std::max(hi_, hi);
-    return true;
-  }
-  uint32_t k = 0;
-  other.ForEachBin([&](SketchBin bin, uint32_t n) {
-    if (k++ < added) counts_[static_cast<size_t>(bin - offset_)] -= static_cast<uint8_t>(n);
-  });
-  return MergeCarefully(other);
-}
-
-bool WindowSketch::MergeCarefully(const CompactSketch& other) {
   // The bins' range, and whether every sum fits in a byte (nothing is changed if one does not).
   int lo = INT_MAX, hi = INT_MIN;
   bool fits = true;

@@ -37,8 +37,6 @@ class WindowSketch {
   size_t first() const { return lo_ > hi_ ? 0 : static_cast<size_t>(lo_ - offset_); }
   size_t end() const { return lo_ > hi_ ? 0 : static_cast<size_t>(hi_ - offset_ + 1); }
   void EnsureRange(int lo, int hi);
-  // Merge in two passes: the bins' range and whether every count fits, then the sums.
-  bool MergeCarefully(const CompactSketch& other);
   std::vector<uint8_t> counts_;
   int offset_ = 0;
   int lo_ = INT_MAX, hi_ = INT_MIN;

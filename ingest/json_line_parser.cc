@@ -17,16 +17,23 @@ namespace od = simdjson::ondemand;
 
 namespace {
 
+// A value's raw token: from its first byte to the next structural character, less the JSON
+// whitespace before that character (simdjson knows both ends from stage 1: no scan).
+std::string_view Token(od::value& value) {
+  std::string_view token = value.raw_json_token();
+  while (!token.empty() && (token.back() == ' ' || token.back() == '\t' ||
+                            token.back() == '\n' || token.back() == '\r')) {
+    token.remove_suffix(1);
+  }
+  return token;
+}
+
 // A number value as a double. simdjson 3.0.1 (Debian 12's) misreads a number of more than 19
 // digits whose integer part is 0 ("0.95000000000000000000" as 0.0277: simdjson#2093, fixed in
 // 3.6.3), which the fast path reads right. Such a number, checked against JSON's grammar, is read
 // from its text, correctly rounded, as the fast path reads it; shorter ones as before.
 simdjson::error_code NumberAsDouble(od::value& value, double* out) {
-  std::string_view raw = value.raw_json_token();
-  while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\n' ||
-                          raw.back() == '\r')) {
-    raw.remove_suffix(1);
-  }
+  const std::string_view raw = Token(value);
   size_t digits = 0;
   for (const char c : raw) digits += c >= '0' && c <= '9';
   if (digits <= 19) return value.get_double().get(*out);
@@ -117,16 +124,10 @@ inline bool SameKey(const std::string& a, std::string_view b) {
 }  // namespace
 
 bool JsonLineParser::RawString(od::value& value, std::string_view* out) const {
-  // The token runs from the opening quote to the next structural character, spaces included;
-  // simdjson knows both ends from stage 1, so this costs no scan. Stage 1 also guaranteed the
+  // The token runs from the opening quote to its closing one (Token); stage 1 guaranteed the
   // string is closed. Escapes stay escaped: the callers reject a backslash where it matters
   // (a site), and no number or time contains one.
-  std::string_view token;
-  token = value.raw_json_token();
-  while (!token.empty() && (token.back() == ' ' || token.back() == '\t' || token.back() == '\n' ||
-                            token.back() == '\r')) {
-    token.remove_suffix(1);
-  }
+  const std::string_view token = Token(value);
   if (token.size() < 2 || token.front() != '"' || token.back() != '"') return false;
   *out = token.substr(1, token.size() - 2);
   return true;

@@ -4,8 +4,10 @@
 
 #include <cmath>
 #include <deque>
+#include <initializer_list>
 #include <memory>
 #include <random>
+#include <utility>
 #include <vector>
 
 namespace sitepulse {
@@ -22,6 +24,18 @@ std::unique_ptr<CompactSketch> Bucket(std::mt19937& rng, const SketchMapping& ma
   for (int i = 0; i < n; ++i) dense.Add(rng() % 17 == 0 ? kZeroBin : mapping.Bin(latency(rng)));
   auto out = std::make_unique<CompactSketch>();
   dense.ToCompact(out.get());
+  return out;
+}
+
+// A bucket of `n` samples at each latency of `samples` (latency in seconds, n).
+CompactSketch BucketOf(const SketchMapping& mapping,
+                       std::initializer_list<std::pair<double, int>> samples) {
+  DenseSketch dense;
+  for (const auto& [latency, n] : samples) {
+    for (int i = 0; i < n; ++i) dense.Add(mapping.Bin(latency));
+  }
+  CompactSketch out;
+  dense.ToCompact(&out);
   return out;
 }
 
@@ -63,11 +77,7 @@ TEST(WindowSketchTest, ReadsAsTheDenseSketchSlidOverTheSameBuckets) {
 // window as a DenseSketch).
 TEST(WindowSketchTest, AMergePastAByteChangesNothing) {
   const SketchMapping mapping(0.01);
-  DenseSketch dense;
-  for (int i = 0; i < 200; ++i) dense.Add(mapping.Bin(0.2));
-  dense.Add(mapping.Bin(0.9));
-  CompactSketch bucket;
-  dense.ToCompact(&bucket);
+  const CompactSketch bucket = BucketOf(mapping, {{0.2, 200}, {0.9, 1}});
   WindowSketch narrow;
   ASSERT_TRUE(narrow.Merge(bucket));
   const double p50 = narrow.Quantile(mapping, 0.5);
@@ -82,33 +92,26 @@ TEST(WindowSketchTest, AMergePastAByteChangesNothing) {
   EXPECT_TRUE(narrow.Merge(bucket)) << "room again once the first left";
 }
 
-// A merge stopped by its second bin (a count past a byte) takes back its first: the window
-// reads as before it.
-TEST(WindowSketchTest, AMergeStoppedPartWayTakesBackTheBinsItAdded) {
+// A merge that fits in its first bin and not in its second changes nothing either: the window
+// reads as before it, and no count of the first bin is left behind.
+TEST(WindowSketchTest, AMergePastAByteInItsSecondBinLeavesNoTraceOfItsFirst) {
   const SketchMapping mapping(0.01);
-  DenseSketch full;
-  for (int i = 0; i < 250; ++i) full.Add(mapping.Bin(0.9));
-  full.Add(mapping.Bin(0.1));
-  CompactSketch first;
-  full.ToCompact(&first);
+  const CompactSketch first = BucketOf(mapping, {{0.1, 1}, {0.9, 250}});
   WindowSketch narrow;
   ASSERT_TRUE(narrow.Merge(first));
   const double p0 = narrow.Quantile(mapping, 0.0);
   const double p1 = narrow.Quantile(mapping, 0.01);  // rank 2: the 0.9 s bin
-  DenseSketch both;
-  for (int i = 0; i < 10; ++i) both.Add(mapping.Bin(0.2));  // fits, and comes first
-  for (int i = 0; i < 10; ++i) both.Add(mapping.Bin(0.9));  // 260: past a byte
-  CompactSketch second;
-  both.ToCompact(&second);
+  // 0.2 s fits and comes first; 0.9 s would reach 260.
+  const CompactSketch second = BucketOf(mapping, {{0.2, 10}, {0.9, 10}});
   EXPECT_FALSE(narrow.Merge(second));
   EXPECT_EQ(narrow.count(), 251u);
   EXPECT_EQ(narrow.Quantile(mapping, 0.0), p0);
-  EXPECT_EQ(narrow.Quantile(mapping, 0.01), p1) << "the 0.2 s bin was taken back";
+  EXPECT_EQ(narrow.Quantile(mapping, 0.01), p1) << "no 0.2 s sample was kept";
   narrow.Subtract(first);
   EXPECT_EQ(narrow.count(), 0u);
   ASSERT_TRUE(narrow.Merge(second));
   EXPECT_EQ(narrow.Quantile(mapping, 0.0), mapping.Value(mapping.Bin(0.2)))
-      << "nothing of the stopped merge was left behind";
+      << "nothing of the refused merge was left behind";
   EXPECT_EQ(narrow.Quantile(mapping, 1.0), mapping.Value(mapping.Bin(0.9)));
 }
 
